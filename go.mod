@@ -1,0 +1,11 @@
+module github.com/refkit/refkit
+
+go 1.26
+
+require (
+	github.com/expr-lang/expr v1.17.8 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	github.com/qmuntal/stateless v1.7.2 // indirect
+	github.com/stretchr/testify v1.12.1 // indirect
+	github.com/uber/h3-go/v4 v4.1.0 // indirect
+)

@@ -1,0 +1,64 @@
+package referral
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Every package and storage backend wraps one of these, so a host
+// can branch with errors.Is whatever layer the error came from.
+var (
+	// ErrNotFound: the record does not exist, or exists in a place the actor may not
+	// see. The two are deliberately indistinguishable so existence is not leaked.
+	ErrNotFound = errors.New("refkit: not found")
+	// ErrConflict: a conditional write lost a race (the version read is stale), or an
+	// idempotency key was reused for a different request.
+	ErrConflict = errors.New("refkit: conflict")
+	// ErrInvalidTransition: the command is not allowed in the referral's status.
+	ErrInvalidTransition = errors.New("refkit: invalid transition")
+	// ErrInvalid: the input failed validation. The chain holds a *ValidationError
+	// naming the field.
+	ErrInvalid = errors.New("refkit: invalid input")
+	// ErrNoConsent: sending requires the person's consent to share with the
+	// receiving organization, and no active consent covers it.
+	ErrNoConsent = errors.New("refkit: no consent")
+	// ErrForbidden: the actor may see the referral but may not run this command on
+	// it (for example a sender trying to accept). Reads never return it: a record
+	// the actor may not see is ErrNotFound.
+	ErrForbidden = errors.New("refkit: forbidden")
+)
+
+// ValidationError names the field that failed validation and why. It never carries
+// the offending value, so it is safe to log even when the input holds personal data.
+type ValidationError struct {
+	// Field is the JSON path of the field, e.g. "needs[2].domain".
+	Field string
+	// Problem says what is wrong, e.g. "is required".
+	Problem string
+}
+
+func (e *ValidationError) Error() string {
+	return fmt.Sprintf("refkit: invalid input: %s %s", e.Field, e.Problem)
+}
+
+// Unwrap makes errors.Is(err, ErrInvalid) hold.
+func (e *ValidationError) Unwrap() error { return ErrInvalid }
+
+// invalid builds a *ValidationError.
+func invalid(field, problem string) error {
+	return &ValidationError{Field: field, Problem: problem}
+}
+
+// Invalid returns a *ValidationError for field; packages outside referral use it so
+// that every validation failure in refkit has the same shape.
+func Invalid(field, problem string) error { return invalid(field, problem) }
+
+// prefixed re-roots a nested validation error under parent, so that
+// Person.Validate inside Referral.Validate reports "person.birth_date".
+func prefixed(parent string, err error) error {
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		return &ValidationError{Field: parent + "." + ve.Field, Problem: ve.Problem}
+	}
+	return err
+}

@@ -1,0 +1,213 @@
+package storage
+
+import (
+	"context"
+	"time"
+
+	"github.com/refkit/refkit/referral"
+)
+
+// Store is everything refkit persists. A backend implements all of it and passes
+// storagetest.Run.
+//
+// Contracts shared by every method:
+//   - ctx is honoured: a cancelled context makes a call fail with ctx.Err() in its chain.
+//   - Values are copied in and out: mutating an argument after a call, or a result
+//     after it returned, never changes what is stored.
+//   - Every read and write is scoped to one network. A record looked up in another
+//     network than its own is referral.ErrNotFound.
+//   - Errors wrap the referral sentinels: ErrNotFound, ErrConflict, ErrInvalid.
+//   - Inputs are validated (their Validate method) before anything is written, and a
+//     failed call writes nothing.
+type Store interface {
+	Networks
+	Directory
+	Persons
+	Consents
+	Screenings
+	Referrals
+	// Close releases the backend's resources. The store is unusable afterwards.
+	Close() error
+}
+
+// Networks stores tenants.
+type Networks interface {
+	// PutNetwork creates or replaces a network.
+	PutNetwork(ctx context.Context, n referral.Network) error
+	// GetNetwork returns the network, or ErrNotFound.
+	GetNetwork(ctx context.Context, id referral.ID) (referral.Network, error)
+}
+
+// Directory stores organizations and their services (with locations).
+type Directory interface {
+	// PutOrganization creates or replaces an organization. Its network must exist
+	// (ErrNotFound otherwise); an id already used in another network is ErrConflict.
+	PutOrganization(ctx context.Context, o referral.Organization) error
+	GetOrganization(ctx context.Context, network, id referral.ID) (referral.Organization, error)
+	// ListOrganizations pages through a network's organizations in id order.
+	ListOrganizations(ctx context.Context, network referral.ID, page Page) ([]referral.Organization, referral.ID, error)
+	// PutService creates or replaces a service. Its organization must exist in the
+	// same network (ErrNotFound otherwise); an id already used in another network is
+	// ErrConflict.
+	PutService(ctx context.Context, s referral.Service) error
+	GetService(ctx context.Context, network, id referral.ID) (referral.Service, error)
+	// ListServices pages through a network's services in id order.
+	ListServices(ctx context.Context, network referral.ID, page Page) ([]referral.Service, referral.ID, error)
+	// DeleteService removes a service; ErrNotFound if there is none.
+	DeleteService(ctx context.Context, network, id referral.ID) error
+}
+
+// Persons stores the people screened and referred.
+type Persons interface {
+	// PutPerson creates or replaces a person. Its network must exist; an id already
+	// used in another network is ErrConflict.
+	PutPerson(ctx context.Context, p referral.Person) error
+	GetPerson(ctx context.Context, network, id referral.ID) (referral.Person, error)
+}
+
+// Consents stores consents. Revoking is a PutConsent with Revoked set: consents
+// are never deleted, so what was permitted when can always be shown.
+type Consents interface {
+	// PutConsent creates or replaces a consent. The person and the grantee
+	// organization must exist in the consent's network (ErrNotFound otherwise).
+	PutConsent(ctx context.Context, c referral.Consent) error
+	GetConsent(ctx context.Context, network, id referral.ID) (referral.Consent, error)
+	// ListConsents returns every consent the person gave, in id order.
+	ListConsents(ctx context.Context, network, person referral.ID) ([]referral.Consent, error)
+}
+
+// Screenings stores screening results.
+type Screenings interface {
+	// PutScreening stores a result; results are immutable, so a second put with the
+	// same id is ErrConflict. The person must exist (ErrNotFound otherwise).
+	PutScreening(ctx context.Context, s referral.Screening) error
+	GetScreening(ctx context.Context, network, id referral.ID) (referral.Screening, error)
+	// ListScreenings returns the person's results in id (time) order.
+	ListScreenings(ctx context.Context, network, person referral.ID) ([]referral.Screening, error)
+}
+
+// Referrals stores referrals and their append-only event log. A referral and the
+// event that records its change are always written together, atomically.
+type Referrals interface {
+	// CreateReferral stores a new referral (Version 1) with its first event
+	// (Sequence 1) atomically, and returns the stored referral and true.
+	//
+	// If r.IdempotencyKey is set and a referral with the same network, sender and
+	// key already exists, nothing is written and that referral is returned with
+	// false. An existing id is ErrConflict. The event is validated against r (same
+	// network and referral, To equal to r.Status).
+	CreateReferral(ctx context.Context, r referral.Referral, e referral.Event) (referral.Referral, bool, error)
+	// GetReferral returns the referral, or ErrNotFound. It does not filter by access;
+	// lifecycle does.
+	GetReferral(ctx context.Context, network, id referral.ID) (referral.Referral, error)
+	// UpdateReferral replaces the referral and appends e, atomically, only if the
+	// stored version is r.Version-1 (the version the caller read): otherwise
+	// ErrConflict and nothing is written. e.Sequence must equal r.Version. It returns
+	// the event with its feed Position assigned.
+	UpdateReferral(ctx context.Context, r referral.Referral, e referral.Event) (referral.Event, error)
+	// ListReferrals pages through referrals matching q, in id (creation) order.
+	// It returns the page and the cursor for the next one (zero when done).
+	ListReferrals(ctx context.Context, q ReferralQuery) ([]referral.Referral, referral.ID, error)
+	// ReferralEvents returns a referral's events in sequence order, or ErrNotFound.
+	ReferralEvents(ctx context.Context, network, id referral.ID) ([]referral.Event, error)
+	// Feed returns a network's events with Position greater than q.After, in
+	// Position order, at most q.Limit of them. Positions are strictly increasing
+	// within a network (not necessarily contiguous); an event appended after a
+	// reader saw position p always gets a position above p, so a follower that
+	// resumes from its last position never misses one.
+	Feed(ctx context.Context, q FeedQuery) ([]referral.Event, error)
+	// DueReferrals returns up to limit referrals, from every network, whose
+	// NextDeadline is set and not after now, earliest first (ties by id). The
+	// deadline sweep calls it.
+	DueReferrals(ctx context.Context, now time.Time, limit int) ([]referral.Referral, error)
+}
+
+// Paging limits.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+// Page asks for one page of an id-ordered listing.
+type Page struct {
+	// After is the last id of the previous page; zero starts at the beginning.
+	After referral.ID
+	// Limit is the page size: 0 means DefaultLimit; above MaxLimit or negative is
+	// ErrInvalid.
+	Limit int
+}
+
+// ReferralQuery selects referrals. Set fields are combined with AND.
+type ReferralQuery struct {
+	Network  referral.ID
+	Sender   referral.ID
+	Receiver referral.ID
+	Person   referral.ID
+	// Statuses, if not empty, keeps referrals in any of them.
+	Statuses []referral.Status
+	// CreatedFrom and CreatedTo keep referrals created in [CreatedFrom, CreatedTo).
+	CreatedFrom time.Time
+	CreatedTo   time.Time
+	// Visible, if not nil, keeps only referrals it allows.
+	Visible *Visibility
+	Page    Page
+}
+
+// FeedQuery selects events from a network's feed.
+type FeedQuery struct {
+	Network referral.ID
+	// After is the last position the reader has seen; 0 reads from the start.
+	After int64
+	// Limit: 0 means DefaultLimit; above MaxLimit or negative is ErrInvalid.
+	Limit int
+	// Visible, if not nil, keeps only events of referrals it allows.
+	Visible *Visibility
+}
+
+// Visibility is the access rule every backend applies to reads: who may see a
+// referral. It is data, not a callback, so SQL backends can push it into queries.
+//
+// A referral is visible to its sender; to its receiver once it is no longer a
+// draft; to the delegate of its person; and to an organization the person gave an
+// active ScopeView consent at time At. When both Organization and Person are set,
+// either grants access.
+type Visibility struct {
+	Organization referral.ID
+	Person       referral.ID
+	At           time.Time
+}
+
+// Allows reports whether v lets its holder see r, given the consents of r's person.
+// Backends that filter in Go call it; SQL backends must agree with it (storagetest
+// checks).
+func (v Visibility) Allows(r referral.Referral, consents []referral.Consent) bool {
+	if !v.Person.IsZero() && r.Person == v.Person {
+		return true
+	}
+	if v.Organization.IsZero() {
+		return false
+	}
+	if r.Sender == v.Organization {
+		return true
+	}
+	if r.Receiver == v.Organization && r.Status != referral.StatusDraft {
+		return true
+	}
+	for _, c := range consents {
+		if c.Person == r.Person && c.Network == r.Network && c.Permits(v.Organization, referral.ScopeView, v.At) {
+			return true
+		}
+	}
+	return false
+}
+
+// Limit returns the effective page size for a requested limit, or ErrInvalid.
+func Limit(requested int) (int, error) {
+	switch {
+	case requested == 0:
+		return DefaultLimit, nil
+	case requested < 0 || requested > MaxLimit:
+		return 0, referral.Invalid("limit", "must be between 0 and 1000")
+	}
+	return requested, nil
+}
