@@ -5,7 +5,11 @@ go 1.26
 require (
 	github.com/expr-lang/expr v1.17.8 // indirect
 	github.com/google/uuid v1.6.0 // indirect
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/pgx/v5 v5.12.0 // indirect
 	github.com/qmuntal/stateless v1.7.2 // indirect
 	github.com/stretchr/testify v1.12.1 // indirect
 	github.com/uber/h3-go/v4 v4.1.0 // indirect
+	golang.org/x/text v0.41.0 // indirect
 )
