@@ -176,3 +176,7 @@ func validCode(field, s string) error {
 	}
 	return nil
 }
+
+// ValidateCode checks that s is a well-formed code (lower-case kebab-case, at most
+// 64 characters), the shape of every refkit code list entry.
+func ValidateCode(field, s string) error { return validCode(field, s) }

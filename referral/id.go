@@ -204,3 +204,6 @@ func increment(id *[16]byte) {
 }
 
 func compareBytes(a, b [16]byte) int { return ID(a).Compare(ID(b)) }
+
+// Require reports a zero ID as a missing field.
+func (id ID) Require(field string) error { return id.required(field) }

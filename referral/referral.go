@@ -313,3 +313,7 @@ func (s Screening) Clone() Screening {
 	}
 	return s
 }
+
+// ValidateNote checks free text attached to an event: at most 10,000 characters of
+// text without control characters.
+func ValidateNote(s string) error { return optionalText("note", s, 10000) }
