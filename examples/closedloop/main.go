@@ -1,0 +1,125 @@
+// Command closedloop walks one referral around the whole loop on the in-memory
+// store: a clinic screens a patient as food-insecure, refers them to a food bank
+// with their consent, the food bank acknowledges, accepts, serves them and records
+// the outcome. It prints the referral's history and the loop-closure report.
+//
+//	go run ./examples/closedloop
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/refkit/refkit/lifecycle"
+	"github.com/refkit/refkit/referral"
+	"github.com/refkit/refkit/storage/memory"
+)
+
+func main() {
+	if err := run(context.Background(), os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "closedloop:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, out io.Writer) error {
+	// A virtual clock, so the example prints the same thing every time.
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	ids := referral.NewIDGenerator(clock, nil)
+	store := memory.New()
+	defer store.Close()
+
+	network := referral.Network{ID: ids.MustNew(), Name: "Lake County Referral Network"}
+	clinic := referral.Organization{ID: ids.MustNew(), Network: network.ID, Name: "Lakeside Family Clinic"}
+	foodBank := referral.Organization{ID: ids.MustNew(), Network: network.ID, Name: "North Shore Food Bank"}
+	person := referral.Person{ID: ids.MustNew(), Network: network.ID, GivenName: "Sam", FamilyName: "Rivera", HouseholdSize: 3}
+	consent := referral.Consent{
+		ID: ids.MustNew(), Network: network.ID, Person: person.ID, Grantee: foodBank.ID,
+		Scope: referral.ScopeReferral, Period: referral.Period{Start: now, End: now.AddDate(1, 0, 0)},
+	}
+	for _, put := range []func() error{
+		func() error { return store.PutNetwork(ctx, network) },
+		func() error { return store.PutOrganization(ctx, clinic) },
+		func() error { return store.PutOrganization(ctx, foodBank) },
+		func() error { return store.PutPerson(ctx, person) },
+		func() error { return store.PutConsent(ctx, consent) },
+	} {
+		if err := put(); err != nil {
+			return err
+		}
+	}
+
+	engine, err := lifecycle.New(lifecycle.Config{
+		Store: store, Now: clock, IDs: ids,
+		Deadlines: lifecycle.Deadlines{Acknowledge: 24 * time.Hour, Accept: 72 * time.Hour, ExpireAfter: 48 * time.Hour},
+	})
+	if err != nil {
+		return err
+	}
+	nurse := referral.Actor{Network: network.ID, Organization: clinic.ID, User: "nurse-okafor", Role: referral.RoleStaff}
+	intake := referral.Actor{Network: network.ID, Organization: foodBank.ID, User: "intake-desk", Role: referral.RoleStaff}
+
+	r, err := engine.Create(ctx, nurse, lifecycle.CreateRequest{
+		Person:         person.ID,
+		Receiver:       foodBank.ID,
+		Needs:          []referral.Need{{Domain: referral.FoodInsecurity, Urgency: referral.Urgent, Instrument: "hunger-vital-sign"}},
+		Send:           true,
+		IdempotencyKey: "visit-2026-03-02-sam",
+		Note:           "Family of three, ran out of food twice last month.",
+	})
+	if err != nil {
+		return err
+	}
+
+	// The food bank's side of the loop, hours and days later.
+	steps := []struct {
+		after time.Duration
+		do    func() (referral.Referral, error)
+	}{
+		{2 * time.Hour, func() (referral.Referral, error) { return engine.Acknowledge(ctx, intake, r.ID) }},
+		{1 * time.Hour, func() (referral.Referral, error) {
+			return engine.AddNote(ctx, intake, r.ID, "Can Sam come to the Thursday distribution?")
+		}},
+		{30 * time.Minute, func() (referral.Referral, error) { return engine.AddNote(ctx, nurse, r.ID, "Yes, Thursday works.") }},
+		{3 * time.Hour, func() (referral.Referral, error) { return engine.Accept(ctx, intake, r.ID, "Booked for Thursday.") }},
+		{48 * time.Hour, func() (referral.Referral, error) { return engine.Start(ctx, intake, r.ID) }},
+		{2 * time.Hour, func() (referral.Referral, error) {
+			return engine.Complete(ctx, intake, r.ID, referral.Outcome{Code: "got-help", Note: "Enrolled in weekly pantry and SNAP application started."})
+		}},
+	}
+	for _, s := range steps {
+		now = now.Add(s.after)
+		if r, err = s.do(); err != nil {
+			return err
+		}
+	}
+
+	history, err := engine.History(ctx, nurse, r.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Referral to %s for %s: %s (%s)\n\n", foodBank.Name, r.Needs[0].Domain, r.Status, r.Outcome.Code)
+	for _, ev := range history {
+		who := clinic.Name
+		if ev.Actor.Organization == foodBank.ID {
+			who = foodBank.Name
+		}
+		line := fmt.Sprintf("%s  %-13s %-12s %s", ev.At.Format("Mon 02 Jan 15:04"), ev.Type, ev.To, who)
+		if ev.Note != "" {
+			line += fmt.Sprintf(": %q", ev.Note)
+		}
+		fmt.Fprintln(out, line)
+	}
+
+	report, err := engine.Metrics(ctx, nurse, now.AddDate(0, 0, -30), now.Add(time.Hour))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nLoop closure: %d referral(s), %.0f%% closed; acknowledged in %v, accepted in %v, completed in %v\n",
+		report.Total, 100*report.ClosureRate, report.TimeToAcknowledge.Median, report.TimeToAccept.Median, report.TimeToComplete.Median)
+	return nil
+}

@@ -1,0 +1,527 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/refkit/refkit/referral"
+	"github.com/refkit/refkit/storage"
+)
+
+// Config configures an Engine. Only Store is required.
+type Config struct {
+	// Store persists referrals and events.
+	Store storage.Store
+	// Now is the clock; nil uses time.Now. Simulations pass a virtual clock.
+	Now func() time.Time
+	// IDs mints referral ids; nil uses a generator on Now and crypto/rand.
+	IDs *referral.IDGenerator
+	// Deadlines sets how long receivers have to respond; zero values set none.
+	Deadlines Deadlines
+	// ImpliedConsent is the host's policy that consent to share with the receiving
+	// organization is implied (for example by a treatment relationship covered by
+	// HIPAA), so sending needs no recorded Consent.
+	ImpliedConsent bool
+	// Codes are the reason and outcome code lists; the zero value uses DefaultCodes.
+	Codes Codes
+	// Logger receives debug records of each transition (ids and statuses only,
+	// never personal data); nil logs nothing.
+	Logger *slog.Logger
+}
+
+// Deadlines are the durations a receiving organization has to respond to a sent
+// referral, counted from when it was sent. The sweep escalates a referral at a
+// missed deadline and expires it ExpireAfter later.
+type Deadlines struct {
+	// Acknowledge: from requested to received (or beyond). Zero sets no deadline.
+	Acknowledge time.Duration `json:"acknowledge"`
+	// Accept: from requested or received to accepted (or declined). Zero sets none.
+	Accept time.Duration `json:"accept"`
+	// ExpireAfter is the grace after a missed deadline before the sweep expires the
+	// referral (status cancelled, reason "expired"). Zero expires at the deadline
+	// without escalating first; negative never expires, only escalates.
+	ExpireAfter time.Duration `json:"expire_after"`
+}
+
+// Engine runs referral commands and queries against a store. It is safe for
+// concurrent use; it holds no per-referral state.
+type Engine struct {
+	store     storage.Store
+	now       func() time.Time
+	ids       *referral.IDGenerator
+	deadlines Deadlines
+	implied   bool
+	codes     Codes
+	log       *slog.Logger
+}
+
+// New returns an Engine, or ErrInvalid if the configuration is incomplete.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Store == nil {
+		return nil, referral.Invalid("store", "is required")
+	}
+	if cfg.Deadlines.Acknowledge < 0 || cfg.Deadlines.Accept < 0 {
+		return nil, referral.Invalid("deadlines", "must not be negative")
+	}
+	e := &Engine{
+		store:     cfg.Store,
+		now:       cfg.Now,
+		ids:       cfg.IDs,
+		deadlines: cfg.Deadlines,
+		implied:   cfg.ImpliedConsent,
+		codes:     cfg.Codes.clone(),
+		log:       cfg.Logger,
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.ids == nil {
+		e.ids = referral.NewIDGenerator(e.now, nil)
+	}
+	if len(e.codes.Decline)+len(e.codes.Fail)+len(e.codes.Cancel)+len(e.codes.Hold)+len(e.codes.Outcome) == 0 {
+		e.codes = DefaultCodes()
+	}
+	if err := e.codes.Validate(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Codes returns a copy of the engine's code lists.
+func (e *Engine) Codes() Codes { return e.codes.clone() }
+
+// Command carries what a status change says beyond its trigger.
+type Command struct {
+	// Reason is a code from the trigger's list (required to decline, fail, cancel).
+	Reason string
+	// Note is free text for the other party (required for TriggerNote).
+	Note string
+	// Outcome is required to complete.
+	Outcome *referral.Outcome
+}
+
+// CreateRequest asks for a new referral.
+type CreateRequest struct {
+	Person   referral.ID
+	Needs    []referral.Need
+	Receiver referral.ID
+	// Service and Location, if set, must belong to the receiver.
+	Service  referral.ID
+	Location referral.ID
+	// Priority defaults to the most pressing urgency among Needs.
+	Priority referral.Urgency
+	// Send sends the referral at once (consent required) instead of leaving a draft.
+	Send bool
+	// IdempotencyKey makes retries safe: the same key from the same organization
+	// returns the referral the first call created.
+	IdempotencyKey string
+	// Replaces is the referral this one redirects, e.g. after a decline.
+	Replaces referral.ID
+	Note     string
+}
+
+// Create stores a new referral sent by the actor's organization, as a draft or,
+// with Send, already requested.
+func (e *Engine) Create(ctx context.Context, actor referral.Actor, req CreateRequest) (referral.Referral, error) {
+	if err := actor.Validate(); err != nil {
+		return referral.Referral{}, fmt.Errorf("create referral: actor: %w", err)
+	}
+	if actor.Role != referral.RoleStaff {
+		return referral.Referral{}, fmt.Errorf("create referral: %w", forbidden("organization staff"))
+	}
+	if err := e.checkCreate(ctx, actor, req); err != nil {
+		return referral.Referral{}, fmt.Errorf("create referral: %w", err)
+	}
+	id, err := e.ids.New()
+	if err != nil {
+		return referral.Referral{}, fmt.Errorf("create referral: %w", err)
+	}
+	now := e.now()
+	r := referral.Referral{
+		ID: id, Network: actor.Network, Person: req.Person, Needs: slices.Clone(req.Needs),
+		Sender: actor.Organization, SenderUser: actor.User, Receiver: req.Receiver,
+		Service: req.Service, Location: req.Location, Status: referral.StatusDraft,
+		Priority: req.Priority, Created: now, Updated: now, Version: 1,
+		IdempotencyKey: req.IdempotencyKey, Replaces: req.Replaces,
+	}
+	if r.Priority == "" {
+		r.Priority = referral.Routine
+		for _, n := range r.Needs {
+			if n.Urgency.Rank() > r.Priority.Rank() {
+				r.Priority = n.Urgency
+			}
+		}
+	}
+	if req.Send {
+		consent, err := e.consented(ctx, r, now)
+		if err != nil {
+			return referral.Referral{}, fmt.Errorf("create referral: %w", err)
+		}
+		fc := newFiring(ctx, r, actor, Command{Note: req.Note}, &e.codes)
+		fc.f.consent = consent
+		err = fc.fire(TriggerSend)
+		r = fc.r
+		fc.release()
+		if err != nil {
+			return referral.Referral{}, fmt.Errorf("create referral: %w", err)
+		}
+		e.afterTransition(&r, referral.StatusDraft, TriggerSend, now)
+	}
+	if err := r.Validate(); err != nil {
+		return referral.Referral{}, fmt.Errorf("create referral: %w", err)
+	}
+	ev := referral.Event{
+		Network: r.Network, Referral: r.ID, Sequence: 1, Type: referral.EventCreated,
+		Actor: actor, At: now, To: r.Status, Note: req.Note,
+	}
+	stored, created, err := e.store.CreateReferral(ctx, r, ev)
+	if err != nil {
+		return referral.Referral{}, fmt.Errorf("create referral: %w", err)
+	}
+	if !created && !sameRequest(stored, r) {
+		return referral.Referral{}, fmt.Errorf("create referral: idempotency key reused for a different referral: %w", referral.ErrConflict)
+	}
+	if created {
+		e.logTransition(ctx, stored, "", "create")
+	}
+	return stored, nil
+}
+
+// sameRequest reports whether an idempotent replay asked for the same referral.
+func sameRequest(a, b referral.Referral) bool {
+	return a.Person == b.Person && a.Receiver == b.Receiver && a.Service == b.Service &&
+		a.Location == b.Location && a.Replaces == b.Replaces && slices.Equal(a.Needs, b.Needs)
+}
+
+func (e *Engine) checkCreate(ctx context.Context, actor referral.Actor, req CreateRequest) error {
+	if err := req.Person.Require("person_id"); err != nil {
+		return err
+	}
+	if err := req.Receiver.Require("receiver_organization_id"); err != nil {
+		return err
+	}
+	if req.Priority != "" {
+		if err := req.Priority.Validate(); err != nil {
+			return referral.Invalid("priority", "must be routine, urgent or emergent")
+		}
+	}
+	if len(req.Needs) == 0 {
+		return referral.Invalid("needs", "needs at least one need")
+	}
+	if _, err := e.store.GetPerson(ctx, actor.Network, req.Person); err != nil {
+		return fmt.Errorf("person: %w", err)
+	}
+	if _, err := e.store.GetOrganization(ctx, actor.Network, req.Receiver); err != nil {
+		return fmt.Errorf("receiving organization: %w", err)
+	}
+	if !req.Service.IsZero() {
+		svc, err := e.store.GetService(ctx, actor.Network, req.Service)
+		if err != nil {
+			return fmt.Errorf("service: %w", err)
+		}
+		if svc.Organization != req.Receiver {
+			return referral.Invalid("service_id", "is not a service of the receiving organization")
+		}
+		if !req.Location.IsZero() {
+			if _, ok := svc.Location(req.Location); !ok {
+				return referral.Invalid("location_id", "is not a location of the service")
+			}
+		}
+	} else if !req.Location.IsZero() {
+		return referral.Invalid("location_id", "needs a service_id")
+	}
+	if !req.Replaces.IsZero() {
+		old, err := e.Get(ctx, actor, req.Replaces)
+		if err != nil {
+			return fmt.Errorf("replaced referral: %w", err)
+		}
+		if old.Person != req.Person {
+			return referral.Invalid("replaces", "is a referral for another person")
+		}
+	}
+	return nil
+}
+
+// consented reports whether r may be sent to its receiver at time at.
+func (e *Engine) consented(ctx context.Context, r referral.Referral, at time.Time) (bool, error) {
+	if e.implied {
+		return true, nil
+	}
+	consents, err := e.store.ListConsents(ctx, r.Network, r.Person)
+	if err != nil {
+		return false, fmt.Errorf("consents: %w", err)
+	}
+	for _, c := range consents {
+		if c.Permits(r.Receiver, referral.ScopeReferral, at) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Send sends a draft: requested, with deadlines started. Needs consent.
+func (e *Engine) Send(ctx context.Context, actor referral.Actor, id referral.ID) (referral.Referral, error) {
+	return e.Do(ctx, actor, id, TriggerSend, Command{})
+}
+
+// Acknowledge records that the receiver has seen the referral (received).
+func (e *Engine) Acknowledge(ctx context.Context, actor referral.Actor, id referral.ID) (referral.Referral, error) {
+	return e.Do(ctx, actor, id, TriggerAcknowledge, Command{})
+}
+
+// Accept records that the receiver will serve the person.
+func (e *Engine) Accept(ctx context.Context, actor referral.Actor, id referral.ID, note string) (referral.Referral, error) {
+	return e.Do(ctx, actor, id, TriggerAccept, Command{Note: note})
+}
+
+// Decline records that the receiver will not serve the person (rejected); reason
+// comes from Codes.Decline.
+func (e *Engine) Decline(ctx context.Context, actor referral.Actor, id referral.ID, reason, note string) (referral.Referral, error) {
+	return e.Do(ctx, actor, id, TriggerDecline, Command{Reason: reason, Note: note})
+}
+
+// Start records that service has begun (in-progress).
+func (e *Engine) Start(ctx context.Context, actor referral.Actor, id referral.ID) (referral.Referral, error) {
+	return e.Do(ctx, actor, id, TriggerStart, Command{})
+}
+
+// Hold pauses the referral (on-hold); the reason, if any, comes from Codes.Hold.
+func (e *Engine) Hold(ctx context.Context, actor referral.Actor, id referral.ID, reason, note string) (referral.Referral, error) {
+	return e.Do(ctx, actor, id, TriggerHold, Command{Reason: reason, Note: note})
+}
+
+// Resume continues a held referral (in-progress).
+func (e *Engine) Resume(ctx context.Context, actor referral.Actor, id referral.ID) (referral.Referral, error) {
+	return e.Do(ctx, actor, id, TriggerResume, Command{})
+}
+
+// Complete closes the loop: the receiver records the outcome for the person.
+func (e *Engine) Complete(ctx context.Context, actor referral.Actor, id referral.ID, outcome referral.Outcome) (referral.Referral, error) {
+	return e.Do(ctx, actor, id, TriggerComplete, Command{Outcome: &outcome, Note: outcome.Note})
+}
+
+// Fail records that the receiver could not serve the person after accepting or
+// receiving; reason comes from Codes.Fail.
+func (e *Engine) Fail(ctx context.Context, actor referral.Actor, id referral.ID, reason, note string) (referral.Referral, error) {
+	return e.Do(ctx, actor, id, TriggerFail, Command{Reason: reason, Note: note})
+}
+
+// Cancel withdraws the referral (sender or the person's delegate); reason comes
+// from Codes.Cancel.
+func (e *Engine) Cancel(ctx context.Context, actor referral.Actor, id referral.ID, reason, note string) (referral.Referral, error) {
+	return e.Do(ctx, actor, id, TriggerCancel, Command{Reason: reason, Note: note})
+}
+
+// Expire cancels an overdue referral with reason "expired". Only a system actor may;
+// Sweep calls it for every referral past its deadline.
+func (e *Engine) Expire(ctx context.Context, actor referral.Actor, id referral.ID) (referral.Referral, error) {
+	return e.Do(ctx, actor, id, TriggerExpire, Command{Reason: ReasonExpired})
+}
+
+// EnterInError marks a referral that should never have existed.
+func (e *Engine) EnterInError(ctx context.Context, actor referral.Actor, id referral.ID, note string) (referral.Referral, error) {
+	return e.Do(ctx, actor, id, TriggerEnterInError, Command{Note: note})
+}
+
+// AddNote appends a message for the other party without changing the status.
+func (e *Engine) AddNote(ctx context.Context, actor referral.Actor, id referral.ID, note string) (referral.Referral, error) {
+	return e.Do(ctx, actor, id, TriggerNote, Command{Note: note})
+}
+
+// Do runs one command: load the referral with its version, check the actor may see
+// it, fire the trigger (guards check the actor's role, consent, reasons and
+// outcome), then write the referral and its event in one write conditioned on the
+// version read. A concurrent writer that got there first makes it ErrConflict.
+func (e *Engine) Do(ctx context.Context, actor referral.Actor, id referral.ID, t Trigger, cmd Command) (referral.Referral, error) {
+	r, _, err := e.do(ctx, actor, id, t, cmd)
+	return r, err
+}
+
+func (e *Engine) do(ctx context.Context, actor referral.Actor, id referral.ID, t Trigger, cmd Command) (referral.Referral, referral.Event, error) {
+	evType, ok := eventTypes[t]
+	if !ok {
+		return referral.Referral{}, referral.Event{}, referral.Invalid("trigger", "is not a lifecycle trigger")
+	}
+	if err := actor.Validate(); err != nil {
+		return referral.Referral{}, referral.Event{}, fmt.Errorf("%s: actor: %w", t, err)
+	}
+	if err := referral.ValidateNote(cmd.Note); err != nil {
+		return referral.Referral{}, referral.Event{}, fmt.Errorf("%s: %w", t, err)
+	}
+	r, err := e.load(ctx, actor, id)
+	if err != nil {
+		return referral.Referral{}, referral.Event{}, fmt.Errorf("%s: %w", t, err)
+	}
+	now := e.now()
+	from := r.Status
+	consent := false
+	if t == TriggerSend && r.Status == referral.StatusDraft {
+		if consent, err = e.consented(ctx, r, now); err != nil {
+			return referral.Referral{}, referral.Event{}, fmt.Errorf("%s: %w", t, err)
+		}
+	}
+	fc := newFiring(ctx, r, actor, cmd, &e.codes)
+	fc.f.consent = consent
+	err = fc.fire(t)
+	r.Status = fc.r.Status
+	fc.release()
+	if err != nil {
+		return referral.Referral{}, referral.Event{}, fmt.Errorf("%s referral %s: %w", t, id, err)
+	}
+	if cmd.Reason != "" {
+		r.Reason = cmd.Reason
+	} else if r.Status != from {
+		r.Reason = ""
+	}
+	if cmd.Outcome != nil {
+		o := *cmd.Outcome
+		r.Outcome = &o
+	}
+	e.afterTransition(&r, from, t, now)
+	r.Updated = now
+	r.Version++
+	ev := referral.Event{
+		Network: r.Network, Referral: r.ID, Sequence: r.Version, Type: evType, Actor: actor,
+		At: now, From: from, To: r.Status, Reason: cmd.Reason, Note: cmd.Note,
+	}
+	stored, err := e.store.UpdateReferral(ctx, r, ev)
+	if err != nil {
+		return referral.Referral{}, referral.Event{}, fmt.Errorf("%s referral %s: %w", t, id, err)
+	}
+	e.logTransition(ctx, r, from, t)
+	return r, stored, nil
+}
+
+// load reads a referral the actor may see; one it may not see is ErrNotFound.
+func (e *Engine) load(ctx context.Context, actor referral.Actor, id referral.ID) (referral.Referral, error) {
+	r, err := e.store.GetReferral(ctx, actor.Network, id)
+	if err != nil {
+		return referral.Referral{}, err
+	}
+	ok, err := e.visible(ctx, actor, r)
+	if err != nil {
+		return referral.Referral{}, err
+	}
+	if !ok {
+		return referral.Referral{}, fmt.Errorf("referral %s: %w", id, referral.ErrNotFound)
+	}
+	return r, nil
+}
+
+// visible applies storage.Visibility, loading consents only when the cheap checks
+// do not already decide.
+func (e *Engine) visible(ctx context.Context, actor referral.Actor, r referral.Referral) (bool, error) {
+	v, limited := e.visibility(actor)
+	if !limited {
+		return true, nil
+	}
+	if v.Allows(r, nil) {
+		return true, nil
+	}
+	if v.Organization.IsZero() {
+		return false, nil
+	}
+	consents, err := e.store.ListConsents(ctx, r.Network, r.Person)
+	if err != nil {
+		return false, err
+	}
+	return v.Allows(r, consents), nil
+}
+
+// visibility is the read filter for an actor; limited is false when the actor
+// sees the whole network.
+func (e *Engine) visibility(actor referral.Actor) (v storage.Visibility, limited bool) {
+	switch actor.Role {
+	case referral.RoleAdmin, referral.RoleSystem:
+		return storage.Visibility{}, false
+	case referral.RoleDelegate:
+		return storage.Visibility{Person: actor.Person, At: e.now()}, true
+	}
+	return storage.Visibility{Organization: actor.Organization, At: e.now()}, true
+}
+
+// visibilityFilter is visibility as a storage query filter.
+func (e *Engine) visibilityFilter(actor referral.Actor) *storage.Visibility {
+	v, limited := e.visibility(actor)
+	if !limited {
+		return nil
+	}
+	return &v
+}
+
+// afterTransition keeps milestones and deadlines in step with a status change.
+func (e *Engine) afterTransition(r *referral.Referral, from referral.Status, t Trigger, now time.Time) {
+	if t == TriggerEscalate {
+		r.Escalated = now
+	}
+	if r.Status != from {
+		r.Escalated = time.Time{}
+		switch r.Status {
+		case referral.StatusRequested:
+			r.Sent = now
+			if e.deadlines.Acknowledge > 0 {
+				r.AcknowledgeBy = now.Add(e.deadlines.Acknowledge)
+			}
+			if e.deadlines.Accept > 0 {
+				r.AcceptBy = now.Add(e.deadlines.Accept)
+			}
+		case referral.StatusReceived:
+			r.Acknowledged = now
+		case referral.StatusAccepted:
+			if r.Acknowledged.IsZero() {
+				r.Acknowledged = now
+			}
+			r.Accepted = now
+		}
+		if r.Status.Terminal() {
+			r.Closed = now
+		}
+	}
+	r.NextDeadline = e.nextDeadline(*r)
+}
+
+// pendingDeadline is the earliest deadline the referral's status still waits on.
+func pendingDeadline(r referral.Referral) time.Time {
+	var due time.Time
+	consider := func(t time.Time) {
+		if !t.IsZero() && (due.IsZero() || t.Before(due)) {
+			due = t
+		}
+	}
+	switch r.Status {
+	case referral.StatusRequested:
+		consider(r.AcknowledgeBy)
+		consider(r.AcceptBy)
+	case referral.StatusReceived:
+		consider(r.AcceptBy)
+	}
+	return due
+}
+
+// nextDeadline is when the sweep must next look at r: the pending deadline, or,
+// once escalated, the expiry after it.
+func (e *Engine) nextDeadline(r referral.Referral) time.Time {
+	due := pendingDeadline(r)
+	if due.IsZero() {
+		return time.Time{}
+	}
+	if r.Escalated.IsZero() {
+		return due
+	}
+	if e.deadlines.ExpireAfter < 0 {
+		return time.Time{}
+	}
+	return due.Add(e.deadlines.ExpireAfter)
+}
+
+func (e *Engine) logTransition(ctx context.Context, r referral.Referral, from referral.Status, t Trigger) {
+	if e.log == nil {
+		return
+	}
+	e.log.LogAttrs(ctx, slog.LevelDebug, "referral transition",
+		slog.String("referral_id", r.ID.String()), slog.String("trigger", string(t)),
+		slog.String("from", string(from)), slog.String("to", string(r.Status)), slog.Int64("version", r.Version))
+}

@@ -1,0 +1,162 @@
+package lifecycle_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/refkit/refkit/lifecycle"
+	"github.com/refkit/refkit/referral"
+	"github.com/refkit/refkit/storage/memory"
+)
+
+// exampleNetwork sets up a clinic, a food bank, a person who consented to share
+// with the food bank, and an engine on a fixed clock.
+func exampleNetwork(deadlines lifecycle.Deadlines) (*lifecycle.Engine, referral.Actor, referral.Actor, referral.ID, func(time.Duration)) {
+	ctx := context.Background()
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	ids := referral.NewIDGenerator(clock, nil)
+	store := memory.New()
+	network, clinic, foodBank, person := ids.MustNew(), ids.MustNew(), ids.MustNew(), ids.MustNew()
+	must(store.PutNetwork(ctx, referral.Network{ID: network, Name: "Lake County Referral Network"}))
+	must(store.PutOrganization(ctx, referral.Organization{ID: clinic, Network: network, Name: "Lakeside Clinic"}))
+	must(store.PutOrganization(ctx, referral.Organization{ID: foodBank, Network: network, Name: "North Food Bank"}))
+	must(store.PutPerson(ctx, referral.Person{ID: person, Network: network}))
+	must(store.PutConsent(ctx, referral.Consent{ID: ids.MustNew(), Network: network, Person: person, Grantee: foodBank, Scope: referral.ScopeReferral}))
+	engine, err := lifecycle.New(lifecycle.Config{Store: store, Now: clock, IDs: ids, Deadlines: deadlines})
+	must(err)
+	sender := referral.Actor{Network: network, Organization: clinic, User: "dr-lee", Role: referral.RoleStaff}
+	receiver := referral.Actor{Network: network, Organization: foodBank, User: "intake", Role: referral.RoleStaff}
+	return engine, sender, receiver, person, func(d time.Duration) { now = now.Add(d) }
+}
+
+func must(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
+
+func Example() {
+	ctx := context.Background()
+	engine, clinic, foodBank, person, advance := exampleNetwork(lifecycle.Deadlines{})
+
+	r, err := engine.Create(ctx, clinic, lifecycle.CreateRequest{
+		Person:   person,
+		Receiver: foodBank.Organization,
+		Needs:    []referral.Need{{Domain: referral.FoodInsecurity, Urgency: referral.Urgent}},
+		Send:     true,
+	})
+	must(err)
+	fmt.Println(r.Status)
+
+	advance(2 * time.Hour)
+	_, err = engine.Accept(ctx, foodBank, r.ID, "We can see them Thursday.")
+	must(err)
+	advance(72 * time.Hour)
+	r, err = engine.Complete(ctx, foodBank, r.ID, referral.Outcome{Code: "got-help", Note: "Enrolled in weekly pantry."})
+	must(err)
+	fmt.Println(r.Status, r.Outcome.Code, r.Closed.Sub(r.Sent))
+
+	// A closed loop stays closed: the clinic can no longer cancel it.
+	_, err = engine.Cancel(ctx, clinic, r.ID, "no-longer-needed", "")
+	fmt.Println(errors.Is(err, referral.ErrInvalidTransition))
+	// Output:
+	// requested
+	// completed got-help 74h0m0s
+	// true
+}
+
+func ExampleEngine_Sweep() {
+	ctx := context.Background()
+	engine, clinic, foodBank, person, advance := exampleNetwork(lifecycle.Deadlines{Acknowledge: 48 * time.Hour, ExpireAfter: 24 * time.Hour})
+	r, err := engine.Create(ctx, clinic, lifecycle.CreateRequest{
+		Person: person, Receiver: foodBank.Organization, Send: true,
+		Needs: []referral.Need{{Domain: referral.FoodInsecurity, Urgency: referral.Routine}},
+	})
+	must(err)
+
+	advance(49 * time.Hour)
+	res, err := engine.Sweep(ctx, r.Created.Add(49*time.Hour))
+	must(err)
+	fmt.Printf("%+v\n", res)
+
+	res, err = engine.Sweep(ctx, r.Created.Add(73*time.Hour))
+	must(err)
+	fmt.Printf("%+v\n", res)
+	r, err = engine.Get(ctx, clinic, r.ID)
+	must(err)
+	fmt.Println(r.Status, r.Reason)
+	// Output:
+	// {Escalated:1 Expired:0 Skipped:0}
+	// {Escalated:0 Expired:1 Skipped:0}
+	// cancelled expired
+}
+
+func ExampleEngine_Feed() {
+	ctx := context.Background()
+	engine, clinic, foodBank, person, _ := exampleNetwork(lifecycle.Deadlines{})
+	r, err := engine.Create(ctx, clinic, lifecycle.CreateRequest{
+		Person: person, Receiver: foodBank.Organization, Send: true,
+		Needs: []referral.Need{{Domain: referral.FoodInsecurity, Urgency: referral.Routine}},
+	})
+	must(err)
+	_, err = engine.AddNote(ctx, foodBank, r.ID, "Does the client need delivery?")
+	must(err)
+	_, err = engine.Acknowledge(ctx, foodBank, r.ID)
+	must(err)
+
+	// A partner system follows the feed, resuming from the last position it saw.
+	var cursor int64
+	for {
+		events, err := engine.Feed(ctx, foodBank, cursor, 2)
+		must(err)
+		if len(events) == 0 {
+			break
+		}
+		for _, ev := range events {
+			fmt.Println(ev.Sequence, ev.Type, ev.To)
+		}
+		cursor = events[len(events)-1].Position
+	}
+	// Output:
+	// 1 created requested
+	// 2 note requested
+	// 3 acknowledged received
+}
+
+func ExampleEngine_Metrics() {
+	ctx := context.Background()
+	engine, clinic, foodBank, person, advance := exampleNetwork(lifecycle.Deadlines{})
+	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	for i, outcome := range []string{"got-help", "", "got-help"} {
+		r, err := engine.Create(ctx, clinic, lifecycle.CreateRequest{
+			Person: person, Receiver: foodBank.Organization, Send: true,
+			Needs: []referral.Need{{Domain: referral.FoodInsecurity, Urgency: referral.Routine}},
+		})
+		must(err)
+		advance(time.Duration(i+1) * time.Hour)
+		if outcome == "" {
+			_, err = engine.Decline(ctx, foodBank, r.ID, "no-capacity", "")
+			must(err)
+			continue
+		}
+		_, err = engine.Accept(ctx, foodBank, r.ID, "")
+		must(err)
+		_, err = engine.Complete(ctx, foodBank, r.ID, referral.Outcome{Code: outcome})
+		must(err)
+	}
+	rep, err := engine.Metrics(ctx, clinic, from, from.AddDate(0, 1, 0))
+	must(err)
+	fmt.Printf("referrals %d, closed %.0f%%, declined for %v, median time to complete %v\n",
+		rep.Total, 100*rep.ClosureRate, rep.ByReason[referral.StatusRejected], rep.TimeToComplete.Median)
+	// Output: referrals 3, closed 67%, declined for map[no-capacity:1], median time to complete 1h0m0s
+}
+
+func ExampleGraph() {
+	dot := lifecycle.Graph()
+	fmt.Println(strings.HasPrefix(dot, "digraph"), strings.Contains(dot, "in-progress"))
+	// Output: true true
+}

@@ -1,0 +1,361 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/qmuntal/stateless"
+
+	"github.com/refkit/refkit/referral"
+)
+
+// Trigger names a command that may change a referral's status.
+type Trigger string
+
+// Triggers. Each status-changing command fires one.
+const (
+	TriggerSend         Trigger = "send"
+	TriggerAcknowledge  Trigger = "acknowledge"
+	TriggerAccept       Trigger = "accept"
+	TriggerDecline      Trigger = "decline"
+	TriggerStart        Trigger = "start"
+	TriggerHold         Trigger = "hold"
+	TriggerResume       Trigger = "resume"
+	TriggerComplete     Trigger = "complete"
+	TriggerFail         Trigger = "fail"
+	TriggerCancel       Trigger = "cancel"
+	TriggerExpire       Trigger = "expire"
+	TriggerEnterInError Trigger = "enter-in-error"
+	TriggerNote         Trigger = "note"
+	TriggerEscalate     Trigger = "escalate"
+)
+
+// eventTypes maps each trigger to the event it records.
+var eventTypes = map[Trigger]referral.EventType{
+	TriggerSend: referral.EventSent, TriggerAcknowledge: referral.EventAcknowledged,
+	TriggerAccept: referral.EventAccepted, TriggerDecline: referral.EventDeclined,
+	TriggerStart: referral.EventStarted, TriggerHold: referral.EventHeld,
+	TriggerResume: referral.EventResumed, TriggerComplete: referral.EventCompleted,
+	TriggerFail: referral.EventFailed, TriggerCancel: referral.EventCancelled,
+	TriggerExpire: referral.EventExpired, TriggerEnterInError: referral.EventEnteredInError,
+	TriggerNote: referral.EventNote, TriggerEscalate: referral.EventEscalated,
+}
+
+// firing is the state of one command while the shared machine runs it. It travels
+// in the context, because the machine's external state accessor sees only ctx: that
+// is what lets one machine definition serve every referral concurrently.
+type firing struct {
+	r       *referral.Referral
+	actor   referral.Actor
+	cmd     *Command
+	codes   *Codes
+	consent bool // the person consented to share with the receiver (or consent is implied)
+	err     error
+}
+
+type firingKey struct{}
+
+func firingFrom(ctx context.Context) *firing {
+	if fc, ok := ctx.(*firingContext); ok {
+		return &fc.f
+	}
+	f, _ := ctx.Value(firingKey{}).(*firing)
+	return f
+}
+
+// firingContext carries a firing through the machine. It is a context of its own
+// (rather than context.WithValue) and lives in a pool together with the referral
+// and command it points to, so a transition allocates nothing for them.
+type firingContext struct {
+	context.Context
+	f   firing
+	r   referral.Referral
+	cmd Command
+}
+
+// Value answers firingKey for callbacks that receive a derived context.
+func (c *firingContext) Value(key any) any {
+	if key == (firingKey{}) {
+		return &c.f
+	}
+	return c.Context.Value(key)
+}
+
+var firingContexts = sync.Pool{New: func() any { return new(firingContext) }}
+
+// newFiring takes a pooled firing context for r and cmd; release returns it.
+func newFiring(ctx context.Context, r referral.Referral, actor referral.Actor, cmd Command, codes *Codes) *firingContext {
+	fc := firingContexts.Get().(*firingContext)
+	fc.Context, fc.r, fc.cmd = ctx, r, cmd
+	fc.f = firing{r: &fc.r, actor: actor, cmd: &fc.cmd, codes: codes}
+	return fc
+}
+
+func (c *firingContext) release() {
+	*c = firingContext{}
+	firingContexts.Put(c)
+}
+
+// fire runs trigger on the firing's referral through the shared machine.
+func (c *firingContext) fire(t Trigger) error {
+	return machine.FireCtx(c, t)
+}
+
+// states holds each status boxed once, so the state accessor does not allocate.
+var states = func() map[referral.Status]stateless.State {
+	m := make(map[referral.Status]stateless.State)
+	for _, s := range referral.Statuses() {
+		m[s] = s
+	}
+	return m
+}()
+
+func boxed(s referral.Status) stateless.State {
+	if b, ok := states[s]; ok {
+		return b
+	}
+	return s
+}
+
+// fail records the first guard failure, which becomes the command's error.
+func (f *firing) fail(err error) bool {
+	if f.err == nil {
+		f.err = err
+	}
+	return false
+}
+
+// check runs a guard's test on the firing in ctx; a failing guard records why.
+// Guards are named functions, not closures, because stateless labels the state
+// diagram with their names.
+func check(ctx context.Context, test func(f *firing) error) bool {
+	f := firingFrom(ctx)
+	if f == nil {
+		return false
+	}
+	if err := test(f); err != nil {
+		return f.fail(err)
+	}
+	return true
+}
+
+func isSender(f *firing) bool {
+	return f.actor.Role == referral.RoleStaff && f.actor.Organization == f.r.Sender
+}
+
+func isReceiver(f *firing) bool {
+	return f.actor.Role == referral.RoleStaff && f.actor.Organization == f.r.Receiver
+}
+
+func isDelegate(f *firing) bool {
+	return f.actor.Role == referral.RoleDelegate && f.actor.Person == f.r.Person
+}
+
+func isSystem(f *firing) bool { return f.actor.Role == referral.RoleSystem }
+
+func forbidden(who string) error {
+	return fmt.Errorf("only %s may do this: %w", who, referral.ErrForbidden)
+}
+
+func bySender(ctx context.Context, _ ...any) bool {
+	return check(ctx, func(f *firing) error {
+		if !isSender(f) {
+			return forbidden("the sending organization")
+		}
+		return nil
+	})
+}
+
+func byReceiver(ctx context.Context, _ ...any) bool {
+	return check(ctx, func(f *firing) error {
+		if !isReceiver(f) {
+			return forbidden("the receiving organization")
+		}
+		return nil
+	})
+}
+
+func bySenderOrDelegate(ctx context.Context, _ ...any) bool {
+	return check(ctx, func(f *firing) error {
+		if !isSender(f) && !isDelegate(f) {
+			return forbidden("the sending organization or the person's delegate")
+		}
+		return nil
+	})
+}
+
+func byParty(ctx context.Context, _ ...any) bool {
+	return check(ctx, func(f *firing) error {
+		if !isSender(f) && !isReceiver(f) && !isDelegate(f) {
+			return forbidden("the sending or receiving organization or the person's delegate")
+		}
+		return nil
+	})
+}
+
+func byPartyOrSystem(ctx context.Context, _ ...any) bool {
+	return check(ctx, func(f *firing) error {
+		if !isSender(f) && !isReceiver(f) && !isSystem(f) {
+			return forbidden("the sending or receiving organization")
+		}
+		return nil
+	})
+}
+
+func bySystem(ctx context.Context, _ ...any) bool {
+	return check(ctx, func(f *firing) error {
+		if !isSystem(f) {
+			return forbidden("the system")
+		}
+		return nil
+	})
+}
+
+func withConsent(ctx context.Context, _ ...any) bool {
+	return check(ctx, func(f *firing) error {
+		if !f.consent {
+			return fmt.Errorf("sending to the receiving organization: %w", referral.ErrNoConsent)
+		}
+		return nil
+	})
+}
+
+func withNote(ctx context.Context, _ ...any) bool {
+	return check(ctx, func(f *firing) error {
+		if f.cmd.Note == "" {
+			return referral.Invalid("note", "is required")
+		}
+		return nil
+	})
+}
+
+func withOutcome(ctx context.Context, _ ...any) bool {
+	return check(ctx, func(f *firing) error {
+		if f.cmd.Outcome == nil {
+			return referral.Invalid("outcome", "is required to complete a referral")
+		}
+		if err := f.cmd.Outcome.Validate(); err != nil {
+			return err
+		}
+		if !slices.Contains(f.codes.Outcome, f.cmd.Outcome.Code) {
+			return referral.Invalid("outcome.code", "is not in the outcome code list")
+		}
+		return nil
+	})
+}
+
+// reasonIn checks the command's reason against a code list; required says whether
+// a missing reason is an error.
+func reasonIn(f *firing, list []string, name string, required bool) error {
+	switch {
+	case f.cmd.Reason == "" && required:
+		return referral.Invalid("reason", "is required")
+	case f.cmd.Reason != "" && !slices.Contains(list, f.cmd.Reason):
+		return referral.Invalid("reason", "is not in the "+name+" reason list")
+	}
+	return nil
+}
+
+func declineReason(ctx context.Context, _ ...any) bool {
+	return check(ctx, func(f *firing) error { return reasonIn(f, f.codes.Decline, "decline", true) })
+}
+
+func failReason(ctx context.Context, _ ...any) bool {
+	return check(ctx, func(f *firing) error { return reasonIn(f, f.codes.Fail, "fail", true) })
+}
+
+func cancelReason(ctx context.Context, _ ...any) bool {
+	return check(ctx, func(f *firing) error { return reasonIn(f, f.codes.Cancel, "cancel", true) })
+}
+
+func optionalHoldReason(ctx context.Context, _ ...any) bool {
+	return check(ctx, func(f *firing) error { return reasonIn(f, f.codes.Hold, "hold", false) })
+}
+
+// keepStatus is the action of internal transitions (notes, escalations): the
+// status stays, the event is the record.
+func keepStatus(context.Context, ...any) error { return nil }
+
+// machine is the one definition of the referral lifecycle, shared by every
+// referral and every Engine: building a stateless machine costs microseconds and
+// dozens of allocations, firing one costs a few hundred nanoseconds.
+var machine = newMachine()
+
+func newMachine() *stateless.StateMachine {
+	m := stateless.NewStateMachineWithExternalStorage(
+		func(ctx context.Context) (stateless.State, error) {
+			f := firingFrom(ctx)
+			if f == nil {
+				return nil, fmt.Errorf("lifecycle: machine fired without a referral")
+			}
+			return boxed(f.r.Status), nil
+		},
+		func(ctx context.Context, s stateless.State) error {
+			firingFrom(ctx).r.Status = s.(referral.Status)
+			return nil
+		},
+		stateless.FiringImmediate,
+	)
+	m.OnUnhandledTrigger(func(ctx context.Context, state stateless.State, trigger stateless.Trigger, unmet []string) error {
+		if f := firingFrom(ctx); f != nil && f.err != nil {
+			return f.err
+		}
+		return &TransitionError{Status: state.(referral.Status), Trigger: trigger.(Trigger)}
+	})
+
+	for _, s := range referral.Statuses() {
+		if s != referral.StatusEnteredInError {
+			c := m.Configure(s).InternalTransition(TriggerNote, keepStatus, byParty, withNote)
+			if !s.Terminal() {
+				c.Permit(TriggerCancel, referral.StatusCancelled, bySenderOrDelegate, cancelReason)
+			}
+			c.Permit(TriggerEnterInError, referral.StatusEnteredInError, byPartyOrSystem)
+		}
+	}
+	m.Configure(referral.StatusDraft).
+		Permit(TriggerSend, referral.StatusRequested, bySender, withConsent)
+	m.Configure(referral.StatusRequested).
+		Permit(TriggerAcknowledge, referral.StatusReceived, byReceiver).
+		Permit(TriggerAccept, referral.StatusAccepted, byReceiver).
+		Permit(TriggerDecline, referral.StatusRejected, byReceiver, declineReason).
+		Permit(TriggerExpire, referral.StatusCancelled, bySystem).
+		InternalTransition(TriggerEscalate, keepStatus, bySystem)
+	m.Configure(referral.StatusReceived).
+		Permit(TriggerAccept, referral.StatusAccepted, byReceiver).
+		Permit(TriggerDecline, referral.StatusRejected, byReceiver, declineReason).
+		Permit(TriggerFail, referral.StatusFailed, byReceiver, failReason).
+		Permit(TriggerExpire, referral.StatusCancelled, bySystem).
+		InternalTransition(TriggerEscalate, keepStatus, bySystem)
+	m.Configure(referral.StatusAccepted).
+		Permit(TriggerStart, referral.StatusInProgress, byReceiver).
+		Permit(TriggerHold, referral.StatusOnHold, byReceiver, optionalHoldReason).
+		Permit(TriggerComplete, referral.StatusCompleted, byReceiver, withOutcome).
+		Permit(TriggerFail, referral.StatusFailed, byReceiver, failReason)
+	m.Configure(referral.StatusInProgress).
+		Permit(TriggerHold, referral.StatusOnHold, byReceiver, optionalHoldReason).
+		Permit(TriggerComplete, referral.StatusCompleted, byReceiver, withOutcome).
+		Permit(TriggerFail, referral.StatusFailed, byReceiver, failReason)
+	m.Configure(referral.StatusOnHold).
+		Permit(TriggerResume, referral.StatusInProgress, byReceiver).
+		Permit(TriggerFail, referral.StatusFailed, byReceiver, failReason)
+	return m
+}
+
+// TransitionError says a command is not allowed in a status. It wraps
+// ErrInvalidTransition.
+type TransitionError struct {
+	Status  referral.Status
+	Trigger Trigger
+}
+
+func (e *TransitionError) Error() string {
+	return fmt.Sprintf("refkit: cannot %s a referral that is %s", e.Trigger, e.Status)
+}
+
+// Unwrap makes errors.Is(err, referral.ErrInvalidTransition) hold.
+func (e *TransitionError) Unwrap() error { return referral.ErrInvalidTransition }
+
+// Graph returns the lifecycle as a Graphviz DOT document (from stateless).
+func Graph() string { return machine.ToGraph() }
