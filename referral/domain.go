@@ -1,8 +1,10 @@
 package referral
 
 import (
+	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // Domain is a social or health need domain, named by its code. The built-in codes
@@ -62,12 +64,15 @@ type DomainInfo struct {
 	Display string `json:"display"`
 }
 
-var domainRegistry = struct {
-	sync.RWMutex
-	byCode map[Domain]DomainInfo
-}{byCode: map[Domain]DomainInfo{}}
+// domainRegistry is read on every validation of a need, so readers load an
+// immutable map without locking; RegisterDomain copies it (registration is rare).
+var domainRegistry struct {
+	mu     sync.Mutex // serialises writers
+	byCode atomic.Pointer[map[Domain]DomainInfo]
+}
 
 func init() {
+	builtin := map[Domain]DomainInfo{}
 	for _, d := range []DomainInfo{
 		{FoodInsecurity, SystemSDOHCC, "Food Insecurity"},
 		{HousingInstability, SystemSDOHCC, "Housing Instability"},
@@ -97,8 +102,9 @@ func init() {
 		{Childcare, SystemRefkit, "Childcare"},
 		{LegalAssistance, SystemRefkit, "Legal Assistance"},
 	} {
-		domainRegistry.byCode[d.Code] = d
+		builtin[d.Code] = d
 	}
+	domainRegistry.byCode.Store(&builtin)
 }
 
 // RegisterDomain adds a host-defined domain (or replaces the description of an
@@ -114,28 +120,27 @@ func RegisterDomain(info DomainInfo) error {
 	if info.Display == "" {
 		return invalid("display", "is required")
 	}
-	domainRegistry.Lock()
-	defer domainRegistry.Unlock()
-	domainRegistry.byCode[info.Code] = info
+	domainRegistry.mu.Lock()
+	defer domainRegistry.mu.Unlock()
+	next := maps.Clone(*domainRegistry.byCode.Load())
+	next[info.Code] = info
+	domainRegistry.byCode.Store(&next)
 	return nil
 }
 
 // LookupDomain returns the registered description of d.
 func LookupDomain(d Domain) (DomainInfo, bool) {
-	domainRegistry.RLock()
-	defer domainRegistry.RUnlock()
-	info, ok := domainRegistry.byCode[d]
+	info, ok := (*domainRegistry.byCode.Load())[d]
 	return info, ok
 }
 
 // Domains lists every registered domain, sorted by code.
 func Domains() []DomainInfo {
-	domainRegistry.RLock()
-	out := make([]DomainInfo, 0, len(domainRegistry.byCode))
-	for _, d := range domainRegistry.byCode {
+	byCode := *domainRegistry.byCode.Load()
+	out := make([]DomainInfo, 0, len(byCode))
+	for _, d := range byCode {
 		out = append(out, d)
 	}
-	domainRegistry.RUnlock()
 	slices.SortFunc(out, func(a, b DomainInfo) int {
 		switch {
 		case a.Code < b.Code:

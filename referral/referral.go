@@ -211,6 +211,53 @@ type Event struct {
 	Note     string    `json:"note,omitempty"`
 }
 
+// eventTypes lists the known event types.
+var eventTypes = []EventType{
+	EventCreated, EventSent, EventAcknowledged, EventAccepted, EventDeclined, EventStarted, EventHeld,
+	EventResumed, EventCompleted, EventFailed, EventCancelled, EventExpired, EventEnteredInError,
+	EventNote, EventEscalated,
+}
+
+// Validate checks the event's own fields; stores additionally check that it
+// continues the referral it is written with.
+func (e Event) Validate() error {
+	if err := e.Network.required("network_id"); err != nil {
+		return err
+	}
+	if err := e.Referral.required("referral_id"); err != nil {
+		return err
+	}
+	if e.Sequence < 1 {
+		return invalid("sequence", "must be at least 1")
+	}
+	if !slices.Contains(eventTypes, e.Type) {
+		return invalid("type", "is not a known event type")
+	}
+	if err := e.Actor.Validate(); err != nil {
+		return prefixed("actor", err)
+	}
+	if e.Actor.Network != e.Network {
+		return invalid("actor.network_id", "must be the event's network")
+	}
+	if e.At.IsZero() {
+		return invalid("at", "is required")
+	}
+	if e.From != "" {
+		if err := e.From.Validate(); err != nil {
+			return invalid("from", "is not a FHIR Task status")
+		}
+	}
+	if err := e.To.Validate(); err != nil {
+		return invalid("to", "is not a FHIR Task status")
+	}
+	if e.Reason != "" {
+		if err := validCode("reason", e.Reason); err != nil {
+			return err
+		}
+	}
+	return ValidateNote(e.Note)
+}
+
 // Replay folds a referral's event history and returns the status and version it
 // leads to. It fails, wrapping ErrConflict, if the events are out of sequence or a
 // From does not continue the previous To: the checks a store's history must pass.

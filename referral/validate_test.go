@@ -34,9 +34,9 @@ func validPerson() referral.Person {
 func validService() referral.Service {
 	return referral.Service{
 		ID: itemID, Network: netID, Organization: orgID, Name: "Food pantry", Status: referral.ServiceActive,
-		Domains:   []referral.Domain{referral.FoodInsecurity},
-		Languages: []string{"en"},
-		Locations: []referral.Location{{ID: itemID, Latitude: 41.9, Longitude: -87.6, Address: &referral.Address{City: "Chicago"}}},
+		Domains:      []referral.Domain{referral.FoodInsecurity},
+		Languages:    []string{"en"},
+		Locations:    []referral.Location{{ID: itemID, Latitude: 41.9, Longitude: -87.6, Address: &referral.Address{City: "Chicago"}}},
 		ServiceAreas: []referral.ServiceArea{{Kind: referral.AreaCounty, Values: []string{"Cook"}}},
 		Schedules:    []referral.Schedule{{ByDay: []string{"MO", "WE"}, OpensAt: "09:00", ClosesAt: "17:00", Timezone: "America/Chicago"}},
 		Capacity:     &referral.Capacity{Available: 4},

@@ -1,0 +1,58 @@
+package storage
+
+import (
+	"errors"
+
+	"github.com/refkit/refkit/referral"
+)
+
+// CheckCreate validates a CreateReferral call: r and e are each valid, r is at
+// Version 1, and e is its first event (Sequence 1, no From, To equal to r's
+// status). Every backend calls it before writing, so all reject the same input.
+func CheckCreate(r referral.Referral, e referral.Event) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	if r.Version != 1 {
+		return referral.Invalid("version", "must be 1 for a new referral")
+	}
+	if e.From != "" {
+		return referral.Invalid("event.from", "must be empty for a referral's first event")
+	}
+	return checkEvent(r, e)
+}
+
+// CheckUpdate validates an UpdateReferral call: r and e are each valid, r is at
+// Version 2 or later, and e records r's write (Sequence equal to r's Version, To
+// equal to r's status). Whether e.From matches the stored status is for the
+// backend to check against what it holds.
+func CheckUpdate(r referral.Referral, e referral.Event) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	if r.Version < 2 {
+		return referral.Invalid("version", "must be at least 2 on update")
+	}
+	return checkEvent(r, e)
+}
+
+func checkEvent(r referral.Referral, e referral.Event) error {
+	if err := e.Validate(); err != nil {
+		var ve *referral.ValidationError
+		if errors.As(err, &ve) {
+			return referral.Invalid("event."+ve.Field, ve.Problem)
+		}
+		return err
+	}
+	switch {
+	case e.Network != r.Network:
+		return referral.Invalid("event.network_id", "must be the referral's network")
+	case e.Referral != r.ID:
+		return referral.Invalid("event.referral_id", "must be the referral's id")
+	case e.Sequence != r.Version:
+		return referral.Invalid("event.sequence", "must equal the referral's new version")
+	case e.To != r.Status:
+		return referral.Invalid("event.to", "must be the referral's new status")
+	}
+	return nil
+}

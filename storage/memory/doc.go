@@ -1,0 +1,21 @@
+// Package memory is an in-memory storage.Store: complete, concurrency-safe and
+// fast, for tests, simulations and hosts that do not need durability.
+//
+// Records are copied in and out, so callers may mutate what they pass and get.
+// One RWMutex guards the store; every write, a referral with its event included,
+// happens whole under it, which is what makes it atomic.
+//
+// Referrals are indexed by network, sender, receiver and person (each an ordered
+// set of ids, so listings page in id order without sorting), and by deadline
+// across networks for the sweep. Events live in one append-only log whose index
+// is the feed position; each network keeps the positions of its own events and
+// each referral those of its history, so reads never scan unrelated data. The log
+// stores events in a pointer-free form, so a store holding millions of events
+// adds nothing to garbage-collection scanning.
+//
+// Event times are kept without their monotonic clock reading (as any database
+// would), in the location they were given.
+//
+// The lifecycle's hot path, GetReferral then UpdateReferral, allocates once (the
+// copy GetReferral hands out); see BenchmarkGetUpdate.
+package memory

@@ -1,0 +1,221 @@
+package memory_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/refkit/refkit/referral"
+	"github.com/refkit/refkit/storage"
+	"github.com/refkit/refkit/storage/memory"
+	"github.com/refkit/refkit/storage/storagetest"
+)
+
+func TestConformance(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T) storage.Store {
+		s := memory.New()
+		t.Cleanup(func() { require.NoError(t, s.Close()) })
+		return s
+	})
+}
+
+func TestClose(t *testing.T) {
+	ctx := t.Context()
+	s := memory.New()
+	f := storagetest.NewFixture(t, s, 1)
+	require.NoError(t, s.Close())
+	require.NoError(t, s.Close(), "closing twice is harmless")
+
+	calls := []struct {
+		name string
+		call func() error
+	}{
+		{"GetNetwork", func() error { _, err := s.GetNetwork(ctx, f.Network.ID); return err }},
+		{"PutPerson", func() error { return s.PutPerson(ctx, f.NewPerson()) }},
+		{"GetService", func() error { _, err := s.GetService(ctx, f.Network.ID, f.Service.ID); return err }},
+		{"CreateReferral", func() error {
+			r := f.NewReferral(referral.StatusDraft)
+			_, _, err := s.CreateReferral(ctx, r, storagetest.CreatedEvent(r))
+			return err
+		}},
+		{"Feed", func() error { _, err := s.Feed(ctx, storage.FeedQuery{Network: f.Network.ID}); return err }},
+		{"DueReferrals", func() error { _, err := s.DueReferrals(ctx, f.Now, 0); return err }},
+	}
+	for _, tc := range calls {
+		t.Run(tc.name, func(t *testing.T) {
+			require.ErrorIs(t, tc.call(), memory.ErrClosed)
+		})
+	}
+}
+
+// TestLargeListings pages through tens of thousands of referrals created out of
+// id order, through every index, and checks the deadline index under churn.
+func TestLargeListings(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds 20,000 referrals")
+	}
+	ctx := t.Context()
+	s := memory.New()
+	f := storagetest.NewFixture(t, s, 1)
+	const n = 20000
+	receivers := []referral.ID{f.Receiver.ID, f.Other.ID}
+	var all []referral.Referral
+	for i := range n {
+		all = append(all, f.NewReferral(referral.StatusRequested))
+		all[i].Receiver = receivers[i%2]
+		all[i].NextDeadline = f.Now.Add(time.Duration(n-i) * time.Second)
+	}
+	// Insert in a scrambled order so the indexes see inserts in the middle.
+	for i := range n {
+		r := all[(i*7919)%n]
+		_, created, err := s.CreateReferral(ctx, r, storagetest.CreatedEvent(r))
+		require.NoError(t, err)
+		require.True(t, created)
+	}
+
+	got := storagetest.ListAll(t, s, storage.ReferralQuery{Network: f.Network.ID, Receiver: f.Other.ID}, storage.MaxLimit)
+	require.Len(t, got, n/2)
+	for i, r := range got {
+		require.Equal(t, all[2*i+1].ID, r.ID)
+	}
+
+	// Clear every third deadline; the rest stay due in deadline order.
+	for i := 0; i < n; i += 3 {
+		next, e := storagetest.Next(all[i], referral.StatusAccepted, referral.EventAccepted)
+		next.NextDeadline = time.Time{}
+		_, err := s.UpdateReferral(ctx, next, e)
+		require.NoError(t, err)
+	}
+	due, err := s.DueReferrals(ctx, f.Now.Add(n*time.Second), storage.MaxLimit)
+	require.NoError(t, err)
+	require.Len(t, due, storage.MaxLimit)
+	want := n - 1
+	for _, r := range due {
+		for want%3 == 0 {
+			want--
+		}
+		require.Equal(t, all[want].ID, r.ID)
+		want--
+	}
+}
+
+// TestConcurrentReadersAndWriters mixes listings, feed reads and writes so the
+// race detector sees every lock path.
+func TestConcurrentReadersAndWriters(t *testing.T) {
+	ctx := t.Context()
+	s := memory.New()
+	f := storagetest.NewFixture(t, s, 1)
+	r := f.Create(t, s, f.NewReferral(referral.StatusInProgress))
+	done := make(chan error, 2)
+	go func() {
+		cur := r
+		for range 200 {
+			next, e := storagetest.Next(cur, referral.StatusInProgress, referral.EventNote)
+			if _, err := s.UpdateReferral(ctx, next, e); err != nil {
+				done <- err
+				return
+			}
+			cur = next
+		}
+		done <- nil
+	}()
+	go func() {
+		for range 200 {
+			v := storage.Visibility{Organization: f.Receiver.ID, At: f.Now}
+			if _, _, err := s.ListReferrals(ctx, storage.ReferralQuery{Network: f.Network.ID, Visible: &v}); err != nil {
+				done <- err
+				return
+			}
+			if _, err := s.Feed(ctx, storage.FeedQuery{Network: f.Network.ID, Visible: &v}); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	require.NoError(t, <-done)
+	require.NoError(t, <-done)
+	events, err := s.ReferralEvents(ctx, f.Network.ID, r.ID)
+	require.NoError(t, err)
+	require.Len(t, events, 201)
+}
+
+// setupBench stores n in-progress referrals and returns them.
+func setupBench(b *testing.B, n int) (*memory.Store, []referral.ID, referral.ID) {
+	s := memory.New()
+	f := storagetest.NewFixture(b, s, 1)
+	ids := make([]referral.ID, n)
+	for i := range ids {
+		ids[i] = f.Create(b, s, f.NewReferral(referral.StatusInProgress)).ID
+	}
+	return s, ids, f.Network.ID
+}
+
+// BenchmarkGetUpdate is the store's share of one lifecycle transition: read a
+// referral, toggle it between in-progress and on-hold, write it with its event.
+// The store is rebuilt (timer stopped) every so often so the event log's memory
+// stays bounded however large b.N gets.
+func BenchmarkGetUpdate(b *testing.B) {
+	ctx := context.Background()
+	const referrals, rebuild = 1024, 1 << 17
+	var (
+		s       *memory.Store
+		ids     []referral.ID
+		network referral.ID
+	)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if i%rebuild == 0 {
+			b.StopTimer()
+			s, ids, network = setupBench(b, referrals)
+			b.StartTimer()
+		}
+		r, err := s.GetReferral(ctx, network, ids[i%referrals])
+		if err != nil {
+			b.Fatal(err)
+		}
+		to, typ := referral.StatusOnHold, referral.EventHeld
+		if r.Status == referral.StatusOnHold {
+			to, typ = referral.StatusInProgress, referral.EventResumed
+		}
+		from := r.Status
+		r.Status = to
+		r.Version++
+		e := referral.Event{
+			Network: r.Network, Referral: r.ID, Sequence: r.Version, Type: typ,
+			Actor: referral.Actor{Network: r.Network, Organization: r.Receiver, Role: referral.RoleStaff},
+			At:    r.Updated, From: from, To: to,
+		}
+		if _, err := s.UpdateReferral(ctx, r, e); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkListByReceiver pages through one receiver's in-progress referrals,
+// 100 at a time, out of 20,000 split between two receivers.
+func BenchmarkListByReceiver(b *testing.B) {
+	ctx := context.Background()
+	s := memory.New()
+	f := storagetest.NewFixture(b, s, 1)
+	for i := range 20000 {
+		r := f.NewReferral(referral.StatusInProgress)
+		if i%2 == 0 {
+			r.Receiver = f.Other.ID
+		}
+		f.Create(b, s, r)
+	}
+	q := storage.ReferralQuery{
+		Network: f.Network.ID, Receiver: f.Other.ID,
+		Statuses: []referral.Status{referral.StatusInProgress}, Page: storage.Page{Limit: 100},
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		got, next, err := s.ListReferrals(ctx, q)
+		if err != nil || len(got) != 100 || next.IsZero() {
+			b.Fatal(err, len(got))
+		}
+	}
+}

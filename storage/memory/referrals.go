@@ -1,0 +1,330 @@
+package memory
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/refkit/refkit/referral"
+	"github.com/refkit/refkit/storage"
+)
+
+// CreateReferral stores a new referral (Version 1) and its first event (Sequence
+// 1). A repeated idempotency key returns the first referral and false.
+func (s *Store) CreateReferral(ctx context.Context, r referral.Referral, e referral.Event) (referral.Referral, bool, error) {
+	if err := live(ctx); err != nil {
+		return referral.Referral{}, false, err
+	}
+	if err := storage.CheckCreate(r, e); err != nil {
+		return referral.Referral{}, false, err
+	}
+	stored := r.Clone()
+	key := idempotencyKey{network: r.Network, sender: r.Sender, key: r.IdempotencyKey}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return referral.Referral{}, false, ErrClosed
+	}
+	net, err := s.network(r.Network)
+	if err != nil {
+		return referral.Referral{}, false, err
+	}
+	if r.IdempotencyKey != "" {
+		if first, ok := s.idempotency[key]; ok {
+			return first.r.Clone(), false, nil
+		}
+	}
+	if _, ok := s.referrals[r.ID]; ok {
+		return referral.Referral{}, false, conflict("referral", r.ID, "already exists")
+	}
+	ev := s.log.append(e)
+	rec := &record{r: stored, net: net, events: make([]int64, 1, 8)}
+	rec.events[0] = ev.Position
+	net.feed = append(net.feed, ev.Position)
+	s.referrals[r.ID] = rec
+	net.referrals.insert(r.ID)
+	set(net.bySender, r.Sender).insert(r.ID)
+	set(net.byReceiver, r.Receiver).insert(r.ID)
+	set(net.byPerson, r.Person).insert(r.ID)
+	if r.IdempotencyKey != "" {
+		s.idempotency[key] = rec
+	}
+	if !r.NextDeadline.IsZero() {
+		s.due.insert(deadlineKey{at: r.NextDeadline, id: r.ID})
+	}
+	return stored.Clone(), true, nil
+}
+
+// GetReferral returns the referral, or ErrNotFound.
+func (s *Store) GetReferral(ctx context.Context, network, id referral.ID) (referral.Referral, error) {
+	if err := live(ctx); err != nil {
+		return referral.Referral{}, err
+	}
+	s.mu.RLock()
+	rec, ok := s.referrals[id]
+	var r referral.Referral
+	if ok {
+		r = rec.r
+	}
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		return referral.Referral{}, ErrClosed
+	}
+	if !ok || r.Network != network {
+		return referral.Referral{}, notFound("referral", id)
+	}
+	// A stored referral's slices are replaced, never written to, so the deep copy
+	// can be made outside the lock.
+	return r.Clone(), nil
+}
+
+// UpdateReferral replaces the referral and appends e, atomically, if the stored
+// version is r.Version-1.
+func (s *Store) UpdateReferral(ctx context.Context, r referral.Referral, e referral.Event) (referral.Event, error) {
+	if err := live(ctx); err != nil {
+		return referral.Event{}, err
+	}
+	if err := storage.CheckUpdate(r, e); err != nil {
+		return referral.Event{}, err
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return referral.Event{}, ErrClosed
+	}
+	rec, ok := s.referrals[r.ID]
+	if !ok || rec.r.Network != r.Network {
+		return referral.Event{}, notFound("referral", r.ID)
+	}
+	old := &rec.r
+	if old.Version != r.Version-1 {
+		return referral.Event{}, conflict("referral", r.ID, "changed since it was read")
+	}
+	if e.From != old.Status {
+		return referral.Event{}, referral.Invalid("event.from", "must be the stored status")
+	}
+	keyChanged := r.IdempotencyKey != old.IdempotencyKey || r.Sender != old.Sender
+	newKey := idempotencyKey{network: r.Network, sender: r.Sender, key: r.IdempotencyKey}
+	if keyChanged && r.IdempotencyKey != "" {
+		if other, ok := s.idempotency[newKey]; ok && other != rec {
+			return referral.Event{}, conflict("referral", r.ID, "idempotency key is taken")
+		}
+	}
+
+	// Everything is checked: from here on nothing fails, so the write is whole.
+	// Needs and Outcome rarely change on a transition; reusing the stored (never
+	// mutated) copies keeps the hot path free of allocations.
+	if slices.Equal(r.Needs, old.Needs) {
+		r.Needs = old.Needs
+	} else {
+		r.Needs = slices.Clone(r.Needs)
+	}
+	if r.Outcome != nil {
+		if old.Outcome != nil && *old.Outcome == *r.Outcome {
+			r.Outcome = old.Outcome
+		} else {
+			o := *r.Outcome
+			r.Outcome = &o
+		}
+	}
+	net := rec.net
+	if r.Sender != old.Sender {
+		unset(net.bySender, old.Sender, r.ID)
+		set(net.bySender, r.Sender).insert(r.ID)
+	}
+	if r.Receiver != old.Receiver {
+		unset(net.byReceiver, old.Receiver, r.ID)
+		set(net.byReceiver, r.Receiver).insert(r.ID)
+	}
+	if r.Person != old.Person {
+		unset(net.byPerson, old.Person, r.ID)
+		set(net.byPerson, r.Person).insert(r.ID)
+	}
+	if keyChanged {
+		if old.IdempotencyKey != "" {
+			delete(s.idempotency, idempotencyKey{network: old.Network, sender: old.Sender, key: old.IdempotencyKey})
+		}
+		if r.IdempotencyKey != "" {
+			s.idempotency[newKey] = rec
+		}
+	}
+	if !old.NextDeadline.Equal(r.NextDeadline) {
+		if !old.NextDeadline.IsZero() {
+			s.due.remove(deadlineKey{at: old.NextDeadline, id: r.ID})
+		}
+		if !r.NextDeadline.IsZero() {
+			s.due.insert(deadlineKey{at: r.NextDeadline, id: r.ID})
+		}
+	}
+	ev := s.log.append(e)
+	rec.events = append(rec.events, ev.Position)
+	net.feed = append(net.feed, ev.Position)
+	rec.r = r
+	return ev, nil
+}
+
+// ListReferrals pages through the referrals matching q in id order, walking the
+// narrowest index the query names.
+func (s *Store) ListReferrals(ctx context.Context, q storage.ReferralQuery) ([]referral.Referral, referral.ID, error) {
+	if err := live(ctx); err != nil {
+		return nil, referral.NilID, err
+	}
+	if err := requireNetwork(q.Network); err != nil {
+		return nil, referral.NilID, err
+	}
+	limit, err := storage.Limit(q.Page.Limit)
+	if err != nil {
+		return nil, referral.NilID, err
+	}
+	for i, st := range q.Statuses {
+		if err := st.Validate(); err != nil {
+			return nil, referral.NilID, referral.Invalid("statuses["+strconv.Itoa(i)+"]", "is not a FHIR Task status")
+		}
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, referral.NilID, ErrClosed
+	}
+	net, ok := s.networks[q.Network]
+	if !ok {
+		return nil, referral.NilID, nil
+	}
+	ids := &net.referrals
+	narrow := func(m map[referral.ID]*ordered[referral.ID], id referral.ID) {
+		if id.IsZero() {
+			return
+		}
+		if o := m[id]; o.Len() < ids.Len() {
+			ids = o
+		}
+	}
+	narrow(net.bySender, q.Sender)
+	narrow(net.byReceiver, q.Receiver)
+	narrow(net.byPerson, q.Person)
+	if v := q.Visible; v != nil && v.Organization.IsZero() {
+		// A delegate sees only their person's referrals.
+		narrow(net.byPerson, v.Person)
+		if v.Person.IsZero() {
+			return nil, referral.NilID, nil
+		}
+	}
+	out, next := page(ids, q.Page.After, limit, func(id referral.ID) (referral.Referral, bool) {
+		r := s.referrals[id].r
+		if !s.matches(&q, &r) {
+			return referral.Referral{}, false
+		}
+		return r.Clone(), true
+	})
+	return out, next, nil
+}
+
+// matches applies q's filters to r. Callers hold the lock.
+func (s *Store) matches(q *storage.ReferralQuery, r *referral.Referral) bool {
+	switch {
+	case !q.Sender.IsZero() && r.Sender != q.Sender,
+		!q.Receiver.IsZero() && r.Receiver != q.Receiver,
+		!q.Person.IsZero() && r.Person != q.Person,
+		len(q.Statuses) > 0 && !slices.Contains(q.Statuses, r.Status),
+		!q.CreatedFrom.IsZero() && r.Created.Before(q.CreatedFrom),
+		!q.CreatedTo.IsZero() && !r.Created.Before(q.CreatedTo):
+		return false
+	}
+	return s.visible(q.Visible, r)
+}
+
+// visible applies v (nil allows everything) to r. Callers hold the lock.
+func (s *Store) visible(v *storage.Visibility, r *referral.Referral) bool {
+	return v == nil || v.Allows(*r, s.consentsOf[r.Person])
+}
+
+// ReferralEvents returns the referral's events in sequence order.
+func (s *Store) ReferralEvents(ctx context.Context, network, id referral.ID) ([]referral.Event, error) {
+	if err := live(ctx); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	rec, ok := s.referrals[id]
+	if !ok || rec.r.Network != network {
+		return nil, notFound("referral", id)
+	}
+	out := make([]referral.Event, len(rec.events))
+	for i, pos := range rec.events {
+		out[i] = s.log.at(pos)
+	}
+	return out, nil
+}
+
+// Feed returns the network's events after position q.After, in position order.
+func (s *Store) Feed(ctx context.Context, q storage.FeedQuery) ([]referral.Event, error) {
+	if err := live(ctx); err != nil {
+		return nil, err
+	}
+	if err := requireNetwork(q.Network); err != nil {
+		return nil, err
+	}
+	if q.After < 0 {
+		return nil, referral.Invalid("after", "must not be negative")
+	}
+	limit, err := storage.Limit(q.Limit)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	net, ok := s.networks[q.Network]
+	if !ok {
+		return nil, nil
+	}
+	start := sort.Search(len(net.feed), func(i int) bool { return net.feed[i] > q.After })
+	out := make([]referral.Event, 0, min(limit, len(net.feed)-start))
+	for _, pos := range net.feed[start:] {
+		ev := s.log.at(pos)
+		if q.Visible != nil && !s.visible(q.Visible, &s.referrals[ev.Referral].r) {
+			continue
+		}
+		out = append(out, ev)
+		if len(out) == limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// DueReferrals returns up to limit referrals, from every network, whose deadline
+// is not after now, earliest first. limit follows storage.Limit: 0 is
+// storage.DefaultLimit.
+func (s *Store) DueReferrals(ctx context.Context, now time.Time, limit int) ([]referral.Referral, error) {
+	if err := live(ctx); err != nil {
+		return nil, err
+	}
+	limit, err := storage.Limit(limit)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	var out []referral.Referral
+	for k := range s.due.all() {
+		if k.at.After(now) || len(out) == limit {
+			break
+		}
+		out = append(out, s.referrals[k.id].r.Clone())
+	}
+	return out, nil
+}

@@ -1,0 +1,202 @@
+package memory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/refkit/refkit/referral"
+	"github.com/refkit/refkit/storage"
+)
+
+// ErrClosed is returned by every call on a store after Close.
+var ErrClosed = errors.New("memory: store is closed")
+
+// Store is a concurrency-safe, in-memory storage.Store. One RWMutex guards it:
+// reads share it, and every write (a referral with its event, say) happens under
+// it whole, which is what makes the write atomic. The zero value is not usable;
+// call New.
+type Store struct {
+	mu     sync.RWMutex
+	closed bool
+
+	networks   map[referral.ID]*network
+	orgs       map[referral.ID]referral.Organization
+	services   map[referral.ID]referral.Service
+	persons    map[referral.ID]referral.Person
+	consents   map[referral.ID]referral.Consent
+	screenings map[referral.ID]referral.Screening
+	referrals  map[referral.ID]*record
+
+	// consentsOf holds each person's consents sorted by id. Person ids are unique
+	// across networks, so the person id alone is the key; the visibility filter
+	// reads the slice in place, without allocating.
+	consentsOf   map[referral.ID][]referral.Consent
+	screeningsOf map[referral.ID]*ordered[referral.ID]
+
+	idempotency map[idempotencyKey]*record
+	due         ordered[deadlineKey]
+	log         eventLog
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// network holds one tenant and the indexes scoped to it.
+type network struct {
+	n         referral.Network
+	orgs      ordered[referral.ID]
+	services  ordered[referral.ID]
+	referrals ordered[referral.ID]
+	// bySender, byReceiver and byPerson index referrals by the organization or
+	// person they name; a referral's id order is its creation order.
+	bySender   map[referral.ID]*ordered[referral.ID]
+	byReceiver map[referral.ID]*ordered[referral.ID]
+	byPerson   map[referral.ID]*ordered[referral.ID]
+	// feed lists the positions of the network's events in append order, which is
+	// position order, so a cursor is a binary search.
+	feed []int64
+}
+
+func newNetwork(n referral.Network) *network {
+	return &network{
+		n:          n,
+		bySender:   make(map[referral.ID]*ordered[referral.ID]),
+		byReceiver: make(map[referral.ID]*ordered[referral.ID]),
+		byPerson:   make(map[referral.ID]*ordered[referral.ID]),
+	}
+}
+
+// record is a stored referral with the positions of its events: events[i] is the
+// position of the event with sequence i+1.
+type record struct {
+	r      referral.Referral
+	net    *network
+	events []int64
+}
+
+type idempotencyKey struct {
+	network, sender referral.ID
+	key             string
+}
+
+// deadlineKey orders the deadline index: earliest first, ties by id.
+type deadlineKey struct {
+	at time.Time
+	id referral.ID
+}
+
+// Compare orders keys by time, then id.
+func (k deadlineKey) Compare(o deadlineKey) int {
+	if c := k.at.Compare(o.at); c != 0 {
+		return c
+	}
+	return k.id.Compare(o.id)
+}
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{
+		networks:     make(map[referral.ID]*network),
+		orgs:         make(map[referral.ID]referral.Organization),
+		services:     make(map[referral.ID]referral.Service),
+		persons:      make(map[referral.ID]referral.Person),
+		consents:     make(map[referral.ID]referral.Consent),
+		screenings:   make(map[referral.ID]referral.Screening),
+		referrals:    make(map[referral.ID]*record),
+		consentsOf:   make(map[referral.ID][]referral.Consent),
+		screeningsOf: make(map[referral.ID]*ordered[referral.ID]),
+		idempotency:  make(map[idempotencyKey]*record),
+	}
+}
+
+// Close drops everything the store holds; later calls fail with ErrClosed.
+// Closing twice is not an error.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	s.networks, s.orgs, s.services, s.persons = nil, nil, nil, nil
+	s.consents, s.screenings, s.referrals = nil, nil, nil
+	s.consentsOf, s.screeningsOf, s.idempotency = nil, nil, nil
+	s.due, s.log = ordered[deadlineKey]{}, eventLog{}
+	return nil
+}
+
+// live checks the context before any work; callers hold no lock yet.
+func live(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memory: %w", err)
+	}
+	return nil
+}
+
+func notFound(kind string, id referral.ID) error {
+	return fmt.Errorf("memory: %s %s: %w", kind, id, referral.ErrNotFound)
+}
+
+func conflict(kind string, id referral.ID, why string) error {
+	return fmt.Errorf("memory: %s %s %s: %w", kind, id, why, referral.ErrConflict)
+}
+
+// requireNetwork rejects a zero network id on listings, where it cannot be a
+// lookup miss.
+func requireNetwork(id referral.ID) error {
+	if id.IsZero() {
+		return referral.Invalid("network_id", "is required")
+	}
+	return nil
+}
+
+// network returns the network, or ErrNotFound. Callers hold the lock.
+func (s *Store) network(id referral.ID) (*network, error) {
+	n, ok := s.networks[id]
+	if !ok {
+		return nil, notFound("network", id)
+	}
+	return n, nil
+}
+
+// set returns the ordered set for id in m, creating it.
+func set(m map[referral.ID]*ordered[referral.ID], id referral.ID) *ordered[referral.ID] {
+	o, ok := m[id]
+	if !ok {
+		o = &ordered[referral.ID]{}
+		m[id] = o
+	}
+	return o
+}
+
+// unset removes key from the set for id in m, dropping the set once empty.
+func unset(m map[referral.ID]*ordered[referral.ID], id, key referral.ID) {
+	if o, ok := m[id]; ok {
+		o.remove(key)
+		if o.Len() == 0 {
+			delete(m, id)
+		}
+	}
+}
+
+// page walks the ids of set above after and keeps those keep accepts, up to
+// limit. It returns the next cursor only when another accepted id exists, so a
+// caller that pages until the cursor is zero never fetches an empty page.
+func page[T any](set *ordered[referral.ID], after referral.ID, limit int, keep func(referral.ID) (T, bool)) ([]T, referral.ID) {
+	out := make([]T, 0, min(limit, set.Len()))
+	var last referral.ID
+	for id := range set.after(after) {
+		v, ok := keep(id)
+		if !ok {
+			continue
+		}
+		if len(out) == limit {
+			return out, last
+		}
+		out = append(out, v)
+		last = id
+	}
+	return out, referral.NilID
+}

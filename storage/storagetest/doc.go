@@ -1,0 +1,31 @@
+// Package storagetest is the conformance suite for storage backends. A backend's
+// tests call Run once:
+//
+//	func TestConformance(t *testing.T) {
+//		storagetest.Run(t, func(t *testing.T) storage.Store { return newTestStore(t) })
+//	}
+//
+// The suite checks the contract written in package storage: network scoping,
+// copying in and out, validation before any write, idempotent and
+// version-conditioned referral writes with their events, feed cursors, listing
+// filters and paging, the Visibility rule (by comparing each backend's filtering
+// with Visibility.Allows), deadlines, context cancellation, and a concurrent
+// workload whose event log must replay to the stored referrals.
+//
+// Where the storage contract leaves a choice open the suite pins it down, so all
+// backends agree:
+//   - A listing's next cursor is zero exactly when no further match exists; a
+//     caller paging until the cursor is zero never fetches an empty page.
+//   - Listings of a network, person or referral that does not exist are empty, not
+//     ErrNotFound; a zero network id on a listing or feed is ErrInvalid.
+//   - CreateReferral needs the referral's network to exist (ErrNotFound) and
+//     takes Version and Sequence 0 as 1; the suite does not require the person or
+//     organizations a referral names to exist, but always stores them.
+//   - UpdateReferral checks, in order: validation (ErrInvalid), existence in the
+//     network (ErrNotFound), the version (ErrConflict), then the event's From
+//     against the stored status (ErrInvalid).
+//   - DueReferrals' limit follows storage.Limit: 0 is DefaultLimit.
+//
+// Fixture and the helpers around it (Next, CreatedEvent, FeedAll, ListAll) are
+// exported so backends' own tests can build consistent data the same way.
+package storagetest

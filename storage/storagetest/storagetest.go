@@ -1,0 +1,44 @@
+package storagetest
+
+import (
+	"testing"
+
+	"github.com/refkit/refkit/storage"
+)
+
+// Run runs the conformance suite against the backend newStore builds. Every
+// subtest gets a fresh, empty store from newStore; the backend releases it
+// through t.Cleanup (Run does not call Close).
+func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
+	suite := []struct {
+		name string
+		test func(t *testing.T, s storage.Store)
+	}{
+		{"Networks", testNetworks},
+		{"Organizations", testOrganizations},
+		{"Services", testServices},
+		{"Persons", testPersons},
+		{"Consents", testConsents},
+		{"Screenings", testScreenings},
+		{"Validation", testValidation},
+		{"References", testReferences},
+		{"CrossNetwork", testCrossNetwork},
+		{"CreateReferral", testCreateReferral},
+		{"Idempotency", testIdempotency},
+		{"UpdateReferral", testUpdateReferral},
+		{"ReferralEvents", testReferralEvents},
+		{"Feed", testFeed},
+		{"ListReferrals", testListReferrals},
+		{"ListPaging", testListPaging},
+		{"Visibility", testVisibility},
+		{"DueReferrals", testDueReferrals},
+		{"Aliasing", testAliasing},
+		{"Context", testContext},
+		{"Concurrency", testConcurrency},
+	}
+	for _, tc := range suite {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.test(t, newStore(t))
+		})
+	}
+}
