@@ -1,0 +1,146 @@
+package screening_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/refkit/refkit/referral"
+	"github.com/refkit/refkit/screening"
+)
+
+func ExampleParseAnswers() {
+	in, _ := screening.Default().Lookup("ahc-hrsn")
+	r, err := screening.ParseAnswers(in, []byte(`{"answers": {
+		"71802-3": "LA31994-9", "96778-6": ["None of the above"],
+		"88122-7": "Sometimes true", "88123-5": "Never true",
+		"93030-5": "No", "96779-4": "No",
+		"95618-5": 4, "95617-7": 3, "95616-9": 2, "95615-1": 2}}`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	res := r.Score()
+	fmt.Println(res.Valid, res.PositiveDomains, res.Flags)
+	for _, n := range res.Needs {
+		fmt.Println(n.Domain, n.Urgency)
+	}
+	// Output:
+	// true [housing-instability food-insecurity interpersonal-safety] [interpersonal-safety-risk]
+	// housing-instability routine
+	// food-insecurity routine
+	// interpersonal-safety urgent
+}
+
+func ExampleResponse_ScoreInto() {
+	in, _ := screening.Default().Lookup("phq-9")
+	r := in.NewResponse()
+	for _, id := range []string{"44250-9", "44255-8", "44259-0", "44254-1", "44251-7", "44258-2", "44252-5", "44253-3"} {
+		_ = r.Answer(id, "1")
+	}
+	_ = r.Answer("44260-8", "Several days")
+	var res screening.Result
+	r.ScoreInto(&res)
+	total, _ := json.Marshal(res.Total)
+	fmt.Println(string(total), res.Band, res.Flags, res.Needs[0].Urgency)
+	// Output: 9 mild [self-harm-risk] emergent
+}
+
+func ExampleResponse_Answer() {
+	in, _ := screening.Default().Lookup("gad-7")
+	r := in.NewResponse()
+	fmt.Println(r.Answer("69725-0", "LA6570-1"))
+	fmt.Println(r.Answer("69725-0", "1"))
+	fmt.Println(r.Answer("68509-9", "5"))
+	fmt.Println(r.Answer("trouble-relaxing", "several days"))
+	// Output:
+	// <nil>
+	// refkit: invalid input: answers.69725-0 is answered more than once
+	// refkit: invalid input: answers.68509-9 has a value out of the item's range
+	// <nil>
+}
+
+func ExampleResponse_Decline() {
+	in, _ := screening.Default().Lookup("phq-2")
+	r := in.NewResponse()
+	_ = r.Answer("44250-9", "3")
+	_ = r.Decline("44255-8")
+	res := r.Score()
+	total, _ := json.Marshal(res.Total)
+	fmt.Println(string(total), res.Valid, res.Missing)
+	// Output: null false [44255-8]
+}
+
+func ExampleParse() {
+	_, err := screening.Parse("custom.json", []byte(`{
+  "id": "custom", "version": "1", "title": "Custom",
+  "items": [{"id": "q1", "key": "q1", "text": "Q?", "options": [{"code": "y", "display": "Yes", "value": 1}]}],
+  "rules": [{"id": "r", "domain": "stress", "urgency": "routine", "expr": "item(\"q2\") > 0"}]
+}`))
+	fmt.Println(err)
+	// Output: screening: custom.json:4:75: rules[0].expr: column 1: item("q2") names no item of this instrument
+}
+
+func ExampleParseQuestionnaireResponse() {
+	in, _ := screening.Default().Lookup("hunger-vital-sign")
+	r, err := screening.ParseQuestionnaireResponse(in, []byte(`{
+  "resourceType": "QuestionnaireResponse",
+  "item": [
+    {"linkId": "/88122-7", "answer": [{"valueCoding": {"system": "http://loinc.org", "code": "LA28398-8"}}]},
+    {"linkId": "/88123-5", "answer": [{"valueString": "Often true"}]}
+  ]}`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	res := r.Score()
+	fmt.Println(res.PositiveDomains)
+	// Output: [food-insecurity]
+}
+
+func ExampleResponse_Observations() {
+	in, _ := screening.Default().Lookup("phq-2")
+	r := in.NewResponse()
+	_ = r.Answer("44250-9", "0")
+	_ = r.Answer("44255-8", "1")
+	res := r.Score()
+	for _, o := range r.Observations(&res, "obs", "Patient/example", time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)) {
+		value := ""
+		if o.ValueCodeableConcept != nil {
+			value = o.ValueCodeableConcept.Coding[0].Code
+		}
+		if o.ValueInteger != nil {
+			value = fmt.Sprint(*o.ValueInteger)
+		}
+		fmt.Println(o.ID, o.Code.Coding[0].Code, value)
+	}
+	// Output:
+	// obs-1 44250-9 LA6568-5
+	// obs-2 44255-8 LA6569-3
+	// obs-3 55757-9 1
+}
+
+func ExampleResult_Screening() {
+	in, _ := screening.Default().Lookup("phq-2")
+	r := in.NewResponse()
+	_ = r.Answer("44250-9", "3")
+	_ = r.Answer("44255-8", "0")
+	ids := referral.NewIDGenerator(func() time.Time { return time.Unix(1700000000, 0) }, nil)
+	id := ids.MustNew()
+	s := r.Score().Screening(id, ids.MustNew(), ids.MustNew(), time.Unix(1700000000, 0).UTC())
+	fmt.Println(s.Validate(), *s.Total, s.Needs[0].Domain, s.Needs[0].Screening == id)
+	// Output: <nil> 3 mental-health true
+}
+
+func ExampleRegistry_List() {
+	for _, in := range screening.Default().List() {
+		fmt.Println(in.ID, in.Code, len(in.Items))
+	}
+	// Output:
+	// ahc-hrsn 96777-8 27
+	// gad-7 69737-5 7
+	// hunger-vital-sign 88121-9 2
+	// phq-2 55757-9 2
+	// phq-9 44249-1 9
+	// prapare 93025-5 18
+}

@@ -1,0 +1,410 @@
+package screening
+
+import (
+	"bytes"
+	"encoding/json"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/refkit/refkit/referral"
+)
+
+// Limits on a definition, so that a host loading instruments from an untrusted
+// source cannot make scoring arbitrarily slow.
+const (
+	maxItems   = 200
+	maxOptions = 64 // a multi-select answer is a 64-bit set of options
+	maxRules   = 200
+	maxExpr    = 2000
+)
+
+// Instrument is a screening instrument: its items, answer options and scoring
+// rules. Build one with Parse (or take a built-in from Default); the exported
+// fields are its definition and must not be changed after parsing.
+type Instrument struct {
+	// ID is the short name used to select the instrument ("phq-9").
+	ID      string `json:"id"`
+	Version string `json:"version"`
+	Title   string `json:"title"`
+	// Code is the LOINC code of the instrument's panel, if it has one.
+	Code      string `json:"code,omitempty"`
+	Publisher string `json:"publisher,omitempty"`
+	// Sources cite where the items and scoring rules come from.
+	Sources []string `json:"sources,omitempty"`
+	// MissingRule states, for people, how the instrument treats missing and
+	// declined answers; the behaviour itself follows from Required, Total and Rules.
+	MissingRule string `json:"missing_rule,omitempty"`
+	Items       []Item `json:"items"`
+	// Total, when set, sums item values or counts rules that hold into a
+	// score (nil: no total).
+	Total *Total `json:"total,omitempty"`
+	// Bands name ranges of the total; they need a Total.
+	Bands []Band `json:"bands,omitempty"`
+	Rules []Rule `json:"rules,omitempty"`
+
+	byID    map[string]int
+	rules   []compiledRule
+	total   []int // item indexes summed into the total
+	counted []int // rule indexes counted into the total
+}
+
+// Item is one question.
+type Item struct {
+	// ID is the item's LOINC question code where it has one, else a local code.
+	ID string `json:"id"`
+	// Key is a readable, stable name ("living-situation").
+	Key  string `json:"key"`
+	Text string `json:"text"`
+	// Domain is the SDOH category the item screens for, used as the category of
+	// its FHIR Observation; empty when none fits.
+	Domain referral.Domain `json:"domain,omitempty"`
+	// Multiple allows several options in one answer ("select all that apply").
+	Multiple bool `json:"multiple,omitempty"`
+	// Required items make the screen invalid when unanswered or declined.
+	Required bool     `json:"required,omitempty"`
+	Options  []Option `json:"options"`
+
+	valued bool // every answerable option has a value
+}
+
+// Option is one allowed answer.
+type Option struct {
+	// Code is the LOINC answer code (LA...), or a local code where LOINC has none.
+	Code    string `json:"code"`
+	Display string `json:"display"`
+	// Value is the option's score; nil when the publisher gives it none.
+	Value *int `json:"value,omitempty"`
+	// Declined marks "I choose not to answer": the item counts as missing.
+	Declined bool `json:"declined,omitempty"`
+	// Exclusive options ("None of the above") cannot be combined with others.
+	Exclusive bool `json:"exclusive,omitempty"`
+}
+
+// Total is an instrument's score: either the sum of item values (Items) or a
+// tally of the rules that hold (Rules), such as PRAPARE's count of risk
+// answers. Exactly one of Items and Rules is set.
+type Total struct {
+	// Code is the LOINC code of the total score, if any.
+	Code string `json:"code,omitempty"`
+	// Items are summed; each is a single-answer item whose options all have
+	// values. The total is computed only when every one is answered.
+	Items []string `json:"items,omitempty"`
+	// Rules are counted, one point each that holds. The total is computed only
+	// when every one is decided, so a declined or unanswered item never counts
+	// as "no risk". A counted rule needs neither a domain nor a flag, and
+	// cannot itself test the total.
+	Rules []string `json:"rules,omitempty"`
+}
+
+// Band is a named, inclusive range of the total.
+type Band struct {
+	Name string `json:"name"`
+	Min  int    `json:"min"`
+	Max  int    `json:"max"`
+}
+
+// Rule marks a domain positive or raises a flag, or both, when its condition
+// holds; a rule that a tally total counts may do neither. Exactly one of
+// Answers, Sum, TotalAtLeast and Expr is the condition.
+type Rule struct {
+	ID      string           `json:"id"`
+	Domain  referral.Domain  `json:"domain,omitempty"`
+	Flag    string           `json:"flag,omitempty"`
+	Urgency referral.Urgency `json:"urgency"`
+	// Answers holds when any listed item was answered with one of its codes.
+	Answers []AnswerMatch `json:"answers,omitempty"`
+	// Sum holds when every listed item is answered and their values add up to
+	// at least AtLeast.
+	Sum *Sum `json:"sum,omitempty"`
+	// TotalAtLeast holds when the total was computed and is at least this.
+	TotalAtLeast *int `json:"total_at_least,omitempty"`
+	// Expr is an expr-lang boolean expression; item("<id>") is the value of an
+	// answered item. The rule is not evaluated unless every item it names has a
+	// value.
+	Expr string `json:"expr,omitempty"`
+}
+
+// AnswerMatch is one item and the answer codes that count.
+type AnswerMatch struct {
+	Item  string   `json:"item"`
+	Codes []string `json:"codes"`
+}
+
+// Sum is a threshold on the sum of item values.
+type Sum struct {
+	Items   []string `json:"items"`
+	AtLeast int      `json:"at_least"`
+}
+
+var (
+	kebab = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+	loinc = regexp.MustCompile(`^[0-9]{1,7}-[0-9]$`)
+)
+
+// Parse decodes and validates an instrument definition and compiles its rules.
+// source names the definition in errors. Errors are *DefinitionError values
+// carrying line, column and JSON path, and wrap referral.ErrInvalid.
+func Parse(source string, data []byte) (*Instrument, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var in Instrument
+	if err := dec.Decode(&in); err != nil {
+		if strings.HasPrefix(err.Error(), "json: unknown field ") {
+			field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return nil, &DefinitionError{Source: source, Path: field, Problem: "is not a field of an instrument definition"}
+		}
+		if err.Error() == "EOF" {
+			return nil, &DefinitionError{Source: source, Problem: "is empty"}
+		}
+		return nil, position(source, data, err)
+	}
+	if dec.More() {
+		off := dec.InputOffset()
+		line, col := lineColumn(data, off)
+		return nil, &DefinitionError{Source: source, Line: line, Column: col, Problem: "has data after the instrument object"}
+	}
+	if err := in.compile(); err != nil {
+		return nil, position(source, data, err)
+	}
+	return &in, nil
+}
+
+// compile validates the definition and builds the lookup tables and rule
+// programs that scoring uses.
+func (in *Instrument) compile() error {
+	root := path{}
+	if !kebab.MatchString(in.ID) || len(in.ID) > 64 {
+		return problem(root.key("id"), "must be lower-case kebab-case of 1 to 64 characters")
+	}
+	if strings.TrimSpace(in.Version) == "" {
+		return problem(root.key("version"), "is required")
+	}
+	if strings.TrimSpace(in.Title) == "" {
+		return problem(root.key("title"), "is required")
+	}
+	if in.Code != "" && !loinc.MatchString(in.Code) {
+		return problem(root.key("code"), "must be a LOINC code such as 44249-1")
+	}
+	if len(in.Items) == 0 {
+		return problem(root.key("items"), "needs at least one item")
+	}
+	if len(in.Items) > maxItems {
+		return problem(root.key("items"), "has more than %d items", maxItems)
+	}
+	in.byID = make(map[string]int, len(in.Items))
+	keys := make(map[string]bool, len(in.Items))
+	for i := range in.Items {
+		if err := in.compileItem(root.key("items").index(i), i, keys); err != nil {
+			return err
+		}
+	}
+	if err := in.compileTotal(root); err != nil {
+		return err
+	}
+	if len(in.Rules) > maxRules {
+		return problem(root.key("rules"), "has more than %d rules", maxRules)
+	}
+	ids := make(map[string]bool, len(in.Rules))
+	in.rules = make([]compiledRule, len(in.Rules))
+	for i := range in.Rules {
+		at := root.key("rules").index(i)
+		r := &in.Rules[i]
+		if !kebab.MatchString(r.ID) || len(r.ID) > 64 {
+			return problem(at.key("id"), "must be lower-case kebab-case of 1 to 64 characters")
+		}
+		if ids[r.ID] {
+			return problem(at.key("id"), "repeats rule %s", r.ID)
+		}
+		ids[r.ID] = true
+		cr, err := in.compileRule(at, r)
+		if err != nil {
+			return err
+		}
+		in.rules[i] = cr
+	}
+	return in.countedRules(root)
+}
+
+// countedRules resolves the ids of the rules a tally total counts.
+func (in *Instrument) countedRules(root path) error {
+	if in.Total == nil || len(in.Total.Rules) == 0 {
+		return nil
+	}
+	at := root.key("total").key("rules")
+	in.counted = make([]int, 0, len(in.Total.Rules))
+	for j, id := range in.Total.Rules {
+		k := slices.IndexFunc(in.Rules, func(r Rule) bool { return r.ID == id })
+		switch {
+		case k < 0:
+			return problem(at.index(j), "names no rule of this instrument")
+		case slices.Contains(in.counted, k):
+			return problem(at.index(j), "repeats rule %s", id)
+		case in.rules[k].kind == ruleTotal:
+			return problem(at.index(j), "names rule %s, which tests the total it would be counted in", id)
+		}
+		in.counted = append(in.counted, k)
+	}
+	return nil
+}
+
+// counts reports whether the tally total counts the rule with the id.
+func (in *Instrument) counts(id string) bool {
+	return in.Total != nil && slices.Contains(in.Total.Rules, id)
+}
+
+func (in *Instrument) compileItem(at path, i int, keys map[string]bool) error {
+	it := &in.Items[i]
+	if strings.TrimSpace(it.ID) == "" || len(it.ID) > 64 || strings.ContainsAny(it.ID, " /\"") {
+		return problem(at.key("id"), "must be a LOINC or local code without spaces, slashes or quotes")
+	}
+	if _, dup := in.byID[it.ID]; dup {
+		return problem(at.key("id"), "repeats item %s", it.ID)
+	}
+	in.byID[it.ID] = i
+	if !kebab.MatchString(it.Key) || len(it.Key) > 64 {
+		return problem(at.key("key"), "must be lower-case kebab-case of 1 to 64 characters")
+	}
+	if keys[it.Key] {
+		return problem(at.key("key"), "repeats key %s", it.Key)
+	}
+	keys[it.Key] = true
+	if strings.TrimSpace(it.Text) == "" {
+		return problem(at.key("text"), "is required")
+	}
+	if it.Domain != "" {
+		if err := it.Domain.Validate(); err != nil {
+			return problem(at.key("domain"), "is not a registered domain code")
+		}
+	}
+	if len(it.Options) == 0 {
+		return problem(at.key("options"), "needs at least one option")
+	}
+	if len(it.Options) > maxOptions {
+		return problem(at.key("options"), "has more than %d options", maxOptions)
+	}
+	codes := make(map[string]bool, len(it.Options))
+	displays := make(map[string]bool, len(it.Options))
+	values := map[int]bool{}
+	it.valued = true
+	for j, o := range it.Options {
+		oat := at.key("options").index(j)
+		if strings.TrimSpace(o.Code) == "" || len(o.Code) > 64 {
+			return problem(oat.key("code"), "is required")
+		}
+		if codes[o.Code] {
+			return problem(oat.key("code"), "repeats answer code %s", o.Code)
+		}
+		codes[o.Code] = true
+		d := strings.ToLower(strings.TrimSpace(o.Display))
+		if d == "" {
+			return problem(oat.key("display"), "is required")
+		}
+		if displays[d] {
+			return problem(oat.key("display"), "repeats another option's display text")
+		}
+		displays[d] = true
+		if o.Exclusive && !it.Multiple {
+			return problem(oat.key("exclusive"), "is only meaningful on a multiple-answer item")
+		}
+		if o.Declined && o.Value != nil {
+			return problem(oat.key("value"), "must be absent on a declined option")
+		}
+		if o.Value != nil {
+			if *o.Value < 0 || *o.Value > 100000 {
+				return problem(oat.key("value"), "must be between 0 and 100000")
+			}
+			values[*o.Value] = true
+		} else if !o.Declined {
+			it.valued = false
+		}
+	}
+	return nil
+}
+
+func (in *Instrument) compileTotal(root path) error {
+	if in.Total == nil {
+		if len(in.Bands) > 0 {
+			return problem(root.key("bands"), "need a total")
+		}
+		return nil
+	}
+	at := root.key("total")
+	if in.Total.Code != "" && !loinc.MatchString(in.Total.Code) {
+		return problem(at.key("code"), "must be a LOINC code")
+	}
+	switch {
+	case len(in.Total.Items) > 0 && len(in.Total.Rules) > 0:
+		return problem(at, "needs items or rules, not both")
+	case len(in.Total.Rules) > 0:
+		// Rule ids are resolved once the rules are compiled (countedRules).
+	case len(in.Total.Items) == 0:
+		return problem(at.key("items"), "needs at least one item")
+	default:
+		idx, err := in.valuedItems(at.key("items"), in.Total.Items)
+		if err != nil {
+			return err
+		}
+		in.total = idx
+	}
+	names := map[string]bool{}
+	for i, b := range in.Bands {
+		bat := root.key("bands").index(i)
+		if !kebab.MatchString(b.Name) {
+			return problem(bat.key("name"), "must be lower-case kebab-case")
+		}
+		if names[b.Name] {
+			return problem(bat.key("name"), "repeats band %s", b.Name)
+		}
+		names[b.Name] = true
+		if b.Min > b.Max {
+			return problem(bat, "has min above max")
+		}
+		if i > 0 && b.Min <= in.Bands[i-1].Max {
+			return problem(bat.key("min"), "must be above the previous band's max: bands are ascending and do not overlap")
+		}
+	}
+	return nil
+}
+
+// valuedItems resolves item ids that must carry numeric values.
+func (in *Instrument) valuedItems(at path, ids []string) ([]int, error) {
+	out := make([]int, 0, len(ids))
+	seen := map[int]bool{}
+	for j, id := range ids {
+		i, ok := in.byID[id]
+		if !ok {
+			return nil, problem(at.index(j), "names no item of this instrument")
+		}
+		if seen[i] {
+			return nil, problem(at.index(j), "repeats item %s", id)
+		}
+		seen[i] = true
+		if !in.Items[i].valued || in.Items[i].Multiple {
+			return nil, problem(at.index(j), "names item %s, which has no numeric values", id)
+		}
+		out = append(out, i)
+	}
+	return out, nil
+}
+
+// Item returns the item with the given id (LOINC code or local code) or key.
+func (in *Instrument) Item(id string) (Item, bool) {
+	i, ok := in.index(id)
+	if !ok {
+		return Item{}, false
+	}
+	return in.Items[i], true
+}
+
+func (in *Instrument) index(id string) (int, bool) {
+	if i, ok := in.byID[id]; ok {
+		return i, true
+	}
+	for i := range in.Items {
+		if in.Items[i].Key == id {
+			return i, true
+		}
+	}
+	return 0, false
+}

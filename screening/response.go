@@ -1,0 +1,331 @@
+package screening
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/refkit/refkit/referral"
+)
+
+// Answer states of an item in a Response.
+const (
+	unanswered uint8 = iota
+	answered
+	declined
+)
+
+// Response holds one person's answers to one instrument, resolved to option
+// indexes when they are set so that scoring reads fixed slices only. A Response
+// is not safe for concurrent use; Reset makes it reusable.
+type Response struct {
+	in       *Instrument
+	state    []uint8
+	values   []int
+	selected []uint64
+}
+
+// NewResponse returns an empty response to the instrument.
+func (in *Instrument) NewResponse() *Response {
+	n := len(in.Items)
+	return &Response{in: in, state: make([]uint8, n), values: make([]int, n), selected: make([]uint64, n)}
+}
+
+// Instrument returns the instrument the response answers.
+func (r *Response) Instrument() *Instrument { return r.in }
+
+// Reset clears every answer.
+func (r *Response) Reset() {
+	clear(r.state)
+	clear(r.values)
+	clear(r.selected)
+}
+
+// Answer records the answer to an item, named by id or key. Each answer is an
+// option's LOINC answer code, its display text (case-insensitive) or its
+// numeric value written as an integer; several answers are allowed only on a
+// multiple-answer item. An item can be answered once. Errors wrap
+// referral.ErrInvalid and name the item, never the answer given.
+func (r *Response) Answer(item string, answers ...string) error {
+	i, ok := r.in.index(item)
+	if !ok {
+		return referral.Invalid("answers."+item, "is not an item of instrument "+r.in.ID)
+	}
+	it := &r.in.Items[i]
+	// The field name is built only on failure, so a valid answer allocates nothing.
+	bad := func(problem string) error { return referral.Invalid("answers."+it.ID, problem) }
+	if r.state[i] != unanswered {
+		return bad("is answered more than once")
+	}
+	if len(answers) == 0 {
+		return bad("has no answer")
+	}
+	if len(answers) > 1 && !it.Multiple {
+		return bad("takes one answer, not several")
+	}
+	var set uint64
+	for _, a := range answers {
+		o, err := resolveOption(it, a)
+		if err != nil {
+			return bad(err.Error())
+		}
+		if set&(1<<o) != 0 {
+			return bad("repeats an option")
+		}
+		set |= 1 << o
+	}
+	value, isDeclined := 0, false
+	for o := range it.Options {
+		if set&(1<<o) == 0 {
+			continue
+		}
+		opt := &it.Options[o]
+		if (opt.Exclusive || opt.Declined) && set != 1<<o {
+			return bad("combines an exclusive option with others")
+		}
+		isDeclined = isDeclined || opt.Declined
+		if opt.Value != nil {
+			value += *opt.Value
+		}
+	}
+	r.selected[i] = set
+	r.values[i] = value
+	r.state[i] = answered
+	if isDeclined {
+		r.state[i] = declined
+	}
+	return nil
+}
+
+// Decline records that the person chose not to answer an item. The item counts
+// as missing, never as zero.
+func (r *Response) Decline(item string) error {
+	i, ok := r.in.index(item)
+	if !ok {
+		return referral.Invalid("answers."+item, "is not an item of instrument "+r.in.ID)
+	}
+	if r.state[i] != unanswered {
+		return referral.Invalid("answers."+r.in.Items[i].ID, "is answered more than once")
+	}
+	r.state[i] = declined
+	r.selected[i] = 0
+	for o, opt := range r.in.Items[i].Options {
+		if opt.Declined {
+			r.selected[i] = 1 << o
+		}
+	}
+	return nil
+}
+
+var (
+	errNotOption  = errors.New("is not one of the item's options")
+	errOutOfRange = errors.New("has a value out of the item's range")
+	errAmbiguous  = errors.New("has a value shared by several options: answer with a code or text")
+)
+
+// resolveOption finds the option an answer names: code first, then display
+// text, then numeric value.
+func resolveOption(it *Item, a string) (int, error) {
+	a = strings.TrimSpace(a)
+	for o := range it.Options {
+		if strings.EqualFold(it.Options[o].Code, a) {
+			return o, nil
+		}
+	}
+	for o := range it.Options {
+		if strings.EqualFold(strings.TrimSpace(it.Options[o].Display), a) {
+			return o, nil
+		}
+	}
+	n, err := strconv.Atoi(a)
+	if err != nil {
+		if f, ferr := strconv.ParseFloat(a, 64); ferr == nil && f == f {
+			return 0, errOutOfRange
+		}
+		return 0, errNotOption
+	}
+	found, lo, hi, has := -1, 0, 0, false
+	for o := range it.Options {
+		v := it.Options[o].Value
+		if v == nil {
+			continue
+		}
+		if !has || *v < lo {
+			lo = *v
+		}
+		if !has || *v > hi {
+			hi = *v
+		}
+		has = true
+		if *v == n {
+			if found >= 0 {
+				return 0, errAmbiguous
+			}
+			found = o
+		}
+	}
+	switch {
+	case found >= 0:
+		return found, nil
+	case !has:
+		return 0, errNotOption
+	case n < lo || n > hi:
+		return 0, errOutOfRange
+	}
+	return 0, errNotOption
+}
+
+// ParseAnswers reads {"answers": {"<item id>": <answer>, ...}} where an answer
+// is a string (code or display text), an integer value, null (not answered) or,
+// for a multiple-answer item, an array of those. A duplicate item, an unknown
+// item or an answer that fits no option fails the whole response.
+func ParseAnswers(in *Instrument, data []byte) (*Response, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := expectDelim(dec, '{', "response"); err != nil {
+		return nil, err
+	}
+	r := in.NewResponse()
+	seenAnswers := false
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return nil, malformed("response")
+		}
+		switch k {
+		case "answers":
+			if seenAnswers {
+				return nil, referral.Invalid("answers", "appears more than once")
+			}
+			seenAnswers = true
+			if err := parseAnswerObject(dec, r); err != nil {
+				return nil, err
+			}
+		default:
+			key, _ := k.(string)
+			return nil, referral.Invalid(key, "is not a field of a response: expected answers")
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, malformed("response")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, referral.Invalid("response", "has data after the response object")
+	}
+	if !seenAnswers {
+		return nil, referral.Invalid("answers", "is required")
+	}
+	return r, nil
+}
+
+func parseAnswerObject(dec *json.Decoder, r *Response) error {
+	if err := expectDelim(dec, '{', "answers"); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		kt, err := dec.Token()
+		if err != nil {
+			return malformed("answers")
+		}
+		key, _ := kt.(string)
+		field := "answers." + key
+		i, ok := r.in.index(key)
+		if !ok {
+			return referral.Invalid(field, "is not an item of instrument "+r.in.ID)
+		}
+		id := r.in.Items[i].ID
+		if seen[id] {
+			return referral.Invalid("answers."+id, "is answered more than once")
+		}
+		seen[id] = true
+		tokens, null, err := answerTokens(dec, "answers."+id)
+		if err != nil {
+			return err
+		}
+		if null {
+			continue
+		}
+		if err := r.Answer(id, tokens...); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return malformed("answers")
+	}
+	return nil
+}
+
+// answerTokens reads one answer value: a scalar or an array of scalars.
+func answerTokens(dec *json.Decoder, field string) ([]string, bool, error) {
+	t, err := dec.Token()
+	if err != nil {
+		return nil, false, malformed(field)
+	}
+	if t == nil {
+		return nil, true, nil
+	}
+	if d, ok := t.(json.Delim); ok {
+		if d != '[' {
+			return nil, false, referral.Invalid(field, "must be a code, text, number or an array of them")
+		}
+		var out []string
+		for dec.More() {
+			et, err := dec.Token()
+			if err != nil {
+				return nil, false, malformed(field)
+			}
+			s, err := scalar(et, field)
+			if err != nil {
+				return nil, false, err
+			}
+			out = append(out, s)
+			if len(out) > maxOptions {
+				return nil, false, referral.Invalid(field, "has too many answers")
+			}
+		}
+		if _, err := dec.Token(); err != nil {
+			return nil, false, malformed(field)
+		}
+		if len(out) == 0 {
+			return nil, false, referral.Invalid(field, "has no answer")
+		}
+		return out, false, nil
+	}
+	s, err := scalar(t, field)
+	if err != nil {
+		return nil, false, err
+	}
+	return []string{s}, false, nil
+}
+
+func scalar(t json.Token, field string) (string, error) {
+	switch v := t.(type) {
+	case string:
+		return v, nil
+	case json.Number:
+		if _, err := v.Int64(); err != nil {
+			return "", referral.Invalid(field, errOutOfRange.Error())
+		}
+		return v.String(), nil
+	}
+	return "", referral.Invalid(field, "must be a code, text, number or an array of them")
+}
+
+func expectDelim(dec *json.Decoder, want json.Delim, field string) error {
+	t, err := dec.Token()
+	if err != nil {
+		return malformed(field)
+	}
+	if d, ok := t.(json.Delim); !ok || d != want {
+		return referral.Invalid(field, "must be a JSON object")
+	}
+	return nil
+}
+
+func malformed(field string) error {
+	return referral.Invalid(field, "is not well-formed JSON")
+}
