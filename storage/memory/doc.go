@@ -5,6 +5,10 @@
 // One RWMutex guards the store; every write, a referral with its event included,
 // happens whole under it, which is what makes it atomic.
 //
+// Directory records (organizations, services, persons, consents, screenings)
+// each live in a table: the records by id plus, for the kinds that are listed,
+// an ordered set of ids per network or per person.
+//
 // Referrals are indexed by network, sender, receiver and person (each an ordered
 // set of ids, so listings page in id order without sorting), and by deadline
 // across networks for the sweep. Events live in one append-only log whose index

@@ -171,13 +171,7 @@ func (s *Store) UpdateReferral(ctx context.Context, r referral.Referral, e refer
 // ListReferrals pages through the referrals matching q in id order, walking the
 // narrowest index the query names.
 func (s *Store) ListReferrals(ctx context.Context, q storage.ReferralQuery) ([]referral.Referral, referral.ID, error) {
-	if err := live(ctx); err != nil {
-		return nil, referral.NilID, err
-	}
-	if err := requireNetwork(q.Network); err != nil {
-		return nil, referral.NilID, err
-	}
-	limit, err := storage.Limit(q.Page.Limit)
+	limit, err := listing(ctx, q.Network, q.Page)
 	if err != nil {
 		return nil, referral.NilID, err
 	}
@@ -186,14 +180,23 @@ func (s *Store) ListReferrals(ctx context.Context, q storage.ReferralQuery) ([]r
 			return nil, referral.NilID, referral.Invalid("statuses["+strconv.Itoa(i)+"]", "is not a FHIR Task status")
 		}
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, referral.NilID, ErrClosed
-	}
+	var (
+		out  []referral.Referral
+		next referral.ID
+	)
+	err = s.view(func() error {
+		out, next = s.referralPage(&q, limit)
+		return nil
+	})
+	return out, next, err
+}
+
+// referralPage is ListReferrals under the read lock; an unknown network lists
+// nothing (nil).
+func (s *Store) referralPage(q *storage.ReferralQuery, limit int) ([]referral.Referral, referral.ID) {
 	net, ok := s.networks[q.Network]
 	if !ok {
-		return nil, referral.NilID, nil
+		return nil, referral.NilID
 	}
 	ids := &net.referrals
 	narrow := func(m map[referral.ID]*ordered[referral.ID], id referral.ID) {
@@ -211,17 +214,16 @@ func (s *Store) ListReferrals(ctx context.Context, q storage.ReferralQuery) ([]r
 		// A delegate sees only their person's referrals.
 		narrow(net.byPerson, v.Person)
 		if v.Person.IsZero() {
-			return nil, referral.NilID, nil
+			return nil, referral.NilID
 		}
 	}
-	out, next := page(ids, q.Page.After, limit, func(id referral.ID) (referral.Referral, bool) {
+	return page(ids, q.Page.After, limit, func(id referral.ID) (referral.Referral, bool) {
 		r := s.referrals[id].r
-		if !s.matches(&q, &r) {
+		if !s.matches(q, &r) {
 			return referral.Referral{}, false
 		}
 		return r.Clone(), true
 	})
-	return out, next, nil
 }
 
 // matches applies q's filters to r. Callers hold the lock.
@@ -245,23 +247,19 @@ func (s *Store) visible(v *storage.Visibility, r *referral.Referral) bool {
 
 // ReferralEvents returns the referral's events in sequence order.
 func (s *Store) ReferralEvents(ctx context.Context, network, id referral.ID) ([]referral.Event, error) {
-	if err := live(ctx); err != nil {
-		return nil, err
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, ErrClosed
-	}
-	rec, ok := s.referrals[id]
-	if !ok || rec.r.Network != network {
-		return nil, notFound("referral", id)
-	}
-	out := make([]referral.Event, len(rec.events))
-	for i, pos := range rec.events {
-		out[i] = s.log.at(pos)
-	}
-	return out, nil
+	var out []referral.Event
+	err := s.read(ctx, func() error {
+		rec, ok := s.referrals[id]
+		if !ok || rec.r.Network != network {
+			return notFound("referral", id)
+		}
+		out = make([]referral.Event, len(rec.events))
+		for i, pos := range rec.events {
+			out[i] = s.log.at(pos)
+		}
+		return nil
+	})
+	return out, err
 }
 
 // Feed returns the network's events after position q.After, in position order.
@@ -279,14 +277,19 @@ func (s *Store) Feed(ctx context.Context, q storage.FeedQuery) ([]referral.Event
 	if err != nil {
 		return nil, err
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, ErrClosed
-	}
+	var out []referral.Event
+	err = s.view(func() error {
+		out = s.feed(&q, limit)
+		return nil
+	})
+	return out, err
+}
+
+// feed is Feed under the read lock; an unknown network has no events (nil).
+func (s *Store) feed(q *storage.FeedQuery, limit int) []referral.Event {
 	net, ok := s.networks[q.Network]
 	if !ok {
-		return nil, nil
+		return nil
 	}
 	start := sort.Search(len(net.feed), func(i int) bool { return net.feed[i] > q.After })
 	out := make([]referral.Event, 0, min(limit, len(net.feed)-start))
@@ -300,7 +303,7 @@ func (s *Store) Feed(ctx context.Context, q storage.FeedQuery) ([]referral.Event
 			break
 		}
 	}
-	return out, nil
+	return out
 }
 
 // DueReferrals returns up to limit referrals, from every network, whose deadline
@@ -314,17 +317,15 @@ func (s *Store) DueReferrals(ctx context.Context, now time.Time, limit int) ([]r
 	if err != nil {
 		return nil, err
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, ErrClosed
-	}
 	var out []referral.Referral
-	for k := range s.due.all() {
-		if k.at.After(now) || len(out) == limit {
-			break
+	err = s.view(func() error {
+		for k := range s.due.all() {
+			if k.at.After(now) || len(out) == limit {
+				break
+			}
+			out = append(out, s.referrals[k.id].r.Clone())
 		}
-		out = append(out, s.referrals[k.id].r.Clone())
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }

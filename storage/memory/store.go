@@ -23,18 +23,17 @@ type Store struct {
 	closed bool
 
 	networks   map[referral.ID]*network
-	orgs       map[referral.ID]referral.Organization
-	services   map[referral.ID]referral.Service
-	persons    map[referral.ID]referral.Person
-	consents   map[referral.ID]referral.Consent
-	screenings map[referral.ID]referral.Screening
+	orgs       table[referral.Organization]
+	services   table[referral.Service]
+	persons    table[referral.Person]
+	consents   table[referral.Consent]
+	screenings table[referral.Screening]
 	referrals  map[referral.ID]*record
 
 	// consentsOf holds each person's consents sorted by id. Person ids are unique
 	// across networks, so the person id alone is the key; the visibility filter
 	// reads the slice in place, without allocating.
-	consentsOf   map[referral.ID][]referral.Consent
-	screeningsOf map[referral.ID]*ordered[referral.ID]
+	consentsOf map[referral.ID][]referral.Consent
 
 	idempotency map[idempotencyKey]*record
 	due         ordered[deadlineKey]
@@ -46,8 +45,6 @@ var _ storage.Store = (*Store)(nil)
 // network holds one tenant and the indexes scoped to it.
 type network struct {
 	n         referral.Network
-	orgs      ordered[referral.ID]
-	services  ordered[referral.ID]
 	referrals ordered[referral.ID]
 	// bySender, byReceiver and byPerson index referrals by the organization or
 	// person they name; a referral's id order is its creation order.
@@ -98,16 +95,17 @@ func (k deadlineKey) Compare(o deadlineKey) int {
 // New returns an empty store.
 func New() *Store {
 	return &Store{
-		networks:     make(map[referral.ID]*network),
-		orgs:         make(map[referral.ID]referral.Organization),
-		services:     make(map[referral.ID]referral.Service),
-		persons:      make(map[referral.ID]referral.Person),
-		consents:     make(map[referral.ID]referral.Consent),
-		screenings:   make(map[referral.ID]referral.Screening),
-		referrals:    make(map[referral.ID]*record),
-		consentsOf:   make(map[referral.ID][]referral.Consent),
-		screeningsOf: make(map[referral.ID]*ordered[referral.ID]),
-		idempotency:  make(map[idempotencyKey]*record),
+		networks: make(map[referral.ID]*network),
+		// Organizations and services are listed by network, screenings by person.
+		orgs:     newTable("organization", organizationNetwork, organizationNetwork, nil),
+		services: newTable("service", serviceNetwork, serviceNetwork, referral.Service.Clone),
+		persons:  newTable("person", personNetwork, nil, referral.Person.Clone),
+		// Consents are listed from consentsOf, which the visibility filter reads.
+		consents:    newTable("consent", consentNetwork, nil, nil),
+		screenings:  newTable("screening", screeningNetwork, screeningPerson, referral.Screening.Clone),
+		referrals:   make(map[referral.ID]*record),
+		consentsOf:  make(map[referral.ID][]referral.Consent),
+		idempotency: make(map[idempotencyKey]*record),
 	}
 }
 
@@ -120,9 +118,12 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
-	s.networks, s.orgs, s.services, s.persons = nil, nil, nil, nil
-	s.consents, s.screenings, s.referrals = nil, nil, nil
-	s.consentsOf, s.screeningsOf, s.idempotency = nil, nil, nil
+	s.orgs.drop()
+	s.services.drop()
+	s.persons.drop()
+	s.consents.drop()
+	s.screenings.drop()
+	s.networks, s.referrals, s.consentsOf, s.idempotency = nil, nil, nil, nil
 	s.due, s.log = ordered[deadlineKey]{}, eventLog{}
 	return nil
 }
@@ -200,3 +201,64 @@ func page[T any](set *ordered[referral.ID], after referral.ID, limit int, keep f
 	}
 	return out, referral.NilID
 }
+
+// read runs fn under the read lock once ctx is live and the store is open.
+func (s *Store) read(ctx context.Context, fn func() error) error {
+	if err := live(ctx); err != nil {
+		return err
+	}
+	return s.view(fn)
+}
+
+// view is read for callers that have checked ctx already.
+func (s *Store) view(fn func() error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return fn()
+}
+
+// write runs apply under the write lock after the checks every write makes first,
+// in this order: ctx is live, the input is valid, the store is open. apply must
+// check everything before it changes anything, so a failed write writes nothing.
+func (s *Store) write(ctx context.Context, validate func() error, apply func() error) error {
+	if err := live(ctx); err != nil {
+		return err
+	}
+	if err := validate(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return apply()
+}
+
+// writeIn is write for a record of network, which must exist.
+func (s *Store) writeIn(ctx context.Context, validate func() error, network referral.ID, apply func() error) error {
+	return s.write(ctx, validate, func() error {
+		if _, err := s.network(network); err != nil {
+			return err
+		}
+		return apply()
+	})
+}
+
+// listing makes the checks every listing of a network makes before it locks, in
+// this order, and returns the page size.
+func listing(ctx context.Context, network referral.ID, p storage.Page) (int, error) {
+	if err := live(ctx); err != nil {
+		return 0, err
+	}
+	if err := requireNetwork(network); err != nil {
+		return 0, err
+	}
+	return storage.Limit(p.Limit)
+}
+
+// noInput is the validation of a write that takes no record, only ids.
+func noInput() error { return nil }
