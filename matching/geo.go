@@ -1,0 +1,82 @@
+package matching
+
+import (
+	"math"
+
+	"github.com/uber/h3-go/v4"
+)
+
+// EarthRadiusM is the radius of the sphere distances are measured on: the IUGG mean
+// Earth radius, in metres.
+const EarthRadiusM = 6_371_008.8
+
+// point is a position in radians with its latitude's cosine precomputed, so the
+// haversine needs one cosine per query instead of two per candidate.
+type point struct {
+	lat, lon, cosLat float64
+}
+
+func newPoint(latDeg, lonDeg float64) point {
+	lat := latDeg * math.Pi / 180
+	return point{lat: lat, lon: lonDeg * math.Pi / 180, cosLat: math.Cos(lat)}
+}
+
+// haversine returns the haversine of the central angle between p and q: a value
+// monotonic in distance, so candidates can be compared with a threshold without the
+// arcsine.
+func haversine(p, q point) float64 {
+	sLat := math.Sin((q.lat - p.lat) / 2)
+	sLon := math.Sin((q.lon - p.lon) / 2)
+	return sLat*sLat + p.cosLat*q.cosLat*sLon*sLon
+}
+
+// metres converts a haversine value to a great-circle distance.
+func metres(h float64) float64 {
+	if h > 1 {
+		h = 1
+	}
+	return 2 * EarthRadiusM * math.Asin(math.Sqrt(h))
+}
+
+// threshold is the haversine of a distance, the bound candidates are compared with.
+func threshold(m float64) float64 {
+	if m >= math.Pi*EarthRadiusM {
+		return math.Inf(1)
+	}
+	s := math.Sin(m / (2 * EarthRadiusM))
+	return s * s
+}
+
+// DistanceM returns the great-circle distance in metres between two points on a
+// sphere of radius EarthRadiusM.
+func DistanceM(aLat, aLon, bLat, bLon float64) float64 {
+	return metres(haversine(newPoint(aLat, aLon), newPoint(bLat, bLon)))
+}
+
+// diskK returns the grid-disk radius, in cells, that covers every cell holding a
+// point within m metres of a point in the origin cell. Hexagon area varies up to 2×
+// within a resolution, so edges vary up to √2 either side of the average: the
+// farthest cell centre is m plus two of the largest circumradii away, and a cell k
+// rings out has its centre at least 1.5·k of the smallest edges away.
+func diskK(m, edgeAvg float64) int {
+	eMax := edgeAvg * math.Sqrt2
+	eMin := edgeAvg / math.Sqrt2
+	return int(math.Floor((m+2*eMax)/(1.5*eMin))) + 1
+}
+
+// maxDiskK bounds the grid disk a query builds; beyond it the index walks its
+// occupied cells instead (3·k·(k+1)+1 cells: 40 rings is 4,921 cells).
+const maxDiskK = 40
+
+// parent returns c's ancestor at resolution r (r ≤ c's resolution) with bit
+// operations: setting the resolution field and filling the finer digits with 7.
+func parent(c h3.Cell, r int) h3.Cell {
+	const resShift = 52
+	v := uint64(c)
+	cur := int((v >> resShift) & 0xF)
+	v = (v &^ (uint64(0xF) << resShift)) | uint64(r)<<resShift
+	for d := r + 1; d <= cur; d++ {
+		v |= uint64(7) << ((15 - d) * 3)
+	}
+	return h3.Cell(v)
+}

@@ -1,0 +1,161 @@
+package matching
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/refkit/refkit/referral"
+)
+
+// Index holds the current Snapshot of a directory. Readers take the snapshot with
+// one atomic load and never block; Update builds a new snapshot and swaps it in, so
+// a request sees the directory either wholly before or wholly after an update.
+// Safe for concurrent use.
+type Index struct {
+	opts    Options
+	rules   *rules
+	current atomic.Pointer[Snapshot]
+	writer  sync.Mutex // serializes updates; readers never take it
+}
+
+// New compiles the services' rules and builds the first snapshot. A bad service is
+// rejected with a *referral.ValidationError naming the field, a bad rule with a
+// *RuleError naming the service.
+func New(services []referral.Service, opts Options) (*Index, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	ix := &Index{opts: opts, rules: newRules(opts.Limits)}
+	snap, err := build(services, opts, ix.rules)
+	if err != nil {
+		return nil, err
+	}
+	ix.current.Store(snap)
+	return ix, nil
+}
+
+// Snapshot returns the current snapshot.
+func (ix *Index) Snapshot() *Snapshot { return ix.current.Load() }
+
+// Match answers a request against the current snapshot.
+func (ix *Index) Match(ctx context.Context, req Request) (Result, error) {
+	return ix.current.Load().Match(ctx, req)
+}
+
+// Change is one update to the directory: see Put, Remove and SetCapacity.
+type Change struct {
+	put      *referral.Service
+	remove   referral.ID
+	capacity *referral.Capacity
+	setCap   bool
+}
+
+// Put adds a service or replaces the one with the same id.
+func Put(s referral.Service) Change {
+	c := s.Clone()
+	return Change{put: &c}
+}
+
+// Remove removes the service with id.
+func Remove(id referral.ID) Change { return Change{remove: id} }
+
+// SetCapacity replaces a service's published capacity; nil stops tracking it.
+func SetCapacity(id referral.ID, c *referral.Capacity) Change {
+	ch := Change{remove: id, setCap: true}
+	if c != nil {
+		cp := *c
+		ch.capacity = &cp
+	}
+	return ch
+}
+
+// Update applies changes in order and swaps in the resulting snapshot. Either all
+// changes apply or none do. Capacity-only updates copy the service table and share
+// the rest of the snapshot; other changes rebuild it, reusing compiled rules.
+func (ix *Index) Update(ctx context.Context, changes ...Change) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ix.writer.Lock()
+	defer ix.writer.Unlock()
+	cur := ix.current.Load()
+	capOnly := true
+	for _, ch := range changes {
+		if !ch.setCap {
+			capOnly = false
+		}
+	}
+	if capOnly {
+		next, err := cur.withCapacities(changes)
+		if err != nil {
+			return err
+		}
+		ix.current.Store(next)
+		return nil
+	}
+	services := make([]referral.Service, len(cur.source))
+	pos := make(map[referral.ID]int, len(services))
+	for i := range cur.source {
+		services[i] = cur.record(i)
+		pos[services[i].ID] = i
+	}
+	removed := map[referral.ID]bool{}
+	for i, ch := range changes {
+		switch {
+		case ch.put != nil:
+			if j, ok := pos[ch.put.ID]; ok {
+				services[j] = *ch.put
+			} else {
+				pos[ch.put.ID] = len(services)
+				services = append(services, *ch.put)
+			}
+			delete(removed, ch.put.ID)
+		default:
+			j, ok := pos[ch.remove]
+			if !ok || removed[ch.remove] {
+				return fmt.Errorf("matching: changes[%d]: service %s: %w", i, ch.remove, referral.ErrNotFound)
+			}
+			if ch.setCap {
+				services[j].Capacity = ch.capacity
+			} else {
+				removed[ch.remove] = true
+			}
+		}
+	}
+	if len(removed) > 0 {
+		services = slices.DeleteFunc(services, func(s referral.Service) bool { return removed[s.ID] })
+	}
+	next, err := build(services, ix.opts, ix.rules)
+	if err != nil {
+		return err
+	}
+	ix.current.Store(next)
+	return nil
+}
+
+// withCapacities returns a copy of s with new capacities, sharing everything else.
+func (s *Snapshot) withCapacities(changes []Change) (*Snapshot, error) {
+	next := &Snapshot{
+		opts: s.opts, rules: s.rules, byID: s.byID, domains: s.domains, programs: s.programs,
+		edgeAvg: s.edgeAvg, cells: s.cells, order: s.order, sites: s.sites,
+		counties: s.counties, zips: s.zips, states: s.states, polygons: s.polygons, virtual: s.virtual,
+		source: s.source, services: slices.Clone(s.services),
+	}
+	for i, ch := range changes {
+		j, ok := s.byID[ch.remove]
+		if !ok {
+			return nil, fmt.Errorf("matching: changes[%d]: service %s: %w", i, ch.remove, referral.ErrNotFound)
+		}
+		if ch.capacity != nil && (ch.capacity.Available < 0 || ch.capacity.Waitlist < 0) {
+			return nil, invalidf(fmt.Sprintf("changes[%d].capacity", i), "must not be negative")
+		}
+		next.services[j].capacity = ch.capacity
+	}
+	n, r := len(next.services), len(next.programs)
+	next.scratch.New = func() any { return newScratch(n, r) }
+	return next, nil
+}
