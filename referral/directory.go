@@ -3,6 +3,7 @@ package referral
 import (
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -248,8 +249,20 @@ func (s Schedule) location() (*time.Location, error) {
 	if s.Timezone == "" {
 		return time.UTC, nil
 	}
-	return time.LoadLocation(s.Timezone)
+	if loc, ok := zones.Load(s.Timezone); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(s.Timezone)
+	if err != nil {
+		return nil, err
+	}
+	zones.Store(s.Timezone, loc)
+	return loc, nil
 }
+
+// zones caches loaded time zones: time.LoadLocation reads the zone database on
+// every call, and OpenAt runs for every candidate service when ranking.
+var zones sync.Map
 
 func clockMinutes(s string) (int, bool) {
 	if len(s) != 5 || s[2] != ':' {
