@@ -4,12 +4,18 @@
 //
 // Instruments are data, not code: each is a JSON document (schema in
 // instrument.schema.json) listing its items with their LOINC question codes,
-// answer options with LOINC answer codes (LA...) and numeric values, an optional
-// total with named bands, and rules that mark SDOH domains positive or raise
-// flags. A total is either the sum of item values or a tally of the rules that
-// hold (PRAPARE's count of risk answers). Rules are either plain (an answer among listed codes, a sum at or over a
-// threshold, the total at or over a threshold) or expr-lang/expr expressions over
-// item values such as
+// answer options with LOINC answer codes (LA...) and numeric values, an
+// optional total with named bands, and rules that mark SDOH domains positive or
+// raise flags. An item may instead be free entry: an integer item (a household
+// size, an income in dollars) takes a whole number within its bounds, which
+// rules and totals read like an option's value; a text item (an address) takes
+// bounded text without control characters, has no value, and is reported only
+// as answered, declined or missing: its text is personal data and never appears
+// in a Result or an error, only in the item's FHIR Observation. A total is
+// either the sum of item values or a tally of the rules that hold (PRAPARE's
+// count of risk answers). Rules are either plain (an answer among listed codes,
+// a sum at or over a threshold, the total at or over a threshold) or
+// expr-lang/expr expressions over item values such as
 //
 //	item("95618-5") + item("95617-7") + item("95616-9") + item("95615-1") >= 11
 //
@@ -17,17 +23,18 @@
 // definitions with their line, column and JSON path.
 //
 // The built-in instruments (ahc-hrsn, hunger-vital-sign, phq-2, phq-9, gad-7,
-// prapare) are embedded and loaded by Default. Each cites its publisher's scoring
-// rules in its sources.
+// prapare) are embedded and loaded by Default. Each cites its publisher's
+// scoring rules in its sources.
 //
-// Scoring works on a Response: answers resolved to option indexes once, at
-// input, so that ScoreInto touches only fixed slices and reuses the caller's
-// Result; it does not allocate per item. Missing and declined answers are never
-// scored as zero: a total needs every one of its items, a rule whose items are
-// unanswered does not fire, and the Result lists the missing items and says
-// whether the screen is valid.
+// Scoring works on a Response: answers resolved to option indexes and values
+// once, at input (text answers kept by reference), so that ScoreInto touches
+// only fixed slices and reuses the caller's Result; it does not allocate.
+// Missing and declined answers are never scored as zero: a total needs every
+// one of its items, a rule whose items are unanswered does not fire, and the
+// Result lists the missing items and says whether the screen is valid.
 //
 // The package reads FHIR R4 QuestionnaireResponses whose item linkIds are LOINC
-// item codes and writes SDOH Clinical Care style screening-response
+// item codes (answers as valueCoding, valueInteger, a whole valueDecimal or
+// valueString) and writes SDOH Clinical Care style screening-response
 // Observations, using small structs for exactly those resources.
 package screening

@@ -60,6 +60,29 @@ func ExampleResponse_Answer() {
 	// <nil>
 }
 
+func ExampleResponse_Answer_freeEntry() {
+	in, _ := screening.Default().Lookup("prapare")
+	r := in.NewResponse()
+	fmt.Println(r.Answer("household-size", "4"))
+	fmt.Println(r.Answer("income", "18500.50"))
+	fmt.Println(r.Answer("address", "1200 Example Avenue\x00"))
+	fmt.Println(r.Answer("address", "1200 Example Avenue, Springfield, IL 62701"))
+	res := r.Score()
+	for _, it := range res.Items {
+		if it.Status == screening.StatusAnswered {
+			value, _ := json.Marshal(it.Value)
+			fmt.Println(it.Key, it.Status, string(value))
+		}
+	}
+	// Output:
+	// <nil>
+	// refkit: invalid input: answers.63586-2 must be a whole number
+	// refkit: invalid input: answers.56799-0 contains control characters
+	// <nil>
+	// household-size answered 4
+	// address answered null
+}
+
 func ExampleResponse_Decline() {
 	in, _ := screening.Default().Lookup("phq-2")
 	r := in.NewResponse()
@@ -142,5 +165,5 @@ func ExampleRegistry_List() {
 	// hunger-vital-sign 88121-9 2
 	// phq-2 55757-9 2
 	// phq-9 44249-1 9
-	// prapare 93025-5 18
+	// prapare 93025-5 21
 }

@@ -3,6 +3,7 @@ package screening
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -57,19 +58,23 @@ type QRItem struct {
 	Item   []QRItem   `json:"item,omitempty"`
 }
 
-// QRAnswer is one answer value: a LOINC answer coding, an integer or a string
-// (code or display text).
+// QRAnswer is one answer value: a LOINC answer coding, an integer, a decimal
+// (accepted when it is a whole number) or a string (a choice item's code or
+// display text, or a text item's answer).
 type QRAnswer struct {
-	ValueCoding  *Coding `json:"valueCoding,omitempty"`
-	ValueInteger *int    `json:"valueInteger,omitempty"`
-	ValueString  *string `json:"valueString,omitempty"`
+	ValueCoding  *Coding      `json:"valueCoding,omitempty"`
+	ValueInteger *int         `json:"valueInteger,omitempty"`
+	ValueDecimal *json.Number `json:"valueDecimal,omitempty"`
+	ValueString  *string      `json:"valueString,omitempty"`
 }
 
 // ParseQuestionnaireResponse reads a FHIR R4 QuestionnaireResponse (JSON) into
 // a Response. Group items without answers are descended into; an item whose
 // linkId is the instrument's panel or total code is skipped, since scoring
-// computes those. Any other unknown linkId, a repeated item or an answer that
-// fits no option fails the whole response.
+// computes those. An integer item takes valueInteger or a whole valueDecimal, a
+// text item valueString. Any other unknown linkId, a repeated item or an
+// answer that fits no option or breaks the item's bounds fails the whole
+// response.
 func ParseQuestionnaireResponse(in *Instrument, data []byte) (*Response, error) {
 	var qr QuestionnaireResponse
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -108,21 +113,13 @@ func (r *Response) addQRItems(items []QRItem, at string, depth int) error {
 		if id == r.in.Code || (r.in.Total != nil && id == r.in.Total.Code) {
 			continue
 		}
-		if _, ok := r.in.byID[id]; !ok {
+		k, ok := r.in.byID[id]
+		if !ok {
 			return referral.Invalid("answers."+id, "is not an item of instrument "+r.in.ID)
 		}
-		tokens := make([]string, 0, len(it.Answer))
-		for _, a := range it.Answer {
-			switch {
-			case a.ValueCoding != nil && a.ValueCoding.Code != "":
-				tokens = append(tokens, a.ValueCoding.Code)
-			case a.ValueInteger != nil:
-				tokens = append(tokens, strconv.Itoa(*a.ValueInteger))
-			case a.ValueString != nil:
-				tokens = append(tokens, *a.ValueString)
-			default:
-				return referral.Invalid("answers."+id, "needs valueCoding, valueInteger or valueString")
-			}
+		tokens, err := qrTokens(&r.in.Items[k], it.Answer)
+		if err != nil {
+			return referral.Invalid("answers."+id, err.Error())
 		}
 		if err := r.Answer(id, tokens...); err != nil {
 			return err
@@ -134,6 +131,47 @@ func (r *Response) addQRItems(items []QRItem, at string, depth int) error {
 		}
 	}
 	return nil
+}
+
+// qrTokens turns an item's FHIR answers into the strings Answer takes, holding
+// each item type to the value types that fit it: a count given as valueString,
+// or an address as valueInteger, is an error rather than a guess.
+func qrTokens(item *Item, answers []QRAnswer) ([]string, error) {
+	tokens := make([]string, 0, len(answers))
+	for _, a := range answers {
+		var (
+			tok  string
+			kind ItemType // the item type this value fits; "" fits choice items
+		)
+		switch {
+		case a.ValueCoding != nil && a.ValueCoding.Code != "":
+			tok = a.ValueCoding.Code
+		case a.ValueInteger != nil:
+			tok, kind = strconv.Itoa(*a.ValueInteger), TypeInteger
+		case a.ValueDecimal != nil:
+			tok, kind = a.ValueDecimal.String(), TypeInteger
+			if !item.freeEntry() {
+				// Options are matched on integer values, written plainly.
+				n, err := wholeNumber(tok)
+				if err != nil {
+					return nil, err
+				}
+				tok = strconv.Itoa(n)
+			}
+		case a.ValueString != nil:
+			tok, kind = *a.ValueString, TypeText
+		default:
+			return nil, errors.New("needs valueCoding, valueInteger, valueDecimal or valueString")
+		}
+		switch {
+		case item.Type == TypeInteger && kind != TypeInteger:
+			return nil, errors.New("must be a number: valueInteger or valueDecimal")
+		case item.Type == TypeText && kind != TypeText:
+			return nil, errors.New("must be text: valueString")
+		}
+		tokens = append(tokens, tok)
+	}
+	return tokens, nil
 }
 
 // Observation is a FHIR R4 Observation in the shape of the SDOH Clinical Care
@@ -149,6 +187,7 @@ type Observation struct {
 	EffectiveDateTime    string            `json:"effectiveDateTime,omitempty"`
 	ValueCodeableConcept *CodeableConcept  `json:"valueCodeableConcept,omitempty"`
 	ValueInteger         *int              `json:"valueInteger,omitempty"`
+	ValueString          *string           `json:"valueString,omitempty"`
 	DataAbsentReason     *CodeableConcept  `json:"dataAbsentReason,omitempty"`
 	Interpretation       []CodeableConcept `json:"interpretation,omitempty"`
 	HasMember            []Reference       `json:"hasMember,omitempty"`
@@ -156,7 +195,9 @@ type Observation struct {
 
 // Observations renders the response and its result as FHIR Observations: one
 // per answered or declined item (a multiple-answer item gives one per option
-// chosen), then one for the instrument panel carrying the total, if any, and
+// chosen; an integer item's carries valueInteger and a text item's the text
+// as valueString, since the Observations are the person's record, unlike the
+// Result), then one for the instrument panel carrying the total, if any, and
 // the positive domains as categories. subject is a FHIR reference such as
 // "Patient/123" ("" for none); ids are "<prefix>-<n>" so members can be linked.
 func (r *Response) Observations(res *Result, prefix, subject string, at time.Time) []Observation {
@@ -186,6 +227,18 @@ func (r *Response) Observations(res *Result, prefix, subject string, at time.Tim
 			o := base
 			o.ID = next()
 			o.DataAbsentReason = &CodeableConcept{Coding: []Coding{{System: SystemDataAbsentReason, Code: "asked-declined", Display: "Asked But Declined"}}}
+			out = append(out, o)
+			continue
+		}
+		switch it.Type {
+		case TypeInteger:
+			o, v := base, r.values[i]
+			o.ID, o.ValueInteger = next(), &v
+			out = append(out, o)
+			continue
+		case TypeText:
+			o, v := base, r.texts[i]
+			o.ID, o.ValueString = next(), &v
 			out = append(out, o)
 			continue
 		}

@@ -3,7 +3,9 @@ package screening
 import (
 	"errors"
 	"os"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/refkit/refkit/referral"
 )
@@ -34,6 +36,41 @@ func FuzzParseAnswers(f *testing.F) {
 	})
 }
 
+// FuzzParseAnswersFreeEntry fuzzes answers to PRAPARE, whose household size
+// and income are integer items and address a text item. A text answer that
+// was accepted must never reach the Result.
+func FuzzParseAnswersFreeEntry(f *testing.F) {
+	f.Add(`{"answers":{"63512-8":4,"56799-0":"1200 Example Avenue","63586-2":18500}}`)
+	f.Add(`{"answers":{"household-size":1e1,"income":18500.0,"address":"Apt 3\r\nSpringfield"}}`)
+	f.Add(`{"answers":{"63512-8":"4","56799-0":62701,"63586-2":-1}}`)
+	f.Add(`{"answers":{"63512-8":2.5,"56799-0":"bad\u0000text","63586-2":1e400}}`)
+	f.Add(`{"answers":{"63512-8":[4],"56799-0":null,"63586-2":{"usd":1}}}`)
+	in := builtin(f, "prapare")
+	addr, _ := in.index("56799-0")
+	f.Fuzz(func(t *testing.T, body string) {
+		r, err := ParseAnswers(in, []byte(body))
+		if err != nil {
+			if r != nil || !errors.Is(err, referral.ErrInvalid) {
+				t.Fatalf("error %v with response %v", err, r)
+			}
+			return
+		}
+		res := r.Score()
+		if len(res.Items) != len(in.Items) {
+			t.Fatalf("bad result %+v", res)
+		}
+		if res.Items[addr].Value.Set || len(res.Items[addr].Answers) > 0 {
+			t.Fatalf("text answer reported in the result: %+v", res.Items[addr])
+		}
+		for _, ir := range res.Items {
+			it, _ := in.Item(ir.ID)
+			if it.Type == TypeInteger && ir.Value.Set && (ir.Value.Value < it.lo || ir.Value.Value > it.hi) {
+				t.Fatalf("item %s value %d out of its bounds", ir.ID, ir.Value.Value)
+			}
+		}
+	})
+}
+
 func FuzzParseQuestionnaireResponse(f *testing.F) {
 	data, err := os.ReadFile("testdata/phq9-qr.json")
 	if err != nil {
@@ -57,6 +94,35 @@ func FuzzParseQuestionnaireResponse(f *testing.F) {
 	})
 }
 
+// FuzzParseQuestionnaireResponseFreeEntry fuzzes PRAPARE
+// QuestionnaireResponses, including valueInteger, valueDecimal and valueString
+// answers to its free-entry items.
+func FuzzParseQuestionnaireResponseFreeEntry(f *testing.F) {
+	data, err := os.ReadFile("testdata/prapare-qr.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(string(data))
+	f.Add(`{"resourceType":"QuestionnaireResponse","item":[{"linkId":"/63512-8","answer":[{"valueDecimal":3.0}]},{"linkId":"/56799-0","answer":[{"valueString":"x"}]}]}`)
+	f.Add(`{"resourceType":"QuestionnaireResponse","item":[{"linkId":"/63586-2","answer":[{"valueDecimal":1e-7}]},{"linkId":"/56799-0","answer":[{"valueInteger":5}]}]}`)
+	f.Add(`{"resourceType":"QuestionnaireResponse","item":[{"linkId":"/63512-8","answer":[{"valueString":"4"}]}]}`)
+	in := builtin(f, "prapare")
+	f.Fuzz(func(t *testing.T, body string) {
+		r, err := ParseQuestionnaireResponse(in, []byte(body))
+		if err != nil {
+			if r != nil || !errors.Is(err, referral.ErrInvalid) {
+				t.Fatalf("error %v with response %v", err, r)
+			}
+			return
+		}
+		res := r.Score()
+		if res.Total.Set && (res.Total.Value < 0 || res.Total.Value > 21) {
+			t.Fatalf("tally %d out of range", res.Total.Value)
+		}
+		_ = r.Observations(&res, "f", "", time.Unix(0, 0))
+	})
+}
+
 func FuzzParseInstrument(f *testing.F) {
 	f.Add(tiny)
 	f.Add(tally)
@@ -68,6 +134,9 @@ func FuzzParseInstrument(f *testing.F) {
 		f.Add(string(data))
 	}
 	f.Add(`{"id":"x","version":"1","title":"X","items":[{"id":"a","key":"a","text":"A","options":[{"code":"c","display":"C","value":1}]}],"rules":[{"id":"r","flag":"f","urgency":"urgent","expr":"item(\"a\") / 0 > 1"}]}`)
+	f.Add(household)
+	f.Add(`{"id":"x","version":"1","title":"X","items":[{"id":"n","key":"n","text":"N","type":"integer","min":-5,"max":-1},{"id":"t","key":"t","text":"T","type":"text","max_length":3}],"total":{"items":["n"]},"rules":[{"id":"r","flag":"f","urgency":"routine","sum":{"items":["n"],"at_least":-3}}]}`)
+	f.Add(`{"id":"x","version":"1","title":"X","items":[{"id":"n","key":"n","text":"N","type":"integer","options":[]}]}`)
 	f.Fuzz(func(t *testing.T, def string) {
 		in, err := Parse("fuzz.json", []byte(def))
 		if err != nil {
@@ -81,6 +150,18 @@ func FuzzParseInstrument(f *testing.F) {
 		r := in.NewResponse()
 		_ = r.Score()
 		for _, it := range in.Items {
+			switch it.Type {
+			case TypeInteger:
+				if err := r.Answer(it.ID, strconv.Itoa(it.lo)); err != nil {
+					t.Fatalf("answering %s with its minimum: %v", it.ID, err)
+				}
+				continue
+			case TypeText:
+				if err := r.Answer(it.ID, "x"); err != nil {
+					t.Fatalf("answering %s with text: %v", it.ID, err)
+				}
+				continue
+			}
 			for _, o := range it.Options {
 				if !o.Declined && !o.Exclusive {
 					if err := r.Answer(it.ID, o.Code); err != nil {

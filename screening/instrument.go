@@ -17,6 +17,30 @@ const (
 	maxOptions = 64 // a multi-select answer is a 64-bit set of options
 	maxRules   = 200
 	maxExpr    = 2000
+	// maxMagnitude bounds integer answers and their min and max, so that a
+	// value fits FHIR's 32-bit integer and sums of values cannot overflow.
+	maxMagnitude = 1_000_000_000
+	// maxText is the longest text answer an item may allow, in characters,
+	// and the limit of a text item that states none.
+	maxText = 1024
+)
+
+// ItemType is how an item is answered: by choosing among its options, or by
+// free entry of a whole number or of text.
+type ItemType string
+
+// Item types. An empty Type means TypeChoice.
+const (
+	// TypeChoice items are answered with one (or, if Multiple, several) of
+	// their Options.
+	TypeChoice ItemType = "choice"
+	// TypeInteger items are answered with a whole number between Min and Max;
+	// the number is the item's value, usable by sums, totals and expressions.
+	TypeInteger ItemType = "integer"
+	// TypeText items are answered with free text of at most MaxLength
+	// characters. The text has no value: such an item is answered, declined
+	// or missing, and its text never appears in a Result or an error.
+	TypeText ItemType = "text"
 )
 
 // Instrument is a screening instrument: its items, answer options and scoring
@@ -44,6 +68,7 @@ type Instrument struct {
 	Rules []Rule `json:"rules,omitempty"`
 
 	byID    map[string]int
+	hasText bool // a response needs room for text answers
 	rules   []compiledRule
 	total   []int // item indexes summed into the total
 	counted []int // rule indexes counted into the total
@@ -62,11 +87,29 @@ type Item struct {
 	// Multiple allows several options in one answer ("select all that apply").
 	Multiple bool `json:"multiple,omitempty"`
 	// Required items make the screen invalid when unanswered or declined.
-	Required bool     `json:"required,omitempty"`
-	Options  []Option `json:"options"`
+	Required bool `json:"required,omitempty"`
+	// Resolved at parse time and read on every answer and score, so kept next
+	// to the flags above, in the same word.
+	valued bool // its answer has a value: an integer item, or every answerable option has one
+	free   bool // an integer or text item
+	// Type is TypeChoice (or empty) for an item with Options, or the value
+	// type of a free-entry item, which has no options.
+	Type ItemType `json:"type,omitempty"`
+	// Options are the allowed answers of a choice item.
+	Options []Option `json:"options,omitempty"`
+	// Min and Max bound an integer item's answer, inclusively; an absent
+	// bound is the engine's limit of ±1,000,000,000.
+	Min *int `json:"min,omitempty"`
+	Max *int `json:"max,omitempty"`
+	// MaxLength bounds a text item's answer in characters (Unicode code
+	// points); 0 means the engine's limit of 1024.
+	MaxLength int `json:"max_length,omitempty"`
 
-	valued bool // every answerable option has a value
+	lo, hi int // an integer item's bounds, resolved
 }
+
+// freeEntry reports whether the item is answered by a value rather than options.
+func (it *Item) freeEntry() bool { return it.free }
 
 // Option is one allowed answer.
 type Option struct {
@@ -87,8 +130,9 @@ type Option struct {
 type Total struct {
 	// Code is the LOINC code of the total score, if any.
 	Code string `json:"code,omitempty"`
-	// Items are summed; each is a single-answer item whose options all have
-	// values. The total is computed only when every one is answered.
+	// Items are summed; each is an integer item or a single-answer choice
+	// item whose options all have values. The total is computed only when
+	// every one is answered.
 	Items []string `json:"items,omitempty"`
 	// Rules are counted, one point each that holds. The total is computed only
 	// when every one is decided, so a declined or unanswered item never counts
@@ -112,7 +156,8 @@ type Rule struct {
 	Domain  referral.Domain  `json:"domain,omitempty"`
 	Flag    string           `json:"flag,omitempty"`
 	Urgency referral.Urgency `json:"urgency"`
-	// Answers holds when any listed item was answered with one of its codes.
+	// Answers holds when any listed item, a choice item, was answered with one
+	// of its codes.
 	Answers []AnswerMatch `json:"answers,omitempty"`
 	// Sum holds when every listed item is answered and their values add up to
 	// at least AtLeast.
@@ -277,6 +322,18 @@ func (in *Instrument) compileItem(at path, i int, keys map[string]bool) error {
 			return problem(at.key("domain"), "is not a registered domain code")
 		}
 	}
+	switch it.Type {
+	case "", TypeChoice:
+		if it.Min != nil || it.Max != nil || it.MaxLength != 0 {
+			return problem(at, "has min, max or max_length, which only free-entry items take")
+		}
+	case TypeInteger, TypeText:
+		it.free = true
+		in.hasText = in.hasText || it.Type == TypeText
+		return compileFreeEntry(at, it)
+	default:
+		return problem(at.key("type"), "must be choice, integer or text")
+	}
 	if len(it.Options) == 0 {
 		return problem(at.key("options"), "needs at least one option")
 	}
@@ -320,6 +377,55 @@ func (in *Instrument) compileItem(at path, i int, keys map[string]bool) error {
 		}
 	}
 	return nil
+}
+
+// compileFreeEntry checks an integer or text item and resolves its bounds.
+func compileFreeEntry(at path, it *Item) error {
+	if len(it.Options) > 0 {
+		return problem(at.key("options"), "must be absent on a %s item, which is answered by free entry", it.Type)
+	}
+	if it.Multiple {
+		return problem(at.key("multiple"), "is only meaningful on a choice item")
+	}
+	if it.Type == TypeText {
+		if it.Min != nil || it.Max != nil {
+			return problem(at, "has min or max, which only integer items take")
+		}
+		if it.MaxLength < 0 || it.MaxLength > maxText {
+			return problem(at.key("max_length"), "must be between 1 and %d", maxText)
+		}
+		return nil
+	}
+	if it.MaxLength != 0 {
+		return problem(at.key("max_length"), "is only meaningful on a text item")
+	}
+	it.lo, it.hi = -maxMagnitude, maxMagnitude
+	for _, b := range []struct {
+		name string
+		v    *int
+		dst  *int
+	}{{"min", it.Min, &it.lo}, {"max", it.Max, &it.hi}} {
+		if b.v == nil {
+			continue
+		}
+		if *b.v < -maxMagnitude || *b.v > maxMagnitude {
+			return problem(at.key(b.name), "must be between %d and %d", -maxMagnitude, maxMagnitude)
+		}
+		*b.dst = *b.v
+	}
+	if it.lo > it.hi {
+		return problem(at, "has min above max")
+	}
+	it.valued = true
+	return nil
+}
+
+// textLimit is the longest answer a text item takes, in characters.
+func (it *Item) textLimit() int {
+	if it.MaxLength > 0 {
+		return it.MaxLength
+	}
+	return maxText
 }
 
 func (in *Instrument) compileTotal(root path) error {

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/refkit/refkit/referral"
 )
@@ -19,19 +23,26 @@ const (
 )
 
 // Response holds one person's answers to one instrument, resolved to option
-// indexes when they are set so that scoring reads fixed slices only. A Response
+// indexes and values when they are set so that scoring reads fixed slices
+// only. Text answers are kept, by reference, only for Observations. A Response
 // is not safe for concurrent use; Reset makes it reusable.
 type Response struct {
 	in       *Instrument
 	state    []uint8
 	values   []int
 	selected []uint64
+	texts    []string
 }
 
 // NewResponse returns an empty response to the instrument.
 func (in *Instrument) NewResponse() *Response {
 	n := len(in.Items)
-	return &Response{in: in, state: make([]uint8, n), values: make([]int, n), selected: make([]uint64, n)}
+	r := &Response{in: in, state: make([]uint8, n), values: make([]int, n), selected: make([]uint64, n)}
+	if in.hasText {
+		// Only instruments with text items pay for clearing them on Reset.
+		r.texts = make([]string, n)
+	}
+	return r
 }
 
 // Instrument returns the instrument the response answers.
@@ -42,13 +53,19 @@ func (r *Response) Reset() {
 	clear(r.state)
 	clear(r.values)
 	clear(r.selected)
+	clear(r.texts)
 }
 
-// Answer records the answer to an item, named by id or key. Each answer is an
-// option's LOINC answer code, its display text (case-insensitive) or its
-// numeric value written as an integer; several answers are allowed only on a
-// multiple-answer item. An item can be answered once. Errors wrap
-// referral.ErrInvalid and name the item, never the answer given.
+// Answer records the answer to an item, named by id or key. Each answer to a
+// choice item is an option's LOINC answer code, its display text
+// (case-insensitive) or its numeric value written as an integer; several
+// answers are allowed only on a multiple-answer item. An integer item takes one
+// whole number within its bounds ("4"; "4.0" is the same number); a text item
+// takes one non-blank text of at most its maximum length, without control
+// characters other than tab, line feed and carriage return (which FHIR strings
+// allow). The text is kept by reference, not copied. An item can be answered
+// once. Errors wrap referral.ErrInvalid and name the item, never the answer
+// given.
 func (r *Response) Answer(item string, answers ...string) error {
 	i, ok := r.in.index(item)
 	if !ok {
@@ -65,6 +82,9 @@ func (r *Response) Answer(item string, answers ...string) error {
 	}
 	if len(answers) > 1 && !it.Multiple {
 		return bad("takes one answer, not several")
+	}
+	if it.free {
+		return r.answerFreeEntry(i, it, answers[0], bad)
 	}
 	var set uint64
 	for _, a := range answers {
@@ -100,6 +120,26 @@ func (r *Response) Answer(item string, answers ...string) error {
 	return nil
 }
 
+// answerFreeEntry records the one answer to an integer or text item.
+func (r *Response) answerFreeEntry(i int, it *Item, a string, bad func(string) error) error {
+	if it.Type == TypeText {
+		if err := checkText(it, a); err != nil {
+			return bad(err.Error())
+		}
+		r.texts[i], r.state[i] = a, answered
+		return nil
+	}
+	n, err := wholeNumber(a)
+	switch {
+	case err == errOutOfRange || err == nil && (n < it.lo || n > it.hi):
+		return bad(fmt.Sprintf("has a value out of the item's range %d to %d", it.lo, it.hi))
+	case err != nil:
+		return bad(err.Error())
+	}
+	r.values[i], r.state[i] = n, answered
+	return nil
+}
+
 // Decline records that the person chose not to answer an item. The item counts
 // as missing, never as zero.
 func (r *Response) Decline(item string) error {
@@ -124,7 +164,56 @@ var (
 	errNotOption  = errors.New("is not one of the item's options")
 	errOutOfRange = errors.New("has a value out of the item's range")
 	errAmbiguous  = errors.New("has a value shared by several options: answer with a code or text")
+	errNotWhole   = errors.New("must be a whole number")
+	errBlank      = errors.New("has no answer: leave a text item out when it is unanswered")
+	errControl    = errors.New("contains control characters")
+	errNotUTF8    = errors.New("is not valid UTF-8 text")
 )
+
+// wholeNumber reads an integer answer. A number written with a fraction or an
+// exponent is accepted when it is whole ("4.0", "1e3"), since FHIR decimals and
+// JSON numbers may be written so.
+func wholeNumber(a string) (int, error) {
+	a = strings.TrimSpace(a)
+	if n, err := strconv.ParseInt(a, 10, 64); err == nil {
+		if n < -maxMagnitude || n > maxMagnitude {
+			return 0, errOutOfRange
+		}
+		return int(n), nil
+	}
+	f, err := strconv.ParseFloat(a, 64)
+	switch {
+	case errors.Is(err, strconv.ErrRange) || math.IsInf(f, 0):
+		return 0, errOutOfRange
+	case err != nil || f != math.Trunc(f): // NaN fails the comparison too
+		return 0, errNotWhole
+	case f < -maxMagnitude || f > maxMagnitude:
+		return 0, errOutOfRange
+	}
+	return int(f), nil
+}
+
+// checkText validates a text answer without copying it.
+func checkText(it *Item, a string) error {
+	if strings.TrimSpace(a) == "" {
+		return errBlank
+	}
+	n, limit := 0, it.textLimit()
+	for k, c := range a {
+		if c == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(a[k:]); size == 1 {
+				return errNotUTF8
+			}
+		}
+		if unicode.IsControl(c) && c != '\t' && c != '\n' && c != '\r' {
+			return errControl
+		}
+		if n++; n > limit {
+			return fmt.Errorf("is longer than %d characters", limit)
+		}
+	}
+	return nil
+}
 
 // resolveOption finds the option an answer names: code first, then display
 // text, then numeric value.
@@ -179,9 +268,11 @@ func resolveOption(it *Item, a string) (int, error) {
 }
 
 // ParseAnswers reads {"answers": {"<item id>": <answer>, ...}} where an answer
-// is a string (code or display text), an integer value, null (not answered) or,
-// for a multiple-answer item, an array of those. A duplicate item, an unknown
-// item or an answer that fits no option fails the whole response.
+// to a choice item is a string (code or display text), an integer value, null
+// (not answered) or, for a multiple-answer item, an array of those; an answer
+// to an integer item is a JSON number and to a text item a JSON string (or
+// null). A duplicate item, an unknown item or an answer that fits no option or
+// breaks the item's bounds fails the whole response.
 func ParseAnswers(in *Instrument, data []byte) (*Response, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
@@ -242,6 +333,18 @@ func parseAnswerObject(dec *json.Decoder, r *Response) error {
 			return referral.Invalid("answers."+id, "is answered more than once")
 		}
 		seen[id] = true
+		if it := &r.in.Items[i]; it.freeEntry() {
+			s, null, err := freeEntryToken(dec, it, "answers."+id)
+			if err != nil {
+				return err
+			}
+			if !null {
+				if err := r.Answer(id, s); err != nil {
+					return err
+				}
+			}
+			continue
+		}
 		tokens, null, err := answerTokens(dec, "answers."+id)
 		if err != nil {
 			return err
@@ -257,6 +360,32 @@ func parseAnswerObject(dec *json.Decoder, r *Response) error {
 		return malformed("answers")
 	}
 	return nil
+}
+
+// freeEntryToken reads the answer to an integer item, which must be a JSON
+// number, or to a text item, which must be a JSON string: "4" is not taken for
+// a count, nor 4 for an address.
+func freeEntryToken(dec *json.Decoder, it *Item, field string) (string, bool, error) {
+	t, err := dec.Token()
+	if err != nil {
+		return "", false, malformed(field)
+	}
+	switch v := t.(type) {
+	case nil:
+		return "", true, nil
+	case json.Number:
+		if it.Type == TypeInteger {
+			return v.String(), false, nil
+		}
+	case string:
+		if it.Type == TypeText {
+			return v, false, nil
+		}
+	}
+	if it.Type == TypeInteger {
+		return "", false, referral.Invalid(field, "must be a number")
+	}
+	return "", false, referral.Invalid(field, "must be text")
 }
 
 // answerTokens reads one answer value: a scalar or an array of scalars.

@@ -69,6 +69,9 @@ func (in *Instrument) compileRule(at path, r *Rule) (compiledRule, error) {
 			if !ok {
 				return compiledRule{}, problem(mat.key("item"), "names no item of this instrument")
 			}
+			if in.Items[i].freeEntry() {
+				return compiledRule{}, problem(mat.key("item"), "names %s item %s, which has no answer codes: use sum or expr", in.Items[i].Type, m.Item)
+			}
 			if len(m.Codes) == 0 {
 				return compiledRule{}, problem(mat.key("codes"), "needs at least one answer code")
 			}
@@ -116,7 +119,8 @@ func optionByCode(opts []Option, code string) int {
 // interface does not allocate, and calling item goes through expr's typed-call
 // fast path rather than reflection.
 type ruleEnv struct {
-	// Item returns the value of the item at an index. Expressions name items by
+	// Item returns the value of the item at an index: the chosen option's
+	// value, or the number given to an integer item. Expressions name items by
 	// id; the compiler rewrites item("71802-3") to item(<index>).
 	Item func(int) int `expr:"item"`
 }

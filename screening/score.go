@@ -42,12 +42,15 @@ const (
 	StatusUnanswered = "unanswered"
 )
 
-// ItemResult is the item-level detail of a result.
+// ItemResult is the item-level detail of a result. A text item's answer never
+// appears here (it may be an address): its Status says only that it was
+// answered.
 type ItemResult struct {
 	ID     string `json:"id"`
 	Key    string `json:"key"`
 	Status string `json:"status"`
-	// Value is the item's score, null when unanswered or the item has none.
+	// Value is the item's score or, for an integer item, the number given;
+	// null when unanswered or the item has none.
 	Value Score `json:"value"`
 	// Answers are the codes of the options chosen.
 	Answers []string `json:"answers,omitempty"`
@@ -297,7 +300,9 @@ func containsString(s []string, v string) bool {
 }
 
 // Screening converts the result into the stored form, with the needs pointing
-// back to the screening id.
+// back to the screening id. Its Answers hold the option codes chosen and the
+// numbers given to integer items; text answers are not in the Result, so they
+// are not stored.
 func (res Result) Screening(id, network, person referral.ID, at time.Time) referral.Screening {
 	s := referral.Screening{
 		ID:         id,
@@ -327,13 +332,21 @@ func (res Result) Screening(id, network, person referral.ID, at time.Time) refer
 		s.Needs = append(s.Needs, n)
 	}
 	for _, it := range res.Items {
-		if len(it.Answers) == 0 {
+		var given []string
+		switch {
+		case len(it.Answers) > 0:
+			given = append(given, it.Answers...)
+		case it.Status == StatusAnswered && it.Value.Set:
+			// An integer item: the number is the answer. Text answers are not
+			// in the Result, so they are not stored either.
+			given = []string{strconv.Itoa(it.Value.Value)}
+		default:
 			continue
 		}
 		if s.Answers == nil {
 			s.Answers = map[string][]string{}
 		}
-		s.Answers[it.ID] = append([]string(nil), it.Answers...)
+		s.Answers[it.ID] = given
 	}
 	return s
 }

@@ -37,11 +37,27 @@ func TestScreenCommand(t *testing.T) {
 		{"fhir", []string{"--instrument", "hunger-vital-sign", "--fhir"},
 			`{"resourceType":"QuestionnaireResponse","item":[{"linkId":"/88122-7","answer":[{"valueCoding":{"code":"LA6729-3"}}]},{"linkId":"/88123-5","answer":[{"valueString":"Never true"}]}]}`,
 			`{"instrument":"hunger-vital-sign","total":null,"band":"","valid":true,"missing":[],"positive_domains":["food-insecurity"],"flags":[],"needs":[{"domain":"food-insecurity","urgency":"routine"}]}`},
+		{"prapare with numeric and text answers", []string{"--instrument", "prapare"},
+			`{"answers":{"56051-6":"No","32624-9":["White"],"93035-4":"No","93034-7":"No","54899-0":"English",
+			"63512-8":4,"71802-3":"I have housing","93033-9":"No","56799-0":"1200 Example Avenue, Springfield, IL 62701",
+			"82589-3":"More than high school","67875-5":"Full-time work","76437-3":"Medicaid","63586-2":18500,
+			"93031-3":["Food"],"93030-5":["No"],"93029-7":"3 to 5 times a week","93038-8":"Not at all"}}`,
+			`{"instrument":"prapare","total":1,"band":"","valid":true,"missing":[],"positive_domains":["food-insecurity"],"flags":[],"needs":[{"domain":"food-insecurity","urgency":"routine"}]}`},
+		{"prapare fhir free entry", []string{"--instrument", "prapare", "--fhir"},
+			`{"resourceType":"QuestionnaireResponse","item":[{"linkId":"/93042-0","item":[
+			{"linkId":"/93042-0/63512-8","answer":[{"valueInteger":3}]},
+			{"linkId":"/93042-0/56799-0","answer":[{"valueString":"1200 Example Avenue"}]}]},
+			{"linkId":"/93041-2/63586-2","answer":[{"valueDecimal":41000.0}]},
+			{"linkId":"/93041-2/67875-5","answer":[{"valueCoding":{"code":"LA17956-6"}}]}]}`,
+			`{"instrument":"prapare","total":null,"band":"","valid":false,
+			"missing":["56051-6","32624-9","93035-4","93034-7","54899-0","71802-3","93033-9","82589-3","76437-3","93031-3","93030-5","93029-7","93038-8"],
+			"positive_domains":["employment-status"],"flags":[],"needs":[{"domain":"employment-status","urgency":"routine"}]}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := screen(t, tc.stdin, tc.args...)
 			require.Equal(t, 0, code, errOut)
 			require.JSONEq(t, tc.want, out)
+			require.NotContains(t, out, "Example Avenue", "text answers are personal data")
 		})
 	}
 }
@@ -74,6 +90,27 @@ func TestScreenList(t *testing.T) {
 	require.Equal(t, "ahc-hrsn", list[0].ID)
 	require.Equal(t, "71802-3", list[0].Items[0].ID)
 	require.Equal(t, "LA31993-1", list[0].Items[0].Options[0].Code)
+
+	var free []struct {
+		ID    string `json:"id"`
+		Items []struct {
+			ID        string `json:"id"`
+			Type      string `json:"type"`
+			Min       *int   `json:"min"`
+			MaxLength int    `json:"max_length"`
+			Options   []any  `json:"options"`
+		} `json:"items"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &free))
+	require.Equal(t, "prapare", free[5].ID)
+	types := map[string]string{}
+	for _, it := range free[5].Items {
+		if it.Type != "" {
+			types[it.ID] = it.Type
+			require.Empty(t, it.Options, it.ID)
+		}
+	}
+	require.Equal(t, map[string]string{"63512-8": "integer", "56799-0": "text", "63586-2": "integer"}, types)
 }
 
 func TestScreenErrors(t *testing.T) {
@@ -91,6 +128,12 @@ func TestScreenErrors(t *testing.T) {
 		{"duplicate", []string{"--instrument", "phq-2"}, `{"answers":{"44250-9":1,"44250-9":1}}`, "answers.44250-9 is answered more than once"},
 		{"missing file", []string{"--instrument", "phq-2", "--in", "/nonexistent/x.json"}, ``, "reading --in"},
 		{"bad fhir", []string{"--instrument", "phq-2", "--fhir"}, `{"resourceType":"Patient"}`, "resourceType must be QuestionnaireResponse"},
+		{"text for a count", []string{"--instrument", "prapare"}, `{"answers":{"63512-8":"four people"}}`, "answers.63512-8 must be a number"},
+		{"count out of range", []string{"--instrument", "prapare"}, `{"answers":{"household-size":140}}`, "answers.63512-8 has a value out of the item's range 1 to 99"},
+		{"income with cents", []string{"--instrument", "prapare"}, `{"answers":{"63586-2":18500.25}}`, "answers.63586-2 must be a whole number"},
+		{"address with control characters", []string{"--instrument", "prapare"}, `{"answers":{"56799-0":"Secret Road\u0007"}}`, "answers.56799-0 contains control characters"},
+		{"fhir string for income", []string{"--instrument", "prapare", "--fhir"},
+			`{"resourceType":"QuestionnaireResponse","item":[{"linkId":"/63586-2","answer":[{"valueString":"18500"}]}]}`, "answers.63586-2 must be a number"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := screen(t, tc.stdin, tc.args...)
@@ -98,6 +141,9 @@ func TestScreenErrors(t *testing.T) {
 			require.Empty(t, out)
 			require.Contains(t, errOut, tc.want)
 			require.Equal(t, 1, strings.Count(errOut, "\n"), "one line: %q", errOut)
+			for _, secret := range []string{"four", "140", "18500", "Secret"} {
+				require.NotContains(t, errOut, secret, "the answer given is personal data")
+			}
 		})
 	}
 }
