@@ -4,8 +4,20 @@
 // over every service, index build time and bytes per service, and a check that
 // index and scan return identical results.
 //
+// With a PostgreSQL + PostGIS database (Config.PostgresURL; postgis-server.sh
+// starts a throwaway one) the harness also loads the directory into PostGIS, one
+// row per service location with a geography point under a GiST index, and runs
+// the engine's predicates in SQL: ST_DWithin on the sphere, active, domain
+// bitmask, capacity, HSDS age limits and each eligibility rule template's SQL
+// form (rules.go keeps the expr and SQL forms side by side). PostGIS returns every
+// eligible service with its nearest location and distance; the harness checks
+// that set equals the index's complete match list for every request, and reports
+// both latencies, timed in turn on the same requests, and their ratio. Ranking
+// is not redone in SQL: it is a function of the eligible set.
+//
 // Run the report with
 //
+//	export REFKIT_BENCH_POSTGRES_URL=$(matching/synth/postgis-server.sh)  # optional
 //	REFKIT_BENCH_REPORT=1 go test ./matching/synth -run TestReport -v
 //
 // and the Go benchmarks with go test ./matching/synth -bench .

@@ -17,29 +17,6 @@ var Domains = []referral.Domain{
 	referral.EducationalAttainment, referral.HealthLiteracy, referral.VeteranStatus,
 }
 
-// ruleMix is the realistic rule mix, with weights: most services have no rule or a
-// simple one, and many share the same text. County-only rules are built per metro.
-var ruleMix = []struct {
-	text   string
-	weight int
-}{
-	{"", 30},
-	{"fpl_percent <= 138", 8},
-	{"fpl_percent <= 200", 12},
-	{"fpl_percent <= 400", 5},
-	{"age >= 60", 5},
-	{"age >= 18", 6},
-	{"age < 18 || pregnant", 3},
-	{"age >= 18 && age < 25", 2},
-	{"veteran", 3},
-	{`speaks("es")`, 3},
-	{"fpl_percent <= 200 && household_size >= 2", 4},
-	{"fpl_percent <= 138 && age >= 18", 3},
-	{`disabled || age >= 65`, 3},
-	{`has_need("food-insecurity") && fpl_percent <= 185`, 2},
-	{"county", 10}, // placeholder: a county-only rule for the service's metro
-}
-
 // Directory generates a synthetic national directory with about locations service
 // locations clustered around US metros in proportion to population, plus a few
 // statewide and virtual services. The same seed gives the same directory.
@@ -47,8 +24,8 @@ func Directory(seed uint64, locations int) []referral.Service {
 	r := rand.New(rand.NewPCG(seed, 0x5eed))
 	ids := idGenerator(seed)
 	total := 0
-	for _, m := range ruleMix {
-		total += m.weight
+	for _, t := range ruleTemplates {
+		total += t.weight
 	}
 	var out []referral.Service
 	placed := 0
@@ -65,15 +42,12 @@ func Directory(seed uint64, locations int) []referral.Service {
 			s.Domains = append(s.Domains, Domains[d])
 		}
 		pick := r.IntN(total)
-		for _, rm := range ruleMix {
-			if pick < rm.weight {
-				s.Eligibility = rm.text
-				if rm.text == "county" {
-					s.Eligibility = `county == "` + m.county + `"`
-				}
+		for _, t := range ruleTemplates {
+			if pick < t.weight {
+				s.Eligibility = t.text(m.county)
 				break
 			}
-			pick -= rm.weight
+			pick -= t.weight
 		}
 		if r.IntN(10) == 0 {
 			s.MinimumAge = 18
