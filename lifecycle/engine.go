@@ -351,11 +351,11 @@ func (e *Engine) do(ctx context.Context, actor referral.Actor, id referral.ID, t
 	if err := referral.ValidateNote(cmd.Note); err != nil {
 		return referral.Referral{}, referral.Event{}, fmt.Errorf("%s: %w", t, err)
 	}
-	r, err := e.load(ctx, actor, id)
+	now := e.now()
+	r, err := e.load(ctx, actor, id, now)
 	if err != nil {
 		return referral.Referral{}, referral.Event{}, fmt.Errorf("%s: %w", t, err)
 	}
-	now := e.now()
 	from := r.Status
 	consent := false
 	if t == TriggerSend && r.Status == referral.StatusDraft {
@@ -395,13 +395,13 @@ func (e *Engine) do(ctx context.Context, actor referral.Actor, id referral.ID, t
 	return r, stored, nil
 }
 
-// load reads a referral the actor may see; one it may not see is ErrNotFound.
-func (e *Engine) load(ctx context.Context, actor referral.Actor, id referral.ID) (referral.Referral, error) {
+// load reads a referral the actor may see at now; one it may not see is ErrNotFound.
+func (e *Engine) load(ctx context.Context, actor referral.Actor, id referral.ID, now time.Time) (referral.Referral, error) {
 	r, err := e.store.GetReferral(ctx, actor.Network, id)
 	if err != nil {
 		return referral.Referral{}, err
 	}
-	ok, err := e.visible(ctx, actor, r)
+	ok, err := e.visible(ctx, actor, r, now)
 	if err != nil {
 		return referral.Referral{}, err
 	}
@@ -413,8 +413,8 @@ func (e *Engine) load(ctx context.Context, actor referral.Actor, id referral.ID)
 
 // visible applies storage.Visibility, loading consents only when the cheap checks
 // do not already decide.
-func (e *Engine) visible(ctx context.Context, actor referral.Actor, r referral.Referral) (bool, error) {
-	v, limited := e.visibility(actor)
+func (e *Engine) visible(ctx context.Context, actor referral.Actor, r referral.Referral, now time.Time) (bool, error) {
+	v, limited := visibility(actor, now)
 	if !limited {
 		return true, nil
 	}
@@ -431,21 +431,21 @@ func (e *Engine) visible(ctx context.Context, actor referral.Actor, r referral.R
 	return v.Allows(r, consents), nil
 }
 
-// visibility is the read filter for an actor; limited is false when the actor
-// sees the whole network.
-func (e *Engine) visibility(actor referral.Actor) (v storage.Visibility, limited bool) {
+// visibility is the read filter for an actor at now; limited is false when the
+// actor sees the whole network.
+func visibility(actor referral.Actor, now time.Time) (v storage.Visibility, limited bool) {
 	switch actor.Role {
 	case referral.RoleAdmin, referral.RoleSystem:
 		return storage.Visibility{}, false
 	case referral.RoleDelegate:
-		return storage.Visibility{Person: actor.Person, At: e.now()}, true
+		return storage.Visibility{Person: actor.Person, At: now}, true
 	}
-	return storage.Visibility{Organization: actor.Organization, At: e.now()}, true
+	return storage.Visibility{Organization: actor.Organization, At: now}, true
 }
 
 // visibilityFilter is visibility as a storage query filter.
 func (e *Engine) visibilityFilter(actor referral.Actor) *storage.Visibility {
-	v, limited := e.visibility(actor)
+	v, limited := visibility(actor, e.now())
 	if !limited {
 		return nil
 	}

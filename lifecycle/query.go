@@ -15,7 +15,7 @@ func (e *Engine) Get(ctx context.Context, actor referral.Actor, id referral.ID) 
 	if err := actor.Validate(); err != nil {
 		return referral.Referral{}, fmt.Errorf("get referral: actor: %w", err)
 	}
-	r, err := e.load(ctx, actor, id)
+	r, err := e.load(ctx, actor, id, e.now())
 	if err != nil {
 		return referral.Referral{}, fmt.Errorf("get referral: %w", err)
 	}

@@ -35,10 +35,12 @@ func Statuses() []Status {
 
 // Validate rejects unknown status codes.
 func (s Status) Validate() error {
-	if !slices.Contains(Statuses(), s) {
-		return invalid("status", "is not a FHIR Task status")
+	switch s {
+	case StatusDraft, StatusRequested, StatusReceived, StatusAccepted, StatusRejected, StatusCancelled,
+		StatusInProgress, StatusOnHold, StatusFailed, StatusCompleted, StatusEnteredInError:
+		return nil
 	}
-	return nil
+	return invalid("status", "is not a FHIR Task status")
 }
 
 // Terminal reports whether no further work can happen on a referral in this status.
@@ -211,11 +213,15 @@ type Event struct {
 	Note     string    `json:"note,omitempty"`
 }
 
-// eventTypes lists the known event types.
-var eventTypes = []EventType{
-	EventCreated, EventSent, EventAcknowledged, EventAccepted, EventDeclined, EventStarted, EventHeld,
-	EventResumed, EventCompleted, EventFailed, EventCancelled, EventExpired, EventEnteredInError,
-	EventNote, EventEscalated,
+// known reports whether t is one of the event types above.
+func (t EventType) known() bool {
+	switch t {
+	case EventCreated, EventSent, EventAcknowledged, EventAccepted, EventDeclined, EventStarted, EventHeld,
+		EventResumed, EventCompleted, EventFailed, EventCancelled, EventExpired, EventEnteredInError,
+		EventNote, EventEscalated:
+		return true
+	}
+	return false
 }
 
 // Validate checks the event's own fields; stores additionally check that it
@@ -230,7 +236,7 @@ func (e Event) Validate() error {
 	if e.Sequence < 1 {
 		return invalid("sequence", "must be at least 1")
 	}
-	if !slices.Contains(eventTypes, e.Type) {
+	if !e.Type.known() {
 		return invalid("type", "is not a known event type")
 	}
 	if err := e.Actor.Validate(); err != nil {
