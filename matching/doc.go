@@ -11,7 +11,23 @@
 // (or serves the area), capacity (per Request.Full), HSDS age limits, and the
 // eligibility rule. Update builds a new snapshot and swaps it in atomically;
 // readers never block. Snapshot.Scan answers the same request by examining every
-// service: it is the reference the index is tested and benchmarked against.
+// service: it is the reference the index is tested and benchmarked against, and
+// Match returns exactly what Scan returns.
+//
+// # How Match is fast
+//
+// Locations are bucketed by H3 cell at Options.Resolution and the buckets grouped
+// by the cell two resolutions coarser; the grid disk covers the radius at the
+// coarse resolution, and groups and buckets whose centre is farther than the
+// radius plus the farthest location actually filed under such a centre are
+// dropped before any location is read. With explanations off, candidates are
+// then filtered cheapest test first, from data copied next to each location
+// (domains and activity, exact distance, capacity, age limits, rule) and each
+// distinct rule is evaluated at most once per request; survivors are scored
+// without reading the service table and a bounded heap keeps the best Limit.
+// With explanations on, exclusion reasons are kept as bits until the result is
+// built. Per-request working memory is pooled, so a request allocates little
+// beyond its result.
 //
 // # Eligibility rules
 //

@@ -27,7 +27,9 @@ func newPoint(latDeg, lonDeg float64) point {
 func haversine(p, q point) float64 {
 	sLat := math.Sin((q.lat - p.lat) / 2)
 	sLon := math.Sin((q.lon - p.lon) / 2)
-	return sLat*sLat + p.cosLat*q.cosLat*sLon*sLon
+	// The explicit conversions forbid fusing into a multiply-add, which some
+	// platforms would do at some call sites only: index and scan must agree.
+	return float64(sLat*sLat) + float64(p.cosLat*q.cosLat*sLon*sLon)
 }
 
 // metres converts a haversine value to a great-circle distance.
@@ -79,4 +81,25 @@ func parent(c h3.Cell, r int) h3.Cell {
 		v |= uint64(7) << ((15 - d) * 3)
 	}
 	return h3.Cell(v)
+}
+
+// vec is a point on the unit sphere. The index prunes buckets by the chord
+// between unit vectors: no trigonometry per bucket, and, unlike the cosine of the
+// angle, accurate for nearby points.
+type vec struct{ x, y, z float64 }
+
+func unitVec(latDeg, lonDeg float64) vec {
+	lat, lon := latDeg*math.Pi/180, lonDeg*math.Pi/180
+	return vec{math.Cos(lat) * math.Cos(lon), math.Cos(lat) * math.Sin(lon), math.Sin(lat)}
+}
+
+// chord2 is the squared chord between a and b: 4·sin²(θ/2) for central angle θ.
+func (a vec) chord2(b vec) float64 {
+	dx, dy, dz := a.x-b.x, a.y-b.y, a.z-b.z
+	return dx*dx + dy*dy + dz*dz
+}
+
+// chordAngle converts a squared chord to the central angle, in radians.
+func chordAngle(c2 float64) float64 {
+	return 2 * math.Asin(min(math.Sqrt(c2)/2, 1))
 }

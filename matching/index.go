@@ -137,13 +137,15 @@ func (ix *Index) Update(ctx context.Context, changes ...Change) error {
 	return nil
 }
 
-// withCapacities returns a copy of s with new capacities, sharing everything else.
+// withCapacities returns a copy of s with new capacities, sharing everything else:
+// the service table and the capacity classes are copied, the geo index and the
+// area lists are not (they copy nothing that capacity changes).
 func (s *Snapshot) withCapacities(changes []Change) (*Snapshot, error) {
 	next := &Snapshot{
 		opts: s.opts, rules: s.rules, byID: s.byID, domains: s.domains, programs: s.programs,
-		edgeAvg: s.edgeAvg, cells: s.cells, order: s.order, sites: s.sites,
+		langSets: s.langSets, grid: s.grid,
 		counties: s.counties, zips: s.zips, states: s.states, polygons: s.polygons, virtual: s.virtual,
-		source: s.source, services: slices.Clone(s.services),
+		source: s.source, services: slices.Clone(s.services), statuses: s.statuses, caps: slices.Clone(s.caps), ids: s.ids,
 	}
 	for i, ch := range changes {
 		j, ok := s.byID[ch.remove]
@@ -153,9 +155,12 @@ func (s *Snapshot) withCapacities(changes []Change) (*Snapshot, error) {
 		if ch.capacity != nil && (ch.capacity.Available < 0 || ch.capacity.Waitlist < 0) {
 			return nil, invalidf(fmt.Sprintf("changes[%d].capacity", i), "must not be negative")
 		}
-		next.services[j].capacity = ch.capacity
+		e := &next.services[j]
+		e.capacity = ch.capacity
+		e.capReason = capacityReason(e.capacity)
+		next.caps[j] = classOf(e.capacity)
 	}
-	n, r := len(next.services), len(next.programs)
-	next.scratch.New = func() any { return newScratch(n, r) }
+	n, r, l := len(next.services), len(next.programs), len(next.langSets)
+	next.scratch.New = func() any { return newScratch(n, r, l) }
 	return next, nil
 }

@@ -3,6 +3,8 @@ package matching_test
 import (
 	"context"
 	"math/rand/v2"
+	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -120,7 +122,7 @@ func randomRequest(r *rand.Rand) matching.Request {
 			Languages: [][]string{nil, {"es"}, {"en", "vi"}}[r.IntN(3)],
 		},
 		Near:    &referral.Point{Latitude: lat, Longitude: lon},
-		RadiusM: []float64{100, 2000, 10000, 25000, 60000}[r.IntN(5)],
+		RadiusM: []float64{100, 2000, 10000, 25000, 60000, 400000}[r.IntN(6)],
 		Limit:   r.IntN(30),
 		Order:   []matching.Order{"", matching.ByDistance}[r.IntN(2)],
 		Full:    []matching.Full{"", matching.Exclude}[r.IntN(2)],
@@ -158,5 +160,98 @@ func TestIndexMatchesScan(t *testing.T) {
 			total += len(got.Matches) + len(got.Excluded)
 		}
 		require.Positive(t, total, "seed %d produced no candidates at all", seed)
+	}
+}
+
+// Capacity-only updates patch the snapshot instead of rebuilding it; the index must
+// still return exactly what a scan returns, before and after each update.
+func TestIndexMatchesScanAfterCapacityUpdates(t *testing.T) {
+	ctx := context.Background()
+	for seed := range uint64(4) {
+		r := rand.New(rand.NewPCG(seed, 7))
+		dir := randomDirectory(r, 400)
+		ix, err := matching.New(dir, matching.Options{})
+		require.NoError(t, err)
+		for round := range 5 {
+			var changes []matching.Change
+			for range 40 {
+				s := dir[r.IntN(len(dir))]
+				var c *referral.Capacity
+				if r.IntN(4) > 0 {
+					c = &referral.Capacity{Available: r.IntN(3), Waitlist: r.IntN(2)}
+				}
+				changes = append(changes, matching.SetCapacity(s.ID, c))
+			}
+			require.NoError(t, ix.Update(ctx, changes...))
+			snap := ix.Snapshot()
+			for range 60 {
+				req := randomRequest(r)
+				got, err := snap.Match(ctx, req)
+				require.NoError(t, err)
+				want, err := snap.Scan(ctx, req)
+				require.NoError(t, err)
+				require.Equal(t, want, got, "seed %d round %d", seed, round)
+			}
+		}
+	}
+}
+
+// Requests share pooled working memory: concurrent requests must not disturb one
+// another, and a result is the caller's to change.
+func TestConcurrentMatchesOwnTheirResults(t *testing.T) {
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(99, 1))
+	ix, err := matching.New(randomDirectory(r, 600), matching.Options{})
+	require.NoError(t, err)
+	snap := ix.Snapshot()
+	reqs := make([]matching.Request, 80)
+	want := make([]matching.Result, len(reqs))
+	for i := range reqs {
+		reqs[i] = randomRequest(r)
+		want[i], err = snap.Scan(ctx, reqs[i])
+		require.NoError(t, err)
+	}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for round := range 3 {
+				for i := range reqs {
+					j := (i + w*7 + round) % len(reqs)
+					got, err := snap.Match(ctx, reqs[j])
+					if err != nil || !reflect.DeepEqual(want[j], got) {
+						t.Errorf("worker %d request %d: differs from the scan", w, j)
+						return
+					}
+					scribble(got)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// scribble changes everything a caller can reach in a result.
+func scribble(res matching.Result) {
+	for i := range res.Matches {
+		m := &res.Matches[i]
+		for k := range m.Reasons {
+			m.Reasons[k].Code = "scribbled"
+		}
+		m.Reasons = append(m.Reasons, matching.Reason{Code: "appended"})
+		if m.DistanceM != nil {
+			*m.DistanceM = -1
+		}
+	}
+	for i := range res.Excluded {
+		x := &res.Excluded[i]
+		for k := range x.Reasons {
+			x.Reasons[k].Detail = "scribbled"
+		}
+		x.Reasons = append(x.Reasons, matching.Reason{Code: "appended"})
+		if x.DistanceM != nil {
+			*x.DistanceM = -1
+		}
 	}
 }

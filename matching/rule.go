@@ -123,11 +123,15 @@ type rule struct {
 	// clauses are the top-level conjuncts of the rule, compiled separately so an
 	// explanation can say which one failed; nil when the rule is not a conjunction.
 	clauses []clause
+	// falseText is the explanation when the rule is false and no clause is.
+	falseText string
 }
 
 type clause struct {
 	text    string
 	program *vm.Program
+	// falseText is the explanation when this clause is false, built once.
+	falseText string
 }
 
 // rules compiles rule texts once and shares the programs. Safe for concurrent use.
@@ -183,7 +187,7 @@ func (r *rules) build(text string) (*rule, error) {
 	if err != nil {
 		return nil, err
 	}
-	ru := &rule{text: text, program: program, facts: factsOf(names)}
+	ru := &rule{text: text, program: program, facts: factsOf(names), falseText: "rule is false: " + text}
 	tree, err := parser.Parse(text)
 	if err != nil {
 		return nil, ruleError(err)
@@ -198,7 +202,7 @@ func (r *rules) build(text string) (*rule, error) {
 				ru.clauses = nil
 				break
 			}
-			ru.clauses = append(ru.clauses, clause{text: src, program: prog})
+			ru.clauses = append(ru.clauses, clause{text: src, program: prog, falseText: "clause is false: " + src})
 		}
 	}
 	return ru, nil

@@ -16,8 +16,10 @@ import (
 
 // Options configure an index. The zero value is usable.
 type Options struct {
-	// Resolution is the H3 resolution locations are indexed at, 5 to 9. Default 7
-	// (hexagons of about 5 km², right for radii of a few to tens of kilometres).
+	// Resolution is the H3 resolution locations are bucketed at, 5 to 9. Default
+	// 7 (hexagons of about 5 km², right for radii of a few to tens of
+	// kilometres). Buckets are grouped by their cell two resolutions coarser,
+	// which the query's grid disk walks; polygon areas are filled at Resolution.
 	Resolution int
 	// Weights tune ranking; nil means DefaultWeights.
 	Weights *Weights
@@ -85,28 +87,35 @@ type svc struct {
 	minAge   int
 	maxAge   int
 	langs    []string
+	langSet  int32 // index of langs in Snapshot.langSets
 	capacity *referral.Capacity
 	windows  []window
+	// capReason and ageText are the service's reason texts, built once.
+	capReason Reason
+	ageText   string
 	// areas, for the linear scan and for explanations.
 	counties, zips, states []string
 	polygon                map[h3.Cell]struct{}
 	virtual                bool
 	hasArea                bool
-	locations              []referral.ID
 }
 
-// site is one service location in the geo index.
-type site struct {
-	p point
-	// domains and active are copied from the service so the hot loop filters
-	// without touching the service table.
+// gate is what the geo index and the area lists copy of a service while a
+// snapshot is built.
+type gate struct {
 	domains domainSet
-	active  bool
-	svc     int32
-	loc     int32
+	profile
+	status uint8 // index into Snapshot.statuses: 0 is active
 }
 
-type span struct{ start, end int32 }
+// areaRef is a service in an area list, with what the area filter reads copied
+// in, so walking a state's list does not touch the service table.
+type areaRef struct {
+	svc     int32
+	status  uint8 // index into Snapshot.statuses: 0 is active
+	domains domainSet
+	profile
+}
 
 // Snapshot is an immutable index of a directory: safe for any number of concurrent
 // readers. Index.Update builds a new one and swaps it in.
@@ -115,20 +124,23 @@ type Snapshot struct {
 	rules    *rules
 	source   []referral.Service // sorted by id, as loaded
 	services []svc              // parallel to source
+	caps     []capClass         // parallel to source
+	ids      []referral.ID      // parallel to source: results read them densely
 	byID     map[referral.ID]int32
 	domains  map[referral.Domain]int
 	programs []*rule
+	langSets [][]string // distinct service language lists
+	// statuses are the distinct service statuses, active first, so the index
+	// carries a status in one byte.
+	statuses []referral.ServiceStatus
 
-	edgeAvg float64
-	cells   map[h3.Cell]span
-	order   []h3.Cell // occupied cells, for walks when the disk would be too large
-	sites   []site
+	grid grid
 
-	counties map[string][]int32
-	zips     map[string][]int32
-	states   map[string][]int32
-	polygons map[h3.Cell][]int32
-	virtual  []int32
+	counties map[string]areaList
+	zips     map[string]areaList
+	states   map[string]areaList
+	polygons map[h3.Cell]areaList
+	virtual  areaList
 
 	scratch sync.Pool
 }
@@ -143,20 +155,18 @@ func build(services []referral.Service, opts Options, rs *rules) (*Snapshot, err
 		rules:    rs,
 		source:   src,
 		services: make([]svc, len(src)),
+		statuses: []referral.ServiceStatus{referral.ServiceActive},
+		caps:     make([]capClass, len(src)),
+		ids:      make([]referral.ID, len(src)),
 		byID:     make(map[referral.ID]int32, len(src)),
 		domains:  map[referral.Domain]int{},
-		edgeAvg:  h3.HexagonEdgeLengthAvgM(opts.Resolution),
-		counties: map[string][]int32{},
-		zips:     map[string][]int32{},
-		states:   map[string][]int32{},
-		polygons: map[h3.Cell][]int32{},
 	}
+	areas := newAreaLists()
+	gates := make([]gate, len(src))
+	zones := map[string]*time.Location{}
 	ruleIdx := map[*rule]int32{}
-	type cellSite struct {
-		cell h3.Cell
-		site site
-	}
-	var placed []cellSite
+	langIdx := map[string]int32{}
+	var points []placed
 	for i := range src {
 		sv := &src[i]
 		field := "services[" + strconv.Itoa(i) + "]"
@@ -170,6 +180,9 @@ func build(services []referral.Service, opts Options, rs *rules) (*Snapshot, err
 		e := svc{
 			id: sv.ID, status: sv.Status, active: sv.Status == referral.ServiceActive, rule: -1,
 			minAge: sv.MinimumAge, maxAge: sv.MaximumAge,
+		}
+		if e.minAge > 0 || e.maxAge > 0 {
+			e.ageText = ageBand(e.minAge, e.maxAge)
 		}
 		for _, d := range sv.Domains {
 			bit, ok := s.domains[d]
@@ -204,97 +217,151 @@ func build(services []referral.Service, opts Options, rs *rules) (*Snapshot, err
 		for _, l := range sv.Languages {
 			e.langs = append(e.langs, strings.ToLower(l))
 		}
+		langKey := ""
+		for _, l := range e.langs { // length-prefixed: no tag can fake a separator
+			langKey += strconv.Itoa(len(l)) + ":" + l
+		}
+		langs, ok := langIdx[langKey]
+		if !ok {
+			langs = int32(len(s.langSets))
+			s.langSets = append(s.langSets, e.langs)
+			langIdx[langKey] = langs
+		}
+		e.langSet = langs
 		if sv.Capacity != nil {
 			c := *sv.Capacity
 			e.capacity = &c
 		}
+		e.capReason = capacityReason(e.capacity)
 		for _, sc := range sv.Schedules {
-			e.windows = append(e.windows, resolveWindow(sc))
+			e.windows = append(e.windows, resolveWindow(sc, zones))
 		}
-		firstSite := len(placed)
 		for j, l := range sv.Locations {
-			e.locations = append(e.locations, l.ID)
-			cell := h3.LatLngToCell(h3.NewLatLng(l.Latitude, l.Longitude), opts.Resolution)
-			placed = append(placed, cellSite{cell, site{p: newPoint(l.Latitude, l.Longitude), svc: int32(i), loc: int32(j)}})
+			points = append(points, placed{lat: l.Latitude, lon: l.Longitude, svc: int32(i), loc: int32(j), id: l.ID})
 		}
-		for _, a := range sv.ServiceAreas {
-			e.hasArea = true
-			switch a.Kind {
-			case referral.AreaCounty:
-				for _, v := range a.Values {
-					e.counties = append(e.counties, normalize(v))
-					s.counties[normalize(v)] = append(s.counties[normalize(v)], int32(i))
-				}
-			case referral.AreaZip:
-				for _, v := range a.Values {
-					e.zips = append(e.zips, normalize(v))
-					s.zips[normalize(v)] = append(s.zips[normalize(v)], int32(i))
-				}
-			case referral.AreaState:
-				for _, v := range a.Values {
-					e.states = append(e.states, v)
-					s.states[v] = append(s.states[v], int32(i))
-				}
-			case referral.AreaVirtual:
-				if !e.virtual {
-					e.virtual = true
-					s.virtual = append(s.virtual, int32(i))
-				}
-			case referral.AreaPolygon:
-				if e.polygon == nil {
-					e.polygon = map[h3.Cell]struct{}{}
-				}
-				for _, c := range polyfill(a.Polygon, opts.Resolution) {
-					if _, seen := e.polygon[c]; !seen {
-						e.polygon[c] = struct{}{}
-						s.polygons[c] = append(s.polygons[c], int32(i))
-					}
-				}
-			}
-		}
+		e.hasArea = len(sv.ServiceAreas) > 0
+		prof := profileOf(&e, len(sv.Locations))
+		areas.add(&e, sv.ServiceAreas, areaRef{svc: int32(i), status: s.statusOf(e.status), domains: e.domains, profile: prof}, opts.Resolution)
 		s.services[i] = e
-		for k := range placed[firstSite:] {
-			placed[firstSite+k].site.domains = e.domains
-			placed[firstSite+k].site.active = e.active
-		}
+		gates[i] = gate{domains: e.domains, profile: prof, status: s.statusOf(e.status)}
+		s.caps[i] = classOf(e.capacity)
+		s.ids[i] = sv.ID
 	}
-	for _, list := range []map[string][]int32{s.counties, s.zips, s.states} {
-		for k, v := range list {
-			list[k] = dedupe(v)
-		}
-	}
-	slices.SortFunc(placed, func(a, b cellSite) int {
-		switch {
-		case a.cell < b.cell:
-			return -1
-		case a.cell > b.cell:
-			return 1
-		}
-		if a.site.svc != b.site.svc {
-			return int(a.site.svc - b.site.svc)
-		}
-		return int(a.site.loc - b.site.loc)
-	})
-	s.sites = make([]site, len(placed))
-	s.cells = make(map[h3.Cell]span, len(placed)/2+1)
-	for i, p := range placed {
-		s.sites[i] = p.site
-		sp, ok := s.cells[p.cell]
-		if !ok {
-			sp.start = int32(i)
-			s.order = append(s.order, p.cell)
-		}
-		sp.end = int32(i + 1)
-		s.cells[p.cell] = sp
-	}
-	n := len(s.services)
-	s.scratch.New = func() any { return newScratch(n, len(s.programs)) }
+	s.setAreas(areas)
+	s.grid = newGrid(points, gates, opts.Resolution, len(s.domains))
+	n, r, l := len(s.services), len(s.programs), len(s.langSets)
+	s.scratch.New = func() any { return newScratch(n, r, l) }
 	return s, nil
 }
 
-func dedupe(v []int32) []int32 {
-	slices.Sort(v)
-	return slices.Compact(v)
+// areaLists collects the area lists while a snapshot is built.
+type areaLists struct {
+	counties, zips, states map[string][]areaRef
+	polygons               map[h3.Cell][]areaRef
+	virtual                []areaRef
+}
+
+func newAreaLists() *areaLists {
+	return &areaLists{counties: map[string][]areaRef{}, zips: map[string][]areaRef{},
+		states: map[string][]areaRef{}, polygons: map[h3.Cell][]areaRef{}}
+}
+
+// add records a service's areas in the service and in the area lists.
+func (s *areaLists) add(e *svc, areas []referral.ServiceArea, ref areaRef, res int) {
+	for _, a := range areas {
+		switch a.Kind {
+		case referral.AreaCounty:
+			for _, v := range a.Values {
+				e.counties = append(e.counties, normalize(v))
+				s.counties[normalize(v)] = append(s.counties[normalize(v)], ref)
+			}
+		case referral.AreaZip:
+			for _, v := range a.Values {
+				e.zips = append(e.zips, normalize(v))
+				s.zips[normalize(v)] = append(s.zips[normalize(v)], ref)
+			}
+		case referral.AreaState:
+			for _, v := range a.Values {
+				e.states = append(e.states, v)
+				s.states[v] = append(s.states[v], ref)
+			}
+		case referral.AreaVirtual:
+			if !e.virtual {
+				e.virtual = true
+				s.virtual = append(s.virtual, ref)
+			}
+		case referral.AreaPolygon:
+			if e.polygon == nil {
+				e.polygon = map[h3.Cell]struct{}{}
+			}
+			for _, c := range polyfill(a.Polygon, res) {
+				if _, seen := e.polygon[c]; !seen {
+					e.polygon[c] = struct{}{}
+					s.polygons[c] = append(s.polygons[c], ref)
+				}
+			}
+		}
+	}
+}
+
+// statusOf returns the index of st in s.statuses, adding it when new.
+func (s *Snapshot) statusOf(st referral.ServiceStatus) uint8 {
+	i := slices.Index(s.statuses, st)
+	if i < 0 {
+		i = len(s.statuses)
+		s.statuses = append(s.statuses, st)
+	}
+	return uint8(i)
+}
+
+// setAreas files the collected area lists by domain.
+func (s *Snapshot) setAreas(a *areaLists) {
+	n := len(s.domains)
+	byKey := func(m map[string][]areaRef) map[string]areaList {
+		out := make(map[string]areaList, len(m))
+		for k, refs := range m {
+			slices.SortFunc(refs, func(a, b areaRef) int { return int(a.svc - b.svc) })
+			out[k] = newAreaList(slices.CompactFunc(refs, func(a, b areaRef) bool { return a.svc == b.svc }), n)
+		}
+		return out
+	}
+	s.counties, s.zips, s.states = byKey(a.counties), byKey(a.zips), byKey(a.states)
+	s.polygons = make(map[h3.Cell]areaList, len(a.polygons))
+	for c, refs := range a.polygons {
+		s.polygons[c] = newAreaList(refs, n)
+	}
+	s.virtual = newAreaList(a.virtual, n)
+}
+
+// areaList is the services of one area (a zip, a county, a state, a polygon's
+// cell, or all the virtual services), listed once per domain they address and
+// grouped by domain, so a request walks only the entries of its own domains:
+// the nation's virtual services are hundreds of entries.
+type areaList struct {
+	refs []areaRef
+	from []int32 // refs[from[d]:from[d+1]] address domain bit d
+}
+
+func newAreaList(refs []areaRef, domains int) areaList {
+	l := areaList{from: make([]int32, domains+1)}
+	for d := range domains {
+		l.from[d] = int32(len(l.refs))
+		for _, r := range refs {
+			if r.domains.has(d) {
+				l.refs = append(l.refs, r)
+			}
+		}
+	}
+	l.from[domains] = int32(len(l.refs))
+	return l
+}
+
+// domain returns the entries addressing domain bit d.
+func (l areaList) domain(d int) []areaRef {
+	if l.from == nil {
+		return nil
+	}
+	return l.refs[l.from[d]:l.from[d+1]]
 }
 
 // polyfill covers a polygon with the compacted set of cells whose centres fall
@@ -309,17 +376,27 @@ func polyfill(ring []referral.Point, res int) []h3.Cell {
 	return h3.CompactCells(cells)
 }
 
-// resolveWindow parses a validated schedule once, so matching never loads a zone.
-func resolveWindow(sc referral.Schedule) window {
+// weekdays maps HSDS/iCalendar day codes to weekdays.
+var weekdays = map[string]time.Weekday{"SU": 0, "MO": 1, "TU": 2, "WE": 3, "TH": 4, "FR": 5, "SA": 6}
+
+// resolveWindow parses a validated schedule once, so matching never loads a zone
+// while answering (referral.Schedule.OpenAt would, on its first call per zone). Zones
+// are loaded once per build through zones: loading one reads the zone database.
+func resolveWindow(sc referral.Schedule, zones map[string]*time.Location) window {
 	w := window{loc: time.UTC}
 	if sc.Timezone != "" {
-		if loc, err := time.LoadLocation(sc.Timezone); err == nil {
-			w.loc = loc
+		loc, ok := zones[sc.Timezone]
+		if !ok {
+			var err error
+			if loc, err = time.LoadLocation(sc.Timezone); err != nil {
+				loc = time.UTC // unreachable: validation loaded it already
+			}
+			zones[sc.Timezone] = loc
 		}
+		w.loc = loc
 	}
-	days := map[string]time.Weekday{"SU": 0, "MO": 1, "TU": 2, "WE": 3, "TH": 4, "FR": 5, "SA": 6}
 	for _, d := range sc.ByDay {
-		w.days |= 1 << days[d]
+		w.days |= 1 << weekdays[d]
 	}
 	w.open = clockMinutes(sc.OpensAt)
 	w.close = clockMinutes(sc.ClosesAt)
@@ -406,21 +483,42 @@ func (s *Snapshot) Services() []referral.Service {
 func (s *Snapshot) Rules() int { return len(s.programs) }
 
 // scratch is per-request working memory, pooled per snapshot: a generation-stamped
-// slot per service (so deduplicating candidates needs no map) and a slot per rule.
+// slot per service (so deduplicating candidates needs no map), per rule program
+// and per language list (so each is evaluated at most once per request), and the
+// slices a request fills, reused so the steady state allocates little.
 type scratch struct {
 	gen     uint32
-	seen    []uint32
-	slot    []int32
+	seen    []stamp
 	ruleGen []uint32
 	ruleOut []ruleOutcome
-	cands   []candidate
-	matched []*candidate
+	langGen []uint32
+	langVal []float64
+
+	q            query
+	langs, needs []string
+	ranks        []int
+	hits         []int32
+	groups       []bucket
+	areaScores   []areaScore
+	areaSpare    areaScore
+	wanted       []int32
+	sites        []site
+	cands        []candidate
+	top          topK
+	matched      []*candidate
+	excluded     []*candidate
+	kmBuf        []byte
+	kmEnds       []int
+	kms          []string
+	keys         []uint64
 }
 
-func newScratch(services, rules int) *scratch {
+func newScratch(services, rules, langSets int) *scratch {
 	return &scratch{
-		seen: make([]uint32, services), slot: make([]int32, services),
+		seen:    make([]stamp, services),
 		ruleGen: make([]uint32, rules), ruleOut: make([]ruleOutcome, rules),
+		langGen: make([]uint32, langSets), langVal: make([]float64, langSets),
+		langs: make([]string, 0, 4), needs: make([]string, 0, 4),
 	}
 }
 
@@ -429,7 +527,33 @@ func (sc *scratch) next() {
 	if sc.gen == 0 {
 		clear(sc.seen)
 		clear(sc.ruleGen)
+		clear(sc.langGen)
 		sc.gen = 1
 	}
 	sc.cands = sc.cands[:0]
+	sc.areaScores = sc.areaScores[:0]
+}
+
+// stamp marks a service as offered in the request of generation gen, as the
+// candidate at slot; one record, so checking a service costs one memory read.
+type stamp struct {
+	gen  uint32
+	slot int32
+}
+
+// release drops what the scratch still references of the request and of its
+// result before the scratch goes back to the pool: a pooled scratch must not keep
+// a person's data, or a caller's result, alive.
+func (sc *scratch) release() {
+	clear(sc.langs)
+	clear(sc.needs)
+	clear(sc.kms)
+	clear(sc.matched)
+	clear(sc.excluded)
+	if sc.q.req.Explain {
+		for i := range sc.cands {
+			sc.cands[i].reason = nil
+		}
+	}
+	sc.q = query{urgency: sc.q.urgency[:0]}
 }
