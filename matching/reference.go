@@ -1,6 +1,7 @@
 package matching
 
 import (
+	"cmp"
 	"math"
 	"slices"
 
@@ -176,17 +177,17 @@ func rankCmp(a, b *rankKey, byDistance bool) int {
 		db = math.Inf(1)
 	}
 	if byDistance {
-		if c := cmpFloat(da, db); c != 0 {
+		if c := cmp.Compare(da, db); c != 0 {
 			return c
 		}
-		if c := cmpFloat(b.score, a.score); c != 0 {
+		if c := cmp.Compare(b.score, a.score); c != 0 {
 			return c
 		}
 	} else {
-		if c := cmpFloat(b.score, a.score); c != 0 {
+		if c := cmp.Compare(b.score, a.score); c != 0 {
 			return c
 		}
-		if c := cmpFloat(da, db); c != 0 {
+		if c := cmp.Compare(da, db); c != 0 {
 			return c
 		}
 	}
@@ -194,14 +195,4 @@ func rankCmp(a, b *rankKey, byDistance bool) int {
 		return int(a.svc - b.svc) // services are sorted by id
 	}
 	return int(a.loc - b.loc)
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -1,6 +1,7 @@
 package referral
 
 import (
+	"cmp"
 	"maps"
 	"slices"
 	"sync"
@@ -141,15 +142,7 @@ func Domains() []DomainInfo {
 	for _, d := range byCode {
 		out = append(out, d)
 	}
-	slices.SortFunc(out, func(a, b DomainInfo) int {
-		switch {
-		case a.Code < b.Code:
-			return -1
-		case a.Code > b.Code:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b DomainInfo) int { return cmp.Compare(a.Code, b.Code) })
 	return out
 }
 

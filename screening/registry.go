@@ -1,6 +1,7 @@
 package screening
 
 import (
+	"cmp"
 	"embed"
 	"fmt"
 	pathpkg "path"
@@ -65,15 +66,7 @@ func (r *Registry) List() []*Instrument {
 		out = append(out, in)
 	}
 	r.mu.RUnlock()
-	slices.SortFunc(out, func(a, b *Instrument) int {
-		switch {
-		case a.ID < b.ID:
-			return -1
-		case a.ID > b.ID:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b *Instrument) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }
 

@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"cmp"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -11,15 +12,7 @@ import (
 // num is an ordered-set key for tests.
 type num int
 
-func (a num) Compare(b num) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
+func (a num) Compare(b num) int { return cmp.Compare(a, b) }
 
 // TestOrdered checks the chunked set against a sorted slice over random inserts
 // and removes, with patterns that fill, split and empty chunks.
