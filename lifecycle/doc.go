@@ -5,11 +5,19 @@
 // travels with the call. Statuses are FHIR R4 Task statuses as profiled by the SDOH
 // Clinical Care IG:
 //
-//	draft ──send──▶ requested ──acknowledge──▶ received ──accept──▶ accepted ──start──▶ in-progress ──complete──▶ completed
-//	                    │  └────────accept──────────────────────────▲     │   ▲hold/resume▼
-//	                    └──decline──▶ rejected        fail ◀── received, accepted, in-progress, on-hold
-//	cancel (sender or delegate) from any open status; expire (deadline sweep) from requested, received;
-//	enter-in-error from any status; notes from any status.
+//	send          draft → requested                  (sender; needs consent)
+//	acknowledge   requested → received               (receiver)
+//	accept        requested, received → accepted     (receiver)
+//	decline       requested, received → rejected     (receiver; reason)
+//	start         accepted → in-progress             (receiver)
+//	hold          accepted, in-progress → on-hold    (receiver; optional reason)
+//	resume        on-hold → in-progress              (receiver)
+//	complete      accepted, in-progress → completed  (receiver; outcome: the loop closes)
+//	fail          received, accepted, in-progress, on-hold → failed (receiver; reason)
+//	cancel        any open status → cancelled        (sender or the person's delegate; reason)
+//	expire        requested, received → cancelled    (system, via Sweep; reason "expired")
+//	enter-in-error  any status but entered-in-error → entered-in-error (either party or system)
+//	note, escalate  no status change: a message between the parties; a missed deadline
 //
 // Every command is: load the referral with its version → check the actor may see
 // it → fire the trigger, whose guards check the actor's role, the person's consent
