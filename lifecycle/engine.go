@@ -348,7 +348,7 @@ func (e *Engine) do(ctx context.Context, actor referral.Actor, id referral.ID, t
 	if err := actor.Validate(); err != nil {
 		return referral.Referral{}, referral.Event{}, fmt.Errorf("%s: actor: %w", t, err)
 	}
-	if err := referral.ValidateNote(cmd.Note); err != nil {
+	if err := checkCommand(t, &cmd); err != nil {
 		return referral.Referral{}, referral.Event{}, fmt.Errorf("%s: %w", t, err)
 	}
 	now := e.now()
@@ -393,6 +393,31 @@ func (e *Engine) do(ctx context.Context, actor referral.Actor, id referral.ID, t
 	}
 	e.logTransition(ctx, r, from, t)
 	return r, stored, nil
+}
+
+// checkCommand rejects what a trigger does not take, so nothing unchecked is
+// written: a reason only where a code list governs it, an outcome only to
+// complete. Expiry always records ReasonExpired.
+func checkCommand(t Trigger, cmd *Command) error {
+	if err := referral.ValidateNote(cmd.Note); err != nil {
+		return err
+	}
+	switch t {
+	case TriggerDecline, TriggerFail, TriggerCancel, TriggerHold:
+	case TriggerExpire:
+		if cmd.Reason != "" && cmd.Reason != ReasonExpired {
+			return referral.Invalid("reason", "must be "+ReasonExpired+" or empty to expire")
+		}
+		cmd.Reason = ReasonExpired
+	default:
+		if cmd.Reason != "" {
+			return referral.Invalid("reason", "is not taken by this command")
+		}
+	}
+	if cmd.Outcome != nil && t != TriggerComplete {
+		return referral.Invalid("outcome", "is only taken to complete a referral")
+	}
+	return nil
 }
 
 // load reads a referral the actor may see at now; one it may not see is ErrNotFound.

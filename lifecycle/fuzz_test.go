@@ -70,6 +70,8 @@ var fuzzCommands = []fuzzCommand{
 	{lifecycle.TriggerEnterInError, lifecycle.Command{}},
 	{lifecycle.TriggerNote, lifecycle.Command{Note: "hello"}},
 	{lifecycle.TriggerEscalate, lifecycle.Command{}},
+	{lifecycle.TriggerAccept, lifecycle.Command{Reason: "no-capacity"}},
+	{lifecycle.TriggerStart, lifecycle.Command{Outcome: &referral.Outcome{Code: "got-help"}}},
 }
 
 // FuzzLifecycle drives one referral with arbitrary sequences of commands from
@@ -90,8 +92,8 @@ func FuzzLifecycle(f *testing.F) {
 		system := referral.Actor{Network: e.network, Role: referral.RoleSystem}
 		actors := []referral.Actor{e.senderA, e.receiverA, e.thirdA, system}
 		for _, b := range script {
-			c := fuzzCommands[int(b&0x0f)%len(fuzzCommands)]
-			actor := actors[int(b>>4)%len(actors)]
+			c := fuzzCommands[int(b)%len(fuzzCommands)]
+			actor := actors[int(b)/len(fuzzCommands)%len(actors)]
 			got, err := e.engine.Do(e.ctx, actor, r.ID, c.trigger, c.cmd)
 			to, legal := reference[c.trigger][r.Status]
 			if err != nil {

@@ -283,6 +283,23 @@ func TestGuards(t *testing.T) {
 			_, err := e.engine.Acknowledge(e.ctx, a, id)
 			return err
 		}, referral.ErrNotFound},
+		{"reason on a command that takes none", func(e *env, id referral.ID) error {
+			_, err := e.engine.Do(e.ctx, e.receiverA, id, lifecycle.TriggerAccept, lifecycle.Command{Reason: "no-capacity"})
+			return err
+		}, referral.ErrInvalid},
+		{"outcome on a command other than complete", func(e *env, id referral.ID) error {
+			_, err := e.engine.Do(e.ctx, e.receiverA, id, lifecycle.TriggerAccept, lifecycle.Command{Outcome: &referral.Outcome{Code: "got-help"}})
+			return err
+		}, referral.ErrInvalid},
+		{"expire with another reason", func(e *env, id referral.ID) error {
+			system := referral.Actor{Network: e.network, Role: referral.RoleSystem}
+			_, err := e.engine.Do(e.ctx, system, id, lifecycle.TriggerExpire, lifecycle.Command{Reason: "no-capacity"})
+			return err
+		}, referral.ErrInvalid},
+		{"unknown trigger", func(e *env, id referral.ID) error {
+			_, err := e.engine.Do(e.ctx, e.receiverA, id, "teleport", lifecycle.Command{})
+			return err
+		}, referral.ErrInvalid},
 		{"invalid actor", func(e *env, id referral.ID) error {
 			_, err := e.engine.Acknowledge(e.ctx, referral.Actor{Network: e.network, Role: referral.RoleStaff}, id)
 			return err
