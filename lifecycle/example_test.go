@@ -160,3 +160,52 @@ func ExampleGraph() {
 	fmt.Println(strings.HasPrefix(dot, "digraph"), strings.Contains(dot, "in-progress"))
 	// Output: true true
 }
+
+func ExampleEngine_History() {
+	ctx := context.Background()
+	engine, clinic, foodBank, person, _ := exampleNetwork(lifecycle.Deadlines{})
+	r, err := engine.Create(ctx, clinic, lifecycle.CreateRequest{
+		Person: person, Receiver: foodBank.Organization, Send: true,
+		Needs: []referral.Need{{Domain: referral.FoodInsecurity, Urgency: referral.Routine}},
+	})
+	must(err)
+	_, err = engine.Decline(ctx, foodBank, r.ID, "no-capacity", "Full until next month.")
+	must(err)
+
+	history, err := engine.History(ctx, clinic, r.ID)
+	must(err)
+	for _, ev := range history {
+		fmt.Println(strings.TrimSpace(fmt.Sprintln(ev.Sequence, ev.Type, ev.From, "→", ev.To, ev.Reason, ev.Note)))
+	}
+	// Output:
+	// 1 created  → requested
+	// 2 declined requested → rejected no-capacity Full until next month.
+}
+
+func ExampleEngine_List() {
+	ctx := context.Background()
+	engine, clinic, foodBank, person, _ := exampleNetwork(lifecycle.Deadlines{})
+	for _, send := range []bool{true, true, false} {
+		_, err := engine.Create(ctx, clinic, lifecycle.CreateRequest{
+			Person: person, Receiver: foodBank.Organization, Send: send,
+			Needs: []referral.Need{{Domain: referral.FoodInsecurity, Urgency: referral.Routine}},
+		})
+		must(err)
+	}
+	// The food bank's inbox: what was sent to it, one page at a time. The clinic's
+	// draft is not visible to it.
+	q := lifecycle.ListQuery{Receiver: foodBank.Organization, Statuses: []referral.Status{referral.StatusRequested}}
+	q.Page.Limit = 1
+	pages := 0
+	for {
+		page, next, err := engine.List(ctx, foodBank, q)
+		must(err)
+		pages += len(page)
+		if next.IsZero() {
+			break
+		}
+		q.Page.After = next
+	}
+	fmt.Println(pages, "referrals in the inbox")
+	// Output: 2 referrals in the inbox
+}
