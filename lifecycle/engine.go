@@ -30,6 +30,9 @@ type Config struct {
 	// Logger receives debug records of each transition (ids and statuses only,
 	// never personal data); nil logs nothing.
 	Logger *slog.Logger
+	// PollInterval is how often Follow re-reads the feed on a store that cannot
+	// notify (storage.FeedNotifier); zero means one second.
+	PollInterval time.Duration
 }
 
 // Deadlines are the durations a receiving organization has to respond to a sent
@@ -56,6 +59,7 @@ type Engine struct {
 	implied   bool
 	codes     Codes
 	log       *slog.Logger
+	poll      time.Duration
 }
 
 // New returns an Engine, or ErrInvalid if the configuration is incomplete.
@@ -66,6 +70,9 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Deadlines.Acknowledge < 0 || cfg.Deadlines.Accept < 0 {
 		return nil, referral.Invalid("deadlines", "must not be negative")
 	}
+	if cfg.PollInterval < 0 {
+		return nil, referral.Invalid("poll_interval", "must not be negative")
+	}
 	e := &Engine{
 		store:     cfg.Store,
 		now:       cfg.Now,
@@ -74,6 +81,10 @@ func New(cfg Config) (*Engine, error) {
 		implied:   cfg.ImpliedConsent,
 		codes:     cfg.Codes.clone(),
 		log:       cfg.Logger,
+		poll:      cfg.PollInterval,
+	}
+	if e.poll == 0 {
+		e.poll = time.Second
 	}
 	if e.now == nil {
 		e.now = time.Now

@@ -209,3 +209,35 @@ func ExampleEngine_List() {
 	fmt.Println(pages, "referrals in the inbox")
 	// Output: 2 referrals in the inbox
 }
+
+func ExampleEngine_Follow() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	engine, clinic, foodBank, person, _ := exampleNetwork(lifecycle.Deadlines{})
+	r, err := engine.Create(ctx, clinic, lifecycle.CreateRequest{
+		Person: person, Receiver: foodBank.Organization, Send: true,
+		Needs: []referral.Need{{Domain: referral.FoodInsecurity, Urgency: referral.Routine}},
+	})
+	must(err)
+	go func() {
+		// The food bank's side, some time later.
+		_, err := engine.Accept(ctx, foodBank, r.ID, "")
+		must(err)
+	}()
+
+	// A partner system mirrors the food bank's referrals: it handles the backlog,
+	// then is woken by each new event, until it stops following.
+	seen := 0
+	err = engine.Follow(ctx, foodBank, 0, func(ev referral.Event) error {
+		fmt.Println(ev.Sequence, ev.Type)
+		if seen++; seen == 2 {
+			cancel()
+		}
+		return nil
+	})
+	fmt.Println(errors.Is(err, context.Canceled))
+	// Output:
+	// 1 created
+	// 2 accepted
+	// true
+}

@@ -88,6 +88,62 @@ func (e *Engine) Feed(ctx context.Context, actor referral.Actor, after int64, li
 	return events, nil
 }
 
+// Follow calls fn with every event after position after on referrals the actor
+// may see, in feed order, and then waits for more, until ctx ends (its error is
+// returned, wrapped) or fn returns an error (returned as is). A partner system
+// resumes after a restart by passing the Position of the last event it handled.
+//
+// On a store that implements storage.FeedNotifier, Follow sleeps until an append
+// wakes it; on others it re-reads the feed every Config.PollInterval.
+func (e *Engine) Follow(ctx context.Context, actor referral.Actor, after int64, fn func(referral.Event) error) error {
+	if err := actor.Validate(); err != nil {
+		return fmt.Errorf("follow: actor: %w", err)
+	}
+	notifier, _ := e.store.(storage.FeedNotifier)
+	for {
+		// Take the wake-up channel before reading, so an append between the read
+		// and the wait is not missed.
+		var wake <-chan struct{}
+		if notifier != nil {
+			ch, err := notifier.FeedChanged(ctx, actor.Network)
+			if err != nil {
+				return fmt.Errorf("follow: %w", err)
+			}
+			wake = ch
+		}
+		for {
+			events, err := e.Feed(ctx, actor, after, storage.MaxLimit)
+			if err != nil {
+				return fmt.Errorf("follow: %w", err)
+			}
+			for _, ev := range events {
+				if err := fn(ev); err != nil {
+					return err
+				}
+				after = ev.Position
+			}
+			if len(events) < storage.MaxLimit {
+				break
+			}
+		}
+		if wake == nil {
+			timer := time.NewTimer(e.poll)
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				return fmt.Errorf("follow: %w", ctx.Err())
+			case <-timer.C:
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("follow: %w", ctx.Err())
+		case <-wake:
+		}
+	}
+}
+
 // Durations summarises a set of elapsed times.
 type Durations struct {
 	Count  int           `json:"count"`

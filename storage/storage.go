@@ -114,12 +114,27 @@ type Referrals interface {
 	// Position order, at most q.Limit of them. Positions are strictly increasing
 	// within a network (not necessarily contiguous); an event appended after a
 	// reader saw position p always gets a position above p, so a follower that
-	// resumes from its last position never misses one.
+	// resumes from its last position never misses one. With Visible set the limit
+	// counts visible events, so a page shorter than the limit means the reader
+	// has reached the end of the feed as it stood.
 	Feed(ctx context.Context, q FeedQuery) ([]referral.Event, error)
 	// DueReferrals returns up to limit referrals, from every network, whose
 	// NextDeadline is set and not after now, earliest first (ties by id). The
 	// deadline sweep calls it.
 	DueReferrals(ctx context.Context, now time.Time, limit int) ([]referral.Referral, error)
+}
+
+// FeedNotifier is implemented by stores that can wake feed followers when events
+// are appended, so that followers need not poll (the memory store with a
+// channel; a PostgreSQL store with LISTEN/NOTIFY). lifecycle.Engine.Follow uses
+// it when the store has it.
+type FeedNotifier interface {
+	// FeedChanged returns a channel that is closed at the first append to the
+	// network's feed after the call (or when the store closes). A follower takes
+	// the channel first, then reads the feed, then waits on the channel: an append
+	// between the read and the wait still wakes it. An unknown network is
+	// ErrNotFound.
+	FeedChanged(ctx context.Context, network referral.ID) (<-chan struct{}, error)
 }
 
 // Paging limits.

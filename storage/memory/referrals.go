@@ -43,7 +43,7 @@ func (s *Store) CreateReferral(ctx context.Context, r referral.Referral, e refer
 	ev := s.log.append(e)
 	rec := &record{r: stored, net: net, events: make([]int64, 1, 8)}
 	rec.events[0] = ev.Position
-	net.feed = append(net.feed, ev.Position)
+	net.appendFeed(ev.Position)
 	s.referrals[r.ID] = rec
 	net.referrals.insert(r.ID)
 	set(net.bySender, r.Sender).insert(r.ID)
@@ -163,7 +163,7 @@ func (s *Store) UpdateReferral(ctx context.Context, r referral.Referral, e refer
 	}
 	ev := s.log.append(e)
 	rec.events = append(rec.events, ev.Position)
-	net.feed = append(net.feed, ev.Position)
+	net.appendFeed(ev.Position)
 	rec.r = r
 	return ev, nil
 }
@@ -328,4 +328,25 @@ func (s *Store) DueReferrals(ctx context.Context, now time.Time, limit int) ([]r
 		return nil
 	})
 	return out, err
+}
+
+// FeedChanged returns a channel closed at the network's next feed append (or when
+// the store closes), implementing storage.FeedNotifier.
+func (s *Store) FeedChanged(ctx context.Context, network referral.ID) (<-chan struct{}, error) {
+	if err := live(ctx); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	net, err := s.network(network)
+	if err != nil {
+		return nil, err
+	}
+	if net.appended == nil {
+		net.appended = make(chan struct{})
+	}
+	return net.appended, nil
 }

@@ -40,7 +40,10 @@ type Store struct {
 	log         eventLog
 }
 
-var _ storage.Store = (*Store)(nil)
+var (
+	_ storage.Store        = (*Store)(nil)
+	_ storage.FeedNotifier = (*Store)(nil)
+)
 
 // network holds one tenant and the indexes scoped to it.
 type network struct {
@@ -54,6 +57,18 @@ type network struct {
 	// feed lists the positions of the network's events in append order, which is
 	// position order, so a cursor is a binary search.
 	feed []int64
+	// appended is closed at the next append, waking feed followers; nil while
+	// nobody waits, so appends cost nothing then.
+	appended chan struct{}
+}
+
+// appendFeed records an event position in the network's feed and wakes followers.
+func (n *network) appendFeed(pos int64) {
+	n.feed = append(n.feed, pos)
+	if n.appended != nil {
+		close(n.appended)
+		n.appended = nil
+	}
 }
 
 func newNetwork(n referral.Network) *network {
@@ -118,6 +133,11 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	for _, n := range s.networks {
+		if n.appended != nil {
+			close(n.appended) // followers wake and see ErrClosed
+		}
+	}
 	s.orgs.drop()
 	s.services.drop()
 	s.persons.drop()

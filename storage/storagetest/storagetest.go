@@ -28,6 +28,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"UpdateReferral", testUpdateReferral},
 		{"ReferralEvents", testReferralEvents},
 		{"Feed", testFeed},
+		{"FeedNotifier", testFeedNotifier},
 		{"ListReferrals", testListReferrals},
 		{"ListPaging", testListPaging},
 		{"Visibility", testVisibility},
