@@ -181,9 +181,7 @@ func (e *Engine) Create(ctx context.Context, actor referral.Actor, req CreateReq
 		}
 		e.afterTransition(&r, referral.StatusDraft, TriggerSend, now)
 	}
-	if err := r.Validate(); err != nil {
-		return referral.Referral{}, fmt.Errorf("create referral: %w", err)
-	}
+	// The store validates the referral and its event (storage.CheckCreate).
 	ev := referral.Event{
 		Network: r.Network, Referral: r.ID, Sequence: 1, Type: referral.EventCreated,
 		Actor: actor, At: now, To: r.Status, Note: req.Note,
