@@ -1,0 +1,168 @@
+// Package migrate applies numbered SQL schema migrations. Each storage backend
+// embeds its own migration files (numbered the same way in every backend) and
+// adapts its driver to [Target]; this package holds the one rule set they
+// share: which migrations are due, in what order, and when to refuse.
+//
+// We use this small runner rather than a migration library because the SQLite
+// backend talks database/sql and the PostgreSQL backend talks pgx natively; the
+// libraries that cover both want one of them wrapped in the other's interface,
+// and bring more dependencies than this file has lines.
+package migrate
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/refkit/refkit/referral"
+)
+
+// ErrNewerSchema reports a database written by a newer refkit: opening it
+// would risk corrupting data this version does not understand.
+var ErrNewerSchema = fmt.Errorf("database schema is newer than this version of refkit: %w", referral.ErrConflict)
+
+// ErrSchemaBehind reports a database whose schema lacks migrations this version
+// needs, when the caller asked not to migrate.
+var ErrSchemaBehind = fmt.Errorf("database schema is older than this version of refkit: %w", referral.ErrConflict)
+
+// Migration is one numbered schema change, applied in a single transaction.
+type Migration struct {
+	Version int
+	Name    string
+	SQL     string
+}
+
+// Record is a migration as the database recorded it.
+type Record struct {
+	Version int
+	Name    string
+}
+
+// Target adapts one database to the runner.
+type Target interface {
+	// Prepare creates the table that records applied migrations, if missing.
+	Prepare(ctx context.Context) error
+	// Applied returns the recorded migrations in any order.
+	Applied(ctx context.Context) ([]Record, error)
+	// Apply executes m.SQL and records m, in one transaction. It must fail,
+	// leaving nothing behind, if m's version is already recorded.
+	Apply(ctx context.Context, m Migration) error
+}
+
+// Load reads migrations named NNNN_name.sql from the root of fsys. Versions
+// must run 1, 2, 3, ... without gaps or repeats, so every backend's numbering
+// can be compared file by file.
+func Load(fsys fs.FS) ([]Migration, error) {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, fmt.Errorf("migrate: read migrations: %w", err)
+	}
+	var ms []Migration
+	for _, e := range entries {
+		if e.IsDir() || path.Ext(e.Name()) != ".sql" {
+			continue
+		}
+		base := strings.TrimSuffix(e.Name(), ".sql")
+		num, name, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 || name == "" {
+			return nil, fmt.Errorf("migrate: file %q: %w", e.Name(),
+				referral.Invalid("migration", "name must be NNNN_name.sql"))
+		}
+		body, err := fs.ReadFile(fsys, e.Name())
+		if err != nil {
+			return nil, fmt.Errorf("migrate: read %q: %w", e.Name(), err)
+		}
+		ms = append(ms, Migration{Version: v, Name: name, SQL: string(body)})
+	}
+	slices.SortFunc(ms, func(a, b Migration) int { return a.Version - b.Version })
+	for i, m := range ms {
+		if m.Version != i+1 {
+			return nil, fmt.Errorf("migrate: migration %d (%s): %w", m.Version, m.Name,
+				referral.Invalid("migration", "versions must be consecutive from 1"))
+		}
+	}
+	return ms, nil
+}
+
+// Status is how far a database is from the migrations this version knows.
+type Status struct {
+	// Current is the highest applied version; 0 for an empty database.
+	Current int
+	// Latest is the highest version known to this build.
+	Latest int
+}
+
+// Pending reports whether migrations remain to be applied.
+func (s Status) Pending() bool { return s.Current < s.Latest }
+
+// Check reads the database's status without changing anything beyond creating
+// the record table. It fails with ErrNewerSchema when the database is ahead
+// of ms, and with a conflict when a recorded migration differs from ms.
+func Check(ctx context.Context, t Target, ms []Migration) (Status, error) {
+	st := Status{Latest: len(ms)}
+	if err := t.Prepare(ctx); err != nil {
+		return st, fmt.Errorf("migrate: prepare: %w", err)
+	}
+	recs, err := t.Applied(ctx)
+	if err != nil {
+		return st, fmt.Errorf("migrate: read applied migrations: %w", err)
+	}
+	slices.SortFunc(recs, func(a, b Record) int { return a.Version - b.Version })
+	if n := len(recs); n > 0 && recs[n-1].Version > len(ms) {
+		st.Current = recs[n-1].Version
+		return st, fmt.Errorf("migrate: database at version %d, this build knows %d: %w",
+			st.Current, len(ms), ErrNewerSchema)
+	}
+	for i, r := range recs {
+		if r.Version != i+1 {
+			return st, fmt.Errorf("migrate: recorded versions have a gap before %d: %w", r.Version, referral.ErrConflict)
+		}
+		if ms[i].Name != r.Name {
+			return st, fmt.Errorf("migrate: version %d recorded as %q, this build has %q: %w",
+				r.Version, r.Name, ms[i].Name, referral.ErrConflict)
+		}
+		st.Current = r.Version
+	}
+	return st, nil
+}
+
+// Run applies every pending migration in order and returns the final status.
+// Two processes migrating at once are safe: the loser of a race on a version
+// sees it recorded and moves on.
+func Run(ctx context.Context, t Target, ms []Migration) (Status, error) {
+	st, err := Check(ctx, t, ms)
+	if err != nil {
+		return st, err
+	}
+	for _, m := range ms[st.Current:] {
+		if err := t.Apply(ctx, m); err != nil {
+			again, cerr := Check(ctx, t, ms)
+			if cerr == nil && again.Current >= m.Version {
+				st = again
+				continue
+			}
+			return st, fmt.Errorf("migrate: apply %d (%s): %w", m.Version, m.Name, err)
+		}
+		st.Current = m.Version
+	}
+	return st, nil
+}
+
+// Require fails with ErrSchemaBehind unless the database is exactly at the
+// latest version; backends call it when told not to migrate on open.
+func Require(ctx context.Context, t Target, ms []Migration) (Status, error) {
+	st, err := Check(ctx, t, ms)
+	if err != nil {
+		return st, err
+	}
+	if st.Pending() {
+		return st, fmt.Errorf("migrate: database at version %d, this build needs %d (run Migrate): %w",
+			st.Current, st.Latest, ErrSchemaBehind)
+	}
+	return st, nil
+}
