@@ -112,6 +112,11 @@ type Command struct {
 	Note string
 	// Outcome is required to complete.
 	Outcome *referral.Outcome
+	// IfVersion, when set, makes the command conditional: it fails with
+	// ErrConflict unless the referral is still at that version. Partner systems
+	// exchanging updates (a FHIR Task with meta.versionId) use it so that a
+	// change made from a stale copy is refused rather than applied.
+	IfVersion int64
 }
 
 // CreateRequest asks for a new referral.
@@ -365,6 +370,10 @@ func (e *Engine) do(ctx context.Context, actor referral.Actor, id referral.ID, t
 	if err != nil {
 		return referral.Referral{}, referral.Event{}, fmt.Errorf("%s: %w", t, err)
 	}
+	if cmd.IfVersion != 0 && cmd.IfVersion != r.Version {
+		return referral.Referral{}, referral.Event{}, fmt.Errorf("%s referral %s: at version %d, not %d: %w",
+			t, id, r.Version, cmd.IfVersion, referral.ErrConflict)
+	}
 	from := r.Status
 	consent := false
 	if t == TriggerSend && r.Status == referral.StatusDraft {
@@ -410,6 +419,9 @@ func (e *Engine) do(ctx context.Context, actor referral.Actor, id referral.ID, t
 func checkCommand(t Trigger, cmd *Command) error {
 	if err := referral.ValidateNote(cmd.Note); err != nil {
 		return err
+	}
+	if cmd.IfVersion < 0 {
+		return referral.Invalid("if_version", "must not be negative")
 	}
 	switch t {
 	case TriggerDecline, TriggerFail, TriggerCancel, TriggerHold:

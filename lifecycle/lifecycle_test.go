@@ -638,3 +638,35 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	_, err = lifecycle.New(lifecycle.Config{Store: memory.New(), Deadlines: lifecycle.Deadlines{Accept: -time.Hour}})
 	require.ErrorIs(t, err, referral.ErrInvalid)
 }
+
+func TestIfVersion(t *testing.T) {
+	tests := []struct {
+		name    string
+		version func(r referral.Referral) int64
+		wantErr error
+	}{
+		{"unset applies", func(referral.Referral) int64 { return 0 }, nil},
+		{"current applies", func(r referral.Referral) int64 { return r.Version }, nil},
+		{"stale is a conflict", func(r referral.Referral) int64 { return r.Version - 1 }, referral.ErrConflict},
+		{"future is a conflict", func(r referral.Referral) int64 { return r.Version + 1 }, referral.ErrConflict},
+		{"negative is invalid", func(referral.Referral) int64 { return -1 }, referral.ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			r, err := e.engine.Acknowledge(e.ctx, e.receiverA, e.create(t).ID)
+			require.NoError(t, err)
+			got, err := e.engine.Do(e.ctx, e.receiverA, r.ID, lifecycle.TriggerAccept,
+				lifecycle.Command{IfVersion: tt.version(r)})
+			if tt.wantErr != nil {
+				require.ErrorIs(t, err, tt.wantErr)
+				stored, err := e.engine.Get(e.ctx, e.receiverA, r.ID)
+				require.NoError(t, err)
+				require.Equal(t, r.Version, stored.Version, "a refused command writes nothing")
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, r.Version+1, got.Version)
+		})
+	}
+}

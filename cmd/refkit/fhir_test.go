@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/refkit/refkit/interop/fhir"
+)
+
+const (
+	fhirNetwork  = "0190a6f0-8a4b-7c3d-9e2f-000000000001"
+	fhirClinic   = "0190a6f0-8a4b-7c3d-9e2f-000000000002"
+	fhirFoodBank = "0190a6f0-8a4b-7c3d-9e2f-000000000003"
+	fhirShelter  = "0190a6f0-8a4b-7c3d-9e2f-000000000004"
+	fhirPerson   = "0190a6f0-8a4b-7c3d-9e2f-000000000005"
+	fhirConsent  = "0190a6f0-8a4b-7c3d-9e2f-000000000006"
+	fhirReferral = "0190a6f0-8a4b-7c3d-9e2f-000000000007"
+)
+
+// writeFHIRState writes a snapshot with one referral, sent from a clinic to a
+// food bank, and returns its path.
+func writeFHIRState(t *testing.T) string {
+	state := `{
+  "network": {"id": "` + fhirNetwork + `", "name": "Lake County"},
+  "organizations": [
+    {"id": "` + fhirClinic + `", "network_id": "` + fhirNetwork + `", "name": "Lakeside Clinic"},
+    {"id": "` + fhirFoodBank + `", "network_id": "` + fhirNetwork + `", "name": "North Food Bank"},
+    {"id": "` + fhirShelter + `", "network_id": "` + fhirNetwork + `", "name": "East Shelter"}
+  ],
+  "persons": [{"id": "` + fhirPerson + `", "network_id": "` + fhirNetwork + `", "given_name": "Ana", "family_name": "Diaz"}],
+  "consents": [{"id": "` + fhirConsent + `", "network_id": "` + fhirNetwork + `", "person_id": "` + fhirPerson + `",
+    "grantee_organization_id": "` + fhirFoodBank + `", "scope": "referral", "period": {}, "created": "2026-03-01T09:00:00Z"}],
+  "referrals": [{"id": "` + fhirReferral + `", "network_id": "` + fhirNetwork + `", "person_id": "` + fhirPerson + `",
+    "needs": [{"domain": "food-insecurity", "urgency": "urgent"}],
+    "sender_organization_id": "` + fhirClinic + `", "receiver_organization_id": "` + fhirFoodBank + `",
+    "status": "requested", "priority": "urgent", "sent": "2026-03-02T09:00:00Z",
+    "created": "2026-03-02T09:00:00Z", "updated": "2026-03-02T09:00:00Z", "version": 1}]
+}`
+	path := filepath.Join(t.TempDir(), "state.json")
+	require.NoError(t, os.WriteFile(path, []byte(state), 0o600))
+	return path
+}
+
+func runFHIRCmd(t *testing.T, stdin string, args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), append([]string{"fhir"}, args...), strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestFHIRExport(t *testing.T) {
+	state := writeFHIRState(t)
+	code, out, errOut := runFHIRCmd(t, "", "export", "--state", state, "--referral", fhirReferral, "--org", fhirClinic,
+		"--now", "2026-03-02T10:00:00Z", "--base-url", "https://fhir.example.org")
+	require.Equal(t, 0, code, errOut)
+	b, err := fhir.ParseBundle([]byte(out))
+	require.NoError(t, err)
+	require.NoError(t, b.Validate())
+	require.Equal(t, "requested", b.Task().Status)
+	require.Equal(t, "urgent", b.ServiceRequest().Priority)
+	require.Equal(t, "https://fhir.example.org/ServiceRequest/"+fhirReferral, b.Entry[0].FullURL)
+	require.Len(t, b.Consents(), 1)
+}
+
+func TestFHIRApply(t *testing.T) {
+	state := writeFHIRState(t)
+	task := `{"resourceType":"Task","status":"accepted","intent":"order","focus":{"reference":"ServiceRequest/` + fhirReferral + `"}}`
+	code, out, errOut := runFHIRCmd(t, task, "apply", "--state", state, "--org", fhirFoodBank, "--user", "intake", "--save")
+	require.Equal(t, 0, code, errOut)
+	var got struct {
+		Status  string `json:"status"`
+		Version int    `json:"version"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	require.Equal(t, "accepted", got.Status)
+	require.Equal(t, 2, got.Version)
+
+	// --save wrote the new status back, so the next export shows it.
+	code, out, errOut = runFHIRCmd(t, "", "export", "--state", state, "--referral", fhirReferral, "--org", fhirClinic)
+	require.Equal(t, 0, code, errOut)
+	b, err := fhir.ParseBundle([]byte(out))
+	require.NoError(t, err)
+	require.Equal(t, "accepted", b.Task().Status)
+
+	taskFile := filepath.Join(t.TempDir(), "task.json")
+	require.NoError(t, os.WriteFile(taskFile, []byte(`{"resourceType":"Task","status":"in-progress","intent":"order","focus":{"reference":"ServiceRequest/`+fhirReferral+`"}}`), 0o600))
+	code, out, errOut = runFHIRCmd(t, "", "apply", "--state", state, "--org", fhirFoodBank, "--in", taskFile)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, `"status": "in-progress"`)
+}
+
+func TestFHIRErrors(t *testing.T) {
+	state := writeFHIRState(t)
+	focus := `"focus":{"reference":"ServiceRequest/` + fhirReferral + `"}`
+	tests := []struct {
+		name  string
+		stdin string
+		args  []string
+		want  string
+	}{
+		{"no subcommand", "", nil, "want a subcommand"},
+		{"unknown subcommand", "", []string{"import"}, "want a subcommand"},
+		{"no state", "", []string{"export", "--referral", fhirReferral}, "--state is required"},
+		{"bad referral id", "", []string{"export", "--state", state, "--referral", "42", "--org", fhirClinic}, "--referral"},
+		{"bad org id", "", []string{"export", "--state", state, "--referral", fhirReferral, "--org", "x"}, "--org"},
+		{"bad clock", "", []string{"export", "--state", state, "--referral", fhirReferral, "--org", fhirClinic, "--now", "today"}, "--now"},
+		{"outsider", "", []string{"export", "--state", state, "--referral", fhirReferral, "--org", fhirShelter}, "not found"},
+		{"illegal transition", `{"resourceType":"Task","status":"completed","intent":"order",` + focus + `}`,
+			[]string{"apply", "--state", state, "--org", fhirFoodBank}, "cannot complete a referral that is requested"},
+		{"wrong actor", `{"resourceType":"Task","status":"accepted","intent":"order",` + focus + `}`,
+			[]string{"apply", "--state", state, "--org", fhirClinic}, "only the receiving organization"},
+		{"malformed task", `{"resourceType":"Task"`, []string{"apply", "--state", state, "--org", fhirFoodBank}, "invalid input: task"},
+		{"missing state file", "", []string{"export", "--state", filepath.Join(t.TempDir(), "none.json"), "--referral", fhirReferral}, "reading --state"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errOut := runFHIRCmd(t, tc.stdin, tc.args...)
+			require.Equal(t, 1, code)
+			require.Contains(t, errOut, tc.want)
+			require.NotContains(t, errOut, "Diaz")
+		})
+	}
+}

@@ -1,0 +1,359 @@
+package fhir_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/refkit/refkit/interop/fhir"
+	"github.com/refkit/refkit/lifecycle"
+	"github.com/refkit/refkit/referral"
+	"github.com/refkit/refkit/screening"
+)
+
+func TestExportRequested(t *testing.T) {
+	ctx := context.Background()
+	n := newNetwork()
+	r := n.refer()
+	b, err := n.x.Export(ctx, n.clinic, r.ID)
+	require.NoError(t, err)
+	require.NoError(t, b.Validate())
+
+	sr := b.ServiceRequest()
+	require.NotNil(t, sr)
+	require.Equal(t, r.ID.String(), sr.ID)
+	require.Equal(t, "active", sr.Status)
+	require.Equal(t, "order", sr.Intent)
+	require.Equal(t, "routine", sr.Priority)
+	require.Equal(t, []fhir.CodeableConcept{{Coding: []fhir.Coding{{System: referral.SystemSDOHCC, Code: "food-insecurity", Display: "Food Insecurity"}}}}, sr.Category)
+	require.Equal(t, "3457005", sr.Code.Coding[0].Code)
+	require.Equal(t, "Referral for Food Insecurity", sr.Code.Text)
+	require.Equal(t, "Patient/"+n.person.String(), sr.Subject.Reference)
+	require.Equal(t, "Organization/"+n.clinic.Organization.String(), sr.Requester.Reference)
+	require.Equal(t, []fhir.Reference{{Reference: "Organization/" + n.foodBank.Organization.String()}}, sr.Performer)
+	require.Equal(t, []fhir.Reference{{Reference: "Consent/" + n.consentID.String()}}, sr.SupportingInfo)
+	require.Equal(t, "2026-03-02T09:00:00Z", sr.AuthoredOn)
+
+	// The reasons are the screening's Observations about food insecurity: both
+	// items and the panel.
+	obs := b.Observations()
+	require.Len(t, obs, 3)
+	require.Len(t, sr.ReasonReference, 3)
+	for i, o := range obs {
+		require.Equal(t, "Observation/"+o.ID, sr.ReasonReference[i].Reference)
+		require.True(t, strings.HasPrefix(o.ID, n.screenID.String()+"-"))
+		require.Equal(t, "Patient/"+n.person.String(), o.Subject.Reference)
+	}
+	require.Equal(t, "88121-9", obs[2].Code.Coding[0].Code)
+
+	task := b.Task()
+	require.NotNil(t, task)
+	require.Equal(t, "requested", task.Status)
+	require.Equal(t, "order", task.Intent)
+	require.Equal(t, "fulfill", task.Code.Coding[0].Code)
+	require.Equal(t, "ServiceRequest/"+r.ID.String(), task.Focus.Reference)
+	require.Equal(t, "Patient/"+n.person.String(), task.For.Reference)
+	require.Equal(t, "Organization/"+n.foodBank.Organization.String(), task.Owner.Reference)
+	require.Equal(t, "Organization/"+n.clinic.Organization.String(), task.Requester.Reference)
+	require.Equal(t, "1", task.Meta.VersionID)
+	require.Nil(t, task.StatusReason)
+	require.Nil(t, task.Output)
+
+	consents := b.Consents()
+	require.Len(t, consents, 1)
+	require.Equal(t, "active", consents[0].Status)
+	require.Equal(t, "Organization/"+n.foodBank.Organization.String(), consents[0].Provision.Actor[0].Reference.Reference)
+	require.Equal(t, "disclose", consents[0].Provision.Action[0].Coding[0].Code)
+
+	var kinds []string
+	for _, e := range b.Entry {
+		data, err := json.Marshal(e.Resource)
+		require.NoError(t, err)
+		var head struct{ ResourceType string }
+		require.NoError(t, json.Unmarshal(data, &head))
+		kinds = append(kinds, head.ResourceType)
+	}
+	require.Equal(t, []string{"ServiceRequest", "Task", "Consent", "Patient", "Organization", "Organization", "Observation", "Observation", "Observation"}, kinds)
+}
+
+func TestExportClosed(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name      string
+		run       func(n *network, id referral.ID) error
+		status    string
+		request   string
+		reason    string
+		outcome   string
+		statusRsn bool
+	}{
+		{"completed", func(n *network, id referral.ID) error {
+			if _, err := n.engine.Accept(ctx, n.foodBank, id, ""); err != nil {
+				return err
+			}
+			_, err := n.engine.Complete(ctx, n.foodBank, id, referral.Outcome{Code: "got-help", Note: "Enrolled in the weekly pantry."})
+			return err
+		}, "completed", "completed", "", "got-help", false},
+		{"declined", func(n *network, id referral.ID) error {
+			_, err := n.engine.Decline(ctx, n.foodBank, id, "no-capacity", "")
+			return err
+		}, "rejected", "revoked", "no-capacity", "", true},
+		{"on hold", func(n *network, id referral.ID) error {
+			if _, err := n.engine.Accept(ctx, n.foodBank, id, ""); err != nil {
+				return err
+			}
+			_, err := n.engine.Hold(ctx, n.foodBank, id, "waitlisted", "")
+			return err
+		}, "on-hold", "on-hold", "waitlisted", "", true},
+		{"cancelled", func(n *network, id referral.ID) error {
+			_, err := n.engine.Cancel(ctx, n.clinic, id, "no-longer-needed", "")
+			return err
+		}, "cancelled", "revoked", "no-longer-needed", "", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newNetwork()
+			r := n.refer()
+			n.advance(time.Hour)
+			require.NoError(t, tc.run(n, r.ID))
+			b, err := n.x.Export(ctx, n.clinic, r.ID)
+			require.NoError(t, err)
+			require.NoError(t, b.Validate())
+			task := b.Task()
+			require.Equal(t, tc.status, task.Status)
+			require.Equal(t, tc.request, b.ServiceRequest().Status)
+			require.Equal(t, "2026-03-02T10:00:00Z", task.LastModified)
+			if tc.reason != "" {
+				require.Equal(t, tc.reason, task.BusinessStatus.Coding[0].Code)
+				require.Equal(t, fhir.SystemReason, task.BusinessStatus.Coding[0].System)
+			} else {
+				require.Nil(t, task.BusinessStatus)
+			}
+			require.Equal(t, tc.statusRsn, task.StatusReason != nil)
+			if tc.outcome != "" {
+				require.Len(t, task.Output, 1)
+				require.Equal(t, tc.outcome, task.Output[0].ValueCodeableConcept.Coding[0].Code)
+				require.Equal(t, "Enrolled in the weekly pantry.", task.Output[0].ValueCodeableConcept.Text)
+				require.Equal(t, "resulting-activity", task.Output[0].Type.Coding[0].Code)
+			} else {
+				require.Empty(t, task.Output)
+			}
+		})
+	}
+}
+
+func TestExportAccess(t *testing.T) {
+	ctx := context.Background()
+	n := newNetwork()
+	r := n.refer()
+	_, err := n.x.Export(ctx, n.foodBank, r.ID)
+	require.NoError(t, err)
+	outsider := referral.Actor{Network: n.clinic.Network, Organization: n.otherOrg, Role: referral.RoleStaff}
+	_, err = n.x.Export(ctx, outsider, r.ID)
+	require.ErrorIs(t, err, referral.ErrNotFound)
+	_, err = n.x.Export(ctx, n.clinic, n.ids.MustNew())
+	require.ErrorIs(t, err, referral.ErrNotFound)
+	_, err = n.x.Export(ctx, referral.Actor{}, r.ID)
+	require.ErrorIs(t, err, referral.ErrInvalid)
+}
+
+func TestExportRevokedConsent(t *testing.T) {
+	ctx := context.Background()
+	n := newNetwork()
+	r := n.refer()
+	c, err := n.store.GetConsent(ctx, n.clinic.Network, n.consentID)
+	require.NoError(t, err)
+	c.Revoked = n.now().Add(time.Hour)
+	require.NoError(t, n.store.PutConsent(ctx, c))
+	n.advance(2 * time.Hour)
+	b, err := n.x.Export(ctx, n.clinic, r.ID)
+	require.NoError(t, err)
+	require.NoError(t, b.Validate())
+	fc := b.Consents()[0]
+	require.Equal(t, "inactive", fc.Status)
+	require.Equal(t, "2026-03-02T10:00:00Z", fc.Provision.Period.End)
+}
+
+func TestRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	n := newNetwork()
+	r := n.refer()
+	_, err := n.engine.Accept(ctx, n.foodBank, r.ID, "")
+	require.NoError(t, err)
+	_, err = n.engine.Complete(ctx, n.foodBank, r.ID, referral.Outcome{Code: "got-help"})
+	require.NoError(t, err)
+	b, err := n.x.Export(ctx, n.clinic, r.ID)
+	require.NoError(t, err)
+	data, err := json.Marshal(b)
+	require.NoError(t, err)
+	parsed, err := fhir.ParseBundle(data)
+	require.NoError(t, err)
+	require.Equal(t, b, parsed)
+	require.NoError(t, parsed.Validate())
+	again, err := json.Marshal(parsed)
+	require.NoError(t, err)
+	require.JSONEq(t, string(data), string(again))
+
+	// The exported Task, fed back, is the referral's current state: nothing changes.
+	task, err := json.Marshal(parsed.Task())
+	require.NoError(t, err)
+	got, err := n.x.Apply(ctx, n.foodBank, task)
+	require.NoError(t, err)
+	require.Equal(t, referral.StatusCompleted, got.Status)
+	require.Equal(t, int64(3), got.Version)
+}
+
+func TestParseBundleKeepsOtherResources(t *testing.T) {
+	b, err := fhir.ParseBundle([]byte(`{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Goal","id":"g1"}}]}`))
+	require.NoError(t, err)
+	require.Len(t, b.Entry, 1)
+	require.JSONEq(t, `{"resourceType":"Goal","id":"g1"}`, string(b.Entry[0].Resource.(json.RawMessage)))
+	require.ErrorIs(t, b.Validate(), referral.ErrInvalid)
+}
+
+func TestParseBundleErrors(t *testing.T) {
+	for _, body := range []string{`{`, `[]`, `{"resourceType":"Task"}`, `{"resourceType":"Bundle","entry":[{"resource":{}}]}`, `{"resourceType":"Bundle"} {}`, `{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Task","status":7}}]}`} {
+		_, err := fhir.ParseBundle([]byte(body))
+		require.ErrorIs(t, err, referral.ErrInvalid, body)
+	}
+}
+
+// fields lists the fields of the validation errors joined in err.
+func fields(err error) []string {
+	var out []string
+	var walk func(error)
+	walk = func(err error) {
+		var ve *referral.ValidationError
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+		} else if errors.As(err, &ve) {
+			out = append(out, ve.Field)
+		}
+	}
+	walk(err)
+	return out
+}
+
+func TestValidateRequiredElements(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name   string
+		break_ func(b *fhir.Bundle)
+		field  string
+	}{
+		{"service request without code", func(b *fhir.Bundle) { b.ServiceRequest().Code = nil }, "entry[0].serviceRequest.code"},
+		{"service request without subject", func(b *fhir.Bundle) { b.ServiceRequest().Subject = nil }, "entry[0].serviceRequest.subject"},
+		{"service request bad status", func(b *fhir.Bundle) { b.ServiceRequest().Status = "requested" }, "entry[0].serviceRequest.status"},
+		{"category outside the SDOH value set", func(b *fhir.Bundle) { b.ServiceRequest().Category[0].Coding[0].Code = "hunger" }, "entry[0].serviceRequest.category[0]"},
+		{"dangling reason", func(b *fhir.Bundle) { b.ServiceRequest().ReasonReference[0].Reference = "Observation/x" }, "entry[0].serviceRequest.reasonReference[0]"},
+		{"reason of the wrong type", func(b *fhir.Bundle) { b.ServiceRequest().ReasonReference[0].Reference = "Patient/x" }, "entry[0].serviceRequest.reasonReference[0]"},
+		{"profile not claimed", func(b *fhir.Bundle) { b.ServiceRequest().Meta.Profile = nil }, "entry[0].serviceRequest.meta.profile"},
+		{"task without focus", func(b *fhir.Bundle) { b.Task().Focus = nil }, "entry[1].task.focus"},
+		{"task without for", func(b *fhir.Bundle) { b.Task().For = nil }, "entry[1].task.for"},
+		{"task without requester", func(b *fhir.Bundle) { b.Task().Requester = nil }, "entry[1].task.requester"},
+		{"task without authoredOn", func(b *fhir.Bundle) { b.Task().AuthoredOn = "" }, "entry[1].task.authoredOn"},
+		{"task intent plan", func(b *fhir.Bundle) { b.Task().Intent = "plan" }, "entry[1].task.intent"},
+		{"task code other than fulfill", func(b *fhir.Bundle) { b.Task().Code.Coding[0].Code = "approve" }, "entry[1].task.code"},
+		{"status reason without text", func(b *fhir.Bundle) {
+			b.Task().StatusReason = &fhir.CodeableConcept{Coding: []fhir.Coding{{Code: "other"}}}
+		}, "entry[1].task.statusReason.text"},
+		{"modified before authored", func(b *fhir.Bundle) { b.Task().LastModified = "2020-01-01T00:00:00Z" }, "entry[1].task.lastModified"},
+		{"output of the wrong type", func(b *fhir.Bundle) {
+			b.Task().Output = []fhir.TaskOutput{{ValueCodeableConcept: &fhir.CodeableConcept{Text: "x"}}}
+		}, "entry[1].task.output[0].type"},
+		{"consent without organization", func(b *fhir.Bundle) { b.Consents()[0].Organization = nil }, "entry[2].consent.organization"},
+		{"consent without source", func(b *fhir.Bundle) { b.Consents()[0].SourceAttachment = nil }, "entry[2].consent.source[x]"},
+		{"consent without IDSCL", func(b *fhir.Bundle) { b.Consents()[0].Category = nil }, "entry[2].consent.category"},
+		{"consent without dateTime", func(b *fhir.Bundle) { b.Consents()[0].DateTime = "" }, "entry[2].consent.dateTime"},
+		{"consent without policy rule", func(b *fhir.Bundle) { b.Consents()[0].PolicyRule = nil }, "entry[2].consent.policyRule"},
+		{"observation without value", func(b *fhir.Bundle) { b.Observations()[0].ValueCodeableConcept = nil }, "entry[6].observation.value[x]"},
+		{"duplicate id", func(b *fhir.Bundle) { b.Entry = append(b.Entry, b.Entry[0]) }, "entry[9].resource.id"},
+		{"not a collection", func(b *fhir.Bundle) { b.Type = "transaction" }, "type"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newNetwork()
+			r := n.refer()
+			b, err := n.x.Export(ctx, n.clinic, r.ID)
+			require.NoError(t, err)
+			require.NoError(t, b.Validate())
+			tc.break_(b)
+			err = b.Validate()
+			require.ErrorIs(t, err, referral.ErrInvalid)
+			require.Contains(t, fields(err), tc.field)
+		})
+	}
+}
+
+func TestNewRequiresEngineAndStore(t *testing.T) {
+	n := newNetwork()
+	_, err := fhir.New(fhir.Config{Store: n.store})
+	require.ErrorIs(t, err, referral.ErrInvalid)
+	_, err = fhir.New(fhir.Config{Engine: n.engine})
+	require.ErrorIs(t, err, referral.ErrInvalid)
+}
+
+func TestExportBaseURL(t *testing.T) {
+	n := newNetwork()
+	r := n.refer()
+	x, err := fhir.New(fhir.Config{Engine: n.engine, Store: n.store, Now: n.now, BaseURL: "https://fhir.example.org/r4"})
+	require.NoError(t, err)
+	b, err := x.Export(context.Background(), n.clinic, r.ID)
+	require.NoError(t, err)
+	require.Equal(t, "https://fhir.example.org/r4/ServiceRequest/"+r.ID.String(), b.Entry[0].FullURL)
+	require.Equal(t, "https://fhir.example.org/r4/Task/"+r.ID.String(), b.Entry[1].FullURL)
+}
+
+// TestExportMinimumNecessary screens for food and housing and refers for food:
+// the bundle carries the food answers only.
+func TestExportMinimumNecessary(t *testing.T) {
+	ctx := context.Background()
+	n := newNetwork()
+	reg, err := screening.Builtin()
+	require.NoError(t, err)
+	in, err := reg.Lookup("ahc-hrsn")
+	require.NoError(t, err)
+	resp, err := screening.ParseAnswers(in, []byte(`{"answers":{"71802-3":"LA31994-9","96778-6":["LA9-3"],
+	  "88122-7":"Never true","88123-5":"Sometimes true","93030-5":"No","96779-4":"No",
+	  "95618-5":1,"95617-7":1,"95616-9":1,"95615-1":1}}`))
+	require.NoError(t, err)
+	res := resp.Score()
+	require.ElementsMatch(t, []referral.Domain{referral.FoodInsecurity, referral.HousingInstability}, res.PositiveDomains)
+	s := res.Screening(n.ids.MustNew(), n.clinic.Network, n.person, n.now())
+	require.NoError(t, n.store.PutScreening(ctx, s))
+	var food []referral.Need
+	for _, need := range s.Needs {
+		if need.Domain == referral.FoodInsecurity {
+			food = append(food, need)
+		}
+	}
+	r, err := n.engine.Create(ctx, n.clinic, lifecycle.CreateRequest{Person: n.person, Receiver: n.foodBank.Organization, Needs: food, Send: true})
+	require.NoError(t, err)
+
+	b, err := n.x.Export(ctx, n.clinic, r.ID)
+	require.NoError(t, err)
+	require.NoError(t, b.Validate())
+	obs := b.Observations()
+	require.NotEmpty(t, obs)
+	var codes []string
+	for _, o := range obs {
+		codes = append(codes, o.Code.Coding[0].Code)
+		for _, c := range o.Category[1:] {
+			require.Equal(t, "food-insecurity", c.Coding[0].Code)
+		}
+	}
+	require.Contains(t, codes, "88123-5")
+	require.Contains(t, codes, in.Code, "the panel stays, trimmed to the food answers")
+	require.NotContains(t, codes, "71802-3", "the housing answer stays with the clinic")
+	require.NotContains(t, codes, "95618-5", "the safety answers stay with the clinic")
+	data, err := json.Marshal(b)
+	require.NoError(t, err)
+	require.NotContains(t, string(data), "housing-instability")
+}
