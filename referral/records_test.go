@@ -1,6 +1,7 @@
 package referral_test
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -76,6 +77,25 @@ func TestRecordValidate(t *testing.T) {
 			s.Needs = []referral.Need{{Domain: referral.MentalHealth}}
 			return s.Validate()
 		}(), "needs[0].urgency"},
+		{"screening with NUL in an answer", func() error {
+			s := screening
+			s.Answers = map[string][]string{"44250-9": {"LA6568-5\x00"}}
+			return s.Validate()
+		}(), "answers"},
+		{"screening with an empty item id", func() error {
+			s := screening
+			s.Answers = map[string][]string{" ": {"LA6568-5"}}
+			return s.Validate()
+		}(), "answers"},
+		{"screening with a bad flag", func() error { s := screening; s.Flags = []string{"\x01"}; return s.Validate() }(), "flags[0]"},
+		{"screening with a bad missing item", func() error { s := screening; s.Missing = []string{""}; return s.Validate() }(), "missing[0]"},
+		{"screening with a bad band", func() error { s := screening; s.Band = "\x00"; return s.Validate() }(), "band"},
+		{"screening with a NaN total", func() error {
+			s := screening
+			nan := math.NaN()
+			s.Total = &nan
+			return s.Validate()
+		}(), "total"},
 		{"outcome", referral.Outcome{Code: "got-help"}.Validate(), ""},
 		{"outcome without code", referral.Outcome{}.Validate(), "code"},
 		{"code shape", referral.ValidateCode("reason", "-lead"), "reason"},

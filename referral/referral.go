@@ -1,6 +1,7 @@
 package referral
 
 import (
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -318,6 +319,10 @@ type Screening struct {
 	Answers map[string][]string `json:"answers,omitempty"`
 }
 
+// maxScreeningItems bounds the lists in a stored screening: the longest
+// standard instruments have well under a hundred items.
+const maxScreeningItems = 1000
+
 // Validate checks the screening's fields.
 func (s Screening) Validate() error {
 	for _, f := range []struct {
@@ -333,6 +338,47 @@ func (s Screening) Validate() error {
 	}
 	if s.At.IsZero() {
 		return invalid("at", "is required")
+	}
+	if s.Total != nil && (math.IsNaN(*s.Total) || math.IsInf(*s.Total, 0)) {
+		return invalid("total", "must be a finite number")
+	}
+	// Every string reaches a database: text columns (and PostgreSQL's JSONB)
+	// refuse NUL and the like, so such values are invalid input, not storage errors.
+	if err := optionalText("instrument_version", s.Version, 64); err != nil {
+		return err
+	}
+	if err := optionalText("band", s.Band, 64); err != nil {
+		return err
+	}
+	for _, list := range []struct {
+		field string
+		items []string
+	}{{"missing", s.Missing}, {"flags", s.Flags}} {
+		if len(list.items) > maxScreeningItems {
+			return invalid(list.field, "has too many entries")
+		}
+		for i, v := range list.items {
+			if err := requiredText(list.field+"["+strconv.Itoa(i)+"]", v, 128); err != nil {
+				return err
+			}
+		}
+	}
+	if len(s.Answers) > maxScreeningItems {
+		return invalid("answers", "has too many items")
+	}
+	for item, values := range s.Answers {
+		// The item id may be a host's own, so the field name says "an item", not which.
+		if err := requiredText("answers", item, 128); err != nil {
+			return invalid("answers", "has an item id that is empty, too long or not plain text")
+		}
+		if len(values) > maxScreeningItems {
+			return invalid("answers", "has an item with too many values")
+		}
+		for _, v := range values {
+			if err := optionalText("answers", v, 4096); err != nil {
+				return invalid("answers", "has a value that is too long or not plain text")
+			}
+		}
 	}
 	for i, d := range s.PositiveDomains {
 		if err := d.Validate(); err != nil {

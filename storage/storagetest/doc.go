@@ -19,7 +19,7 @@
 //   - Listings of a network, person or referral that does not exist are empty, not
 //     ErrNotFound; a zero network id on a listing or feed is ErrInvalid.
 //   - CreateReferral needs the referral's network to exist (ErrNotFound) and
-//     takes Version and Sequence 0 as 1; the suite does not require the person or
+//     requires Version and Sequence 1; the suite does not require the person or
 //     organizations a referral names to exist, but always stores them.
 //   - UpdateReferral checks, in order: validation (ErrInvalid), existence in the
 //     network (ErrNotFound), the version (ErrConflict), then the event's From

@@ -1,0 +1,350 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/refkit/refkit/referral"
+	"github.com/refkit/refkit/storage"
+)
+
+// The directory writes are single statements: each inserts or replaces a record
+// only when what it references exists in its network, and replaces a record only
+// within its own network. When a statement writes nothing, a second query tells
+// the caller why (ErrNotFound or ErrConflict).
+
+// PutNetwork creates or replaces a network, with its feed head.
+func (s *Store) PutNetwork(ctx context.Context, n referral.Network) error {
+	if err := s.live(ctx); err != nil {
+		return err
+	}
+	if err := n.Validate(); err != nil {
+		return err
+	}
+	doc, err := encode("network", n)
+	if err != nil {
+		return err
+	}
+	return s.do(ctx, "put network", func() error {
+		_, err := s.pool.Exec(ctx, `
+			WITH n AS (
+				INSERT INTO networks (id, doc) VALUES ($1, $2)
+				ON CONFLICT (id) DO UPDATE SET doc = excluded.doc
+				RETURNING id)
+			INSERT INTO feed_heads (network_id, position) SELECT id, 0 FROM n
+			ON CONFLICT (network_id) DO NOTHING`, uid(n.ID), doc)
+		return err
+	})
+}
+
+// GetNetwork returns the network, or ErrNotFound.
+func (s *Store) GetNetwork(ctx context.Context, id referral.ID) (referral.Network, error) {
+	return getDoc[referral.Network](ctx, s, "network", id, `SELECT doc FROM networks WHERE id = $1`, uid(id))
+}
+
+// PutOrganization creates or replaces an organization of an existing network.
+func (s *Store) PutOrganization(ctx context.Context, o referral.Organization) error {
+	if err := s.live(ctx); err != nil {
+		return err
+	}
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	doc, err := encode("organization", o)
+	if err != nil {
+		return err
+	}
+	return s.do(ctx, "put organization", func() error {
+		tag, err := s.pool.Exec(ctx, `
+			INSERT INTO organizations (id, network_id, doc)
+			SELECT $1::uuid, $2::uuid, $3::jsonb
+			WHERE EXISTS (SELECT 1 FROM networks WHERE id = $2::uuid)
+			ON CONFLICT (id) DO UPDATE SET doc = excluded.doc
+			WHERE organizations.network_id = excluded.network_id`, uid(o.ID), uid(o.Network), doc)
+		if err != nil || tag.RowsAffected() == 1 {
+			return err
+		}
+		return s.whyNot(ctx, "organization", o.ID, networkExists, uid(o.Network))
+	})
+}
+
+// GetOrganization returns the organization, or ErrNotFound.
+func (s *Store) GetOrganization(ctx context.Context, network, id referral.ID) (referral.Organization, error) {
+	return getDoc[referral.Organization](ctx, s, "organization", id,
+		`SELECT doc FROM organizations WHERE id = $1 AND network_id = $2`, uid(id), uid(network))
+}
+
+// ListOrganizations pages through a network's organizations in id order.
+func (s *Store) ListOrganizations(ctx context.Context, network referral.ID, p storage.Page) ([]referral.Organization, referral.ID, error) {
+	return pageDocs(ctx, s, "organization", network, p, organizationID,
+		`SELECT doc FROM organizations WHERE network_id = $1 AND id > $2 ORDER BY id LIMIT $3`)
+}
+
+// PutService creates or replaces a service of an organization in its network.
+func (s *Store) PutService(ctx context.Context, svc referral.Service) error {
+	if err := s.live(ctx); err != nil {
+		return err
+	}
+	if err := svc.Validate(); err != nil {
+		return err
+	}
+	doc, err := encode("service", svc)
+	if err != nil {
+		return err
+	}
+	return s.do(ctx, "put service", func() error {
+		tag, err := s.pool.Exec(ctx, `
+			INSERT INTO services (id, network_id, organization_id, doc)
+			SELECT $1::uuid, $2::uuid, $3::uuid, $4::jsonb
+			WHERE EXISTS (SELECT 1 FROM organizations WHERE id = $3::uuid AND network_id = $2::uuid)
+			ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, doc = excluded.doc
+			WHERE services.network_id = excluded.network_id`,
+			uid(svc.ID), uid(svc.Network), uid(svc.Organization), doc)
+		if err != nil || tag.RowsAffected() == 1 {
+			return err
+		}
+		return s.whyNot(ctx, "service", svc.ID, organizationExists, uid(svc.Organization), uid(svc.Network))
+	})
+}
+
+// GetService returns the service, or ErrNotFound.
+func (s *Store) GetService(ctx context.Context, network, id referral.ID) (referral.Service, error) {
+	return getDoc[referral.Service](ctx, s, "service", id,
+		`SELECT doc FROM services WHERE id = $1 AND network_id = $2`, uid(id), uid(network))
+}
+
+// ListServices pages through a network's services in id order.
+func (s *Store) ListServices(ctx context.Context, network referral.ID, p storage.Page) ([]referral.Service, referral.ID, error) {
+	return pageDocs(ctx, s, "service", network, p, serviceID,
+		`SELECT doc FROM services WHERE network_id = $1 AND id > $2 ORDER BY id LIMIT $3`)
+}
+
+// DeleteService removes a service; ErrNotFound if the network has none with id.
+func (s *Store) DeleteService(ctx context.Context, network, id referral.ID) error {
+	return s.do(ctx, "delete service", func() error {
+		tag, err := s.pool.Exec(ctx, `DELETE FROM services WHERE id = $1 AND network_id = $2`, uid(id), uid(network))
+		if err == nil && tag.RowsAffected() == 0 {
+			return notFound("service", id)
+		}
+		return err
+	})
+}
+
+// PutPerson creates or replaces a person of an existing network.
+func (s *Store) PutPerson(ctx context.Context, p referral.Person) error {
+	if err := s.live(ctx); err != nil {
+		return err
+	}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	doc, err := encode("person", p)
+	if err != nil {
+		return err
+	}
+	return s.do(ctx, "put person", func() error {
+		tag, err := s.pool.Exec(ctx, `
+			INSERT INTO persons (id, network_id, doc)
+			SELECT $1::uuid, $2::uuid, $3::jsonb
+			WHERE EXISTS (SELECT 1 FROM networks WHERE id = $2::uuid)
+			ON CONFLICT (id) DO UPDATE SET doc = excluded.doc
+			WHERE persons.network_id = excluded.network_id`, uid(p.ID), uid(p.Network), doc)
+		if err != nil || tag.RowsAffected() == 1 {
+			return err
+		}
+		return s.whyNot(ctx, "person", p.ID, networkExists, uid(p.Network))
+	})
+}
+
+// GetPerson returns the person, or ErrNotFound.
+func (s *Store) GetPerson(ctx context.Context, network, id referral.ID) (referral.Person, error) {
+	return getDoc[referral.Person](ctx, s, "person", id,
+		`SELECT doc FROM persons WHERE id = $1 AND network_id = $2`, uid(id), uid(network))
+}
+
+// PutConsent creates or replaces a consent; its person and grantee must exist
+// in its network.
+func (s *Store) PutConsent(ctx context.Context, c referral.Consent) error {
+	if err := s.live(ctx); err != nil {
+		return err
+	}
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	doc, err := encode("consent", c)
+	if err != nil {
+		return err
+	}
+	return s.do(ctx, "put consent", func() error {
+		tag, err := s.pool.Exec(ctx, `
+			INSERT INTO consents (id, network_id, person_id, grantee_id, scope, period_start, period_end, revoked, doc)
+			SELECT $1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::text, $6::timestamptz, $7::timestamptz, $8::timestamptz, $9::jsonb
+			WHERE EXISTS (SELECT 1 FROM persons WHERE id = $3::uuid AND network_id = $2::uuid)
+			  AND EXISTS (SELECT 1 FROM organizations WHERE id = $4::uuid AND network_id = $2::uuid)
+			ON CONFLICT (id) DO UPDATE SET person_id = excluded.person_id, grantee_id = excluded.grantee_id,
+				scope = excluded.scope, period_start = excluded.period_start, period_end = excluded.period_end,
+				revoked = excluded.revoked, doc = excluded.doc
+			WHERE consents.network_id = excluded.network_id`,
+			uid(c.ID), uid(c.Network), uid(c.Person), uid(c.Grantee), string(c.Scope),
+			nullTime(c.Period.Start), nullTime(c.Period.End), nullTime(c.Revoked), doc)
+		if err != nil || tag.RowsAffected() == 1 {
+			return err
+		}
+		return s.whyNot(ctx, "consent", c.ID, personAndGranteeExist, uid(c.Person), uid(c.Grantee), uid(c.Network))
+	})
+}
+
+// GetConsent returns the consent, or ErrNotFound.
+func (s *Store) GetConsent(ctx context.Context, network, id referral.ID) (referral.Consent, error) {
+	return getDoc[referral.Consent](ctx, s, "consent", id,
+		`SELECT doc FROM consents WHERE id = $1 AND network_id = $2`, uid(id), uid(network))
+}
+
+// ListConsents returns every consent the person gave, in id order.
+func (s *Store) ListConsents(ctx context.Context, network, person referral.ID) ([]referral.Consent, error) {
+	return listDocs[referral.Consent](ctx, s, "consent",
+		`SELECT doc FROM consents WHERE person_id = $1 AND network_id = $2 ORDER BY id`, uid(person), uid(network))
+}
+
+// PutScreening stores an immutable screening result of a person in its network.
+func (s *Store) PutScreening(ctx context.Context, sc referral.Screening) error {
+	if err := s.live(ctx); err != nil {
+		return err
+	}
+	if err := sc.Validate(); err != nil {
+		return err
+	}
+	doc, err := encode("screening", sc)
+	if err != nil {
+		return err
+	}
+	return s.do(ctx, "put screening", func() error {
+		tag, err := s.pool.Exec(ctx, `
+			INSERT INTO screenings (id, network_id, person_id, doc)
+			SELECT $1::uuid, $2::uuid, $3::uuid, $4::jsonb
+			WHERE EXISTS (SELECT 1 FROM persons WHERE id = $3::uuid AND network_id = $2::uuid)
+			ON CONFLICT (id) DO NOTHING`, uid(sc.ID), uid(sc.Network), uid(sc.Person), doc)
+		if err != nil || tag.RowsAffected() == 1 {
+			return err
+		}
+		return s.whyNot(ctx, "screening", sc.ID, personExists, uid(sc.Person), uid(sc.Network))
+	})
+}
+
+// GetScreening returns the screening, or ErrNotFound.
+func (s *Store) GetScreening(ctx context.Context, network, id referral.ID) (referral.Screening, error) {
+	return getDoc[referral.Screening](ctx, s, "screening", id,
+		`SELECT doc FROM screenings WHERE id = $1 AND network_id = $2`, uid(id), uid(network))
+}
+
+// ListScreenings returns the person's results in id (time) order.
+func (s *Store) ListScreenings(ctx context.Context, network, person referral.ID) ([]referral.Screening, error) {
+	return listDocs[referral.Screening](ctx, s, "screening",
+		`SELECT doc FROM screenings WHERE person_id = $1 AND network_id = $2 ORDER BY id`, uid(person), uid(network))
+}
+
+// The checks whyNot runs after a write that wrote nothing: each is true when
+// what the record references exists.
+const (
+	networkExists         = `SELECT EXISTS (SELECT 1 FROM networks WHERE id = $1)`
+	organizationExists    = `SELECT EXISTS (SELECT 1 FROM organizations WHERE id = $1 AND network_id = $2)`
+	personExists          = `SELECT EXISTS (SELECT 1 FROM persons WHERE id = $1 AND network_id = $2)`
+	personAndGranteeExist = `SELECT EXISTS (SELECT 1 FROM persons WHERE id = $1 AND network_id = $3)
+		AND EXISTS (SELECT 1 FROM organizations WHERE id = $2 AND network_id = $3)`
+)
+
+// whyNot explains a conditional write of record kind id that wrote nothing:
+// ErrNotFound when check finds a referenced record missing, otherwise ErrConflict
+// (the id is taken in another network, or by an immutable record).
+func (s *Store) whyNot(ctx context.Context, kind string, id referral.ID, check string, args ...any) error {
+	var ok bool
+	if err := s.pool.QueryRow(ctx, check, args...).Scan(&ok); err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%s %s: the record it belongs to is missing: %w", kind, id, referral.ErrNotFound)
+	}
+	return conflict(kind, id, "is taken")
+}
+
+// getDoc reads one record's document with sql.
+func getDoc[T any](ctx context.Context, s *Store, kind string, id referral.ID, sql string, args ...any) (T, error) {
+	var v T
+	err := s.do(ctx, "get "+kind, func() error {
+		var doc []byte
+		if err := s.pool.QueryRow(ctx, sql, args...).Scan(&doc); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return notFound(kind, id)
+			}
+			return err
+		}
+		var err error
+		v, err = decode[T](kind, doc)
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}
+
+// listDocs reads the documents sql selects, in its order; nil when none.
+func listDocs[T any](ctx context.Context, s *Store, kind, sql string, args ...any) ([]T, error) {
+	var out []T
+	err := s.do(ctx, "list "+kind, func() error {
+		out = nil
+		rows, err := s.pool.Query(ctx, sql, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var doc []byte
+			if err := rows.Scan(&doc); err != nil {
+				return err
+			}
+			v, err := decode[T](kind, doc)
+			if err != nil {
+				return err
+			}
+			out = append(out, v)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// pageDocs runs a listing query taking (network, after, limit) and returns one
+// page and the next cursor, zero when no further record exists: it reads one
+// row beyond the page to know.
+func pageDocs[T any](ctx context.Context, s *Store, kind string, network referral.ID, p storage.Page, id func(T) referral.ID, sql string) ([]T, referral.ID, error) {
+	if err := s.live(ctx); err != nil {
+		return nil, referral.NilID, err
+	}
+	if network.IsZero() {
+		return nil, referral.NilID, referral.Invalid("network_id", "is required")
+	}
+	limit, err := storage.Limit(p.Limit)
+	if err != nil {
+		return nil, referral.NilID, err
+	}
+	out, err := listDocs[T](ctx, s, kind, sql, uid(network), uid(p.After), limit+1)
+	if err != nil {
+		return nil, referral.NilID, err
+	}
+	if len(out) > limit {
+		out = out[:limit]
+		return out, id(out[limit-1]), nil
+	}
+	return out, referral.NilID, nil
+}
+
+func organizationID(o referral.Organization) referral.ID { return o.ID }
+func serviceID(s referral.Service) referral.ID           { return s.ID }
