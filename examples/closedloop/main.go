@@ -1,37 +1,67 @@
-// Command closedloop walks one referral around the whole loop on the in-memory
-// store: a clinic screens a patient as food-insecure, refers them to a food bank
-// with their consent, the food bank acknowledges, accepts, serves them and records
-// the outcome. It prints the referral's history and the loop-closure report.
+// Command closedloop walks one referral around the whole loop on the embedded
+// SQLite store: a clinic screens a patient as food-insecure, refers them to a
+// food bank with their consent, the food bank acknowledges, accepts, serves them
+// and records the outcome. It prints the referral's history and the loop-closure
+// report.
 //
-//	go run ./examples/closedloop
+//	go run ./examples/closedloop                  # a SQLite file in a temporary directory
+//	go run ./examples/closedloop -db refkit.db    # keep the database to look at
+//	go run ./examples/closedloop -memory          # the in-memory store instead
 package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/refkit/refkit/lifecycle"
 	"github.com/refkit/refkit/referral"
+	"github.com/refkit/refkit/storage"
 	"github.com/refkit/refkit/storage/memory"
+	"github.com/refkit/refkit/storage/sqlite"
 )
 
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	dbPath := flag.String("db", "", "SQLite database file to use and keep (default: a temporary file, removed at exit)")
+	inMemory := flag.Bool("memory", false, "use the in-memory store instead of SQLite")
+	flag.Parse()
+	if err := main1(context.Background(), os.Stdout, *dbPath, *inMemory); err != nil {
 		fmt.Fprintln(os.Stderr, "closedloop:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out io.Writer) error {
+func main1(ctx context.Context, out io.Writer, dbPath string, inMemory bool) error {
+	if inMemory {
+		store := memory.New()
+		defer store.Close()
+		return run(ctx, out, store)
+	}
+	if dbPath == "" {
+		dir, err := os.MkdirTemp("", "refkit-closedloop-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		dbPath = filepath.Join(dir, "refkit.db")
+	}
+	store, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	return run(ctx, out, store)
+}
+
+func run(ctx context.Context, out io.Writer, store storage.Store) error {
 	// A virtual clock, so the example prints the same thing every time.
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	ids := referral.NewIDGenerator(clock, nil)
-	store := memory.New()
-	defer store.Close()
 
 	network := referral.Network{ID: ids.MustNew(), Name: "Lake County Referral Network"}
 	clinic := referral.Organization{ID: ids.MustNew(), Network: network.ID, Name: "Lakeside Family Clinic"}

@@ -144,17 +144,16 @@ func TestRun(t *testing.T) {
 	}
 }
 
-func TestRequire(t *testing.T) {
+func TestCheckChangesNothing(t *testing.T) {
 	ctx := context.Background()
 	db := &fakeDB{recs: []migrate.Record{{1, "m1"}}}
-	st, err := migrate.Require(ctx, db, migrations(2))
-	require.ErrorIs(t, err, migrate.ErrSchemaBehind)
-	require.True(t, st.Pending())
-	require.Empty(t, db.executed, "Require must not migrate")
-
-	_, err = migrate.Run(ctx, db, migrations(2))
+	st, err := migrate.Check(ctx, db, migrations(2))
 	require.NoError(t, err)
-	st, err = migrate.Require(ctx, db, migrations(2))
+	require.Equal(t, migrate.Status{Current: 1, Latest: 2}, st)
+	require.True(t, st.Pending())
+	require.Empty(t, db.executed, "Check must not migrate")
+
+	st, err = migrate.Run(ctx, db, migrations(2))
 	require.NoError(t, err)
 	require.False(t, st.Pending())
 }

@@ -59,9 +59,10 @@ var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,39}$`)
 // Options configures a Store. The zero value is usable: it migrates on open,
 // uses LISTEN/NOTIFY, and retries serialization failures.
 type Options struct {
-	// NoMigrate makes Open check that the schema is current (migrate.ErrSchemaBehind
-	// otherwise) instead of migrating it; hosts that migrate explicitly call
-	// Migrate.
+	// NoMigrate makes Open only check the schema instead of migrating it: a
+	// newer schema still fails Open (migrate.ErrNewerSchema), an older one
+	// opens, but every call fails with migrate.ErrSchemaBehind until the host
+	// runs Migrate.
 	NoMigrate bool
 	// Schema, if set, is the PostgreSQL schema the store's tables live in: Open
 	// puts it on every connection's search_path and creates it when migrating.
@@ -114,6 +115,8 @@ type Store struct {
 	migrations []migrate.Migration
 	retry      *retrier
 	closed     atomic.Bool
+	// current is set once the schema is at the latest version.
+	current atomic.Bool
 
 	// channel is the NOTIFY channel; token marks this store's own notifications,
 	// which it has already delivered to its waiters in-process.
@@ -236,26 +239,31 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, owned bool, opts Options)
 		s.createSQL, s.updateSQL = createReferralNotifySQL, updateReferralNotifySQL
 	}
 	t := migrator{s}
+	var st migrate.Status
 	if opts.NoMigrate {
-		_, err = migrate.Require(ctx, t, ms)
+		st, err = migrate.Check(ctx, t, ms)
 	} else {
-		_, err = migrate.Run(ctx, t, ms)
+		st, err = migrate.Run(ctx, t, ms)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	// Opened with NoMigrate on an older schema, every call but Migrate and
+	// Close fails with migrate.ErrSchemaBehind until Migrate has run.
+	s.current.Store(!st.Pending())
 	return s, nil
 }
 
 // Migrate applies the migrations this version has that the database lacks. It
 // fails with migrate.ErrNewerSchema on a database written by a newer refkit.
 func (s *Store) Migrate(ctx context.Context) error {
-	if err := s.live(ctx); err != nil {
+	if err := s.open(ctx); err != nil {
 		return err
 	}
 	if _, err := migrate.Run(ctx, migrator{s}, s.migrations); err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
+	s.current.Store(true)
 	return nil
 }
 
@@ -328,8 +336,19 @@ func (m migrator) Apply(ctx context.Context, mg migrate.Migration) error {
 	})
 }
 
-// live checks the context and the store before any work.
+// live checks the context, the store and its schema before any work.
 func (s *Store) live(ctx context.Context) error {
+	if err := s.open(ctx); err != nil {
+		return err
+	}
+	if !s.current.Load() {
+		return fmt.Errorf("postgres: opened with NoMigrate; run Migrate first: %w", migrate.ErrSchemaBehind)
+	}
+	return nil
+}
+
+// open checks the context and that the store is open.
+func (s *Store) open(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}

@@ -118,10 +118,16 @@ func TestOpenSchemaVersions(t *testing.T) {
 	url := testURL(t)
 	schema := newSchema(t, url)
 
-	_, err := Open(ctx, url, Options{Schema: schema, NoMigrate: true})
-	require.ErrorIs(t, err, migrate.ErrSchemaBehind, "an empty schema is behind when told not to migrate")
+	s, err := Open(ctx, url, Options{Schema: schema, NoMigrate: true})
+	require.NoError(t, err, "an empty schema opens when told not to migrate")
+	_, err = s.GetNetwork(ctx, referral.NewID())
+	require.ErrorIs(t, err, migrate.ErrSchemaBehind, "but refuses work until Migrate")
+	require.NoError(t, s.Migrate(ctx))
+	_, err = s.GetNetwork(ctx, referral.NewID())
+	require.ErrorIs(t, err, referral.ErrNotFound)
+	require.NoError(t, s.Close())
 
-	s, err := Open(ctx, url, Options{Schema: schema})
+	s, err = Open(ctx, url, Options{Schema: schema})
 	require.NoError(t, err)
 	require.NoError(t, s.Migrate(ctx), "migrating a current database is a no-op")
 	var applied int

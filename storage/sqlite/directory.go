@@ -1,0 +1,347 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/refkit/refkit/referral"
+	"github.com/refkit/refkit/storage"
+)
+
+// PutNetwork creates or replaces a network.
+func (s *Store) PutNetwork(ctx context.Context, n referral.Network) error {
+	return s.put(ctx, n.Validate, func(tx *sql.Tx) error {
+		data, err := encode(n)
+		if err != nil {
+			return err
+		}
+		_, err = s.txExec(ctx, tx, qPutNetwork, blob(n.ID), data)
+		return err
+	})
+}
+
+// GetNetwork returns the network, or ErrNotFound.
+func (s *Store) GetNetwork(ctx context.Context, id referral.ID) (referral.Network, error) {
+	var n referral.Network
+	if err := s.live(ctx); err != nil {
+		return n, err
+	}
+	var data string
+	err := s.queryRow(ctx, qGetNetwork, blob(id)).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return n, notFound("network", id)
+	}
+	if err != nil {
+		return n, failed("get network", err)
+	}
+	return n, decode(data, &n)
+}
+
+// PutOrganization creates or replaces an organization in an existing network.
+func (s *Store) PutOrganization(ctx context.Context, o referral.Organization) error {
+	return s.put(ctx, o.Validate, func(tx *sql.Tx) error {
+		if err := s.claim(ctx, tx, organizations, o.Network, o.ID); err != nil {
+			return err
+		}
+		data, err := encode(o)
+		if err != nil {
+			return err
+		}
+		_, err = s.txExec(ctx, tx, qPutOrg, blob(o.ID), blob(o.Network), data)
+		return err
+	})
+}
+
+// GetOrganization returns the organization, or ErrNotFound.
+func (s *Store) GetOrganization(ctx context.Context, network, id referral.ID) (referral.Organization, error) {
+	var o referral.Organization
+	return o, s.get(ctx, organizations, network, id, &o)
+}
+
+// ListOrganizations pages through a network's organizations in id order.
+func (s *Store) ListOrganizations(ctx context.Context, network referral.ID, p storage.Page) ([]referral.Organization, referral.ID, error) {
+	return list[referral.Organization](ctx, s, organizations, network, p)
+}
+
+// PutService creates or replaces a service of an organization in the same network.
+func (s *Store) PutService(ctx context.Context, svc referral.Service) error {
+	return s.put(ctx, svc.Validate, func(tx *sql.Tx) error {
+		if err := s.claim(ctx, tx, services, svc.Network, svc.ID); err != nil {
+			return err
+		}
+		if err := s.exists(ctx, tx, organizations, svc.Network, svc.Organization); err != nil {
+			return err
+		}
+		data, err := encode(svc)
+		if err != nil {
+			return err
+		}
+		_, err = s.txExec(ctx, tx, qPutService, blob(svc.ID), blob(svc.Network), blob(svc.Organization), data)
+		return err
+	})
+}
+
+// GetService returns the service, or ErrNotFound.
+func (s *Store) GetService(ctx context.Context, network, id referral.ID) (referral.Service, error) {
+	var svc referral.Service
+	return svc, s.get(ctx, services, network, id, &svc)
+}
+
+// ListServices pages through a network's services in id order.
+func (s *Store) ListServices(ctx context.Context, network referral.ID, p storage.Page) ([]referral.Service, referral.ID, error) {
+	return list[referral.Service](ctx, s, services, network, p)
+}
+
+// DeleteService removes a service, or returns ErrNotFound.
+func (s *Store) DeleteService(ctx context.Context, network, id referral.ID) error {
+	return s.put(ctx, noInput, func(tx *sql.Tx) error {
+		res, err := s.txExec(ctx, tx, qDeleteService, blob(id), blob(network))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return errors.Join(err, notFound("service", id))
+		}
+		return nil
+	})
+}
+
+// PutPerson creates or replaces a person in an existing network.
+func (s *Store) PutPerson(ctx context.Context, p referral.Person) error {
+	return s.put(ctx, p.Validate, func(tx *sql.Tx) error {
+		if err := s.claim(ctx, tx, persons, p.Network, p.ID); err != nil {
+			return err
+		}
+		data, err := encode(p)
+		if err != nil {
+			return err
+		}
+		_, err = s.txExec(ctx, tx, qPutPerson, blob(p.ID), blob(p.Network), data)
+		return err
+	})
+}
+
+// GetPerson returns the person, or ErrNotFound.
+func (s *Store) GetPerson(ctx context.Context, network, id referral.ID) (referral.Person, error) {
+	var p referral.Person
+	return p, s.get(ctx, persons, network, id, &p)
+}
+
+// PutConsent creates or replaces a consent; its person and grantee must exist in
+// its network.
+func (s *Store) PutConsent(ctx context.Context, c referral.Consent) error {
+	return s.put(ctx, c.Validate, func(tx *sql.Tx) error {
+		if err := s.claim(ctx, tx, consents, c.Network, c.ID); err != nil {
+			return err
+		}
+		if err := s.exists(ctx, tx, persons, c.Network, c.Person); err != nil {
+			return err
+		}
+		if err := s.exists(ctx, tx, organizations, c.Network, c.Grantee); err != nil {
+			return err
+		}
+		data, err := encode(c)
+		if err != nil {
+			return err
+		}
+		_, err = s.txExec(ctx, tx, qPutConsent,
+			blob(c.ID), blob(c.Network), blob(c.Person), blob(c.Grantee), string(c.Scope),
+			nanos(c.Period.Start), nanos(c.Period.End), nanos(c.Revoked), data)
+		return err
+	})
+}
+
+// GetConsent returns the consent, or ErrNotFound.
+func (s *Store) GetConsent(ctx context.Context, network, id referral.ID) (referral.Consent, error) {
+	var c referral.Consent
+	return c, s.get(ctx, consents, network, id, &c)
+}
+
+// ListConsents returns the person's consents in id order; none for an unknown
+// person.
+func (s *Store) ListConsents(ctx context.Context, network, person referral.ID) ([]referral.Consent, error) {
+	if err := s.live(ctx); err != nil {
+		return nil, err
+	}
+	return queryRecords[referral.Consent](ctx, s, qListConsents, blob(person), blob(network))
+}
+
+// PutScreening stores an immutable screening result of an existing person.
+func (s *Store) PutScreening(ctx context.Context, sc referral.Screening) error {
+	return s.put(ctx, sc.Validate, func(tx *sql.Tx) error {
+		var one int
+		err := s.txRow(ctx, tx, qScreeningExists, blob(sc.ID)).Scan(&one)
+		if err == nil {
+			return conflict("screening", sc.ID, "already exists")
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if err := s.exists(ctx, tx, persons, sc.Network, sc.Person); err != nil {
+			return err
+		}
+		data, err := encode(sc)
+		if err != nil {
+			return err
+		}
+		_, err = s.txExec(ctx, tx, qPutScreening, blob(sc.ID), blob(sc.Network), blob(sc.Person), data)
+		return err
+	})
+}
+
+// GetScreening returns the screening, or ErrNotFound.
+func (s *Store) GetScreening(ctx context.Context, network, id referral.ID) (referral.Screening, error) {
+	var sc referral.Screening
+	return sc, s.get(ctx, screenings, network, id, &sc)
+}
+
+// ListScreenings returns the person's screenings in id order; none for an unknown
+// person.
+func (s *Store) ListScreenings(ctx context.Context, network, person referral.ID) ([]referral.Screening, error) {
+	if err := s.live(ctx); err != nil {
+		return nil, err
+	}
+	return queryRecords[referral.Screening](ctx, s, qListScreenings, blob(person), blob(network))
+}
+
+// noInput is the validation of a write that takes no record, only ids.
+func noInput() error { return nil }
+
+// put is a directory write: the context and store are live, the input valid,
+// then apply runs in one write transaction.
+func (s *Store) put(ctx context.Context, validate func() error, apply func(tx *sql.Tx) error) error {
+	if err := s.live(ctx); err != nil {
+		return err
+	}
+	if err := validate(); err != nil {
+		return err
+	}
+	return s.tx(ctx, apply)
+}
+
+// claim checks that a record id may be written in network: the network exists
+// and the id is not taken in another network.
+func (s *Store) claim(ctx context.Context, tx *sql.Tx, t table, network, id referral.ID) error {
+	if err := s.exists(ctx, tx, networks, network, network); err != nil {
+		return err
+	}
+	var owner []byte
+	err := s.txRow(ctx, tx, t.owner, blob(id)).Scan(&owner)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return err
+	case string(owner) != string(blob(network)):
+		return conflict(t.kind, id, "belongs to another network")
+	}
+	return nil
+}
+
+// exists returns ErrNotFound unless record id of t exists in network. For the
+// networks table network and id are the same.
+func (s *Store) exists(ctx context.Context, tx *sql.Tx, t table, network, id referral.ID) error {
+	var one int
+	var err error
+	if t.name == networks.name {
+		err = s.txRow(ctx, tx, qNetworkExists, blob(id)).Scan(&one)
+	} else {
+		err = s.txRow(ctx, tx, t.exists, blob(id), blob(network)).Scan(&one)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound(t.kind, id)
+	}
+	return err
+}
+
+// get reads record id of t in network into v, or returns ErrNotFound.
+func (s *Store) get(ctx context.Context, t table, network, id referral.ID, v any) error {
+	if err := s.live(ctx); err != nil {
+		return err
+	}
+	var data string
+	err := s.queryRow(ctx, t.get, blob(id), blob(network)).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound(t.kind, id)
+	}
+	if err != nil {
+		return failed("get "+t.kind, err)
+	}
+	return decode(data, v)
+}
+
+// list pages through the records of t in network, in id order. It fetches one
+// row beyond the page, so the cursor is zero exactly when nothing follows.
+func list[T any](ctx context.Context, s *Store, t table, network referral.ID, p storage.Page) ([]T, referral.ID, error) {
+	if err := s.live(ctx); err != nil {
+		return nil, referral.NilID, err
+	}
+	if network.IsZero() {
+		return nil, referral.NilID, referral.Invalid("network_id", "is required")
+	}
+	limit, err := storage.Limit(p.Limit)
+	if err != nil {
+		return nil, referral.NilID, err
+	}
+	rows, err := s.query(ctx, t.list, blob(network), blob(p.After), limit+1)
+	if err != nil {
+		return nil, referral.NilID, failed("list "+t.kind, err)
+	}
+	defer rows.Close()
+	var (
+		out  []T
+		last referral.ID
+	)
+	for rows.Next() {
+		if len(out) == limit {
+			return out, last, nil
+		}
+		var (
+			raw  []byte
+			data string
+			v    T
+		)
+		if err := rows.Scan(&raw, &data); err != nil {
+			return nil, referral.NilID, failed("list "+t.kind, err)
+		}
+		if last, err = toID(raw); err != nil {
+			return nil, referral.NilID, err
+		}
+		if err := decode(data, &v); err != nil {
+			return nil, referral.NilID, err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, referral.NilID, failed("list "+t.kind, err)
+	}
+	return out, referral.NilID, nil
+}
+
+// queryRecords decodes the data column of every row query returns.
+func queryRecords[T any](ctx context.Context, s *Store, query string, args ...any) ([]T, error) {
+	rows, err := s.query(ctx, query, args...)
+	if err != nil {
+		return nil, failed("query", err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var (
+			data string
+			v    T
+		)
+		if err := rows.Scan(&data); err != nil {
+			return nil, failed("query", err)
+		}
+		if err := decode(data, &v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, failed("query", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,38 @@
+// Package sqlite is refkit's embedded default storage backend: a
+// storage.Store on one SQLite file, in pure Go (modernc.org/sqlite, no cgo).
+//
+// Open configures every connection through the DSN's _pragma parameters, so
+// each pooled connection gets the same settings: foreign keys on, a busy
+// timeout, synchronous NORMAL (or FULL, see Options) and a larger page cache.
+// The WAL journal mode is a property of the file, kept in its header: Open sets
+// it once, after checking that the file is a refkit database, so that a file it
+// refuses is never modified. The store keeps two *sql.DB
+// handles on the file: a writer limited to one connection, whose transactions
+// begin IMMEDIATE, and a pool of query-only readers. All writes therefore queue
+// in this process instead of meeting SQLITE_BUSY, a read-then-write never has to
+// upgrade its lock, and readers run beside the writer as WAL allows.
+//
+// Durability: a transition the store has returned from is committed. In WAL
+// mode with synchronous NORMAL a committed transaction survives the process
+// being killed, but the last ones may be lost if the machine loses power; with
+// FULL they survive that too, at the cost of an fsync per commit.
+//
+// Records are stored whole as JSON beside typed columns for the fields that
+// queries filter and sort on (see migrations/0001_init.sql). Times in those
+// columns are Unix nanoseconds, so filters on times outside 1678–2262 compare
+// them as the nearest representable instant. Events are kept in columns (a
+// follower catching up on the feed decodes no JSON), with their time exact to
+// the nanosecond and returned in UTC, as the storage contract asks; other
+// records come back with their times as written, which refkit writes in UTC.
+//
+// The schema is migrated by the shared runner in internal/migrate from the
+// embedded migrations/NNNN_name.sql files, numbered as in storage/postgres:
+// each migration runs in one transaction with its record in
+// refkit_schema_migrations. A shared few-line runner was preferred to a
+// migration library because the two backends speak different driver APIs
+// (database/sql here, pgx there), which the libraries would force into one.
+//
+// Feed followers in the same process are woken through FeedChanged when an
+// append commits. Appends made by another process on the same file are not
+// signalled: followers there see them on their next poll.
+package sqlite
