@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -46,13 +48,39 @@ func TestReadmeCommands(t *testing.T) {
 				require.ElementsMatch(t, []string{"0190a6f0-8a4b-7c3d-9e2f-000000000003", "0190a6f0-8a4b-7c3d-9e2f-000000000004"}, excluded,
 					"the veterans desk fails its rule, the closed pantry is inactive")
 			}},
+		{"simulate the example scenario", []string{"simulate", "--scenario", "../../examples/simulation/scenario.json",
+			"--seed", "1", "--replications", "4", "--plots"}, "",
+			func(t *testing.T, out []byte) {
+				require.Contains(t, string(out), "4 replication(s)")
+			}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
+			if tc.args[0] == "simulate" {
+				tc.args = append(tc.args, "--out", t.TempDir())
+			}
 			code := run(context.Background(), tc.args, strings.NewReader(tc.stdin), &out, &errOut)
 			require.Equal(t, 0, code, errOut.String())
 			tc.check(t, out.Bytes())
 		})
+	}
+}
+
+// TestReadmeDirectoryExchange runs the README's import-then-match example.
+func TestReadmeDirectoryExchange(t *testing.T) {
+	code, directory, errOut := runCmd(t, "", "hsds", "import", "--network", "0190a6f0-8a4b-7c3d-9e2f-0000000000aa",
+		"../../interop/hsds/testdata/json/services.json")
+	require.Equal(t, 0, code, errOut)
+	file := filepath.Join(t.TempDir(), "directory.json")
+	require.NoError(t, os.WriteFile(file, []byte(directory), 0o600))
+
+	code, out, errOut := runCmd(t, "", "match", "--directory", file, "--request", "testdata/request-austin.json")
+	require.Equal(t, 0, code, errOut)
+	var got matchOutput
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	require.NotEmpty(t, got.Matches, "the Austin sample has food and shelter services near the request")
+	for _, m := range got.Matches {
+		require.NotEmpty(t, m.ServiceID)
 	}
 }
