@@ -2,6 +2,7 @@ package storage
 
 import (
 	"errors"
+	"strconv"
 
 	"github.com/refkit/refkit/referral"
 )
@@ -55,4 +56,38 @@ func checkEvent(r referral.Referral, e referral.Event) error {
 		return referral.Invalid("event.to", "must be the referral's new status")
 	}
 	return nil
+}
+
+// CheckPage validates a listing of a network's records and returns the page
+// size to use (see Limit). A zero network is ErrInvalid: a listing cannot miss.
+func CheckPage(network referral.ID, p Page) (int, error) {
+	if network.IsZero() {
+		return 0, referral.Invalid("network_id", "is required")
+	}
+	return Limit(p.Limit)
+}
+
+// CheckReferralQuery validates a ListReferrals call and returns the page size.
+func CheckReferralQuery(q ReferralQuery) (int, error) {
+	limit, err := CheckPage(q.Network, q.Page)
+	if err != nil {
+		return 0, err
+	}
+	for i, st := range q.Statuses {
+		if err := st.Validate(); err != nil {
+			return 0, referral.Invalid("statuses["+strconv.Itoa(i)+"]", "is not a FHIR Task status")
+		}
+	}
+	return limit, nil
+}
+
+// CheckFeed validates a Feed call and returns the page size.
+func CheckFeed(q FeedQuery) (int, error) {
+	if q.Network.IsZero() {
+		return 0, referral.Invalid("network_id", "is required")
+	}
+	if q.After < 0 {
+		return 0, referral.Invalid("after", "must not be negative")
+	}
+	return Limit(q.Limit)
 }

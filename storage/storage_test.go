@@ -116,3 +116,40 @@ func ExampleVisibility_Allows() {
 	// false
 	// true
 }
+
+func TestCheckQueries(t *testing.T) {
+	network := referral.NewID()
+	tests := []struct {
+		name  string
+		check func() (int, error)
+		limit int
+		field string
+	}{
+		{"page", func() (int, error) { return storage.CheckPage(network, storage.Page{Limit: 10}) }, 10, ""},
+		{"page default limit", func() (int, error) { return storage.CheckPage(network, storage.Page{}) }, storage.DefaultLimit, ""},
+		{"page without network", func() (int, error) { return storage.CheckPage(referral.NilID, storage.Page{}) }, 0, "network_id"},
+		{"referrals", func() (int, error) {
+			return storage.CheckReferralQuery(storage.ReferralQuery{Network: network, Statuses: []referral.Status{referral.StatusAccepted}})
+		}, storage.DefaultLimit, ""},
+		{"referrals with a bad status", func() (int, error) {
+			return storage.CheckReferralQuery(storage.ReferralQuery{Network: network, Statuses: []referral.Status{referral.StatusAccepted, "done"}})
+		}, 0, "statuses[1]"},
+		{"feed", func() (int, error) { return storage.CheckFeed(storage.FeedQuery{Network: network, After: 5, Limit: 3}) }, 3, ""},
+		{"feed without network", func() (int, error) { return storage.CheckFeed(storage.FeedQuery{}) }, 0, "network_id"},
+		{"feed before the start", func() (int, error) { return storage.CheckFeed(storage.FeedQuery{Network: network, After: -1}) }, 0, "after"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			limit, err := tt.check()
+			if tt.field == "" {
+				require.NoError(t, err)
+				require.Equal(t, tt.limit, limit)
+				return
+			}
+			var ve *referral.ValidationError
+			require.ErrorAs(t, err, &ve)
+			require.Equal(t, tt.field, ve.Field)
+			require.ErrorIs(t, err, referral.ErrInvalid)
+		})
+	}
+}

@@ -273,18 +273,12 @@ func (s *Store) ListReferrals(ctx context.Context, q storage.ReferralQuery) ([]r
 	if err := s.live(ctx); err != nil {
 		return nil, referral.NilID, err
 	}
-	if q.Network.IsZero() {
-		return nil, referral.NilID, referral.Invalid("network_id", "is required")
-	}
-	limit, err := storage.Limit(q.Page.Limit)
+	limit, err := storage.CheckReferralQuery(q)
 	if err != nil {
 		return nil, referral.NilID, err
 	}
 	statuses := make([]string, len(q.Statuses))
 	for i, st := range q.Statuses {
-		if err := st.Validate(); err != nil {
-			return nil, referral.NilID, referral.Invalid("statuses["+strconv.Itoa(i)+"]", "is not a FHIR Task status")
-		}
 		statuses[i] = string(st)
 	}
 	var b query
@@ -342,13 +336,7 @@ func (s *Store) Feed(ctx context.Context, q storage.FeedQuery) ([]referral.Event
 	if err := s.live(ctx); err != nil {
 		return nil, err
 	}
-	if q.Network.IsZero() {
-		return nil, referral.Invalid("network_id", "is required")
-	}
-	if q.After < 0 {
-		return nil, referral.Invalid("after", "must not be negative")
-	}
-	limit, err := storage.Limit(q.Limit)
+	limit, err := storage.CheckFeed(q)
 	if err != nil {
 		return nil, err
 	}

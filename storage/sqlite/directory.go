@@ -277,10 +277,7 @@ func list[T any](ctx context.Context, s *Store, t table, network referral.ID, p 
 	if err := s.live(ctx); err != nil {
 		return nil, referral.NilID, err
 	}
-	if network.IsZero() {
-		return nil, referral.NilID, referral.Invalid("network_id", "is required")
-	}
-	limit, err := storage.Limit(p.Limit)
+	limit, err := storage.CheckPage(network, p)
 	if err != nil {
 		return nil, referral.NilID, err
 	}

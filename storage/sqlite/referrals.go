@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strconv"
 	"strings"
 	"time"
 
@@ -169,17 +168,9 @@ func (s *Store) ListReferrals(ctx context.Context, q storage.ReferralQuery) ([]r
 	if err := s.live(ctx); err != nil {
 		return nil, referral.NilID, err
 	}
-	if q.Network.IsZero() {
-		return nil, referral.NilID, referral.Invalid("network_id", "is required")
-	}
-	limit, err := storage.Limit(q.Page.Limit)
+	limit, err := storage.CheckReferralQuery(q)
 	if err != nil {
 		return nil, referral.NilID, err
-	}
-	for i, st := range q.Statuses {
-		if err := st.Validate(); err != nil {
-			return nil, referral.NilID, referral.Invalid("statuses["+strconv.Itoa(i)+"]", "is not a FHIR Task status")
-		}
 	}
 	var w where
 	w.add("r.network_id = ?", blob(q.Network))
@@ -356,13 +347,7 @@ func (s *Store) Feed(ctx context.Context, q storage.FeedQuery) ([]referral.Event
 	if err := s.live(ctx); err != nil {
 		return nil, err
 	}
-	if q.Network.IsZero() {
-		return nil, referral.Invalid("network_id", "is required")
-	}
-	if q.After < 0 {
-		return nil, referral.Invalid("after", "must not be negative")
-	}
-	limit, err := storage.Limit(q.Limit)
+	limit, err := storage.CheckFeed(q)
 	if err != nil {
 		return nil, err
 	}
