@@ -14,15 +14,17 @@ import (
 	"github.com/refkit/refkit/interop/fhir"
 	"github.com/refkit/refkit/lifecycle"
 	"github.com/refkit/refkit/referral"
+	"github.com/refkit/refkit/storage"
 	"github.com/refkit/refkit/storage/memory"
+	"github.com/refkit/refkit/storage/sqlite"
 )
 
 func init() {
 	register(command{name: "fhir", summary: "export a referral as a FHIR R4 bundle, or apply a FHIR Task update (SDOH Clinical Care IG)", run: runFHIR})
 }
 
-// fhirState is the network snapshot the fhir command works on: the CLI keeps
-// no database, so each run loads the records into a memory store. Referrals
+// fhirState is the JSON network snapshot the fhir command can work on instead
+// of a database: each run loads the records into a memory store. Referrals
 // are loaded as they are, with no history: each starts at version 1.
 type fhirState struct {
 	Network        referral.Network        `json:"network"`
@@ -35,15 +37,17 @@ type fhirState struct {
 }
 
 const fhirUsage = `usage:
-  refkit fhir export --state FILE --referral ID --org ID [--role staff] [--base-url URL]
-  refkit fhir apply  --state FILE --org ID [--in TASK.json] [--save]
+  refkit fhir export (--db FILE --network ID | --state FILE) --referral ID --org ID [--role staff] [--base-url URL]
+  refkit fhir apply  (--db FILE --network ID | --state FILE [--save]) --org ID [--in TASK.json]
 
 export prints the referral as a FHIR R4 Bundle (SDOHCC ServiceRequest, Task,
 Consent, Patient, Organizations, screening Observations). apply reads a Task, or
 a Bundle holding one, from --in or stdin and applies it through the lifecycle;
-it prints the referral as it stands afterwards, and with --save writes it back
-to the state file. The acting identity is given by --org/--role/--user/--person:
-the command trusts its flags as a host trusts its own authentication.`
+it prints the referral as it stands afterwards. The records come from a refkit
+SQLite database (--db, which apply updates, with the event recorded) or from a
+JSON snapshot (--state, which apply rewrites only with --save). The acting
+identity is given by --org/--role/--user/--person: the command trusts its flags
+as a host trusts its own authentication.`
 
 func runFHIR(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "export" && args[0] != "apply") {
@@ -54,6 +58,8 @@ func runFHIR(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs := flag.NewFlagSet("fhir "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	statePath := fs.String("state", "", "network snapshot (JSON: network, organizations, persons, consents, screenings, referrals)")
+	dbPath := fs.String("db", "", "refkit SQLite database file (instead of --state)")
+	networkFlag := fs.String("network", "", "network id (with --db)")
 	org := fs.String("org", "", "acting organization id")
 	role := fs.String("role", string(referral.RoleStaff), "acting role: staff, admin, system or delegate")
 	user := fs.String("user", "", "acting user, recorded on events")
@@ -74,8 +80,11 @@ func runFHIR(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if *statePath == "" {
-		return errors.New("--state is required")
+	if (*statePath == "") == (*dbPath == "") {
+		return errors.New("give exactly one of --db and --state")
+	}
+	if *dbPath != "" && save != nil && *save {
+		return errors.New("--save is for --state: apply writes to --db directly")
 	}
 	now := time.Now
 	if *nowFlag != "" {
@@ -85,11 +94,38 @@ func runFHIR(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 		now = func() time.Time { return t }
 	}
-	var state fhirState
-	if err := decodeFile(*statePath, &state); err != nil {
-		return fmt.Errorf("reading --state: %w", err)
+	var (
+		state   fhirState
+		store   storage.Store
+		network referral.ID
+		err     error
+	)
+	if *dbPath != "" {
+		if network, err = referral.ParseID(*networkFlag); err != nil {
+			return fmt.Errorf("--network: %w", err)
+		}
+		// The database must exist: a mistyped path should not create an empty one.
+		if _, err := os.Stat(*dbPath); err != nil {
+			return fmt.Errorf("--db: %w", err)
+		}
+		db, err := sqlite.Open(ctx, *dbPath, sqlite.Options{})
+		if err != nil {
+			return fmt.Errorf("--db: %w", err)
+		}
+		store = db
+	} else {
+		if err := decodeFile(*statePath, &state); err != nil {
+			return fmt.Errorf("reading --state: %w", err)
+		}
+		network = state.Network.ID
+		mem, err := loadFHIRState(ctx, state)
+		if err != nil {
+			return fmt.Errorf("loading --state: %w", err)
+		}
+		store = mem
 	}
-	actor := referral.Actor{Network: state.Network.ID, User: *user, Role: referral.Role(*role)}
+	defer store.Close()
+	actor := referral.Actor{Network: network, User: *user, Role: referral.Role(*role)}
 	for _, f := range []struct {
 		flag string
 		v    string
@@ -104,11 +140,6 @@ func runFHIR(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 		*f.dst = parsed
 	}
-	store, err := loadFHIRState(ctx, state)
-	if err != nil {
-		return fmt.Errorf("loading --state: %w", err)
-	}
-	defer store.Close()
 	engine, err := lifecycle.New(lifecycle.Config{Store: store, Now: now, ImpliedConsent: state.ImpliedConsent})
 	if err != nil {
 		return err
@@ -143,7 +174,7 @@ func runFHIR(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		return err
 	}
-	if *save {
+	if save != nil && *save {
 		if err := saveFHIRState(*statePath, state, r); err != nil {
 			return err
 		}

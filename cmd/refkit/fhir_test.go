@@ -12,6 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/refkit/refkit/interop/fhir"
+	"github.com/refkit/refkit/lifecycle"
+	"github.com/refkit/refkit/referral"
+	"github.com/refkit/refkit/storage/sqlite"
 )
 
 const (
@@ -106,7 +109,13 @@ func TestFHIRErrors(t *testing.T) {
 	}{
 		{"no subcommand", "", nil, "want a subcommand"},
 		{"unknown subcommand", "", []string{"import"}, "want a subcommand"},
-		{"no state", "", []string{"export", "--referral", fhirReferral}, "--state is required"},
+		{"no state", "", []string{"export", "--referral", fhirReferral}, "exactly one of --db and --state"},
+		{"both sources", "", []string{"export", "--state", state, "--db", state, "--referral", fhirReferral}, "exactly one of --db and --state"},
+		{"save to a database", "", []string{"apply", "--db", state, "--save", "--org", fhirFoodBank}, "--save is for --state"},
+		{"database without network", "", []string{"export", "--db", state, "--referral", fhirReferral}, "--network"},
+		{"missing database", "", []string{"export", "--db", filepath.Join(t.TempDir(), "none.db"), "--network", fhirNetwork,
+			"--referral", fhirReferral}, "--db"},
+		{"not a database", "", []string{"export", "--db", state, "--network", fhirNetwork, "--referral", fhirReferral}, "--db"},
 		{"bad referral id", "", []string{"export", "--state", state, "--referral", "42", "--org", fhirClinic}, "--referral"},
 		{"bad org id", "", []string{"export", "--state", state, "--referral", fhirReferral, "--org", "x"}, "--org"},
 		{"bad clock", "", []string{"export", "--state", state, "--referral", fhirReferral, "--org", fhirClinic, "--now", "today"}, "--now"},
@@ -126,4 +135,49 @@ func TestFHIRErrors(t *testing.T) {
 			require.NotContains(t, errOut, "Diaz")
 		})
 	}
+}
+
+// TestFHIROnDatabase exports and applies against a SQLite database, where
+// apply's change is recorded as an event like any other lifecycle command.
+func TestFHIROnDatabase(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "refkit.db")
+	store, err := sqlite.Open(ctx, path, sqlite.Options{})
+	require.NoError(t, err)
+	id := func(s string) referral.ID { v, err := referral.ParseID(s); require.NoError(t, err); return v }
+	network := id(fhirNetwork)
+	require.NoError(t, store.PutNetwork(ctx, referral.Network{ID: network, Name: "Lake County"}))
+	for _, o := range []struct{ id, name string }{{fhirClinic, "Lakeside Clinic"}, {fhirFoodBank, "North Food Bank"}} {
+		require.NoError(t, store.PutOrganization(ctx, referral.Organization{ID: id(o.id), Network: network, Name: o.name}))
+	}
+	require.NoError(t, store.PutPerson(ctx, referral.Person{ID: id(fhirPerson), Network: network, GivenName: "Ana"}))
+	require.NoError(t, store.PutConsent(ctx, referral.Consent{ID: id(fhirConsent), Network: network, Person: id(fhirPerson),
+		Grantee: id(fhirFoodBank), Scope: referral.ScopeReferral}))
+	engine, err := lifecycle.New(lifecycle.Config{Store: store})
+	require.NoError(t, err)
+	clinic := referral.Actor{Network: network, Organization: id(fhirClinic), User: "nurse", Role: referral.RoleStaff}
+	r, err := engine.Create(ctx, clinic, lifecycle.CreateRequest{Person: id(fhirPerson), Receiver: id(fhirFoodBank),
+		Needs: []referral.Need{{Domain: referral.FoodInsecurity, Urgency: referral.Urgent}}, Send: true})
+	require.NoError(t, err)
+	require.NoError(t, store.Close())
+
+	code, out, errOut := runFHIRCmd(t, "", "export", "--db", path, "--network", fhirNetwork, "--referral", r.ID.String(), "--org", fhirClinic)
+	require.Equal(t, 0, code, errOut)
+	b, err := fhir.ParseBundle([]byte(out))
+	require.NoError(t, err)
+	require.NoError(t, b.Validate())
+	require.Equal(t, "requested", b.Task().Status)
+
+	task := `{"resourceType":"Task","status":"accepted","intent":"order","focus":{"reference":"ServiceRequest/` + r.ID.String() + `"}}`
+	code, _, errOut = runFHIRCmd(t, task, "apply", "--db", path, "--network", fhirNetwork, "--org", fhirFoodBank, "--user", "intake")
+	require.Equal(t, 0, code, errOut)
+
+	store, err = sqlite.Open(ctx, path, sqlite.Options{})
+	require.NoError(t, err)
+	defer store.Close()
+	events, err := store.ReferralEvents(ctx, network, r.ID)
+	require.NoError(t, err)
+	require.Len(t, events, 2)
+	require.Equal(t, referral.StatusAccepted, events[1].To)
+	require.Equal(t, "intake", events[1].Actor.User)
 }
