@@ -3,6 +3,7 @@ package referral
 import (
 	"maps"
 	"math"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -273,6 +274,10 @@ type Consent struct {
 	// Revoked is set when the person withdraws consent; it ends the consent from then.
 	Revoked time.Time `json:"revoked,omitzero"`
 	Created time.Time `json:"created,omitzero"`
+	// Document is where the host keeps the signed consent (an absolute URL or
+	// URN), so partners can ask for it; FHIR exchange sends it as the Consent's
+	// source.
+	Document string `json:"document,omitempty"`
 }
 
 // Validate checks the consent's fields.
@@ -294,6 +299,14 @@ func (c Consent) Validate() error {
 	}
 	if !c.Period.End.IsZero() && !c.Period.Start.IsZero() && !c.Period.End.After(c.Period.Start) {
 		return invalid("period.end", "must be after period.start")
+	}
+	if c.Document != "" {
+		if err := optionalText("document", c.Document, 2048); err != nil {
+			return err
+		}
+		if u, err := url.Parse(c.Document); err != nil || !u.IsAbs() || strings.ContainsAny(c.Document, " \t\n") {
+			return invalid("document", "must be an absolute URL or URN")
+		}
 	}
 	return nil
 }

@@ -180,6 +180,16 @@ func TestConsentPermits(t *testing.T) {
 	bad := c
 	bad.Period.End = start
 	requireField(t, bad.Validate(), "period.end")
+	for _, doc := range []string{"https://ehr.example.org/consents/42", "urn:uuid:0190a6f0-8a4b-7c3d-9e2f-000000000001"} {
+		withDoc := c
+		withDoc.Document = doc
+		require.NoError(t, withDoc.Validate(), doc)
+	}
+	for _, doc := range []string{"consents/42", "https://ehr.example.org/a b", "https://x\x00", "%zz"} {
+		withDoc := c
+		withDoc.Document = doc
+		requireField(t, withDoc.Validate(), "document")
+	}
 }
 
 func TestActorValidate(t *testing.T) {

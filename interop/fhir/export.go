@@ -383,7 +383,7 @@ func consent(c referral.Consent, r referral.Referral, now time.Time) *Consent {
 		Patient:  ref("Patient", c.Person), DateTime: instant(when),
 		// The referring organization took the consent and keeps the record.
 		Organization:     []Reference{*ref("Organization", r.Sender)},
-		SourceAttachment: &Attachment{Title: "Consent recorded by the referring organization", URL: "urn:uuid:" + c.ID.String(), Creation: instant(when)},
+		SourceAttachment: consentSource(c, when),
 		PolicyRule:       &CodeableConcept{Coding: []Coding{{System: systemActCode, Code: "OPTIN"}}},
 		Provision:        prov,
 	}
@@ -399,4 +399,13 @@ func patient(p referral.Person) *Patient {
 		out.Name = []HumanName{n}
 	}
 	return out
+}
+
+// consentSource points at the signed consent: the host's document when it
+// recorded one, otherwise the consent record itself (the IG requires a source).
+func consentSource(c referral.Consent, when time.Time) *Attachment {
+	if c.Document != "" {
+		return &Attachment{Title: "Signed consent", URL: c.Document, Creation: instant(when)}
+	}
+	return &Attachment{Title: "Consent recorded by the referring organization", URL: "urn:uuid:" + c.ID.String(), Creation: instant(when)}
 }

@@ -179,6 +179,34 @@ func TestExportRevokedConsent(t *testing.T) {
 	require.Equal(t, "2026-03-02T10:00:00Z", fc.Provision.Period.End)
 }
 
+func TestExportConsentDocument(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		document string
+		wantURL  func(n *network) string
+	}{
+		{"the host's signed form", "https://ehr.example.org/consents/42.pdf",
+			func(*network) string { return "https://ehr.example.org/consents/42.pdf" }},
+		{"the consent record when there is no document", "",
+			func(n *network) string { return "urn:uuid:" + n.consentID.String() }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := newNetwork()
+			c, err := n.store.GetConsent(ctx, n.clinic.Network, n.consentID)
+			require.NoError(t, err)
+			c.Document = tt.document
+			require.NoError(t, n.store.PutConsent(ctx, c))
+			r := n.refer()
+			b, err := n.x.Export(ctx, n.clinic, r.ID)
+			require.NoError(t, err)
+			require.NoError(t, b.Validate())
+			require.Equal(t, tt.wantURL(n), b.Consents()[0].SourceAttachment.URL)
+		})
+	}
+}
+
 func TestRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	n := newNetwork()
