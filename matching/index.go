@@ -74,8 +74,9 @@ func SetCapacity(id referral.ID, c *referral.Capacity) Change {
 }
 
 // Update applies changes in order and swaps in the resulting snapshot. Either all
-// changes apply or none do. Capacity-only updates copy the service table and share
-// the rest of the snapshot; other changes rebuild it, reusing compiled rules.
+// changes apply or none do. Capacity-only updates copy a few small nodes of the
+// capacity table and share the rest of the snapshot; other changes rebuild it,
+// reusing compiled rules.
 func (ix *Index) Update(ctx context.Context, changes ...Change) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -138,29 +139,27 @@ func (ix *Index) Update(ctx context.Context, changes ...Change) error {
 }
 
 // withCapacities returns a copy of s with new capacities, sharing everything else:
-// the service table and the capacity classes are copied, the geo index and the
-// area lists are not (they copy nothing that capacity changes).
+// only the capacity table's paths to the changed services are copied (see
+// capTable), so an update costs the same whatever the directory's size.
 func (s *Snapshot) withCapacities(changes []Change) (*Snapshot, error) {
-	next := &Snapshot{
-		opts: s.opts, rules: s.rules, byID: s.byID, domains: s.domains, programs: s.programs,
-		langSets: s.langSets, grid: s.grid,
-		counties: s.counties, zips: s.zips, states: s.states, polygons: s.polygons, virtual: s.virtual,
-		source: s.source, services: slices.Clone(s.services), statuses: s.statuses, caps: slices.Clone(s.caps), ids: s.ids,
-	}
 	for i, ch := range changes {
-		j, ok := s.byID[ch.remove]
-		if !ok {
+		if _, ok := s.byID[ch.remove]; !ok {
 			return nil, fmt.Errorf("matching: changes[%d]: service %s: %w", i, ch.remove, referral.ErrNotFound)
 		}
 		if ch.capacity != nil && (ch.capacity.Available < 0 || ch.capacity.Waitlist < 0) {
 			return nil, invalidf(fmt.Sprintf("changes[%d].capacity", i), "must not be negative")
 		}
-		e := &next.services[j]
-		e.capacity = ch.capacity
-		e.capReason = capacityReason(e.capacity)
-		next.caps[j] = classOf(e.capacity)
 	}
-	n, r, l := len(next.services), len(next.programs), len(next.langSets)
-	next.scratch.New = func() any { return newScratch(n, r, l) }
+	edit := s.caps.edit()
+	for _, ch := range changes {
+		edit.set(s.byID[ch.remove], ch.capacity)
+	}
+	next := &Snapshot{
+		opts: s.opts, rules: s.rules, byID: s.byID, domains: s.domains, programs: s.programs,
+		langSets: s.langSets, grid: s.grid,
+		counties: s.counties, zips: s.zips, states: s.states, polygons: s.polygons, virtual: s.virtual,
+		source: s.source, services: s.services, statuses: s.statuses, caps: edit.next, ids: s.ids,
+		scratch: s.scratch,
+	}
 	return next, nil
 }

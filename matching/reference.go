@@ -94,6 +94,7 @@ func (s *Snapshot) scan(q *query, sc *scratch) {
 // judge decides one candidate. Without Explain it stops at the first failure.
 func (s *Snapshot) judge(q *query, sc *scratch, c *candidate) {
 	e := &s.services[c.svc]
+	published := s.caps.at(c.svc).capacity()
 	explain := q.req.Explain
 	fail := func(r Reason) bool {
 		c.ok = false
@@ -113,7 +114,7 @@ func (s *Snapshot) judge(q *query, sc *scratch, c *candidate) {
 	if c.loc >= 0 && c.h > q.hRadius && fail(Reason{ReasonOutOfRadius, km(c.dist)}) {
 		return
 	}
-	if q.req.Full == Exclude && full(e.capacity) && fail(Reason{Code: ReasonNoCapacity}) {
+	if q.req.Full == Exclude && full(published) && fail(Reason{Code: ReasonNoCapacity}) {
 		return
 	}
 	if e.minAge > 0 || e.maxAge > 0 {
@@ -134,7 +135,7 @@ func (s *Snapshot) judge(q *query, sc *scratch, c *candidate) {
 		}
 	}
 	if c.ok {
-		c.br = s.breakdown(q, &c.rankKey, overlap, languageValue(q.env.Languages, e.langs), capacityValue(e.capacity), openValue(e.windows, q.asOf))
+		c.br = s.breakdown(q, &c.rankKey, overlap, languageValue(q.env.Languages, e.langs), capacityValue(published), openValue(e.windows, q.asOf))
 		c.score = c.br.Total()
 	}
 }

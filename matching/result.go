@@ -79,26 +79,13 @@ func (s *Snapshot) matchReasons(out []Reason, q *query, c *candidate) []Reason {
 			}
 		}
 	}
-	if s.caps[c.svc] != capUntracked {
-		out = append(out, s.services[c.svc].capReason)
+	if e := s.caps.at(c.svc); e.class != capUntracked {
+		out = append(out, e.reason())
 	}
 	if c.prof.timed && c.br.Open > 0 {
 		out = append(out, Reason{Code: ReasonOpenNow})
 	}
 	return out
-}
-
-// capacityReason is the reason a match carries about its capacity, if any.
-func capacityReason(c *referral.Capacity) Reason {
-	switch {
-	case c == nil:
-		return Reason{}
-	case c.Available > 0:
-		return Reason{ReasonCapacity, strconv.Itoa(c.Available) + " open"}
-	case c.Waitlist > 0:
-		return Reason{Code: ReasonWaitlist}
-	}
-	return Reason{Code: ReasonNoCapacity}
 }
 
 // exclusions lists the excluded candidates by service id. A service is a

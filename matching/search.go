@@ -154,22 +154,14 @@ func reachLimit(m, reach float64) float64 {
 
 // near appends to hits, in memory order, the buckets that may hold a location
 // within q.search of the query point.
-func (g *grid) near(q *query, hits []int32, groupsBuf []bucket) ([]int32, []bucket) {
+func (g *grid) near(q *query, hits []int32, disks *diskMemo) []int32 {
 	groupLimit := reachLimit(q.search, g.groupReach)
 	bucketLimit := reachLimit(q.search, g.bucketReach)
 	at := unitVec(q.latDeg, q.lonDeg)
 	groups := g.groups
 	if k := diskK(q.search, g.edgeAvg); k <= maxDiskK {
-		// Look every disk cell up before visiting any, so the lookups' cache
-		// misses overlap.
-		groupsBuf = groupsBuf[:0]
 		origin := h3.LatLngToCell(h3.NewLatLng(q.latDeg, q.lonDeg), g.res)
-		for _, c := range h3.GridDisk(origin, k) {
-			if gr, ok := g.index[c]; ok {
-				groupsBuf = append(groupsBuf, gr)
-			}
-		}
-		groups = groupsBuf
+		groups = disks.groups(g, origin, k)
 	}
 	for _, gr := range groups {
 		if at.chord2(gr.centre) > groupLimit {
@@ -184,12 +176,49 @@ func (g *grid) near(q *query, hits []int32, groupsBuf []bucket) ([]int32, []buck
 	// Sorted, buckets are read in memory order; compacted, a cell the disk might
 	// list twice is read once.
 	slices.Sort(hits)
-	return slices.Compact(hits), groupsBuf
+	return slices.Compact(hits)
+}
+
+// diskMemoBits sizes a scratch's memo of grid disks: 256 entries.
+const diskMemoBits = 8
+
+// diskMemo remembers the occupied groups of recent grid disks, by origin cell
+// and size. People searching from the same part of a city share a disk at the
+// coarse resolution, and listing one costs an h3 call (cgo, and an allocation)
+// and a map lookup per cell. It lives in a scratch, so it serves one goroutine
+// at a time and one grid: a scratch's pool is only shared by snapshots that
+// share their grid. It keeps only coarse cells (hexagons of about 250 km² at the
+// default resolution), nothing that locates a person.
+type diskMemo [1 << diskMemoBits]diskEntry
+
+type diskEntry struct {
+	origin h3.Cell
+	k      int
+	groups []bucket // nil: no entry (or a disk with no occupied group)
+}
+
+// groups returns the groups of g in the grid disk of k around origin. The
+// slice is the memo's: valid until the next call.
+func (m *diskMemo) groups(g *grid, origin h3.Cell, k int) []bucket {
+	e := &m[uint64(origin)*0x9e3779b97f4a7c15>>(64-diskMemoBits)]
+	if e.groups != nil && e.origin == origin && e.k == k {
+		return e.groups
+	}
+	// Look every disk cell up before visiting any group, so the lookups'
+	// cache misses overlap.
+	groups := e.groups[:0]
+	for _, c := range h3.GridDisk(origin, k) {
+		if gr, ok := g.index[c]; ok {
+			groups = append(groups, gr)
+		}
+	}
+	*e = diskEntry{origin: origin, k: k, groups: groups}
+	return groups
 }
 
 // search answers a request through the index.
 func (s *Snapshot) search(q *query, sc *scratch) Result {
-	sc.hits, sc.groups = s.grid.near(q, sc.hits[:0], sc.groups)
+	sc.hits = s.grid.near(q, sc.hits[:0], &sc.disks)
 	if q.req.Explain {
 		return s.searchExplained(q, sc)
 	}
@@ -393,7 +422,7 @@ func (s *Snapshot) breakdownOf(q *query, sc *scratch, k *rankKey, overlap domain
 	if p.timed {
 		open = openValue(s.services[k.svc].windows, q.asOf)
 	}
-	return s.breakdown(q, k, overlap, s.languageOf(q, sc, p.langs), capClassValue[s.caps[k.svc]], open)
+	return s.breakdown(q, k, overlap, s.languageOf(q, sc, p.langs), capClassValue[s.caps.class(k.svc)], open)
 }
 
 // areaScore is an entry of the per-request memo of Snapshot.areaScore.
@@ -416,7 +445,7 @@ const maxAreaScores = 32
 // handful of them: so each is computed once per request, and the result is
 // shared. Scores that cannot be shared are returned in sc.areaSpare.
 func (s *Snapshot) areaScore(q *query, sc *scratch, k *rankKey, overlap domainSet, p profile) *areaScore {
-	class := s.caps[k.svc]
+	class := s.caps.class(k.svc)
 	if !p.timed {
 		for i := range sc.areaScores {
 			if m := &sc.areaScores[i]; m.overlap == overlap && m.langs == p.langs && m.class == class {

@@ -79,20 +79,19 @@ type window struct {
 
 // svc is a service as the matcher reads it: flattened, with its rule compiled.
 type svc struct {
-	id       referral.ID
-	active   bool
-	status   referral.ServiceStatus
-	domains  domainSet
-	rule     int32 // index into Snapshot.rules, -1 for none
-	minAge   int
-	maxAge   int
-	langs    []string
-	langSet  int32 // index of langs in Snapshot.langSets
-	capacity *referral.Capacity
-	windows  []window
-	// capReason and ageText are the service's reason texts, built once.
-	capReason Reason
-	ageText   string
+	id      referral.ID
+	active  bool
+	status  referral.ServiceStatus
+	domains domainSet
+	rule    int32 // index into Snapshot.rules, -1 for none
+	minAge  int
+	maxAge  int
+	langs   []string
+	langSet int32 // index of langs in Snapshot.langSets
+	windows []window
+	// ageText is the service's age reason text, built once; capacity lives in
+	// Snapshot.caps.
+	ageText string
 	// areas, for the linear scan and for explanations.
 	counties, zips, states []string
 	polygon                map[h3.Cell]struct{}
@@ -124,7 +123,7 @@ type Snapshot struct {
 	rules    *rules
 	source   []referral.Service // sorted by id, as loaded
 	services []svc              // parallel to source
-	caps     []capClass         // parallel to source
+	caps     capTable           // parallel to source; see capTable
 	ids      []referral.ID      // parallel to source: results read them densely
 	byID     map[referral.ID]int32
 	domains  map[referral.Domain]int
@@ -142,7 +141,11 @@ type Snapshot struct {
 	polygons map[h3.Cell]areaList
 	virtual  areaList
 
-	scratch sync.Pool
+	// scratch is shared by the snapshots capacity updates derive from this one:
+	// they have the same services, rules and language lists, which is all a
+	// scratch is sized by, and a fresh pool per update would allocate a
+	// directory-sized scratch per request when capacity changes between requests.
+	scratch *sync.Pool
 }
 
 // build makes a snapshot of services. Services are validated for what matching
@@ -156,7 +159,7 @@ func build(services []referral.Service, opts Options, rs *rules) (*Snapshot, err
 		source:   src,
 		services: make([]svc, len(src)),
 		statuses: []referral.ServiceStatus{referral.ServiceActive},
-		caps:     make([]capClass, len(src)),
+		caps:     newCapTable(len(src)),
 		ids:      make([]referral.ID, len(src)),
 		byID:     make(map[referral.ID]int32, len(src)),
 		domains:  map[referral.Domain]int{},
@@ -228,11 +231,6 @@ func build(services []referral.Service, opts Options, rs *rules) (*Snapshot, err
 			langIdx[langKey] = langs
 		}
 		e.langSet = langs
-		if sv.Capacity != nil {
-			c := *sv.Capacity
-			e.capacity = &c
-		}
-		e.capReason = capacityReason(e.capacity)
 		for _, sc := range sv.Schedules {
 			e.windows = append(e.windows, resolveWindow(sc, zones))
 		}
@@ -244,13 +242,13 @@ func build(services []referral.Service, opts Options, rs *rules) (*Snapshot, err
 		areas.add(&e, sv.ServiceAreas, areaRef{svc: int32(i), status: s.statusOf(e.status), domains: e.domains, profile: prof}, opts.Resolution)
 		s.services[i] = e
 		gates[i] = gate{domains: e.domains, profile: prof, status: s.statusOf(e.status)}
-		s.caps[i] = classOf(e.capacity)
+		s.caps.set(int32(i), sv.Capacity)
 		s.ids[i] = sv.ID
 	}
 	s.setAreas(areas)
 	s.grid = newGrid(points, gates, opts.Resolution, len(s.domains))
 	n, r, l := len(s.services), len(s.programs), len(s.langSets)
-	s.scratch.New = func() any { return newScratch(n, r, l) }
+	s.scratch = &sync.Pool{New: func() any { return newScratch(n, r, l) }}
 	return s, nil
 }
 
@@ -459,14 +457,10 @@ func (s *Snapshot) Service(id referral.ID) (referral.Service, bool) {
 }
 
 // record returns a deep copy of the i-th service with its current capacity, which
-// capacity updates keep only in the service table.
+// capacity updates keep only in the capacity table.
 func (s *Snapshot) record(i int) referral.Service {
 	out := s.source[i].Clone()
-	out.Capacity = nil
-	if c := s.services[i].capacity; c != nil {
-		cp := *c
-		out.Capacity = &cp
-	}
+	out.Capacity = s.caps.at(int32(i)).capacity()
 	return out
 }
 
@@ -498,7 +492,7 @@ type scratch struct {
 	langs, needs []string
 	ranks        []int
 	hits         []int32
-	groups       []bucket
+	disks        diskMemo
 	areaScores   []areaScore
 	areaSpare    areaScore
 	wanted       []int32

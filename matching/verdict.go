@@ -156,7 +156,7 @@ func (s *Snapshot) verdict(q *query, sc *scratch, c *candidate) why {
 // no rule for a service already excluded.
 func (s *Snapshot) serviceWhy(q *query, sc *scratch, svc int32, lim profile, stopEarly bool) why {
 	var w why
-	if q.req.Full == Exclude && s.caps[svc] == capFull {
+	if q.req.Full == Exclude && s.caps.class(svc) == capFull {
 		if w |= whyNoCapacity; stopEarly {
 			return w
 		}

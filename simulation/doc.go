@@ -21,9 +21,14 @@
 //
 // The matcher's index learns a service's capacity class (open, waitlist only,
 // full) before the next search after it changes, or, with Policy.CapacityRefresh,
-// at that period, as a directory fed by daily capacity reports would; each index
-// update copies the matcher's service table, so large directories want a refresh
-// period.
+// at that period, as a directory fed by daily capacity reports would. An index
+// update patches only the changed services' capacity (see matching.Index.Update),
+// so live capacity costs microseconds per search even over a national directory.
+//
+// A replication keeps its whole history in its memory store (every referral and
+// event, as the real store would), so its heap grows with the referrals it
+// makes; programs running large scenarios should let the collector work less
+// often, as `refkit simulate` does (GOGC=400 under a memory limit).
 //
 // The engine is deterministic: events are ordered by (time, insertion sequence),
 // randomness comes from seeded PCG streams (one per purpose, so that changing

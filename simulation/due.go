@@ -1,10 +1,8 @@
 package simulation
 
-import "time"
-
 // dueEntry is a referral with a pending lifecycle deadline.
 type dueEntry struct {
-	at  time.Time
+	at  int64 // see stamp
 	ref int32
 }
 
@@ -12,8 +10,8 @@ type dueEntry struct {
 type dueHeap struct{ e []dueEntry }
 
 func (h *dueHeap) less(i, j int) bool {
-	if c := h.e[i].at.Compare(h.e[j].at); c != 0 {
-		return c < 0
+	if a, b := h.e[i].at, h.e[j].at; a != b {
+		return a < b
 	}
 	return h.e[i].ref < h.e[j].ref
 }

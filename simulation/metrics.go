@@ -111,17 +111,17 @@ func (s *sim) result(seed uint64) Replication {
 			r.ByReason[string(rf.status)+"/"+rf.reason]++
 		}
 		sent := rf.milestone[0]
-		if t := rf.milestone[1]; !t.IsZero() {
-			ack = append(ack, t.Sub(sent).Hours())
+		if t := rf.milestone[1]; t != 0 {
+			ack = append(ack, time.Duration(t-sent).Hours())
 		}
-		if t := rf.milestone[2]; !t.IsZero() {
-			acc = append(acc, t.Sub(sent).Hours())
+		if t := rf.milestone[2]; t != 0 {
+			acc = append(acc, time.Duration(t-sent).Hours())
 		}
-		b := min(nb-1, int(rf.created.Sub(s.start)/bucket))
+		b := min(nb-1, int(time.Duration(rf.created-stamp(s.start))/bucket))
 		r.ClosureOverTime[b].Created++
 		if rf.status == referral.StatusCompleted {
 			completed++
-			done = append(done, rf.milestone[3].Sub(sent).Hours())
+			done = append(done, time.Duration(rf.milestone[3]-sent).Hours())
 			r.ClosureOverTime[b].Completed++
 		}
 	}

@@ -105,17 +105,28 @@ type svcState struct {
 }
 
 type ref struct {
-	id        referral.ID
-	ep        int32
-	svc       int32
-	slot      int32
-	status    referral.Status
-	reason    string
-	distKM    float64
-	queuedAt  int64
-	deadline  time.Time
-	milestone [4]time.Time // sent, acknowledged, accepted, closed
-	created   time.Time
+	id       referral.ID
+	ep       int32
+	svc      int32
+	slot     int32
+	status   referral.Status
+	reason   string
+	distKM   float64
+	queuedAt int64
+	// Times are stamps (see stamp): a million referrals' times then hold no
+	// pointers for the collector to follow and take a third of the memory.
+	deadline  int64
+	milestone [4]int64 // sent, acknowledged, accepted, closed
+	created   int64
+}
+
+// stamp is a time as Unix nanoseconds, 0 for the zero time: simulated times
+// are years away from 1970, so no real time stamps to 0.
+func stamp(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }
 
 type episode struct {
@@ -220,7 +231,13 @@ func (s *sim) clockNow() time.Time { return s.now }
 // directory puts the scenario's services (and the synthetic directory) in the
 // store and returns them for the matcher.
 func (s *sim) directory(ids *referral.IDGenerator, org func(string) (referral.Actor, error)) ([]referral.Service, error) {
-	var out []referral.Service
+	size := len(s.sc.Services)
+	if sy := s.sc.Synthetic; sy != nil {
+		size += sy.Locations // at least one location per service: an upper bound
+	}
+	out := make([]referral.Service, 0, size)
+	s.svcs = make([]svcState, 0, size)
+	s.svcByID = make(map[referral.ID]int32, size)
 	add := func(svc referral.Service, actor referral.Actor, st svcState) error {
 		if err := s.store.PutService(s.ctx, svc); err != nil {
 			return err
@@ -519,11 +536,11 @@ func (s *sim) refer(ep int32, site int32) error {
 	if err != nil {
 		return fmt.Errorf("match: %w", err)
 	}
-	pick := -1
+	pick, k := -1, int32(-1)
 	for i := range res.Matches {
-		k, ok := s.svcByID[res.Matches[i].Service]
-		if ok && !containsInt32(e.tried, k) {
-			pick = i
+		j, ok := s.svcByID[res.Matches[i].Service]
+		if ok && !containsInt32(e.tried, j) {
+			pick, k = i, j
 			break
 		}
 	}
@@ -536,7 +553,6 @@ func (s *sim) refer(ep int32, site int32) error {
 		return nil
 	}
 	mt := &res.Matches[pick]
-	k := s.svcByID[mt.Service]
 	e.tried = append(e.tried, k)
 	sender := s.sites[site].actor
 	req := lifecycle.CreateRequest{
@@ -551,7 +567,7 @@ func (s *sim) refer(ep int32, site int32) error {
 	if err != nil {
 		return fmt.Errorf("create referral: %w", err)
 	}
-	rf := ref{id: r.ID, ep: ep, svc: k, slot: -1, created: r.Created}
+	rf := ref{id: r.ID, ep: ep, svc: k, slot: -1, created: stamp(r.Created)}
 	if mt.DistanceM != nil {
 		rf.distKM = *mt.DistanceM / 1000
 	}
@@ -579,10 +595,10 @@ func containsInt32(xs []int32, x int32) bool {
 func (s *sim) record(ri int32, r referral.Referral) {
 	rf := &s.refs[ri]
 	rf.status, rf.reason = r.Status, r.Reason
-	rf.milestone = [4]time.Time{r.Sent, r.Acknowledged, r.Accepted, r.Closed}
-	if !r.NextDeadline.Equal(rf.deadline) {
-		rf.deadline = r.NextDeadline
-		if !rf.deadline.IsZero() {
+	rf.milestone = [4]int64{stamp(r.Sent), stamp(r.Acknowledged), stamp(r.Accepted), stamp(r.Closed)}
+	if next := stamp(r.NextDeadline); next != rf.deadline {
+		rf.deadline = next
+		if rf.deadline != 0 {
 			s.due.push(dueEntry{at: rf.deadline, ref: ri})
 		}
 	}
@@ -816,21 +832,22 @@ func (s *sim) sweep() error {
 		return err
 	}
 	var again []dueEntry
-	for s.due.len() > 0 && !s.due.peek().at.After(s.now) {
+	now := stamp(s.now)
+	for s.due.len() > 0 && s.due.peek().at <= now {
 		d := s.due.pop()
 		rf := &s.refs[d.ref]
-		if !rf.deadline.Equal(d.at) || rf.status.Terminal() {
+		if rf.deadline != d.at || rf.status.Terminal() {
 			continue // superseded
 		}
 		r, err := s.eng.Get(s.ctx, s.system, rf.id)
 		if err != nil {
 			return err
 		}
-		if r.Status == rf.status && r.NextDeadline.Equal(rf.deadline) {
+		if r.Status == rf.status && stamp(r.NextDeadline) == rf.deadline {
 			again = append(again, d) // the sweep left it for a later round
 			continue
 		}
-		rf.deadline = time.Time{}
+		rf.deadline = 0
 		s.record(d.ref, r)
 		if r.Status.Terminal() {
 			if err := s.rerefer(d.ref); err != nil {

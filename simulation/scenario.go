@@ -240,8 +240,7 @@ type Policy struct {
 	// CapacityRefresh is how often the directory's published capacity reaches the
 	// matcher. Zero updates it before every search, so matches always see the
 	// live capacity; a period models a directory fed by daily (or hourly)
-	// capacity reports, and keeps large directories fast (each index update
-	// copies the service table). Partners still decline for capacity when full.
+	// capacity reports. Partners still decline for capacity when full.
 	CapacityRefresh Duration `json:"capacity_refresh,omitempty"`
 	// ClosureBucket is the width of the closure-rate-over-time buckets (0: 1 day).
 	ClosureBucket Duration `json:"closure_bucket,omitempty"`

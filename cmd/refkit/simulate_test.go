@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -69,6 +71,62 @@ func TestSimulateRejects(t *testing.T) {
 			require.Contains(t, stderr.String(), tc.want)
 			_, err := os.Stat(filepath.Join(out, "metrics.json"))
 			require.True(t, os.IsNotExist(err))
+		})
+	}
+}
+
+func TestMemTotal(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		meminfo string
+		want    uint64
+	}{
+		{"linux", "MemTotal:       24589840 kB\nMemFree:        22000000 kB\n", 24589840 << 10},
+		{"not first", "MemFree: 1 kB\nMemTotal: 2048 kB\n", 2048 << 10},
+		{"missing", "MemFree: 1 kB\n", 0},
+		{"no unit", "MemTotal: 2048\n", 0},
+		{"not a number", "MemTotal: lots kB\n", 0},
+		{"absurd", "MemTotal: 99999999999999999 kB\n", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, memTotal(tc.meminfo))
+		})
+	}
+}
+
+func TestTuneGC(t *testing.T) {
+	const gib = 1 << 30
+	for _, tc := range []struct {
+		name               string
+		env                map[string]string
+		memory             uint64
+		tuned              bool
+		wantLimit, wantPct int64
+	}{
+		{"tunes on a known machine", nil, 16 * gib, true, 8 * gib, simGCPercent},
+		{"GOGC wins", map[string]string{"GOGC": "100"}, 16 * gib, false, 0, 0},
+		{"GOMEMLIMIT wins", map[string]string{"GOMEMLIMIT": "4GiB"}, 16 * gib, false, 0, 0},
+		{"unknown memory", nil, 0, false, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			prevPct := debug.SetGCPercent(100)
+			prevLimit := debug.SetMemoryLimit(math.MaxInt64)
+			defer debug.SetGCPercent(prevPct)
+			defer debug.SetMemoryLimit(prevLimit)
+
+			restore := tuneGC(func(k string) string { return tc.env[k] }, tc.memory)
+			limit, pct := debug.SetMemoryLimit(-1), debug.SetGCPercent(-1)
+			debug.SetGCPercent(pct)
+			if tc.tuned {
+				require.Equal(t, tc.wantLimit, limit)
+				require.Equal(t, tc.wantPct, int64(pct))
+			} else {
+				require.Equal(t, int64(math.MaxInt64), limit)
+				require.Equal(t, 100, pct)
+			}
+			restore()
+			require.Equal(t, int64(math.MaxInt64), debug.SetMemoryLimit(-1))
+			require.Equal(t, 100, debug.SetGCPercent(100))
 		})
 	}
 }

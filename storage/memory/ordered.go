@@ -62,13 +62,26 @@ func lowerBound[K keyed[K]](c []K, k K) int {
 
 // insert adds k and reports whether it was new.
 func (s *ordered[K]) insert(k K) bool {
-	ci := s.locate(k)
+	// Time-ordered ids mostly arrive in order: a key above the last one skips the
+	// search over the chunks, whose routing keys are a cache miss each in a set
+	// of a million.
+	ci := len(s.chunks)
+	if last := ci - 1; last < 0 || s.chunks[last][len(s.chunks[last])-1].Compare(k) >= 0 {
+		ci = s.locate(k)
+	}
 	if ci == len(s.chunks) {
 		// k is above every key, the common case for time-ordered ids: append,
 		// starting a fresh chunk when the last is full so chunks fill completely.
-		if ci == 0 || len(s.chunks[ci-1]) >= chunkSize {
+		switch {
+		case ci == 0:
 			s.chunks = append(s.chunks, []K{k})
-		} else {
+		case len(s.chunks[ci-1]) >= chunkSize:
+			// A set that filled a chunk is a big one: its next chunk will fill
+			// too, so it starts at full size instead of growing by doubling.
+			c := make([]K, 1, chunkSize)
+			c[0] = k
+			s.chunks = append(s.chunks, c)
+		default:
 			s.chunks[ci-1] = append(s.chunks[ci-1], k)
 		}
 		s.n++

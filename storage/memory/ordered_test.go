@@ -25,6 +25,7 @@ func TestOrdered(t *testing.T) {
 		order func(rng *rand.Rand, i int) num
 	}{
 		{"ascending appends", 3000, 3000, 100, func(_ *rand.Rand, i int) num { return num(i) }},
+		{"mostly ascending with repeats", 3000, 6000, 80, func(rng *rand.Rand, i int) num { return num(i/2 - rng.IntN(3)) }},
 		{"descending inserts", 3000, 3000, 100, func(_ *rand.Rand, i int) num { return num(-i) }},
 		{"random churn", 2000, 20000, 60, func(rng *rand.Rand, _ int) num { return num(rng.IntN(2000)) }},
 		{"drain", 5000, 20000, 30, func(rng *rand.Rand, _ int) num { return num(rng.IntN(5000)) }},
