@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/refkit/refkit/referral"
@@ -171,14 +170,12 @@ func (s *Store) UpdateReferral(ctx context.Context, r referral.Referral, e refer
 // ListReferrals pages through the referrals matching q in id order, walking the
 // narrowest index the query names.
 func (s *Store) ListReferrals(ctx context.Context, q storage.ReferralQuery) ([]referral.Referral, referral.ID, error) {
-	limit, err := listing(ctx, q.Network, q.Page)
-	if err != nil {
+	if err := live(ctx); err != nil {
 		return nil, referral.NilID, err
 	}
-	for i, st := range q.Statuses {
-		if err := st.Validate(); err != nil {
-			return nil, referral.NilID, referral.Invalid("statuses["+strconv.Itoa(i)+"]", "is not a FHIR Task status")
-		}
+	limit, err := storage.CheckReferralQuery(q)
+	if err != nil {
+		return nil, referral.NilID, err
 	}
 	var (
 		out  []referral.Referral
@@ -267,13 +264,7 @@ func (s *Store) Feed(ctx context.Context, q storage.FeedQuery) ([]referral.Event
 	if err := live(ctx); err != nil {
 		return nil, err
 	}
-	if err := requireNetwork(q.Network); err != nil {
-		return nil, err
-	}
-	if q.After < 0 {
-		return nil, referral.Invalid("after", "must not be negative")
-	}
-	limit, err := storage.Limit(q.Limit)
+	limit, err := storage.CheckFeed(q)
 	if err != nil {
 		return nil, err
 	}

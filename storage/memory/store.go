@@ -164,15 +164,6 @@ func conflict(kind string, id referral.ID, why string) error {
 	return fmt.Errorf("memory: %s %s %s: %w", kind, id, why, referral.ErrConflict)
 }
 
-// requireNetwork rejects a zero network id on listings, where it cannot be a
-// lookup miss.
-func requireNetwork(id referral.ID) error {
-	if id.IsZero() {
-		return referral.Invalid("network_id", "is required")
-	}
-	return nil
-}
-
 // network returns the network, or ErrNotFound. Callers hold the lock.
 func (s *Store) network(id referral.ID) (*network, error) {
 	n, ok := s.networks[id]
@@ -274,10 +265,7 @@ func listing(ctx context.Context, network referral.ID, p storage.Page) (int, err
 	if err := live(ctx); err != nil {
 		return 0, err
 	}
-	if err := requireNetwork(network); err != nil {
-		return 0, err
-	}
-	return storage.Limit(p.Limit)
+	return storage.CheckPage(network, p)
 }
 
 // noInput is the validation of a write that takes no record, only ids.
