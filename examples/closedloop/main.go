@@ -29,19 +29,23 @@ func main() {
 	dbPath := flag.String("db", "", "SQLite database file to use and keep (default: a temporary file, removed at exit)")
 	inMemory := flag.Bool("memory", false, "use the in-memory store instead of SQLite")
 	flag.Parse()
-	if err := main1(context.Background(), os.Stdout, *dbPath, *inMemory); err != nil {
+	if err := main1(context.Background(), os.Stdout, os.Stderr, *dbPath, *inMemory); err != nil {
 		fmt.Fprintln(os.Stderr, "closedloop:", err)
 		os.Exit(1)
 	}
 }
 
-func main1(ctx context.Context, out io.Writer, dbPath string, inMemory bool) error {
+// main1 runs the example on the chosen store. When the database is kept, it
+// tells info (stderr) the ids to look it up by, e.g. with refkit fhir export.
+func main1(ctx context.Context, out, info io.Writer, dbPath string, inMemory bool) error {
 	if inMemory {
 		store := memory.New()
 		defer store.Close()
-		return run(ctx, out, store)
+		_, err := run(ctx, out, store)
+		return err
 	}
-	if dbPath == "" {
+	kept := dbPath != ""
+	if !kept {
 		dir, err := os.MkdirTemp("", "refkit-closedloop-")
 		if err != nil {
 			return err
@@ -54,10 +58,15 @@ func main1(ctx context.Context, out io.Writer, dbPath string, inMemory bool) err
 		return err
 	}
 	defer store.Close()
-	return run(ctx, out, store)
+	r, err := run(ctx, out, store)
+	if err == nil && kept {
+		fmt.Fprintf(info, "\nKept %s: network %s, referral %s, sent by %s to %s\n",
+			dbPath, r.Network, r.ID, r.Sender, r.Receiver)
+	}
+	return err
 }
 
-func run(ctx context.Context, out io.Writer, store storage.Store) error {
+func run(ctx context.Context, out io.Writer, store storage.Store) (referral.Referral, error) {
 	// A virtual clock, so the example prints the same thing every time.
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
@@ -79,7 +88,7 @@ func run(ctx context.Context, out io.Writer, store storage.Store) error {
 		func() error { return store.PutConsent(ctx, consent) },
 	} {
 		if err := put(); err != nil {
-			return err
+			return referral.Referral{}, err
 		}
 	}
 
@@ -88,7 +97,7 @@ func run(ctx context.Context, out io.Writer, store storage.Store) error {
 		Deadlines: lifecycle.Deadlines{Acknowledge: 24 * time.Hour, Accept: 72 * time.Hour, ExpireAfter: 48 * time.Hour},
 	})
 	if err != nil {
-		return err
+		return referral.Referral{}, err
 	}
 	nurse := referral.Actor{Network: network.ID, Organization: clinic.ID, User: "nurse-okafor", Role: referral.RoleStaff}
 	intake := referral.Actor{Network: network.ID, Organization: foodBank.ID, User: "intake-desk", Role: referral.RoleStaff}
@@ -102,7 +111,7 @@ func run(ctx context.Context, out io.Writer, store storage.Store) error {
 		Note:           "Family of three, ran out of food twice last month.",
 	})
 	if err != nil {
-		return err
+		return referral.Referral{}, err
 	}
 
 	// The food bank's side of the loop, hours and days later.
@@ -124,13 +133,13 @@ func run(ctx context.Context, out io.Writer, store storage.Store) error {
 	for _, s := range steps {
 		now = now.Add(s.after)
 		if r, err = s.do(); err != nil {
-			return err
+			return referral.Referral{}, err
 		}
 	}
 
 	history, err := engine.History(ctx, nurse, r.ID)
 	if err != nil {
-		return err
+		return referral.Referral{}, err
 	}
 	fmt.Fprintf(out, "Referral to %s for %s: %s (%s)\n\n", foodBank.Name, r.Needs[0].Domain, r.Status, r.Outcome.Code)
 	for _, ev := range history {
@@ -147,9 +156,9 @@ func run(ctx context.Context, out io.Writer, store storage.Store) error {
 
 	report, err := engine.Metrics(ctx, nurse, now.AddDate(0, 0, -30), now.Add(time.Hour))
 	if err != nil {
-		return err
+		return referral.Referral{}, err
 	}
 	fmt.Fprintf(out, "\nLoop closure: %d referral(s), %.0f%% closed; acknowledged in %v, accepted in %v, completed in %v\n",
 		report.Total, 100*report.ClosureRate, report.TimeToAcknowledge.Median, report.TimeToAccept.Median, report.TimeToComplete.Median)
-	return nil
+	return r, nil
 }
