@@ -49,6 +49,13 @@ need_install() {
 	return 1
 }
 
+if [ "${1:-}" = stop ]; then
+	if BIN=$(bindir) && [ -f "$DIR/data/postmaster.pid" ]; then
+		as "$BIN/pg_ctl" -D "$DIR/data" -m fast stop >&2 || true
+	fi
+	exit 0
+fi
+
 if need_install; then
 	if [ "$(id -u)" != 0 ]; then
 		log "PostgreSQL (with: ${EXTENSIONS:-no extensions}) is not installed; as root run: apt-get install -y postgresql"
@@ -64,12 +71,6 @@ if need_install; then
 fi
 BIN=$(bindir)
 
-if [ "${1:-}" = stop ]; then
-	if [ -f "$DIR/data/postmaster.pid" ]; then
-		as "$BIN/pg_ctl" -D "$DIR/data" -m fast stop >&2 || true
-	fi
-	exit 0
-fi
 
 if [ ! -f "$DIR/data/PG_VERSION" ]; then
 	mkdir -p "$DIR"
