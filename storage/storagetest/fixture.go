@@ -14,8 +14,9 @@ import (
 )
 
 // Epoch is the instant fixtures start from. Every time the suite writes is UTC
-// with at most millisecond precision, so backends that keep timestamps in SQL
-// columns round-trip them exactly; backends must return times in UTC.
+// with at most millisecond precision, so the suite can compare records with
+// require.Equal whichever zone a backend returns times in (storage.Store allows
+// UTC for all of them).
 var Epoch = time.Date(2025, time.March, 3, 9, 0, 0, 0, time.UTC)
 
 // Fixture is one network's worth of consistent records, stored in a backend: a
