@@ -19,7 +19,7 @@ import (
 //   - Errors wrap the referral sentinels: ErrNotFound, ErrConflict, ErrInvalid.
 //   - Inputs are validated (their Validate method) before anything is written, and a
 //     failed call writes nothing.
-//   - Times come back as the same instants, to the nanosecond. A backend may
+//   - Times come back as the same instants. A backend may
 //     return them in UTC rather than the zone they were written in (the SQL
 //     backends keep integers or timestamps), so compare them with Equal.
 type Store interface {
