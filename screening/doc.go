@@ -36,5 +36,8 @@
 // The package reads FHIR R4 QuestionnaireResponses whose item linkIds are LOINC
 // item codes (answers as valueCoding, valueInteger, a whole valueDecimal or
 // valueString) and writes SDOH Clinical Care style screening-response
-// Observations, using small structs for exactly those resources.
+// Observations, using small structs for exactly those resources. Codes shaped
+// as LOINC codes are labelled LOINC; an instrument's local codes (item ids,
+// answer codes, and the panel of an instrument without a LOINC code) are
+// labelled with its System, so a host's own codes are never passed off as LOINC.
 package screening

@@ -13,7 +13,10 @@ import (
 
 // FHIR code systems used in Observations.
 const (
-	SystemLOINC               = "http://loinc.org"
+	SystemLOINC = "http://loinc.org"
+	// LocalSystemPrefix, followed by the instrument id, is the code system of
+	// an instrument's local codes when its definition names no System.
+	LocalSystemPrefix         = "urn:refkit:screening:"
 	SystemObservationCategory = "http://terminology.hl7.org/CodeSystem/observation-category"
 	SystemDataAbsentReason    = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
 	SystemInterpretation      = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
@@ -220,7 +223,7 @@ func (r *Response) Observations(res *Result, prefix, subject string, at time.Tim
 		}
 		base := Observation{
 			ResourceType: "Observation", Status: "final", Category: cats,
-			Code:    CodeableConcept{Coding: []Coding{{System: SystemLOINC, Code: it.ID, Display: it.Text}}, Text: it.Text},
+			Code:    CodeableConcept{Coding: []Coding{{System: r.in.codeSystem(it.ID), Code: it.ID, Display: it.Text}}, Text: it.Text},
 			Subject: subj, EffectiveDateTime: when,
 		}
 		if r.state[i] == declined {
@@ -248,17 +251,21 @@ func (r *Response) Observations(res *Result, prefix, subject string, at time.Tim
 			}
 			o := base
 			o.ID = next()
-			o.ValueCodeableConcept = &CodeableConcept{Coding: []Coding{{System: SystemLOINC, Code: opt.Code, Display: opt.Display}}, Text: opt.Display}
+			o.ValueCodeableConcept = &CodeableConcept{Coding: []Coding{{System: r.in.codeSystem(opt.Code), Code: opt.Code, Display: opt.Display}}, Text: opt.Display}
 			out = append(out, o)
 		}
 	}
+	// An instrument without a LOINC panel code (a host's own) still gets its
+	// panel, coded with its id under its local system, so its total and
+	// positive domains are not lost.
+	panelCode := Coding{System: SystemLOINC, Code: r.in.Code, Display: r.in.Title}
 	if r.in.Code == "" {
-		return out
+		panelCode = Coding{System: r.in.localSystem(), Code: r.in.ID, Display: r.in.Title}
 	}
 	panel := Observation{
 		ResourceType: "Observation", ID: next(), Status: "final",
 		Category:          []CodeableConcept{survey},
-		Code:              CodeableConcept{Coding: []Coding{{System: SystemLOINC, Code: r.in.Code, Display: r.in.Title}}, Text: r.in.Title},
+		Code:              CodeableConcept{Coding: []Coding{panelCode}, Text: r.in.Title},
 		Subject:           subj,
 		EffectiveDateTime: when,
 	}
@@ -283,6 +290,24 @@ func (r *Response) Observations(res *Result, prefix, subject string, at time.Tim
 		panel.Interpretation = []CodeableConcept{{Coding: []Coding{interp}}}
 	}
 	return append(out, panel)
+}
+
+// codeSystem is the code system of one of the instrument's item or answer
+// codes: LOINC for codes shaped as LOINC question or answer codes, the
+// instrument's local system for the rest.
+func (in *Instrument) codeSystem(code string) string {
+	if loinc.MatchString(code) || loincAnswer.MatchString(code) {
+		return SystemLOINC
+	}
+	return in.localSystem()
+}
+
+// localSystem is the code system of the instrument's local codes.
+func (in *Instrument) localSystem() string {
+	if in.System != "" {
+		return in.System
+	}
+	return LocalSystemPrefix + in.ID
 }
 
 func domainConcept(d referral.Domain) CodeableConcept {

@@ -93,3 +93,55 @@ func TestQuestionnaireResponseErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestObservationsLabelLocalCodes: LOINC-shaped codes are labelled LOINC, a
+// host's own codes and panel the instrument's system (or the default URN),
+// so no local code is ever passed off as LOINC.
+func TestObservationsLabelLocalCodes(t *testing.T) {
+	def := func(system string) string {
+		return `{"id":"clinic-check","version":"1","title":"Clinic check"` + system + `,
+			"items":[
+				{"id":"88122-7","key":"food","text":"Food ran out?","type":"choice","options":[{"code":"LA28397-0","display":"Often true","value":1},{"code":"never","display":"Never","value":0}]},
+				{"id":"cc-rides","key":"rides","text":"Need rides?","type":"choice","options":[{"code":"yes","display":"Yes","value":1},{"code":"LA32-8","display":"No","value":0}]}],
+			"total":{"items":["88122-7","cc-rides"]}}`
+	}
+	tests := []struct {
+		name, system, want string
+	}{
+		{"own system", `,"system":"https://clinic.example.org/codes"`, "https://clinic.example.org/codes"},
+		{"default", "", LocalSystemPrefix + "clinic-check"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in, err := Parse("clinic.json", []byte(def(tt.system)))
+			require.NoError(t, err)
+			r := in.NewResponse()
+			require.NoError(t, r.Answer("88122-7", "never"))
+			require.NoError(t, r.Answer("cc-rides", "LA32-8"))
+			res := r.Score()
+			obs := r.Observations(&res, "o", "", time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+			require.Len(t, obs, 3, "two items and the panel")
+			systems := func(o Observation) [2]string {
+				return [2]string{o.Code.Coding[0].System, o.ValueCodeableConcept.Coding[0].System}
+			}
+			require.Equal(t, [2]string{SystemLOINC, tt.want}, systems(obs[0]), "LOINC item, local answer")
+			require.Equal(t, [2]string{tt.want, SystemLOINC}, systems(obs[1]), "local item, LOINC answer")
+			panel := obs[2]
+			require.Equal(t, Coding{System: tt.want, Code: "clinic-check", Display: "Clinic check"}, panel.Code.Coding[0])
+			require.NotNil(t, panel.ValueInteger)
+			require.Equal(t, 0, *panel.ValueInteger)
+			require.Len(t, panel.HasMember, 2)
+		})
+	}
+}
+
+func TestParseRejectsBadSystem(t *testing.T) {
+	for _, system := range []string{"clinic-codes", "http://loinc.org", "/relative/path", "https://" + strings.Repeat("x", 300)} {
+		t.Run(system[:min(len(system), 20)], func(t *testing.T) {
+			_, err := Parse("x.json", []byte(`{"id":"x","version":"1","title":"X","system":"`+system+`",
+				"items":[{"id":"q","key":"q","text":"Q?","type":"choice","options":[{"code":"y","display":"Yes","value":1}]}]}`))
+			require.ErrorIs(t, err, referral.ErrInvalid)
+			require.ErrorContains(t, err, "system")
+		})
+	}
+}

@@ -3,6 +3,7 @@ package screening
 import (
 	"bytes"
 	"encoding/json"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -52,7 +53,12 @@ type Instrument struct {
 	Version string `json:"version"`
 	Title   string `json:"title"`
 	// Code is the LOINC code of the instrument's panel, if it has one.
-	Code      string `json:"code,omitempty"`
+	Code string `json:"code,omitempty"`
+	// System is the code system (an absolute URI) of the instrument's local
+	// codes: item ids and answer codes not shaped as LOINC codes, and the
+	// panel of an instrument without a LOINC Code. FHIR output labels those
+	// codes with it; empty means LocalSystemPrefix followed by the ID.
+	System    string `json:"system,omitempty"`
 	Publisher string `json:"publisher,omitempty"`
 	// Sources cite where the items and scoring rules come from.
 	Sources []string `json:"sources,omitempty"`
@@ -185,6 +191,8 @@ type Sum struct {
 var (
 	kebab = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 	loinc = regexp.MustCompile(`^[0-9]{1,7}-[0-9]$`)
+	// loincAnswer matches LOINC answer codes (LA11-6).
+	loincAnswer = regexp.MustCompile(`^LA[0-9]{1,8}-[0-9]$`)
 )
 
 // Parse decodes and validates an instrument definition and compiles its rules.
@@ -230,6 +238,14 @@ func (in *Instrument) compile() error {
 	}
 	if in.Code != "" && !loinc.MatchString(in.Code) {
 		return problem(root.key("code"), "must be a LOINC code such as 44249-1")
+	}
+	if in.System != "" {
+		if u, err := url.Parse(in.System); err != nil || !u.IsAbs() || len(in.System) > 255 {
+			return problem(root.key("system"), "must be an absolute URI such as https://clinic.example.org/codes")
+		}
+		if in.System == SystemLOINC {
+			return problem(root.key("system"), "is for local codes: LOINC-shaped codes are labelled LOINC already")
+		}
 	}
 	if len(in.Items) == 0 {
 		return problem(root.key("items"), "needs at least one item")

@@ -93,10 +93,17 @@ var builtins = sync.OnceValues(func() (*Registry, error) {
 	return r, nil
 })
 
-// Builtin returns the built-in instruments, parsed and validated on first use.
-// It fails only if an embedded definition is broken, which the package's tests
-// rule out.
-func Builtin() (*Registry, error) { return builtins() }
+// Builtin returns a new registry holding the built-in instruments, parsed and
+// validated once per process; a host may add its own to it without changing
+// any other caller's registry. It fails only if an embedded definition is
+// broken, which the package's tests rule out.
+func Builtin() (*Registry, error) {
+	b, err := builtins()
+	if err != nil {
+		return nil, err
+	}
+	return NewRegistry(b.List()...)
+}
 
 // Default returns a new registry holding the built-in instruments, to which a
 // host may add its own. It panics if an embedded definition is broken: that is

@@ -401,3 +401,17 @@ func (zeroReader) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
 }
+
+func TestBuiltinRegistriesAreIndependent(t *testing.T) {
+	a, err := Builtin()
+	require.NoError(t, err)
+	b, err := Builtin()
+	require.NoError(t, err)
+	own, err := Parse("tiny.json", []byte(tiny))
+	require.NoError(t, err)
+	require.NoError(t, a.Add(own))
+	_, err = a.Lookup("tiny")
+	require.NoError(t, err)
+	_, err = b.Lookup("tiny")
+	require.ErrorIs(t, err, referral.ErrNotFound, "adding to one registry leaves the others alone")
+}
