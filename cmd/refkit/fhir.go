@@ -1,8 +1,8 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -152,8 +152,7 @@ func runFHIR(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
+	enc := newEncoder(stdout, true)
 
 	if sub == "export" {
 		rid, err := referral.ParseID(*id)
@@ -237,10 +236,11 @@ func saveFHIRState(path string, s fhirState, r referral.Referral) error {
 			s.Referrals[i] = r
 		}
 	}
-	data, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
+	var buf bytes.Buffer
+	if err := newEncoder(&buf, true).Encode(s); err != nil {
 		return err
 	}
+	data := buf.Bytes()
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".refkit-state-*")
 	if err != nil {
 		return fmt.Errorf("saving --state: %w", err)

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -126,7 +125,7 @@ func runHSDSImport(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		services = []referral.Service{}
 	}
 	var out bytes.Buffer
-	if err := json.NewEncoder(&out).Encode(directoryFile{Services: services}); err != nil {
+	if err := newEncoder(&out, false).Encode(directoryFile{Services: services}); err != nil {
 		return err
 	}
 	if _, err := stdout.Write(out.Bytes()); err != nil {
@@ -201,9 +200,9 @@ func runHSDSExport(ctx context.Context, args []string, stdin io.Reader, stdout, 
 }
 
 func writeJSONFile(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
+	var b bytes.Buffer
+	if err := newEncoder(&b, true).Encode(v); err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
+	return os.WriteFile(path, b.Bytes(), 0o644)
 }

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -59,6 +60,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 1
 	}
 	return 0
+}
+
+// newEncoder returns the JSON encoder every command writes with. HTML
+// escaping is off: the output is read by people and programs, not embedded in
+// pages, and eligibility rules should read "age >= 60", not "age \u003e= 60".
+func newEncoder(w io.Writer, indent bool) *json.Encoder {
+	enc := json.NewEncoder(w)
+	if indent {
+		enc.SetIndent("", "  ")
+	}
+	enc.SetEscapeHTML(false)
+	return enc
 }
 
 func usage(w io.Writer) {

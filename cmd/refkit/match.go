@@ -54,7 +54,7 @@ func runMatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return fmt.Errorf("directory: %w", err)
 	}
 	var out bytes.Buffer
-	enc := json.NewEncoder(&out)
+	enc := newEncoder(&out, false)
 	if *reqsPath != "" {
 		f, err := os.Open(*reqsPath)
 		if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -59,8 +58,7 @@ func runScreen(_ context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
+	enc := newEncoder(stdout, true)
 	if *list {
 		var out []listedInstrument
 		for _, in := range reg.List() {

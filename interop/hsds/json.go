@@ -167,5 +167,8 @@ func WriteJSON(ctx context.Context, w io.Writer, ds *Dataset) error {
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	// Eligibility rules travel as attribute values; "age >= 60" should read
+	// as written, not as "age \u003e= 60".
+	enc.SetEscapeHTML(false)
 	return enc.Encode(p)
 }
