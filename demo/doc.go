@@ -1,0 +1,23 @@
+// Package demo plays a whole referral network end to end, for people meeting
+// refkit for the first time and for tests that want realistic data.
+//
+// The bundled sample (LoadSample) is a fictional network around Columbus,
+// Ohio: a few hundred services across the SDOH domains, with eligibility
+// rules, languages, capacity, opening hours and service areas, plus a family
+// health center and six people it screens. Every name, address and phone
+// number in it is invented.
+//
+// Run loads the sample into any storage.Store and plays it on a virtual clock:
+// screening with AHC HRSN and PHQ-9, matching every need within RadiusM,
+// referrals sent with consent, the receiving organizations acknowledging,
+// accepting, declining with a reason (after which the need is redirected to
+// the next match), completing with an outcome or letting a referral expire by
+// the deadline sweep. It returns a Report, written for people by WriteText and
+// for machines by WriteJSON. `refkit demo` runs it on SQLite; examples/postgres
+// runs it on PostgreSQL.
+//
+//	store := memory.New()
+//	report, err := demo.Run(ctx, demo.Config{Store: store})
+//	if err != nil { ... }
+//	report.WriteText(os.Stdout)
+package demo

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/refkit/refkit/referral"
+)
+
+// maxBody bounds every request body: the largest legitimate one, a screening
+// with free-text answers, is a few kilobytes.
+const maxBody = 64 << 10
+
+// errorBody is every error response: a message safe to show (refkit's errors
+// never hold personal data) and, for invalid input, the JSON field at fault.
+type errorBody struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}
+
+// writeError is the one place an error becomes a status code. refkit wraps a
+// sentinel in every error it returns, so errors.Is decides whatever layer (the
+// screening parser, the lifecycle engine, the store) produced it.
+func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var (
+		status = http.StatusInternalServerError
+		body   = errorBody{Error: "internal error"}
+		tooBig *http.MaxBytesError
+		ve     *referral.ValidationError
+	)
+	switch {
+	case errors.Is(err, errUnauthenticated):
+		status, body.Error = http.StatusUnauthorized, errUnauthenticated.Error()
+	case errors.As(err, &tooBig):
+		status, body.Error = http.StatusRequestEntityTooLarge, "request body is too large"
+	case errors.Is(err, referral.ErrInvalid):
+		status, body.Error = http.StatusBadRequest, err.Error()
+		if errors.As(err, &ve) {
+			body.Field = ve.Field
+		}
+	case errors.Is(err, referral.ErrNotFound):
+		status, body.Error = http.StatusNotFound, err.Error()
+	case errors.Is(err, referral.ErrConflict), errors.Is(err, referral.ErrInvalidTransition):
+		status, body.Error = http.StatusConflict, err.Error()
+	case errors.Is(err, referral.ErrNoConsent), errors.Is(err, referral.ErrForbidden):
+		status, body.Error = http.StatusForbidden, err.Error()
+	default:
+		// Anything else is the host's problem, not the client's: log it for
+		// the operator and tell the client nothing about the internals.
+		s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+	}
+	writeJSON(w, status, body)
+}
+
+// writeJSON writes v as the whole response.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	// The status is sent; a failed write means the client went away.
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// decode reads the request body into v strictly: one JSON value, no unknown
+// fields, at most maxBody bytes. An empty body is allowed when optional (the
+// referral commands that take nothing). Malformed JSON is invalid input, so it
+// gets a 400 naming the field where that is known.
+func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if errors.Is(err, io.EOF) {
+		if optional {
+			return nil
+		}
+		return referral.Invalid("body", "is required")
+	}
+	if err == nil {
+		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+			return referral.Invalid("body", "must hold one JSON value")
+		}
+		return nil
+	}
+	return jsonError(err)
+}
+
+// jsonError turns encoding/json's errors into refkit's shape. Their messages
+// can quote the input, so only the field name is kept.
+func jsonError(err error) error {
+	var (
+		typeErr *json.UnmarshalTypeError
+		tooBig  *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &tooBig), errors.Is(err, referral.ErrInvalid):
+		return err
+	case errors.As(err, &typeErr):
+		return referral.Invalid(typeErr.Field, "has the wrong JSON type")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		// encoding/json has no error type for this one.
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return referral.Invalid(field, "is not a known field")
+	}
+	return referral.Invalid("body", "is not valid JSON")
+}
