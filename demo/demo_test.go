@@ -79,6 +79,13 @@ func TestRunPlaysEveryStory(t *testing.T) {
 			require.NotEqual(t, rr.Receiver, redirect.Receiver, "never back to the organization that declined")
 		}
 		require.GreaterOrEqual(t, rr.Events, 2, "created and sent at least")
+		require.Positive(t, rr.Score)
+		codes := map[string]bool{}
+		for _, reason := range rr.Reasons {
+			codes[reason.Code] = true
+		}
+		require.True(t, codes["covers-need"] && (codes["within-radius"] || codes["serves-area"]),
+			"the report says why the service was chosen: %v", rr.Reasons)
 		if rr.DistanceM != nil {
 			require.LessOrEqual(t, *rr.DistanceM, float64(demo.RadiusM))
 		} else {

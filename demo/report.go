@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/refkit/refkit/lifecycle"
+	"github.com/refkit/refkit/matching"
 	"github.com/refkit/refkit/referral"
 )
 
@@ -69,6 +70,9 @@ type ReferralReport struct {
 	// was matched through its service area (Area).
 	DistanceM *float64          `json:"distance_m,omitempty"`
 	Area      referral.AreaKind `json:"area,omitempty"`
+	// Score and Reasons are why matching ranked the service first.
+	Score   float64           `json:"score"`
+	Reasons []matching.Reason `json:"reasons"`
 	// Replaces is the declined referral this one redirects.
 	Replaces referral.ID     `json:"replaces,omitzero"`
 	Status   referral.Status `json:"status"`

@@ -315,7 +315,7 @@ func (p *play) refer(ctx context.Context, sp Person, need referral.Need, replace
 	p.report.Referrals = append(p.report.Referrals, ReferralReport{
 		Referral: r.ID, Person: person.ID, Name: p.personName(person.ID), Domain: need.Domain, Urgency: need.Urgency,
 		Service: svc.ID, ServiceName: svc.Name, Receiver: svc.Organization, ReceiverName: p.orgNames[svc.Organization],
-		DistanceM: m.DistanceM, Area: m.Area, Replaces: replaces,
+		DistanceM: m.DistanceM, Area: m.Area, Score: m.Score, Reasons: m.Reasons, Replaces: replaces,
 	})
 	p.story(sp, r, story)
 	return nil

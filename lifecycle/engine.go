@@ -115,7 +115,9 @@ type Command struct {
 	// IfVersion, when set, makes the command conditional: it fails with
 	// ErrConflict unless the referral is still at that version. Partner systems
 	// exchanging updates (a FHIR Task with meta.versionId) use it so that a
-	// change made from a stale copy is refused rather than applied.
+	// change made from a stale copy is refused rather than applied. Versions
+	// start at 1, so zero means no condition: an API that lets clients send a
+	// version must tell an absent one from 0 itself.
 	IfVersion int64
 }
 
@@ -140,20 +142,38 @@ type CreateRequest struct {
 }
 
 // Create stores a new referral sent by the actor's organization, as a draft or,
-// with Send, already requested.
+// with Send, already requested. A retry with the same IdempotencyKey returns
+// the referral the first call created.
 func (e *Engine) Create(ctx context.Context, actor referral.Actor, req CreateRequest) (referral.Referral, error) {
+	r, _, err := e.CreateOnce(ctx, actor, req)
+	return r, err
+}
+
+// CreateOnce is Create for callers that must tell a new referral from an
+// idempotent replay, such as an HTTP API answering 201 Created or 200 OK:
+// created is false when req.IdempotencyKey named a referral an earlier call
+// created, which is returned unchanged.
+func (e *Engine) CreateOnce(ctx context.Context, actor referral.Actor, req CreateRequest) (r referral.Referral, created bool, err error) {
+	r, created, err = e.create(ctx, actor, req)
+	if err != nil {
+		return referral.Referral{}, false, fmt.Errorf("create referral: %w", err)
+	}
+	return r, created, nil
+}
+
+func (e *Engine) create(ctx context.Context, actor referral.Actor, req CreateRequest) (referral.Referral, bool, error) {
 	if err := actor.Validate(); err != nil {
-		return referral.Referral{}, fmt.Errorf("create referral: actor: %w", err)
+		return referral.Referral{}, false, fmt.Errorf("actor: %w", err)
 	}
 	if actor.Role != referral.RoleStaff {
-		return referral.Referral{}, fmt.Errorf("create referral: %w", forbidden("organization staff"))
+		return referral.Referral{}, false, forbidden("organization staff")
 	}
 	if err := e.checkCreate(ctx, actor, req); err != nil {
-		return referral.Referral{}, fmt.Errorf("create referral: %w", err)
+		return referral.Referral{}, false, err
 	}
 	id, err := e.ids.New()
 	if err != nil {
-		return referral.Referral{}, fmt.Errorf("create referral: %w", err)
+		return referral.Referral{}, false, err
 	}
 	now := e.now()
 	r := referral.Referral{
@@ -174,7 +194,7 @@ func (e *Engine) Create(ctx context.Context, actor referral.Actor, req CreateReq
 	if req.Send {
 		consent, err := e.consented(ctx, r, now)
 		if err != nil {
-			return referral.Referral{}, fmt.Errorf("create referral: %w", err)
+			return referral.Referral{}, false, err
 		}
 		fc := newFiring(ctx, r, actor, Command{Note: req.Note}, &e.codes)
 		fc.f.consent = consent
@@ -182,7 +202,7 @@ func (e *Engine) Create(ctx context.Context, actor referral.Actor, req CreateReq
 		r = fc.r
 		fc.release()
 		if err != nil {
-			return referral.Referral{}, fmt.Errorf("create referral: %w", err)
+			return referral.Referral{}, false, err
 		}
 		e.afterTransition(&r, referral.StatusDraft, TriggerSend, now)
 	}
@@ -193,15 +213,15 @@ func (e *Engine) Create(ctx context.Context, actor referral.Actor, req CreateReq
 	}
 	stored, created, err := e.store.CreateReferral(ctx, r, ev)
 	if err != nil {
-		return referral.Referral{}, fmt.Errorf("create referral: %w", err)
+		return referral.Referral{}, false, err
 	}
 	if !created && !sameRequest(stored, r) {
-		return referral.Referral{}, fmt.Errorf("create referral: idempotency key reused for a different referral: %w", referral.ErrConflict)
+		return referral.Referral{}, false, fmt.Errorf("idempotency key reused for a different referral: %w", referral.ErrConflict)
 	}
 	if created {
 		e.logTransition(ctx, stored, "", "create")
 	}
-	return stored, nil
+	return stored, created, nil
 }
 
 // sameRequest reports whether an idempotent replay asked for the same referral.

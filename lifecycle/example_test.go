@@ -241,3 +241,23 @@ func ExampleEngine_Follow() {
 	// 2 accepted
 	// true
 }
+
+// CreateOnce tells a retried request apart from a new one, so an API can
+// answer 201 the first time and 200 after.
+func ExampleEngine_CreateOnce() {
+	ctx := context.Background()
+	engine, clinic, foodBank, person, _ := exampleNetwork(lifecycle.Deadlines{})
+	req := lifecycle.CreateRequest{
+		Person: person, Receiver: foodBank.Organization, Send: true, IdempotencyKey: "visit-2026-03-02",
+		Needs: []referral.Need{{Domain: referral.FoodInsecurity, Urgency: referral.Routine}},
+	}
+	first, created, err := engine.CreateOnce(ctx, clinic, req)
+	must(err)
+	fmt.Println(created)
+	again, created, err := engine.CreateOnce(ctx, clinic, req)
+	must(err)
+	fmt.Println(created, again.ID == first.ID)
+	// Output:
+	// true
+	// false true
+}

@@ -174,7 +174,7 @@ func TestClosedLoopOverHTTP(t *testing.T) {
 	require.Equal(t, int64(1), created.Version)
 	require.Equal(t, seeded.Clinic, created.Sender)
 	require.Equal(t, screened.Screening, created.Needs[0].Screening)
-	a.ok(t, http.StatusCreated, "POST", "/referrals", withKey(clinicStaff, "visit-1"), createBody(screened.Needs), &again)
+	a.ok(t, http.StatusOK, "POST", "/referrals", withKey(clinicStaff, "visit-1"), createBody(screened.Needs), &again)
 	require.Equal(t, created.ID, again.ID, "a retry with the same Idempotency-Key returns the first referral")
 
 	path := "/referrals/" + created.ID.String()

@@ -224,7 +224,7 @@ func (s *server) create(w http.ResponseWriter, r *http.Request, actor referral.A
 	if err := req.Receiver.Require("receiver_id"); err != nil {
 		return err
 	}
-	ref, err := s.engine.Create(r.Context(), actor, lifecycle.CreateRequest{
+	ref, created, err := s.engine.CreateOnce(r.Context(), actor, lifecycle.CreateRequest{
 		Person: req.Person, Receiver: req.Receiver, Service: req.Service, Location: req.Location,
 		Needs: req.Needs, Priority: req.Priority, Send: req.Send, Replaces: req.Replaces, Note: req.Note,
 		IdempotencyKey: r.Header.Get("Idempotency-Key"),
@@ -232,8 +232,14 @@ func (s *server) create(w http.ResponseWriter, r *http.Request, actor referral.A
 	if err != nil {
 		return err
 	}
+	// A retry with the same Idempotency-Key gets the first referral back,
+	// with 200 rather than 201, so the client knows nothing new was made.
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
 	w.Header().Set("Location", "/referrals/"+ref.ID.String())
-	writeJSON(w, http.StatusCreated, ref)
+	writeJSON(w, status, ref)
 	return nil
 }
 

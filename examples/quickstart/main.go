@@ -127,10 +127,17 @@ func screenMatchRefer(ctx context.Context, store storage.Store, index *matching.
 	if err != nil {
 		return referral.Referral{}, err
 	}
-	need := response.Score().Needs[0] // the most pressing, e.g. food-insecurity
+	needs := response.Score().Needs // the most pressing first, e.g. food-insecurity
+	if len(needs) == 0 {
+		return referral.Referral{}, fmt.Errorf("the screening found no need: %w", referral.ErrNotFound)
+	}
+	need := needs[0]
 	found, err := index.Match(ctx, matching.Request{Person: person, Needs: []referral.Need{need}, RadiusM: 10_000, Full: matching.Exclude})
-	if err != nil || len(found.Matches) == 0 {
-		return referral.Referral{}, fmt.Errorf("no service for %s: %w", need.Domain, err)
+	if err != nil {
+		return referral.Referral{}, err
+	}
+	if len(found.Matches) == 0 {
+		return referral.Referral{}, fmt.Errorf("no service within 10 km for %s: %w", need.Domain, referral.ErrNotFound)
 	}
 	best, _ := index.Snapshot().Service(found.Matches[0].Service)
 	consent := referral.Consent{ID: referral.NewID(), Network: person.Network, Person: person.ID, Grantee: best.Organization,
