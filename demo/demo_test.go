@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/refkit/refkit/demo"
+	"github.com/refkit/refkit/lifecycle"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/storage"
 	"github.com/refkit/refkit/storage/memory"
@@ -191,6 +192,18 @@ func TestDaysShortensThePlay(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, start, report.Start)
 	require.True(t, report.Referrals[0].Sent.Equal(start))
+}
+
+func TestDeadlinesDecideExpiry(t *testing.T) {
+	// Receivers accept 20 to 38 hours after a referral is sent; with 12 hours
+	// to accept, most miss it and the morning sweep expires them first.
+	tight := lifecycle.Deadlines{Accept: 12 * time.Hour, ExpireAfter: time.Hour}
+	report, err := demo.Run(context.Background(), demo.Config{Store: memory.New(), Deadlines: tight})
+	require.NoError(t, err)
+	usual := runOn(t, memory.New())
+	require.Greater(t, report.Sweep.Expired, usual.Sweep.Expired)
+	require.Less(t, report.Loop.ClosureRate, usual.Loop.ClosureRate)
+	require.Equal(t, report.Sweep.Expired, report.Loop.ByReason[referral.StatusCancelled]["expired"])
 }
 
 func TestReportJSON(t *testing.T) {

@@ -30,14 +30,20 @@ type Config struct {
 	// Days is how long the receiving organizations' side plays before the
 	// report; zero is 21. The deadline sweep runs every morning.
 	Days int
+	// Deadlines are the receivers' response times; the zero value means
+	// DefaultDeadlines. A referral whose story is "expire" is expired by the
+	// sweep only if the deadlines expire anything within Days.
+	Deadlines lifecycle.Deadlines
 	// Logger receives the lifecycle's debug records; nil logs nothing.
 	Logger *slog.Logger
 }
 
-// Deadlines are the response times the demo network sets its receivers: a
-// referral nobody acknowledges is escalated after two days and expired three
-// days later.
-var Deadlines = lifecycle.Deadlines{Acknowledge: 48 * time.Hour, Accept: 5 * 24 * time.Hour, ExpireAfter: 72 * time.Hour}
+// DefaultDeadlines are the response times the demo network sets its
+// receivers: a referral nobody acknowledges is escalated after two days and
+// expired three days later.
+func DefaultDeadlines() lifecycle.Deadlines {
+	return lifecycle.Deadlines{Acknowledge: 48 * time.Hour, Accept: 5 * 24 * time.Hour, ExpireAfter: 72 * time.Hour}
+}
 
 // RadiusM is how far from a person the demo looks for services.
 const RadiusM = 10_000
@@ -77,6 +83,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		start = time.Date(2026, 3, 2, 9, 0, 0, 0, ny)
 	}
+	deadlines := cfg.Deadlines
+	if deadlines == (lifecycle.Deadlines{}) {
+		deadlines = DefaultDeadlines()
+	}
 	days := cfg.Days
 	if days == 0 {
 		days = 21
@@ -100,7 +110,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
 	engine, err := lifecycle.New(lifecycle.Config{
-		Store: cfg.Store, Now: p.clock, IDs: p.ids, Deadlines: Deadlines, Logger: cfg.Logger,
+		Store: cfg.Store, Now: p.clock, IDs: p.ids, Deadlines: deadlines, Logger: cfg.Logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
@@ -380,19 +390,34 @@ func (p *play) story(sp Person, r referral.Referral, story Story) {
 		return p.takeSlot(ctx, r.Service, -1)
 	}
 	start := func(ctx context.Context) error { _, err := p.engine.Start(ctx, intake, r.ID); return err }
+	// The receiver acts only on a referral still open: with tight deadlines the
+	// sweep may have expired it first, as it would a real slow receiver's.
+	open := func(do func(context.Context) error) func(context.Context) error {
+		return func(ctx context.Context) error {
+			cur, err := p.engine.Get(ctx, intake, r.ID)
+			if err != nil {
+				return err
+			}
+			if cur.Status.Terminal() {
+				return nil
+			}
+			return do(ctx)
+		}
+	}
+	ack, accept, start = open(ack), open(accept), open(start)
 	switch story {
 	case StoryComplete, StoryInProgress:
 		p.schedule(at(2*time.Hour+k*45*time.Minute), ack)
 		p.schedule(at(20*time.Hour+k*6*time.Hour), accept)
 		p.schedule(at(3*24*time.Hour+k*12*time.Hour), start)
 		if story == StoryComplete {
-			p.schedule(at(6*24*time.Hour+k*20*time.Hour), func(ctx context.Context) error {
+			p.schedule(at(6*24*time.Hour+k*20*time.Hour), open(func(ctx context.Context) error {
 				outcome := referral.Outcome{Code: "got-help", Note: "Service delivered; the person confirmed it helped."}
 				if _, err := p.engine.Complete(ctx, intake, r.ID, outcome); err != nil {
 					return err
 				}
 				return p.takeSlot(ctx, r.Service, +1)
-			})
+			}))
 		}
 	case StoryExpire:
 		// Nobody at the receiver ever opens it: the sweep escalates it at the
@@ -400,7 +425,7 @@ func (p *play) story(sp Person, r referral.Referral, story Story) {
 	default:
 		reason, _ := story.Decline()
 		p.schedule(at(90*time.Minute+k*30*time.Minute), ack)
-		p.schedule(at(5*time.Hour+k*time.Hour), func(ctx context.Context) error {
+		p.schedule(at(5*time.Hour+k*time.Hour), open(func(ctx context.Context) error {
 			if _, err := p.engine.Decline(ctx, intake, r.ID, reason, "Declined at intake."); err != nil {
 				return err
 			}
@@ -417,7 +442,7 @@ func (p *play) story(sp Person, r referral.Referral, story Story) {
 				return p.refer(ctx, sp, r.Needs[0], r.ID, StoryComplete)
 			})
 			return nil
-		})
+		}))
 	}
 }
 
