@@ -173,17 +173,9 @@ func (p *play) load(ctx context.Context) error {
 	for _, o := range append([]referral.Organization{s.Referrer}, s.Organizations...) {
 		p.orgNames[o.ID] = o.Name
 	}
-	var services []referral.Service
-	for page := (storage.Page{Limit: storage.MaxLimit}); ; {
-		batch, next, err := p.store.ListServices(ctx, s.Network.ID, page)
-		if err != nil {
-			return err
-		}
-		services = append(services, batch...)
-		if next.IsZero() {
-			break
-		}
-		page.After = next
+	services, err := storage.AllServices(ctx, p.store, s.Network.ID)
+	if err != nil {
+		return err
 	}
 	for _, sv := range services {
 		p.services[sv.ID] = sv

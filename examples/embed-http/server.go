@@ -73,7 +73,7 @@ func newServer(ctx context.Context, cfg config) (http.Handler, error) {
 		return nil, err
 	}
 	s.engine = engine
-	services, err := allServices(ctx, cfg.Store, cfg.Network)
+	services, err := storage.AllServices(ctx, cfg.Store, cfg.Network)
 	if err != nil {
 		return nil, err
 	}
@@ -93,23 +93,6 @@ func newServer(ctx context.Context, cfg config) (http.Handler, error) {
 	mux.HandleFunc("POST /referrals/{id}/{command}", s.handle(s.command))
 	mux.HandleFunc("GET /events", s.handle(s.events))
 	return mux, nil
-}
-
-// allServices reads every page of the network's directory.
-func allServices(ctx context.Context, store storage.Store, network referral.ID) ([]referral.Service, error) {
-	var all []referral.Service
-	page := storage.Page{Limit: storage.MaxLimit}
-	for {
-		services, next, err := store.ListServices(ctx, network, page)
-		if err != nil {
-			return nil, fmt.Errorf("list services: %w", err)
-		}
-		all = append(all, services...)
-		if next.IsZero() {
-			return all, nil
-		}
-		page.After = next
-	}
 }
 
 // handlerFunc is a handler that has an authenticated actor and returns its
