@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/refkit/refkit/demo"
+	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/storage/sqlite"
 )
 
@@ -56,6 +58,9 @@ func runDemo(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	}
 	defer store.Close()
 	report, err := demo.Run(ctx, demo.Config{Store: store, Days: *days})
+	if errors.Is(err, referral.ErrConflict) {
+		return fmt.Errorf("%s: %w (the demo ran there before: remove the file or pass another --dir)", path, err)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}

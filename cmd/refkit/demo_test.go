@@ -51,7 +51,7 @@ func TestDemoRefuses(t *testing.T) {
 		{"no days", []string{"demo", "--days", "0"}, "--days must be at least 1"},
 		{"stray argument", []string{"demo", "extra"}, `unexpected argument "extra"`},
 		{"unknown flag", []string{"demo", "--db", "x"}, "flag provided but not defined"},
-		{"a database that already played", []string{"demo", "--dir", used}, "already holds the sample network"},
+		{"a database that already played", []string{"demo", "--dir", used}, "already holds the sample network: refkit: conflict (the demo ran there before: remove the file or pass another --dir)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -52,6 +52,9 @@ as a host trusts its own authentication.`
 func runFHIR(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "export" && args[0] != "apply") {
 		fmt.Fprintln(stderr, fhirUsage)
+		if len(args) > 0 && isHelp(args[0]) {
+			return flag.ErrHelp
+		}
 		return errors.New("want a subcommand: export or apply")
 	}
 	sub := args[0]

@@ -32,6 +32,10 @@ func runHSDS(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if len(args) == 0 {
 		return usage
 	}
+	if isHelp(args[0]) {
+		fmt.Fprintln(stderr, usage)
+		return flag.ErrHelp
+	}
 	switch args[0] {
 	case "import":
 		return runHSDSImport(ctx, args[1:], stdin, stdout, stderr)

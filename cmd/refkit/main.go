@@ -6,6 +6,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -41,7 +43,7 @@ func main() {
 // run executes one command line and returns the process exit code: 0 success,
 // 1 failure, 2 usage error.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 || isHelp(args[0]) {
 		usage(stderr)
 		if len(args) == 0 {
 			return 2
@@ -54,12 +56,21 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		usage(stderr)
 		return 2
 	}
-	if err := c.run(ctx, args[1:], stdin, stdout, stderr); err != nil {
+	err := c.run(ctx, args[1:], stdin, stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0 // the flag set has printed the command's usage
+	}
+	if err != nil {
 		// One line, so scripts can show it as is.
 		fmt.Fprintf(stderr, "refkit %s: %s\n", c.name, strings.ReplaceAll(err.Error(), "\n", "; "))
 		return 1
 	}
 	return 0
+}
+
+// isHelp reports whether a command-line word asks for help.
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "--help" || arg == "help"
 }
 
 // newEncoder returns the JSON encoder every command writes with. HTML
