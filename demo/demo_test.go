@@ -14,6 +14,7 @@ import (
 	"github.com/refkit/refkit/demo"
 	"github.com/refkit/refkit/lifecycle"
 	"github.com/refkit/refkit/referral"
+	"github.com/refkit/refkit/screening"
 	"github.com/refkit/refkit/storage"
 	"github.com/refkit/refkit/storage/memory"
 	"github.com/refkit/refkit/storage/sqlite"
@@ -214,4 +215,34 @@ func TestReportJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b.Bytes(), &back))
 	require.Equal(t, report.Referrals[0].Referral, back.Referrals[0].Referral)
 	require.Equal(t, report.Loop.ClosureRate, back.Loop.ClosureRate)
+}
+
+// TestRunWithHostInstrument plays a sample whose people answer the host's own
+// instrument, screened with the registry the sample was parsed with.
+func TestRunWithHostInstrument(t *testing.T) {
+	own, err := screening.Parse("food-check.json", []byte(`{"id": "food-check", "version": "1", "title": "Food check",
+		"items": [{"id": "fc-food", "key": "food", "text": "Did food run out this month?", "type": "choice",
+			"options": [{"code": "yes", "display": "Yes", "value": 1}, {"code": "no", "display": "No", "value": 0}]}],
+		"rules": [{"id": "food", "domain": "food-insecurity", "urgency": "urgent", "answers": [{"item": "fc-food", "codes": ["yes"]}]}]}`))
+	require.NoError(t, err)
+	reg := screening.Default()
+	require.NoError(t, reg.Add(own))
+
+	d, p := sampleFiles(t)
+	first := p["people"].([]any)[0].(map[string]any)
+	first["answers"] = map[string]any{"food-check": map[string]any{"answers": map[string]any{"fc-food": "yes"}}}
+	first["story"] = map[string]any{}
+	p["people"] = []any{first}
+	sample, err := demo.ParseSample(marshal(t, d), marshal(t, p), reg, lifecycle.DefaultCodes())
+	require.NoError(t, err)
+
+	report, err := demo.Run(context.Background(), demo.Config{Store: memory.New(), Sample: sample, Instruments: reg})
+	require.NoError(t, err)
+	require.Len(t, report.Referrals, 1)
+	require.Equal(t, referral.FoodInsecurity, report.Referrals[0].Domain)
+	require.Equal(t, referral.Urgent, report.Referrals[0].Urgency)
+	require.Equal(t, referral.StatusCompleted, report.Referrals[0].Status)
+
+	_, err = demo.Run(context.Background(), demo.Config{Store: memory.New(), Sample: sample})
+	require.ErrorIs(t, err, referral.ErrNotFound, "the default registry does not hold the host's instrument")
 }

@@ -30,6 +30,9 @@ type Config struct {
 	// Days is how long the receiving organizations' side plays before the
 	// report; zero is 21. The deadline sweep runs every morning.
 	Days int
+	// Instruments screen the sample's people; nil means screening.Default().
+	// A sample parsed with a host's registry needs the same one here.
+	Instruments *screening.Registry
 	// Deadlines are the receivers' response times; the zero value means
 	// DefaultDeadlines. A referral whose story is "expire" is expired by the
 	// sweep only if the deadlines expire anything within Days.
@@ -91,10 +94,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if days == 0 {
 		days = 21
 	}
+	instruments := cfg.Instruments
+	if instruments == nil {
+		instruments = screening.Default()
+	}
 	p := &play{
-		store:  cfg.Store,
-		sample: sample,
-		now:    start,
+		store:       cfg.Store,
+		sample:      sample,
+		instruments: instruments,
+		now:         start,
 		report: &Report{
 			Network: sample.Network.Name, NetworkID: sample.Network.ID,
 			Organizations: len(sample.Organizations), Services: len(sample.Services),
@@ -126,18 +134,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 // play is one run's state: the virtual clock, the scheduled actions of the
 // receiving side, and the report being filled in.
 type play struct {
-	store    storage.Store
-	sample   *Sample
-	engine   *lifecycle.Engine
-	index    *matching.Index
-	ids      *referral.IDGenerator
-	referrer referral.Actor
-	now      time.Time
-	agenda   []action
-	seq      int
-	report   *Report
-	services map[referral.ID]referral.Service
-	orgNames map[referral.ID]string
+	store       storage.Store
+	sample      *Sample
+	instruments *screening.Registry
+	engine      *lifecycle.Engine
+	index       *matching.Index
+	ids         *referral.IDGenerator
+	referrer    referral.Actor
+	now         time.Time
+	agenda      []action
+	seq         int
+	report      *Report
+	services    map[referral.ID]referral.Service
+	orgNames    map[referral.ID]string
 	// consents records which (person, organization) pairs have a consent, so a
 	// redirect to a new organization asks for one and a second need does not.
 	consents map[[2]referral.ID]bool
@@ -229,7 +238,7 @@ func (p *play) visit(ctx context.Context, sp Person) error {
 	pr := PersonReport{Person: person.ID, Name: person.GivenName + " " + person.FamilyName}
 	var needs []referral.Need
 	for _, id := range sp.instruments() {
-		in, err := screening.Default().Lookup(id)
+		in, err := p.instruments.Lookup(id)
 		if err != nil {
 			return err
 		}
