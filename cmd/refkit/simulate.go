@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/refkit/refkit/simulation"
+	"github.com/refkit/refkit/simulation/plot"
 )
 
 func init() {
@@ -58,8 +59,13 @@ func runSimulate(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 	if err != nil {
 		return err
 	}
-	if err := report.Write(*out, *plots); err != nil {
+	if err := report.Write(*out); err != nil {
 		return err
+	}
+	if *plots {
+		if err := plot.Write(*out, report); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(stdout, "%d replication(s): %.0f referrals, loop closure %.1f%% (95%% CI %.1f–%.1f%%); wrote %s\n",
 		report.Replications, report.ReferralsTotal.Mean, 100*report.LoopClosureRate.Mean,
