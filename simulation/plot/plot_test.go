@@ -16,7 +16,9 @@ import (
 	"github.com/refkit/refkit/simulation/plot"
 )
 
-func stat(mean float64) simulation.Stat { return simulation.Stat{Mean: mean, Low: mean, High: mean, N: 2} }
+func stat(mean float64) simulation.Stat {
+	return simulation.Stat{Mean: mean, Low: mean, High: mean, N: 2}
+}
 
 func TestWrite(t *testing.T) {
 	start := time.Date(2026, time.January, 5, 0, 0, 0, 0, time.UTC)
