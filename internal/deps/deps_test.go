@@ -108,12 +108,14 @@ type listed struct {
 }
 
 // list runs go list on the whole module and its dependencies. It needs no
-// network: GOPROXY=off makes a missing module an error rather than a download.
+// network: GOPROXY=off makes a missing module an error rather than a download,
+// and -mod=readonly an untidy go.mod.
 func list(t *testing.T) map[string]*listed {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-deps", "-json=ImportPath,Name,Dir,GoFiles,CgoFiles,Imports,Deps,Standard,Module", "./...")
+	cmd := exec.Command("go", "list", "-deps", "-mod=readonly", "-buildvcs=false",
+		"-json=ImportPath,Name,Dir,GoFiles,CgoFiles,Imports,Deps,Standard,Module", "./...")
 	cmd.Dir = filepath.Join("..", "..")
-	cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=readonly", "GOWORK=off")
+	cmd.Env = append(os.Environ(), "GOPROXY=off", "GOWORK=off")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
