@@ -46,6 +46,7 @@ func latency(ds []time.Duration) Latency {
 	return Latency{P50: at(0.50), P90: at(0.90), P99: at(0.99), N: len(ds)}
 }
 
+// String formats the percentiles and the count on one line.
 func (l Latency) String() string {
 	return fmt.Sprintf("p50 %v  p90 %v  p99 %v  (n=%d)", l.P50, l.P90, l.P99, l.N)
 }
@@ -110,6 +111,7 @@ func (r Report) PostGISRatio() float64 {
 	return float64(r.PostGIS.P50) / float64(r.IndexPostGISSubset.P50)
 }
 
+// String formats the report as the lines BENCHMARKS.md quotes.
 func (r Report) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "directory: %d services, %d locations, %d distinct rule programs\n", r.Services, r.Locations, r.Rules)
