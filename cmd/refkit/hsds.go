@@ -92,7 +92,7 @@ func (c *hsdsImportCmd) flags(fs *flag.FlagSet) {
 func (c *hsdsImportCmd) run(ctx context.Context, args []string, std stdio) error {
 	stdin, stdout, stderr := std.in, std.out, std.err
 	if len(args) != 1 {
-		return errors.New("one PATH is required")
+		return errors.New("one PATH is required (run 'refkit help hsds import')")
 	}
 	network, err := referral.ParseID(c.network)
 	if err != nil {
