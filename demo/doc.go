@@ -20,4 +20,12 @@
 //	report, err := demo.Run(ctx, demo.Config{Store: store})
 //	if err != nil { ... }
 //	report.WriteText(os.Stdout)
+//
+// # Dependencies
+//
+// Outside the standard library, demo imports nothing itself; through the refkit
+// packages it plays it links github.com/expr-lang/expr,
+// github.com/uber/h3-go/v4 (cgo), github.com/qmuntal/stateless and
+// github.com/google/uuid. It runs on the store the caller opens, so it links no
+// database driver.
 package demo

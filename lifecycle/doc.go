@@ -30,4 +30,9 @@
 // a referral it may not see is referral.ErrNotFound, never "forbidden".
 //
 // The rendered state diagram is docs/lifecycle.svg; Graph returns its DOT source.
+//
+// # Dependencies
+//
+// Outside the standard library, lifecycle imports github.com/qmuntal/stateless
+// (the state machine), and through referral github.com/google/uuid.
 package lifecycle

@@ -77,4 +77,10 @@
 // domain-mismatch, out-of-radius, no-capacity, age-limit, unknown-fact,
 // rule-failed with the failing top-level clause, rule-error). Services reached only
 // through an area are candidates when they cover a requested domain.
+//
+// # Dependencies
+//
+// Outside the standard library, matching imports github.com/expr-lang/expr
+// (eligibility rules) and github.com/uber/h3-go/v4 (the geo index; cgo, so
+// building needs a C compiler), and through referral github.com/google/uuid.
 package matching

@@ -10,4 +10,10 @@
 // *ValidationError naming the JSON field; errors.Is(err, ErrInvalid) holds for all
 // of them. Validation errors never contain the offending value, so they are safe to
 // log even when the record holds personal data.
+//
+// # Dependencies
+//
+// Outside the standard library, referral imports only github.com/google/uuid
+// (UUID parsing and formatting). Every other refkit package builds on it, so
+// this is the floor of every host's dependencies.
 package referral

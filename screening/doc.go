@@ -40,4 +40,9 @@
 // as LOINC codes are labelled LOINC; an instrument's local codes (item ids,
 // answer codes, and the panel of an instrument without a LOINC code) are
 // labelled with its System, so a host's own codes are never passed off as LOINC.
+//
+// # Dependencies
+//
+// Outside the standard library, screening imports only github.com/expr-lang/expr
+// (an instrument's scoring rules), and through referral github.com/google/uuid.
 package screening

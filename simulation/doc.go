@@ -38,8 +38,8 @@
 // files, however many replications run in parallel.
 //
 // Run executes replications in parallel and reports means with 95% confidence
-// intervals (Student t); Report.Write writes metrics.json, CSV tables and, on
-// request, PNG charts.
+// intervals (Student t); Report.Write writes metrics.json and CSV tables, and
+// package simulation/plot draws the PNG charts.
 //
 // # metrics.json
 //
@@ -63,4 +63,12 @@
 //
 // A generated directory (Scenario.Synthetic) lists only the services that were
 // referred to.
+//
+// # Dependencies
+//
+// Outside the standard library, simulation links github.com/uber/h3-go/v4 (cgo;
+// the H3 cells of unmet_by_area) and what the refkit packages it drives link:
+// github.com/expr-lang/expr, github.com/qmuntal/stateless and
+// github.com/google/uuid. No chart library (see simulation/plot) and no database
+// driver: a generated directory comes from matching/synth, which links none.
 package simulation

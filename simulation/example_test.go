@@ -86,7 +86,7 @@ func ExampleReport_Write() {
 		return
 	}
 	defer os.RemoveAll(dir)
-	if err := report.Write(dir, true); err != nil {
+	if err := report.Write(dir); err != nil {
 		fmt.Println(err)
 		return
 	}
@@ -98,14 +98,11 @@ func ExampleReport_Write() {
 	// by_reason.csv
 	// by_status.csv
 	// closure_over_time.csv
-	// closure_over_time.png
 	// metrics.json
 	// replications.csv
 	// services.csv
 	// summary.csv
 	// unmet_by_area.csv
 	// unmet_by_domain.csv
-	// unmet_by_domain.png
 	// unmet_by_reason.csv
-	// utilisation.png
 }

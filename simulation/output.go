@@ -3,29 +3,19 @@ package simulation
 import (
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
-
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
 )
 
-// Files written by Write.
-const (
-	MetricsFile   = "metrics.json"
-	PlotClosure   = "closure_over_time.png"
-	PlotUtil      = "utilisation.png"
-	PlotUnmet     = "unmet_by_domain.png"
-	maxPlotLabels = 40
-)
+// MetricsFile is the name of the JSON file Write puts beside the CSV tables.
+const MetricsFile = "metrics.json"
 
 // Write puts metrics.json and the CSV tables (summary, by_status, by_reason,
 // services, unmet_by_domain, unmet_by_reason, unmet_by_area, closure_over_time,
-// replications) in dir, creating it, and with plots the PNG charts.
-func (r *Report) Write(dir string, plots bool) error {
+// replications) in dir, creating it. The PNG charts are package
+// simulation/plot's, so that programs not drawing them link no chart library.
+func (r *Report) Write(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -40,9 +30,6 @@ func (r *Report) Write(dir string, plots bool) error {
 		if err := writeCSV(filepath.Join(dir, name), rows); err != nil {
 			return err
 		}
-	}
-	if plots {
-		return r.plots(dir)
 	}
 	return nil
 }
@@ -119,64 +106,4 @@ func writeCSV(path string, rows [][]string) error {
 		return err
 	}
 	return f.Close()
-}
-
-func (r *Report) plots(dir string) error {
-	// Closure rate over time.
-	p := plot.New()
-	p.Title.Text = "Loop closure rate by creation date"
-	p.X.Label.Text = "days from start"
-	p.Y.Label.Text = "closure rate"
-	var pts plotter.XYs
-	for _, b := range r.ClosureOverTime {
-		if b.ClosureRate.N > 0 {
-			pts = append(pts, plotter.XY{X: b.Start.Sub(r.Start).Hours() / 24, Y: b.ClosureRate.Mean})
-		}
-	}
-	if len(pts) > 0 {
-		line, err := plotter.NewLine(pts)
-		if err != nil {
-			return err
-		}
-		p.Add(line)
-	}
-	if err := p.Save(8*vg.Inch, 4*vg.Inch, filepath.Join(dir, PlotClosure)); err != nil {
-		return fmt.Errorf("plot: %w", err)
-	}
-	// Utilisation per service (capacity-limited services, at most maxPlotLabels).
-	var names []string
-	var vals plotter.Values
-	for _, s := range r.Services {
-		if s.Utilisation != nil && len(names) < maxPlotLabels {
-			names, vals = append(names, s.Name), append(vals, s.Utilisation.Mean)
-		}
-	}
-	if err := bars(filepath.Join(dir, PlotUtil), "Utilisation per service", "utilisation", names, vals); err != nil {
-		return err
-	}
-	names, vals = nil, nil
-	for _, d := range sortedKeys(r.UnmetByDomain) {
-		names, vals = append(names, d), append(vals, r.UnmetByDomain[d].Mean)
-	}
-	return bars(filepath.Join(dir, PlotUnmet), "Unmet needs by domain", "unmet needs (mean per replication)", names, vals)
-}
-
-func bars(path, title, ylabel string, names []string, vals plotter.Values) error {
-	p := plot.New()
-	p.Title.Text = title
-	p.Y.Label.Text = ylabel
-	if len(vals) > 0 {
-		b, err := plotter.NewBarChart(vals, vg.Points(14))
-		if err != nil {
-			return err
-		}
-		p.Add(b)
-		p.NominalX(names...)
-		p.X.Tick.Label.Rotation = 0.8
-		p.X.Tick.Label.XAlign = -0.9
-	}
-	if err := p.Save(10*vg.Inch, 5*vg.Inch, path); err != nil {
-		return fmt.Errorf("plot: %w", err)
-	}
-	return nil
 }

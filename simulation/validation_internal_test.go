@@ -211,7 +211,7 @@ func TestDeterminism(t *testing.T) {
 		rep, err := Run(context.Background(), sc, Options{Seed: 42, Replications: 3, Workers: workers})
 		require.NoError(t, err)
 		dir := t.TempDir()
-		require.NoError(t, rep.Write(dir, false))
+		require.NoError(t, rep.Write(dir))
 		dirs = append(dirs, dir)
 	}
 	files, err := os.ReadDir(dirs[0])

@@ -7,4 +7,10 @@
 // one atomic, version-conditioned operation (UpdateReferral). Two writers that read
 // the same version cannot both win; the loser gets referral.ErrConflict and nothing
 // of its write is stored.
+//
+// # Dependencies
+//
+// Outside the standard library, storage links only what referral links:
+// github.com/google/uuid. A host implementing it for its own system takes on no
+// database driver.
 package storage

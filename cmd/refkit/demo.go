@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -16,31 +15,56 @@ import (
 )
 
 func init() {
-	register(command{name: "demo", summary: "play a fictional referral network end to end on SQLite and report loop closure", run: runDemo})
+	register(&command{
+		name:    "demo",
+		summary: "play a fictional referral network end to end on SQLite and report loop closure",
+		args:    "[flags]",
+		about: `Demo loads the bundled fictional network around Columbus, Ohio (services with
+eligibility rules, languages, capacity, hours and service areas) into a new
+SQLite database, screens six people with AHC HRSN and PHQ-9, matches and refers
+their needs with their consent, plays the receiving organizations over virtual
+days (acknowledge, accept, decline and redirect, complete, one left to expire by
+the deadline sweep) and prints the loop-closure report.
+
+The database goes to a temporary directory removed at exit, unless --dir keeps
+it; then the command also prints a 'refkit fhir export' line for one of its
+referrals.`,
+		examples: []string{
+			"refkit demo",
+			"refkit demo --json",
+			"refkit demo --dir /tmp/refkit-demo --days 28",
+		},
+		new: func() runner { return &demoCmd{} },
+	})
 }
 
-// runDemo plays the bundled sample network (package demo) on a new SQLite
-// database and prints the loop-closure report. The database goes to a
-// temporary directory removed at exit unless --dir names one to keep it in.
-func runDemo(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dir := fs.String("dir", "", "directory to create refkit.db in and keep it (default: a temporary directory, removed at exit)")
-	asJSON := fs.Bool("json", false, "print the report as JSON")
-	days := fs.Int("days", 21, "days of virtual time the receiving organizations play")
-	if err := fs.Parse(args); err != nil {
-		return err
+type demoCmd struct {
+	dir    string
+	asJSON bool
+	days   int
+}
+
+func (c *demoCmd) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.dir, "dir", "", "keep refkit.db in `DIR`, created if missing (default: a temporary directory, removed at exit)")
+	fs.BoolVar(&c.asJSON, "json", false, "print the report as JSON")
+	fs.IntVar(&c.days, "days", 21, "`N` days of virtual time the receiving organizations play")
+}
+
+// run plays the bundled sample network (package demo) on a new SQLite database
+// and prints the loop-closure report.
+func (c *demoCmd) run(ctx context.Context, args []string, std stdio) error {
+	stdout, stderr := std.out, std.err
+	if len(args) != 0 {
+		return fmt.Errorf("unexpected argument %q", args[0])
 	}
-	if fs.NArg() != 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	if *days < 1 {
+	if c.days < 1 {
 		return fmt.Errorf("--days must be at least 1")
 	}
 	began := time.Now()
-	kept := *dir != ""
+	dir := c.dir
+	kept := dir != ""
 	if kept {
-		if err := os.MkdirAll(*dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
 	} else {
@@ -49,22 +73,22 @@ func runDemo(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 			return err
 		}
 		defer os.RemoveAll(tmp)
-		*dir = tmp
+		dir = tmp
 	}
-	path := filepath.Join(*dir, "refkit.db")
+	path := filepath.Join(dir, "refkit.db")
 	store, err := sqlite.Open(ctx, path, sqlite.Options{})
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	report, err := demo.Run(ctx, demo.Config{Store: store, Days: *days})
+	report, err := demo.Run(ctx, demo.Config{Store: store, Days: c.days})
 	if errors.Is(err, referral.ErrConflict) {
 		return fmt.Errorf("%s: %w (the demo ran there before: remove the file or pass another --dir)", path, err)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if *asJSON {
+	if c.asJSON {
 		err = report.WriteJSON(stdout)
 	} else {
 		err = report.WriteText(stdout)

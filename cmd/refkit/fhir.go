@@ -20,7 +20,58 @@ import (
 )
 
 func init() {
-	register(command{name: "fhir", summary: "export a referral as a FHIR R4 bundle, or apply a FHIR Task update (SDOH Clinical Care IG)", run: runFHIR})
+	register(&command{
+		name:    "fhir",
+		summary: "export a referral as a FHIR R4 bundle, or apply a FHIR Task update (SDOH Clinical Care IG)",
+		args:    "export|apply [flags]",
+		about: `The fhir command exchanges referrals with partner systems in FHIR R4, as
+profiled by the SDOH Clinical Care IG. export prints a referral as a Bundle
+(SDOHCC ServiceRequest, Task, Consent, Patient, Organizations, screening
+Observations); apply reads a partner's Task, or a Bundle holding one, applies it
+through the lifecycle, so every guard and access check holds, and prints the
+referral as it stands afterwards.
+
+The records come from a refkit SQLite database (--db with --network, which apply
+updates, recording the event) or from a JSON snapshot of one network (--state:
+network, organizations, persons, consents, screenings, referrals; apply rewrites
+it only with --save). The acting identity is given by --org, --role, --user and
+--person: the command trusts its flags as a host trusts its own authentication.`,
+		subcommands: []*command{fhirExport, fhirApply},
+	})
+}
+
+var fhirExport = &command{
+	name:    "export",
+	summary: "print a referral as a FHIR R4 Bundle",
+	args:    "(--db FILE --network ID | --state FILE) --referral ID --org ID [flags]",
+	about: `Export prints the referral --referral as a FHIR R4 Bundle (SDOHCC
+ServiceRequest, Task, Consent, Patient, Organizations, screening Observations),
+as the organization --org sees it: a referral it may not see is not found. The
+records come from the SQLite database --db (network --network) or the snapshot
+--state; 'refkit demo --dir DIR' keeps a database and prints this command for one
+of its referrals.`,
+	examples: []string{
+		"refkit fhir export --db /tmp/refkit-demo/refkit.db --network NETWORK-ID --org ORG-ID --referral REFERRAL-ID",
+		"refkit fhir export --state network.json --org ORG-ID --referral REFERRAL-ID --base-url https://fhir.example.org/r4",
+	},
+	new: func() runner { return &fhirExportCmd{} },
+}
+
+var fhirApply = &command{
+	name:    "apply",
+	summary: "apply a partner's FHIR Task update through the lifecycle",
+	args:    "(--db FILE --network ID | --state FILE [--save]) --org ID [flags] [--in TASK.json]",
+	about: `Apply reads a FHIR R4 Task, or a Bundle holding one, from --in or standard input
+and applies the change it asks for (accept, reject, start, complete, ...) to the
+referral it focuses on, through the lifecycle as the organization --org: the
+same guards, consent and access checks as any host command. It prints the
+referral as it stands afterwards. A database (--db) is updated with the event
+recorded; a snapshot (--state) is rewritten only with --save.`,
+	examples: []string{
+		"refkit fhir apply --db /tmp/refkit-demo/refkit.db --network NETWORK-ID --org ORG-ID --user intake --in task.json",
+		"refkit fhir apply --state network.json --org ORG-ID --save < task.json",
+	},
+	new: func() runner { return &fhirApplyCmd{} },
 }
 
 // fhirState is the JSON network snapshot the fhir command can work on instead
@@ -36,152 +87,214 @@ type fhirState struct {
 	ImpliedConsent bool                    `json:"implied_consent,omitempty"`
 }
 
-const fhirUsage = `usage:
-  refkit fhir export (--db FILE --network ID | --state FILE) --referral ID --org ID [--role staff] [--base-url URL]
-  refkit fhir apply  (--db FILE --network ID | --state FILE [--save]) --org ID [--in TASK.json]
+// fhirFlags are the flags both subcommands take: where the records come from,
+// who acts on them and the clock.
+type fhirFlags struct {
+	state, db, network      string
+	org, role, user, person string
+	now                     string
+}
 
-export prints the referral as a FHIR R4 Bundle (SDOHCC ServiceRequest, Task,
-Consent, Patient, Organizations, screening Observations). apply reads a Task, or
-a Bundle holding one, from --in or stdin and applies it through the lifecycle;
-it prints the referral as it stands afterwards. The records come from a refkit
-SQLite database (--db, which apply updates, with the event recorded) or from a
-JSON snapshot (--state, which apply rewrites only with --save). The acting
-identity is given by --org/--role/--user/--person: the command trusts its flags
-as a host trusts its own authentication.`
+func (f *fhirFlags) define(fs *flag.FlagSet) {
+	fs.StringVar(&f.state, "state", "", "network snapshot JSON `FILE` (network, organizations, persons, consents, screenings, referrals), instead of --db")
+	fs.StringVar(&f.db, "db", "", "refkit SQLite database `FILE`, instead of --state")
+	fs.StringVar(&f.network, "network", "", "network `ID` (with --db)")
+	fs.StringVar(&f.org, "org", "", "acting organization `ID`")
+	fs.StringVar(&f.role, "role", string(referral.RoleStaff), "acting `ROLE`: staff, admin, system or delegate")
+	fs.StringVar(&f.user, "user", "", "acting `USER`, recorded on events")
+	fs.StringVar(&f.person, "person", "", "the person `ID` a delegate acts for")
+	fs.StringVar(&f.now, "now", "", "the clock, an RFC 3339 `TIME` (default: the current time)")
+}
 
-func runFHIR(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "export" && args[0] != "apply") {
-		fmt.Fprintln(stderr, fhirUsage)
-		if len(args) > 0 && isHelp(args[0]) {
-			return flag.ErrHelp
-		}
-		return errors.New("want a subcommand: export or apply")
+// fhirArgs are the shared flags, checked and parsed before anything is read.
+type fhirArgs struct {
+	statePath, dbPath string
+	// network is --network, for --db; a snapshot names its own network.
+	network referral.ID
+	// actor is who acts, but for its network, known once the records are.
+	actor referral.Actor
+	now   func() time.Time
+}
+
+// parse checks the shared flags: exactly one source of records, --save only
+// with a snapshot, and every id and the clock well-formed.
+func (f *fhirFlags) parse(save bool) (fhirArgs, error) {
+	if (f.state == "") == (f.db == "") {
+		return fhirArgs{}, errors.New("give exactly one of --db and --state")
 	}
-	sub := args[0]
-	fs := flag.NewFlagSet("fhir "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	statePath := fs.String("state", "", "network snapshot (JSON: network, organizations, persons, consents, screenings, referrals)")
-	dbPath := fs.String("db", "", "refkit SQLite database file (instead of --state)")
-	networkFlag := fs.String("network", "", "network id (with --db)")
-	org := fs.String("org", "", "acting organization id")
-	role := fs.String("role", string(referral.RoleStaff), "acting role: staff, admin, system or delegate")
-	user := fs.String("user", "", "acting user, recorded on events")
-	person := fs.String("person", "", "the person a delegate acts for")
-	nowFlag := fs.String("now", "", "the clock, RFC 3339 (default: the current time)")
-	var id, base, in *string
-	var save *bool
-	if sub == "export" {
-		id = fs.String("referral", "", "referral id")
-		base = fs.String("base-url", "", "FHIR base URL for the entries' fullUrl")
-	} else {
-		in = fs.String("in", "", "read the Task from this file instead of stdin")
-		save = fs.Bool("save", false, "write the updated referral back to the state file")
+	if f.db != "" && save {
+		return fhirArgs{}, errors.New("--save is for --state: apply writes to --db directly")
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	if (*statePath == "") == (*dbPath == "") {
-		return errors.New("give exactly one of --db and --state")
-	}
-	if *dbPath != "" && save != nil && *save {
-		return errors.New("--save is for --state: apply writes to --db directly")
-	}
-	now := time.Now
-	if *nowFlag != "" {
-		t, err := time.Parse(time.RFC3339, *nowFlag)
+	a := fhirArgs{statePath: f.state, dbPath: f.db, now: time.Now,
+		actor: referral.Actor{User: f.user, Role: referral.Role(f.role)}}
+	if f.now != "" {
+		t, err := time.Parse(time.RFC3339, f.now)
 		if err != nil {
-			return errors.New("--now must be an RFC 3339 time")
+			return fhirArgs{}, errors.New("--now must be an RFC 3339 time")
 		}
-		now = func() time.Time { return t }
+		a.now = func() time.Time { return t }
 	}
-	var (
-		state   fhirState
-		store   storage.Store
-		network referral.ID
-		err     error
-	)
-	if *dbPath != "" {
-		if network, err = referral.ParseID(*networkFlag); err != nil {
-			return fmt.Errorf("--network: %w", err)
-		}
-		// The database must exist: a mistyped path should not create an empty one.
-		if _, err := os.Stat(*dbPath); err != nil {
-			return fmt.Errorf("--db: %w", err)
-		}
-		db, err := sqlite.Open(ctx, *dbPath, sqlite.Options{})
+	if f.db != "" {
+		network, err := referral.ParseID(f.network)
 		if err != nil {
-			return fmt.Errorf("--db: %w", err)
+			return fhirArgs{}, fmt.Errorf("--network: %w", err)
 		}
-		store = db
-	} else {
-		if err := decodeFile(*statePath, &state); err != nil {
-			return fmt.Errorf("reading --state: %w", err)
-		}
-		network = state.Network.ID
-		mem, err := loadFHIRState(ctx, state)
-		if err != nil {
-			return fmt.Errorf("loading --state: %w", err)
-		}
-		store = mem
+		a.network = network
 	}
-	defer store.Close()
-	actor := referral.Actor{Network: network, User: *user, Role: referral.Role(*role)}
-	for _, f := range []struct {
+	for _, id := range []struct {
 		flag string
 		v    string
 		dst  *referral.ID
-	}{{"--org", *org, &actor.Organization}, {"--person", *person, &actor.Person}} {
-		if f.v == "" {
+	}{{"--org", f.org, &a.actor.Organization}, {"--person", f.person, &a.actor.Person}} {
+		if id.v == "" {
 			continue
 		}
-		parsed, err := referral.ParseID(f.v)
+		parsed, err := referral.ParseID(id.v)
 		if err != nil {
-			return fmt.Errorf("%s: %w", f.flag, err)
+			return fhirArgs{}, fmt.Errorf("%s: %w", id.flag, err)
 		}
-		*f.dst = parsed
+		*id.dst = parsed
 	}
-	engine, err := lifecycle.New(lifecycle.Config{Store: store, Now: now, ImpliedConsent: state.ImpliedConsent})
-	if err != nil {
-		return err
-	}
-	cfg := fhir.Config{Engine: engine, Store: store, Now: now}
-	if base != nil {
-		cfg.BaseURL = *base
-	}
-	x, err := fhir.New(cfg)
-	if err != nil {
-		return err
-	}
-	enc := newEncoder(stdout, true)
+	return a, nil
+}
 
-	if sub == "export" {
-		rid, err := referral.ParseID(*id)
-		if err != nil {
-			return fmt.Errorf("--referral: %w", err)
+// fhirRecords are the records a subcommand works on, and the exchange over them.
+type fhirRecords struct {
+	store storage.Store
+	// state is the snapshot the records came from, with --state.
+	state fhirState
+	// actor is the acting identity, in the records' network.
+	actor    referral.Actor
+	exchange *fhir.Exchange
+}
+
+// load opens the database or loads the snapshot into a memory store, and
+// builds the lifecycle engine and the FHIR exchange over it. The caller closes
+// the store.
+func (a fhirArgs) load(ctx context.Context, baseURL string) (*fhirRecords, error) {
+	recs := &fhirRecords{actor: a.actor}
+	if a.dbPath != "" {
+		// The database must exist: a mistyped path should not create an empty one.
+		if _, err := os.Stat(a.dbPath); err != nil {
+			return nil, fmt.Errorf("--db: %w", err)
 		}
-		b, err := x.Export(ctx, actor, rid)
+		db, err := sqlite.Open(ctx, a.dbPath, sqlite.Options{})
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("--db: %w", err)
 		}
-		return enc.Encode(b)
+		recs.store, recs.actor.Network = db, a.network
+	} else {
+		if err := decodeFile(a.statePath, &recs.state); err != nil {
+			return nil, fmt.Errorf("reading --state: %w", err)
+		}
+		mem, err := loadFHIRState(ctx, recs.state)
+		if err != nil {
+			return nil, fmt.Errorf("loading --state: %w", err)
+		}
+		recs.store, recs.actor.Network = mem, recs.state.Network.ID
 	}
-	data, err := readInput(*in, stdin)
+	engine, err := lifecycle.New(lifecycle.Config{Store: recs.store, Now: a.now, ImpliedConsent: recs.state.ImpliedConsent})
+	if err != nil {
+		recs.store.Close()
+		return nil, err
+	}
+	recs.exchange, err = fhir.New(fhir.Config{Engine: engine, Store: recs.store, Now: a.now, BaseURL: baseURL})
+	if err != nil {
+		recs.store.Close()
+		return nil, err
+	}
+	return recs, nil
+}
+
+type fhirExportCmd struct {
+	fhirFlags
+	referral, baseURL string
+}
+
+func (c *fhirExportCmd) flags(fs *flag.FlagSet) {
+	c.define(fs)
+	fs.StringVar(&c.referral, "referral", "", "the referral's `ID` (required)")
+	fs.StringVar(&c.baseURL, "base-url", "", "FHIR base `URL` for the entries' fullUrl")
+}
+
+func (c *fhirExportCmd) run(ctx context.Context, args []string, std stdio) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unexpected argument %q", args[0])
+	}
+	a, err := c.parse(false)
 	if err != nil {
 		return err
 	}
-	r, err := x.Apply(ctx, actor, data)
+	id, err := referral.ParseID(c.referral)
+	if err != nil {
+		return fmt.Errorf("--referral: %w", err)
+	}
+	recs, err := a.load(ctx, c.baseURL)
 	if err != nil {
 		return err
 	}
-	if save != nil && *save {
-		if err := saveFHIRState(*statePath, state, r); err != nil {
+	defer recs.store.Close()
+	return exportFHIR(ctx, recs, id, std.out)
+}
+
+// exportFHIR prints the referral as a FHIR Bundle.
+func exportFHIR(ctx context.Context, recs *fhirRecords, id referral.ID, w io.Writer) error {
+	b, err := recs.exchange.Export(ctx, recs.actor, id)
+	if err != nil {
+		return err
+	}
+	return newEncoder(w, true).Encode(b)
+}
+
+type fhirApplyCmd struct {
+	fhirFlags
+	in   string
+	save bool
+}
+
+func (c *fhirApplyCmd) flags(fs *flag.FlagSet) {
+	c.define(fs)
+	fs.StringVar(&c.in, "in", "", "read the Task from `FILE` instead of standard input")
+	fs.BoolVar(&c.save, "save", false, "write the updated referral back to the --state file")
+}
+
+func (c *fhirApplyCmd) run(ctx context.Context, args []string, std stdio) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unexpected argument %q", args[0])
+	}
+	a, err := c.parse(c.save)
+	if err != nil {
+		return err
+	}
+	recs, err := a.load(ctx, "")
+	if err != nil {
+		return err
+	}
+	defer recs.store.Close()
+	task, err := readInput(c.in, std.in)
+	if err != nil {
+		return err
+	}
+	var save func(referral.Referral) error
+	if c.save {
+		save = func(r referral.Referral) error { return saveFHIRState(c.state, recs.state, r) }
+	}
+	return applyFHIR(ctx, recs, task, save, std.out)
+}
+
+// applyFHIR applies the Task (or Bundle) in task through the lifecycle, saves
+// the snapshot when save is set, and prints the referral as it stands after.
+func applyFHIR(ctx context.Context, recs *fhirRecords, task []byte, save func(referral.Referral) error, w io.Writer) error {
+	r, err := recs.exchange.Apply(ctx, recs.actor, task)
+	if err != nil {
+		return err
+	}
+	if save != nil {
+		if err := save(r); err != nil {
 			return err
 		}
 	}
-	return enc.Encode(r)
+	return newEncoder(w, true).Encode(r)
 }
 
 // loadFHIRState puts the snapshot into a memory store. Each referral is stored

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 
@@ -10,20 +9,24 @@ import (
 )
 
 func init() {
-	register(command{name: "graph", summary: "print the referral state diagram as Graphviz DOT", run: runGraph})
+	register(&command{
+		name:    "graph",
+		summary: "print the referral state diagram as Graphviz DOT",
+		about: `Graph prints the referral lifecycle's state machine (FHIR R4 Task statuses as
+profiled by the SDOH Clinical Care IG, and the commands that move a referral
+between them) as Graphviz DOT source. docs/lifecycle.svg is rendered from it.
+It takes no flags and no arguments.`,
+		examples: []string{"refkit graph | dot -Tsvg > docs/lifecycle.svg"},
+		new:      func() runner { return graphCmd{} },
+	})
 }
 
-// runGraph prints the lifecycle's DOT source; docs/lifecycle.svg is rendered from
-// it with `refkit graph | dot -Tsvg`.
-func runGraph(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("graph", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		return err
+type graphCmd struct{ noFlags }
+
+func (graphCmd) run(_ context.Context, args []string, std stdio) error {
+	if len(args) != 0 {
+		return fmt.Errorf("unexpected argument %q", args[0])
 	}
-	if fs.NArg() != 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	_, err := io.WriteString(stdout, lifecycle.Graph())
+	_, err := io.WriteString(std.out, lifecycle.Graph())
 	return err
 }

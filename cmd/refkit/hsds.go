@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/refkit/refkit/interop/hsds"
@@ -14,7 +13,52 @@ import (
 )
 
 func init() {
-	register(command{name: "hsds", summary: "import or export an Open Referral HSDS 3.0 directory", run: runHSDS})
+	register(&command{
+		name:    "hsds",
+		summary: "import or export an Open Referral HSDS 3.0 directory",
+		args:    "import|export [flags]",
+		about: `The hsds command converts service directories between Open Referral HSDS
+3.0 (its JSON API shape, or a tabular data package of CSV files) and refkit's
+directory file, the {"services": [...]} that 'refkit match --directory' reads.
+import maps taxonomy terms to SDOH domains (Open Eligibility by default) and
+lists every record it could not map; export writes the directory back out, with
+the original HSDS ids when given the sources file import wrote.`,
+		subcommands: []*command{hsdsImport, hsdsExport},
+	})
+}
+
+var hsdsImport = &command{
+	name:    "import",
+	summary: "read an HSDS dataset and print a refkit directory",
+	args:    "--network ID [flags] PATH",
+	about: `Import reads the HSDS dataset at PATH: a JSON file ('-' for standard input) or
+a tabular data package directory (datapackage.json and its CSV files). It prints
+the directory {"services": [...]} on standard output; the organizations and the
+map from refkit ids to the original HSDS ids go to the files --organizations and
+--sources name (export needs the first). Every record that could not be mapped
+is listed on standard error, then a summary line; with --strict the first one
+fails the import.`,
+	examples: []string{
+		"refkit hsds import --network 0190a6f0-8a4b-7c3d-9e2f-0000000000aa interop/hsds/testdata/json/services.json > directory.json",
+		"refkit hsds import --network 0190a6f0-8a4b-7c3d-9e2f-0000000000aa --organizations orgs.json --sources sources.json interop/hsds/testdata/csv > directory.json",
+	},
+	new: func() runner { return &hsdsImportCmd{} },
+}
+
+var hsdsExport = &command{
+	name:    "export",
+	summary: "write a refkit directory as HSDS JSON or a data package",
+	args:    "--organizations FILE [flags]",
+	about: `Export writes a directory (the files 'refkit hsds import' produced: the
+services, read from --directory or standard input, and their organizations) as
+HSDS 3.0: JSON on standard output or in the file --out, or with --format csv a
+tabular data package in the directory --out. With --sources the records keep
+their original HSDS ids.`,
+	examples: []string{
+		"refkit hsds export --directory directory.json --organizations orgs.json --sources sources.json > services.json",
+		"refkit hsds export --directory directory.json --organizations orgs.json --format csv --out /tmp/hsds-package",
+	},
+	new: func() runner { return &hsdsExportCmd{} },
 }
 
 // organizationsFile and sourcesFile hold what an import produces besides the
@@ -27,56 +71,36 @@ type sourcesFile struct {
 	Sources map[referral.ID]string `json:"sources"`
 }
 
-func runHSDS(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	usage := errors.New("usage: refkit hsds import|export [flags] (run 'refkit hsds import -h')")
-	if len(args) == 0 {
-		return usage
-	}
-	if isHelp(args[0]) {
-		fmt.Fprintln(stderr, usage)
-		return flag.ErrHelp
-	}
-	switch args[0] {
-	case "import":
-		return runHSDSImport(ctx, args[1:], stdin, stdout, stderr)
-	case "export":
-		return runHSDSExport(ctx, args[1:], stdin, stdout, stderr)
-	}
-	return usage
+type hsdsImportCmd struct {
+	network, format, taxonomy, organizations, sources string
+	strict, ageRule                                   bool
 }
 
-// runHSDSImport reads an HSDS dataset and prints {"services": [...]} for refkit
-// match; organizations and the original ids go to the files named by flags. Every
+func (c *hsdsImportCmd) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.network, "network", "", "network `ID` (a UUIDv7) the records belong to (required)")
+	fs.StringVar(&c.format, "format", "", "`FORMAT`: json or csv (default: csv for a directory, json otherwise)")
+	fs.BoolVar(&c.strict, "strict", false, "fail at the first record that cannot be mapped")
+	fs.BoolVar(&c.ageRule, "age-rule", false, "also write minimum_age/maximum_age as an eligibility rule")
+	fs.StringVar(&c.taxonomy, "taxonomy", "", "CSV `FILE` mapping taxonomy terms to domains (taxonomy,term,domain), instead of Open Eligibility")
+	fs.StringVar(&c.organizations, "organizations", "", "write {\"organizations\": [...]} to `FILE`")
+	fs.StringVar(&c.sources, "sources", "", "write {\"sources\": {refkit id: HSDS id}} to `FILE`")
+}
+
+// run reads an HSDS dataset and prints {"services": [...]} for refkit match;
+// organizations and the original ids go to the files named by flags. Every
 // record that could not be mapped is listed on stderr, then a summary line.
-func runHSDSImport(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("hsds import", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: refkit hsds import --network ID [flags] PATH")
-		fmt.Fprintln(stderr, "PATH is a JSON file ('-' for stdin) or a data package directory")
-		fs.PrintDefaults()
+func (c *hsdsImportCmd) run(ctx context.Context, args []string, std stdio) error {
+	stdin, stdout, stderr := std.in, std.out, std.err
+	if len(args) != 1 {
+		return errors.New("one PATH is required (run 'refkit help hsds import')")
 	}
-	networkFlag := fs.String("network", "", "network (UUIDv7) the records belong to (required)")
-	format := fs.String("format", "", "json or csv (default: csv for a directory, json otherwise)")
-	strict := fs.Bool("strict", false, "fail at the first record that cannot be mapped")
-	ageRule := fs.Bool("age-rule", false, "write minimum_age/maximum_age as an eligibility rule")
-	taxonomyPath := fs.String("taxonomy", "", "CSV taxonomy map (taxonomy,term,domain) instead of Open Eligibility")
-	orgsPath := fs.String("organizations", "", "write {\"organizations\": [...]} to this file")
-	sourcesPath := fs.String("sources", "", "write {\"sources\": {refkit id: HSDS id}} to this file")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errors.New("one PATH is required")
-	}
-	network, err := referral.ParseID(*networkFlag)
+	network, err := referral.ParseID(c.network)
 	if err != nil {
 		return fmt.Errorf("--network: %w", err)
 	}
-	opts := hsds.Options{Network: network, Strict: *strict, AgeRule: *ageRule}
-	if *taxonomyPath != "" {
-		f, err := os.Open(*taxonomyPath)
+	opts := hsds.Options{Network: network, Strict: c.strict, AgeRule: c.ageRule}
+	if c.taxonomy != "" {
+		f, err := os.Open(c.taxonomy)
 		if err != nil {
 			return fmt.Errorf("--taxonomy: %w", err)
 		}
@@ -86,15 +110,15 @@ func runHSDSImport(ctx context.Context, args []string, stdin io.Reader, stdout, 
 			return fmt.Errorf("--taxonomy: %w", err)
 		}
 	}
-	path := fs.Arg(0)
-	if *format == "" {
-		*format = "json"
+	path, format := args[0], c.format
+	if format == "" {
+		format = "json"
 		if st, err := os.Stat(path); err == nil && st.IsDir() {
-			*format = "csv"
+			format = "csv"
 		}
 	}
 	var ds *hsds.Dataset
-	switch *format {
+	switch format {
 	case "json":
 		r := stdin
 		if path != "-" {
@@ -114,13 +138,13 @@ func runHSDSImport(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	if err != nil {
 		return err
 	}
-	if *orgsPath != "" {
-		if err := writeJSONFile(*orgsPath, organizationsFile{ds.Organizations}); err != nil {
+	if c.organizations != "" {
+		if err := writeJSONFile(c.organizations, organizationsFile{ds.Organizations}); err != nil {
 			return err
 		}
 	}
-	if *sourcesPath != "" {
-		if err := writeJSONFile(*sourcesPath, sourcesFile{ds.Sources}); err != nil {
+	if c.sources != "" {
+		if err := writeJSONFile(c.sources, sourcesFile{ds.Sources}); err != nil {
 			return err
 		}
 	}
@@ -143,28 +167,31 @@ func runHSDSImport(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	return nil
 }
 
-// runHSDSExport writes a directory (the files hsds import produced) as HSDS.
-func runHSDSExport(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("hsds export", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dirPath := fs.String("directory", "", "services file {\"services\": [...]} (default: stdin)")
-	orgsPath := fs.String("organizations", "", "organizations file {\"organizations\": [...]} (required)")
-	sourcesPath := fs.String("sources", "", "sources file from hsds import, to write the original HSDS ids")
-	format := fs.String("format", "json", "json (to stdout or --out FILE) or csv (a data package in --out DIR)")
-	outPath := fs.String("out", "", "output file (json) or directory (csv, required)")
-	if err := fs.Parse(args); err != nil {
-		return err
+type hsdsExportCmd struct {
+	directory, organizations, sources, format, out string
+}
+
+func (c *hsdsExportCmd) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.directory, "directory", "", "services `FILE` {\"services\": [...]} (default: standard input)")
+	fs.StringVar(&c.organizations, "organizations", "", "organizations `FILE` {\"organizations\": [...]} (required: HSDS services need their organization)")
+	fs.StringVar(&c.sources, "sources", "", "sources `FILE` from hsds import, to write the original HSDS ids")
+	fs.StringVar(&c.format, "format", "json", "`FORMAT`: json (to standard output or the file --out) or csv (a data package in the directory --out)")
+	fs.StringVar(&c.out, "out", "", "output `PATH`: a file for json, a directory for csv (required for csv)")
+}
+
+// run writes a directory (the files hsds import produced) as HSDS.
+func (c *hsdsExportCmd) run(ctx context.Context, args []string, std stdio) error {
+	stdin, stdout := std.in, std.out
+	if len(args) > 0 {
+		return fmt.Errorf("unexpected argument %q", args[0])
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	if *orgsPath == "" {
+	if c.organizations == "" {
 		return errors.New("--organizations is required: HSDS services need their organization")
 	}
 	var dir directoryFile
 	var err error
-	if *dirPath != "" {
-		err = decodeFile(*dirPath, &dir)
+	if c.directory != "" {
+		err = decodeFile(c.directory, &dir)
 	} else {
 		err = decodeStrict(stdin, &dir)
 	}
@@ -172,33 +199,33 @@ func runHSDSExport(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		return fmt.Errorf("directory: %w", err)
 	}
 	var orgs organizationsFile
-	if err := decodeFile(*orgsPath, &orgs); err != nil {
+	if err := decodeFile(c.organizations, &orgs); err != nil {
 		return fmt.Errorf("organizations: %w", err)
 	}
 	ds := &hsds.Dataset{Organizations: orgs.Organizations, Services: dir.Services}
-	if *sourcesPath != "" {
+	if c.sources != "" {
 		var src sourcesFile
-		if err := decodeFile(*sourcesPath, &src); err != nil {
+		if err := decodeFile(c.sources, &src); err != nil {
 			return fmt.Errorf("sources: %w", err)
 		}
 		ds.Sources = src.Sources
 	}
-	switch *format {
+	switch c.format {
 	case "csv":
-		if *outPath == "" {
+		if c.out == "" {
 			return errors.New("--out DIR is required for csv")
 		}
-		return hsds.WriteDatapackage(ctx, *outPath, ds)
+		return hsds.WriteDatapackage(ctx, c.out, ds)
 	case "json":
 		var buf bytes.Buffer
 		if err := hsds.WriteJSON(ctx, &buf, ds); err != nil {
 			return err
 		}
-		if *outPath == "" {
+		if c.out == "" {
 			_, err := stdout.Write(buf.Bytes())
 			return err
 		}
-		return os.WriteFile(*outPath, buf.Bytes(), 0o644)
+		return os.WriteFile(c.out, buf.Bytes(), 0o644)
 	}
 	return errors.New("--format must be json or csv")
 }

@@ -16,7 +16,35 @@ import (
 )
 
 func init() {
-	register(command{name: "match", summary: "match requests against a service directory", run: runMatch})
+	register(&command{
+		name:    "match",
+		summary: "match requests against a service directory",
+		args:    "--directory FILE [--request FILE | --requests FILE.jsonl]",
+		about: `Match builds the matching index from a directory file ({"services": [...]},
+the records of package referral, as 'refkit hsds import' writes them) and
+answers one request (--request, or standard input) or many (--requests, JSON
+Lines), printing one JSON result line per request: the services that match,
+ranked, with distance and score, and with "explain": true the services excluded
+and why. A request is a matching.Request in JSON: the person's facts, their
+needs, where they are and the radius. Output is written only when every request
+succeeded, so a failure prints nothing half-way.`,
+		examples: []string{
+			"refkit match --directory cmd/refkit/testdata/directory.json --request cmd/refkit/testdata/request.json",
+			"refkit match --directory directory.json --requests requests.jsonl > results.jsonl",
+			"refkit match --directory directory.json < request.json",
+		},
+		new: func() runner { return &matchCmd{} },
+	})
+}
+
+type matchCmd struct {
+	directory, request, requests string
+}
+
+func (c *matchCmd) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.directory, "directory", "", "directory JSON `FILE`: {\"services\": [...]} (required)")
+	fs.StringVar(&c.request, "request", "", "request JSON `FILE` (default: read one request from standard input)")
+	fs.StringVar(&c.requests, "requests", "", "JSON Lines `FILE` of requests, one result line per request")
 }
 
 // directoryFile is the --directory format.
@@ -24,29 +52,20 @@ type directoryFile struct {
 	Services []referral.Service `json:"services"`
 }
 
-// runMatch reads a directory and one request (--request FILE or stdin) or many
-// (--requests FILE.jsonl), and prints one JSON result line per request. Output is
-// written only when every request succeeded, so a failure prints nothing half-way.
-func runMatch(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("match", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dirPath := fs.String("directory", "", "directory JSON file: {\"services\": [...]} (required)")
-	reqPath := fs.String("request", "", "request JSON file (default: read the request from stdin)")
-	reqsPath := fs.String("requests", "", "JSON Lines file of requests, one result line per request")
-	if err := fs.Parse(args); err != nil {
-		return err
+// run reads a directory and one request or many, and prints one JSON result
+// line per request.
+func (c *matchCmd) run(ctx context.Context, args []string, std stdio) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unexpected argument %q", args[0])
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	if *dirPath == "" {
+	if c.directory == "" {
 		return errors.New("--directory is required")
 	}
-	if *reqPath != "" && *reqsPath != "" {
+	if c.request != "" && c.requests != "" {
 		return errors.New("--request and --requests are mutually exclusive")
 	}
 	var dir directoryFile
-	if err := decodeFile(*dirPath, &dir); err != nil {
+	if err := decodeFile(c.directory, &dir); err != nil {
 		return fmt.Errorf("directory: %w", err)
 	}
 	ix, err := matching.New(dir.Services, matching.Options{})
@@ -55,8 +74,8 @@ func runMatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	var out bytes.Buffer
 	enc := newEncoder(&out, false)
-	if *reqsPath != "" {
-		f, err := os.Open(*reqsPath)
+	if c.requests != "" {
+		f, err := os.Open(c.requests)
 		if err != nil {
 			return fmt.Errorf("requests: %w", err)
 		}
@@ -87,10 +106,10 @@ func runMatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	} else {
 		var req matching.Request
 		var err error
-		if *reqPath != "" {
-			err = decodeFile(*reqPath, &req)
+		if c.request != "" {
+			err = decodeFile(c.request, &req)
 		} else {
-			err = decodeStrict(stdin, &req)
+			err = decodeStrict(std.in, &req)
 		}
 		if err != nil {
 			return fmt.Errorf("request: %w", err)
@@ -103,7 +122,7 @@ func runMatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return err
 		}
 	}
-	_, err = stdout.Write(out.Bytes())
+	_, err = std.out.Write(out.Bytes())
 	return err
 }
 

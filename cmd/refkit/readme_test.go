@@ -169,3 +169,20 @@ func numberWord(n int) string {
 	}
 	return fmt.Sprint(n)
 }
+
+// TestReadmeInstall keeps the README's install commands true: the module path
+// is go.mod's, the command is this package, and the refkit lines run.
+func TestReadmeInstall(t *testing.T) {
+	gomod, err := os.ReadFile("../../go.mod")
+	require.NoError(t, err)
+	first, _, _ := strings.Cut(string(gomod), "\n")
+	require.Equal(t, "module "+modulePath, first)
+	requireSays(t, "go get "+modulePath+"@latest\n")
+	requireSays(t, "go install "+modulePath+"/cmd/refkit@latest\n")
+	for _, line := range []string{"refkit version", "refkit help"} {
+		requireSays(t, "\n"+line+" ")
+		code, out, errOut := runCmd(t, "", strings.Fields(line)[1:]...)
+		require.Equal(t, 0, code, errOut)
+		require.True(t, strings.HasPrefix(out, "refkit ") || strings.HasPrefix(out, "usage: refkit"), out)
+	}
+}

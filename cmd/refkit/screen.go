@@ -12,7 +12,37 @@ import (
 )
 
 func init() {
-	register(command{name: "screen", summary: "score a screening response (AHC HRSN, PHQ-9, GAD-7, ...)", run: runScreen})
+	register(&command{
+		name:    "screen",
+		summary: "score a screening response (AHC HRSN, PHQ-9, GAD-7, ...)",
+		args:    "--instrument ID [--in FILE] [--fhir] | --list",
+		about: `Screen scores one response to a built-in instrument (AHC HRSN, Hunger Vital
+Sign, PHQ-2, PHQ-9, GAD-7, PRAPARE) and prints the total, the band, the positive
+SDOH domains, safety flags and the needs a referral would carry, as JSON. The
+response is {"answers": {"<item code>": <answer>, ...}}, answers given by code,
+text or value, or with --fhir a FHIR R4 QuestionnaireResponse; it is read from
+--in or standard input (at most 8 MiB). --list prints every instrument with its
+items and answer codes.`,
+		examples: []string{
+			`echo '{"answers":{"88122-7":"Often true","88123-5":"Never true"}}' | refkit screen --instrument hunger-vital-sign`,
+			"refkit screen --instrument phq-9 --in response.json",
+			"refkit screen --instrument ahc-hrsn --fhir --in questionnaire-response.json",
+			"refkit screen --list",
+		},
+		new: func() runner { return &screenCmd{} },
+	})
+}
+
+type screenCmd struct {
+	instrument, in string
+	fhir, list     bool
+}
+
+func (c *screenCmd) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.instrument, "instrument", "", "instrument `ID`, e.g. ahc-hrsn or phq-9 (see --list; required unless --list)")
+	fs.StringVar(&c.in, "in", "", "read the response from `FILE` instead of standard input")
+	fs.BoolVar(&c.fhir, "fhir", false, "the response is a FHIR R4 QuestionnaireResponse")
+	fs.BoolVar(&c.list, "list", false, "list the instruments with their items and answer codes, and exit")
 }
 
 // screenOutput is the JSON the screen command prints.
@@ -41,44 +71,35 @@ type listedInstrument struct {
 	Items   []screening.Item `json:"items"`
 }
 
-func runScreen(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("screen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	id := fs.String("instrument", "", "instrument id (see --list)")
-	inFile := fs.String("in", "", "read the response from this file instead of stdin")
-	fhir := fs.Bool("fhir", false, "the input is a FHIR R4 QuestionnaireResponse")
-	list := fs.Bool("list", false, "list the instruments with their items and options")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+func (c *screenCmd) run(_ context.Context, args []string, std stdio) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unexpected argument %q", args[0])
 	}
 	reg, err := screening.Builtin()
 	if err != nil {
 		return err
 	}
-	enc := newEncoder(stdout, true)
-	if *list {
+	enc := newEncoder(std.out, true)
+	if c.list {
 		var out []listedInstrument
 		for _, in := range reg.List() {
 			out = append(out, listedInstrument{ID: in.ID, Version: in.Version, Title: in.Title, Code: in.Code, Items: in.Items})
 		}
 		return enc.Encode(out)
 	}
-	if *id == "" {
+	if c.instrument == "" {
 		return fmt.Errorf("--instrument is required (or --list)")
 	}
-	in, err := reg.Lookup(*id)
+	in, err := reg.Lookup(c.instrument)
 	if err != nil {
 		return err
 	}
-	data, err := readInput(*inFile, stdin)
+	data, err := readInput(c.in, std.in)
 	if err != nil {
 		return err
 	}
 	var resp *screening.Response
-	if *fhir {
+	if c.fhir {
 		resp, err = screening.ParseQuestionnaireResponse(in, data)
 	} else {
 		resp, err = screening.ParseAnswers(in, data)

@@ -14,41 +14,62 @@ import (
 	"golang.org/x/term"
 
 	"github.com/refkit/refkit/simulation"
+	"github.com/refkit/refkit/simulation/plot"
 )
 
 func init() {
-	register(command{name: "simulate", summary: "simulate a referral network from a scenario", run: runSimulate})
+	register(&command{
+		name:    "simulate",
+		summary: "simulate a referral network from a scenario",
+		args:    "--scenario FILE --out DIR [flags]",
+		about: `Simulate runs a scenario (JSON: population, screening, referring sites,
+services with capacity, partner behaviour and policies; examples/simulation
+explains every field) through refkit's real screening, matching and lifecycle
+code on a virtual clock, replications in parallel, and writes metrics.json (means
+with 95% confidence intervals), CSV tables and, with --plots, PNG charts to
+--out. The same scenario and seed give the same files. A progress bar goes to
+standard error when it is a terminal.`,
+		examples: []string{
+			"refkit simulate --scenario examples/simulation/scenario.json --out /tmp/sim",
+			"refkit simulate --scenario examples/simulation/scenario.json --seed 1 --out /tmp/sim --replications 4 --plots",
+		},
+		new: func() runner { return &simulateCmd{} },
+	})
 }
 
-// runSimulate runs a scenario's replications and writes metrics.json, CSV tables
-// and optionally PNG plots to --out. A progress bar goes to stderr when it is a
-// terminal.
-func runSimulate(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	scenarioPath := fs.String("scenario", "", "scenario JSON file (required)")
-	seed := fs.Uint64("seed", 1, "seed of the first replication (replication i uses seed+i)")
-	out := fs.String("out", "", "output directory (required)")
-	reps := fs.Int("replications", 1, "number of replications, run in parallel")
-	plots := fs.Bool("plots", false, "also write PNG charts")
-	if err := fs.Parse(args); err != nil {
-		return err
+type simulateCmd struct {
+	scenario, out string
+	seed          uint64
+	replications  int
+	plots         bool
+}
+
+func (c *simulateCmd) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.scenario, "scenario", "", "scenario JSON `FILE` (required)")
+	fs.Uint64Var(&c.seed, "seed", 1, "seed `N` of the first replication; replication i uses N+i")
+	fs.StringVar(&c.out, "out", "", "output `DIR`, created if missing (required)")
+	fs.IntVar(&c.replications, "replications", 1, "`N` replications, run in parallel")
+	fs.BoolVar(&c.plots, "plots", false, "also write PNG charts: closure over time, utilisation, unmet needs")
+}
+
+// run runs a scenario's replications and writes the report to --out.
+func (c *simulateCmd) run(ctx context.Context, args []string, std stdio) error {
+	stdout, stderr := std.out, std.err
+	if len(args) > 0 {
+		return fmt.Errorf("unexpected argument %q", args[0])
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	if *scenarioPath == "" {
+	if c.scenario == "" {
 		return errors.New("--scenario is required")
 	}
-	if *out == "" {
+	if c.out == "" {
 		return errors.New("--out is required")
 	}
-	sc, err := simulation.Load(*scenarioPath)
+	sc, err := simulation.Load(c.scenario)
 	if err != nil {
 		return err
 	}
 	defer tuneGC(os.Getenv, physicalMemory())()
-	opt := simulation.Options{Seed: *seed, Replications: *reps}
+	opt := simulation.Options{Seed: c.seed, Replications: c.replications}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		bar := &progressBar{w: stderr}
 		opt.Progress = bar.set
@@ -58,12 +79,17 @@ func runSimulate(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 	if err != nil {
 		return err
 	}
-	if err := report.Write(*out, *plots); err != nil {
+	if err := report.Write(c.out); err != nil {
 		return err
+	}
+	if c.plots {
+		if err := plot.Write(c.out, report); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(stdout, "%d replication(s): %.0f referrals, loop closure %.1f%% (95%% CI %.1f–%.1f%%); wrote %s\n",
 		report.Replications, report.ReferralsTotal.Mean, 100*report.LoopClosureRate.Mean,
-		100*report.LoopClosureRate.Low, 100*report.LoopClosureRate.High, *out)
+		100*report.LoopClosureRate.Low, 100*report.LoopClosureRate.High, c.out)
 	return nil
 }
 

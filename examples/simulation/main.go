@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/refkit/refkit/simulation"
+	"github.com/refkit/refkit/simulation/plot"
 )
 
 func main() {
@@ -40,7 +41,10 @@ func run(ctx context.Context, sc *simulation.Scenario, reps int, out string, w i
 		return err
 	}
 	if out != "" {
-		if err := report.Write(out, true); err != nil {
+		if err := report.Write(out); err != nil {
+			return err
+		}
+		if err := plot.Write(out, report); err != nil {
 			return err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/refkit/refkit/simulation"
+	"github.com/refkit/refkit/simulation/plot"
 )
 
 // TestRun runs the example scenario, shortened to two weeks, and checks the
@@ -27,7 +28,7 @@ func TestRun(t *testing.T) {
 	for _, want := range []string{"loop closure", "North Shore Food Bank", "Housing Help Desk", "unmet needs by domain", "food-insecurity"} {
 		require.Contains(t, buf.String(), want)
 	}
-	for _, f := range []string{simulation.MetricsFile, "services.csv", simulation.PlotClosure, simulation.PlotUtil, simulation.PlotUnmet} {
+	for _, f := range []string{simulation.MetricsFile, "services.csv", plot.ClosureFile, plot.UtilisationFile, plot.UnmetFile} {
 		info, err := os.Stat(filepath.Join(out, f))
 		require.NoError(t, err)
 		require.Positive(t, info.Size())

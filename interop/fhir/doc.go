@@ -39,4 +39,11 @@
 // The resources are small structs for exactly the elements refkit writes and
 // reads, not a general FHIR model; Bundle.Validate checks the elements the
 // implementation guide makes mandatory for each profile emitted.
+//
+// # Dependencies
+//
+// Outside the standard library, fhir imports nothing itself; through lifecycle,
+// screening and referral it links github.com/qmuntal/stateless,
+// github.com/expr-lang/expr and github.com/google/uuid. It links no database
+// driver.
 package fhir

@@ -55,4 +55,10 @@
 // that is not well-formed JSON or CSV cannot be read record by record and fails
 // the import in either mode. Every error wraps referral.ErrInvalid; none carries
 // a field's value.
+//
+// # Dependencies
+//
+// Outside the standard library, hsds imports nothing itself; through matching
+// (rule checks) and referral it links github.com/expr-lang/expr,
+// github.com/uber/h3-go/v4 (cgo) and github.com/google/uuid.
 package hsds

@@ -1,24 +1,23 @@
-// Package synth generates a synthetic national service directory and query mix,
-// and runs the matching benchmark harness over them: latency percentiles of the
-// H3 index with explanations off and on, the same-run ratio against a linear scan
-// over every service, index build time and bytes per service, and a check that
-// index and scan return identical results.
+// Package synth generates a synthetic national service directory and the query
+// mix that goes with it: service locations clustered around US metros in
+// proportion to population, SDOH domains, capacity, service areas and a realistic
+// mix of eligibility rules that many services share (Directory), and people
+// drawn from the same population asking for services near them (Requests). The
+// same seed gives the same directory and requests.
 //
-// With a PostgreSQL + PostGIS database (Config.PostgresURL; postgis-server.sh
-// starts a throwaway one) the harness also loads the directory into PostGIS, one
-// row per service location with a geography point under a GiST index, and runs
-// the engine's predicates in SQL: ST_DWithin on the sphere, active, domain
-// bitmask, capacity, HSDS age limits and each eligibility rule template's SQL
-// form (rules.go keeps the expr and SQL forms side by side). PostGIS returns every
-// eligible service with its nearest location and distance; the harness checks
-// that set equals the index's complete match list for every request, and reports
-// both latencies, timed in turn on the same requests, and their ratio. Ranking
-// is not redone in SQL: it is a function of the eligible set.
+// The simulation uses it for scenarios with a generated directory; the matching
+// benchmarks use it as their workload. The benchmark harness that times the
+// index against a linear scan and against PostGIS is package
+// matching/synth/harness, kept apart so that a program generating directories
+// links no database driver.
 //
-// Run the report with
+// The Go benchmarks of the index over 200,000 locations run with
 //
-//	export REFKIT_BENCH_POSTGRES_URL=$(matching/synth/postgis-server.sh)  # optional
-//	REFKIT_BENCH_REPORT=1 go test ./matching/synth -run TestReport -v
+//	go test ./matching/synth -run XXX -bench 'Match|Build' -benchmem
 //
-// and the Go benchmarks with go test ./matching/synth -bench .
+// # Dependencies
+//
+// Outside the standard library, synth links only what refkit's matching and
+// referral link: github.com/expr-lang/expr, github.com/uber/h3-go/v4 (cgo) and
+// github.com/google/uuid.
 package synth

@@ -3,7 +3,7 @@
 # matching benchmark's PostGIS comparison and prints its URL:
 #
 #	export REFKIT_BENCH_POSTGRES_URL=$(matching/synth/postgis-server.sh)
-#	REFKIT_BENCH_REPORT=1 go test ./matching/synth -run TestReport -v
+#	REFKIT_BENCH_REPORT=1 go test ./matching/synth/harness -run TestReport -v
 #
 # "postgis-server.sh stop" stops it. It is .ci/postgres-server.sh with PostGIS
 # and its own directory, port and database; see there for the details.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/refkit/refkit/matching"
+	"github.com/refkit/refkit/matching/synth/internal/rulemix"
 	"github.com/refkit/refkit/referral"
 )
 
@@ -24,8 +25,8 @@ func Directory(seed uint64, locations int) []referral.Service {
 	r := rand.New(rand.NewPCG(seed, 0x5eed))
 	ids := idGenerator(seed)
 	total := 0
-	for _, t := range ruleTemplates {
-		total += t.weight
+	for _, t := range rulemix.Templates {
+		total += t.Weight
 	}
 	var out []referral.Service
 	placed := 0
@@ -42,12 +43,12 @@ func Directory(seed uint64, locations int) []referral.Service {
 			s.Domains = append(s.Domains, Domains[d])
 		}
 		pick := r.IntN(total)
-		for _, t := range ruleTemplates {
-			if pick < t.weight {
-				s.Eligibility = t.text(m.county)
+		for _, t := range rulemix.Templates {
+			if pick < t.Weight {
+				s.Eligibility = t.Text(m.county)
 				break
 			}
-			pick -= t.weight
+			pick -= t.Weight
 		}
 		if r.IntN(10) == 0 {
 			s.MinimumAge = 18

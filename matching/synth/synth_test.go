@@ -3,7 +3,6 @@ package synth_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 
@@ -11,6 +10,7 @@ import (
 
 	"github.com/refkit/refkit/matching"
 	"github.com/refkit/refkit/matching/synth"
+	"github.com/refkit/refkit/matching/synth/internal/rulemix"
 	"github.com/refkit/refkit/referral"
 )
 
@@ -34,46 +34,25 @@ func TestDirectoryIsDeterministicAndValid(t *testing.T) {
 	require.NoError(t, err)
 }
 
-func TestRunChecksIdenticalResults(t *testing.T) {
-	rep, err := synth.Run(context.Background(), synth.Config{Seed: 3, Locations: 5000, Queries: 200, ScanQueries: 50})
-	require.NoError(t, err)
-	require.Equal(t, 100, rep.Identical)
-	require.Positive(t, rep.MeanMatches)
-	require.Positive(t, rep.BytesPerService)
+// TestEveryGeneratedRuleHasATemplate: the harness maps every rule the generator
+// writes back to its SQL form.
+func TestEveryGeneratedRuleHasATemplate(t *testing.T) {
+	for _, s := range synth.Directory(11, 3000) {
+		ref, ok := rulemix.Lookup(s.Eligibility)
+		require.True(t, ok, "rule %q", s.Eligibility)
+		require.Equal(t, s.Eligibility, rulemix.Templates[ref.Template].Text(ref.Arg))
+	}
 }
 
-// TestReport runs the full harness (200,000 locations) when REFKIT_BENCH_REPORT is
-// set; it takes about a minute.
-func TestReport(t *testing.T) {
-	if os.Getenv("REFKIT_BENCH_REPORT") == "" {
-		t.Skip("set REFKIT_BENCH_REPORT=1 to run the 200,000-location harness")
+func TestRequestsAreDeterministicAndValid(t *testing.T) {
+	a := synth.Requests(5, 300, true)
+	require.Equal(t, a, synth.Requests(5, 300, true))
+	require.NotEqual(t, a, synth.Requests(6, 300, true))
+	for i, req := range a {
+		require.NoError(t, req.Validate(), "request %d", i)
+		require.True(t, req.Explain)
+		require.NotEmpty(t, req.Needs)
 	}
-	cfg := synth.Config{Seed: 1, Locations: 200_000, Queries: 20_000, ScanQueries: 300,
-		PostgresURL: os.Getenv("REFKIT_BENCH_POSTGRES_URL")}
-	rep, err := synth.Run(context.Background(), cfg)
-	require.NoError(t, err)
-	if cfg.PostgresURL != "" {
-		require.Equal(t, cfg.Queries, rep.PostGISIdentical)
-	}
-	t.Log("\n" + rep.String())
-}
-
-// TestRunComparesWithPostGIS runs the harness with the PostGIS comparison on a
-// small directory when REFKIT_BENCH_POSTGRES_URL is set (see postgis-server.sh).
-func TestRunComparesWithPostGIS(t *testing.T) {
-	url := os.Getenv("REFKIT_BENCH_POSTGRES_URL")
-	if url == "" {
-		t.Skip("set REFKIT_BENCH_POSTGRES_URL (see postgis-server.sh) to compare with PostGIS")
-	}
-	rep, err := synth.Run(context.Background(), synth.Config{Seed: 5, Locations: 5000, Queries: 300, ScanQueries: 20, PostgresURL: url})
-	require.NoError(t, err)
-	require.Equal(t, 300, rep.PostGISIdentical)
-	require.Equal(t, 300, rep.PostGIS.N)
-	require.Equal(t, 300, rep.IndexPostGISSubset.N)
-	require.Positive(t, rep.MeanEligible)
-	require.GreaterOrEqual(t, rep.MeanEligible, rep.MeanMatches)
-	require.Positive(t, rep.PostGISRatio())
-	require.Contains(t, rep.String(), "PostGIS/index p50 ratio")
 }
 
 var (
@@ -135,24 +114,14 @@ func ExampleDirectory() {
 	// Output: true true
 }
 
-func ExampleRun() {
-	rep, err := synth.Run(context.Background(), synth.Config{Seed: 1, Locations: 2000, Queries: 50, ScanQueries: 10})
-	fmt.Println(err, rep.Identical)
-	// Output: <nil> 20
-}
-
-// LoadPostGIS needs a PostGIS database, so this example is compiled, not run.
-func ExampleLoadPostGIS() {
-	ctx := context.Background()
-	pg, err := synth.LoadPostGIS(ctx, os.Getenv("REFKIT_BENCH_POSTGRES_URL"), synth.Directory(1, 1000))
+func ExampleRequests() {
+	ix, err := matching.New(synth.Directory(1, 5000), matching.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer pg.Close(ctx)
 	req := synth.Requests(2, 1, false)[0]
-	eligible, err := pg.Eligible(ctx, req)
-	fmt.Println(len(eligible), err)
-	count, err := pg.Count(ctx, req)
-	fmt.Println(count, err)
+	res, err := ix.Match(context.Background(), req)
+	fmt.Println(err, req.RadiusM, len(res.Matches) <= req.Limit)
+	// Output: <nil> 10000 true
 }

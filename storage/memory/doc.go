@@ -22,4 +22,9 @@
 //
 // The lifecycle's hot path, GetReferral then UpdateReferral, allocates once (the
 // copy GetReferral hands out); see BenchmarkGetUpdate.
+//
+// # Dependencies
+//
+// Outside the standard library, memory links only what referral links:
+// github.com/google/uuid.
 package memory

@@ -90,4 +90,9 @@
 //
 //	export REFKIT_TEST_POSTGRES_URL=$(.ci/postgres-server.sh)
 //	go test -race ./storage/postgres/
+//
+// # Dependencies
+//
+// Outside the standard library, postgres imports github.com/jackc/pgx/v5 (the
+// driver and its pool), and through referral github.com/google/uuid.
 package postgres

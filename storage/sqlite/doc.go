@@ -35,4 +35,10 @@
 // Feed followers in the same process are woken through FeedChanged when an
 // append commits. Appends made by another process on the same file are not
 // signalled: followers there see them on their next poll.
+//
+// # Dependencies
+//
+// Outside the standard library, sqlite imports modernc.org/sqlite (the pure-Go
+// SQLite engine, with the modernc.org runtime libraries it brings), and through
+// referral github.com/google/uuid. It needs no cgo.
 package sqlite

@@ -28,4 +28,10 @@
 //
 // Fixture and the helpers around it (Next, CreatedEvent, FeedAll, ListAll) are
 // exported so backends' own tests can build consistent data the same way.
+//
+// # Dependencies
+//
+// Outside the standard library, storagetest imports
+// github.com/stretchr/testify (its assertions), and through referral
+// github.com/google/uuid. Only tests import it.
 package storagetest

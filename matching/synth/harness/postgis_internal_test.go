@@ -1,8 +1,9 @@
-package synth
+package harness
 
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
@@ -11,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/refkit/refkit/matching"
+	"github.com/refkit/refkit/matching/synth"
+	"github.com/refkit/refkit/matching/synth/internal/rulemix"
 	"github.com/refkit/refkit/referral"
 )
 
@@ -18,26 +21,28 @@ func postgresURL(t *testing.T) string {
 	t.Helper()
 	url := os.Getenv("REFKIT_BENCH_POSTGRES_URL")
 	if url == "" {
-		t.Skip("set REFKIT_BENCH_POSTGRES_URL (see postgis-server.sh) to compare with PostGIS")
+		t.Skip("set REFKIT_BENCH_POSTGRES_URL (see matching/synth/postgis-server.sh) to compare with PostGIS")
 	}
 	return url
 }
 
-func TestEveryGeneratedRuleHasATemplate(t *testing.T) {
-	for _, s := range Directory(11, 3000) {
-		ref, ok := ruleRefs[s.Eligibility]
-		require.True(t, ok, "rule %q", s.Eligibility)
-		require.Equal(t, s.Eligibility, ruleTemplates[ref.template].text(ref.arg))
+// idGenerator returns a reproducible id generator for test directories.
+func idGenerator(seed uint64) *referral.IDGenerator {
+	var key [32]byte
+	for i := range 8 {
+		key[i] = byte(seed >> (8 * i))
 	}
+	t := time.Date(2025, time.June, 1, 0, 0, 0, 0, time.UTC)
+	return referral.NewIDGenerator(func() time.Time { return t }, rand.NewChaCha8(key))
 }
 
 func TestTemplatesCompileInBothForms(t *testing.T) {
-	for i, tmpl := range ruleTemplates {
-		text := tmpl.text("Cook")
+	for i, tmpl := range rulemix.Templates {
+		text := tmpl.Text("Cook")
 		if text != "" {
 			require.NoError(t, matching.CheckRule(text), "template %d", i)
 		}
-		for _, ref := range factRef.FindAllString(tmpl.sql, -1) {
+		for _, ref := range factRef.FindAllString(tmpl.SQL, -1) {
 			require.Contains(t, paramTypes, ref[1:], "template %d names an unknown fact", i)
 		}
 	}
@@ -89,11 +94,11 @@ func TestCompareEligible(t *testing.T) {
 }
 
 func TestSiteRowsRejectsForeignDirectories(t *testing.T) {
-	dir := Directory(2, 50)
+	dir := synth.Directory(2, 50)
 	dir[3].Eligibility = "income_annual < 1"
 	_, err := siteRows(dir)
 	require.ErrorIs(t, err, referral.ErrInvalid)
-	dir = Directory(2, 50)
+	dir = synth.Directory(2, 50)
 	dir[1].ServiceAreas = []referral.ServiceArea{{Kind: referral.AreaPolygon}}
 	_, err = siteRows(dir)
 	require.ErrorIs(t, err, referral.ErrInvalid)
@@ -160,15 +165,15 @@ func TestRuleTemplatesAgree(t *testing.T) {
 	}
 	rules := map[referral.ID]svcRule{}
 	var dir []referral.Service
-	for i, tmpl := range ruleTemplates {
+	for i, tmpl := range rulemix.Templates {
 		counties := []string{""}
-		if tmpl.perCounty {
+		if tmpl.PerCounty {
 			counties = []string{"Cook", "Miami-Dade", "St. Louis City"}
 		}
 		for _, c := range counties {
 			s := referral.Service{
 				ID: ids.MustNew(), Organization: ids.MustNew(), Name: "rule", Status: referral.ServiceActive,
-				Domains: Domains, Eligibility: tmpl.text(c),
+				Domains: synth.Domains, Eligibility: tmpl.Text(c),
 				Locations: []referral.Location{{ID: ids.MustNew(), Latitude: 41.88, Longitude: -87.63}},
 			}
 			rules[s.ID] = svcRule{i, s.Eligibility}
@@ -213,9 +218,9 @@ func TestRuleTemplatesAgree(t *testing.T) {
 			}
 		}
 	}
-	for i := range ruleTemplates {
+	for i := range rulemix.Templates {
 		require.True(t, passed[i], "template %d never passes on the sample persons", i)
-		require.True(t, failed[i] || ruleTemplates[i].expr == "", "template %d never fails on the sample persons", i)
+		require.True(t, failed[i] || rulemix.Templates[i].Expr == "", "template %d never fails on the sample persons", i)
 	}
 }
 
@@ -225,14 +230,14 @@ func TestRuleTemplatesAgree(t *testing.T) {
 func TestPostGISAgreesOnEveryPolicy(t *testing.T) {
 	url := postgresURL(t)
 	ctx := context.Background()
-	dir := Directory(21, 4000)
+	dir := synth.Directory(21, 4000)
 	ix, err := matching.New(dir, matching.Options{})
 	require.NoError(t, err)
 	pg, err := LoadPostGIS(ctx, url, dir)
 	require.NoError(t, err)
 	defer func() { require.NoError(t, pg.Close(ctx)) }()
 	compared, nonEmpty := 0, 0
-	for i, req := range Requests(22, 300, false) {
+	for i, req := range synth.Requests(22, 300, false) {
 		req.Limit = matching.MaxLimit
 		switch i % 4 {
 		case 1:
@@ -262,10 +267,10 @@ func TestPostGISAgreesOnEveryPolicy(t *testing.T) {
 func TestEligibleRejectsBadRequests(t *testing.T) {
 	url := postgresURL(t)
 	ctx := context.Background()
-	pg, err := LoadPostGIS(ctx, url, Directory(3, 100))
+	pg, err := LoadPostGIS(ctx, url, synth.Directory(3, 100))
 	require.NoError(t, err)
 	defer func() { require.NoError(t, pg.Close(ctx)) }()
-	req := Requests(4, 1, false)[0]
+	req := synth.Requests(4, 1, false)[0]
 	noAsOf := req
 	noAsOf.AsOf = time.Time{}
 	noNeeds := req

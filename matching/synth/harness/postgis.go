@@ -1,4 +1,4 @@
-package synth
+package harness
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/refkit/refkit/matching"
+	"github.com/refkit/refkit/matching/synth"
+	"github.com/refkit/refkit/matching/synth/internal/rulemix"
 	"github.com/refkit/refkit/referral"
 )
 
@@ -59,7 +61,7 @@ type Eligible struct {
 func LoadPostGIS(ctx context.Context, url string, dir []referral.Service) (*PostGIS, error) {
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
-		return nil, fmt.Errorf("synth: connect to PostGIS: %w", err)
+		return nil, fmt.Errorf("harness: connect to PostGIS: %w", err)
 	}
 	p := &PostGIS{conn: conn, guidelines: matching.DefaultGuidelines()}
 	if err := p.load(ctx, dir); err != nil {
@@ -80,11 +82,11 @@ func (p *PostGIS) load(ctx context.Context, dir []referral.Service) error {
 	// JIT compilation costs milliseconds and never pays off on a query this
 	// short; a tuned OLTP server has it off, and the comparison should be fair.
 	if _, err := p.conn.Exec(ctx, "SET jit = off"); err != nil {
-		return fmt.Errorf("synth: PostGIS: %w", err)
+		return fmt.Errorf("harness: PostGIS: %w", err)
 	}
 	if err := p.conn.QueryRow(ctx,
 		"SELECT ST_Distance('POINT(0 0)'::geography, 'POINT(0 1)'::geography, false) * 180 / pi()").Scan(&p.sphere); err != nil {
-		return fmt.Errorf("synth: PostGIS sphere radius: %w", err)
+		return fmt.Errorf("harness: PostGIS sphere radius: %w", err)
 	}
 	columns := []string{"service_id", "location_id", "loc_ord", "area_kind", "area_value", "prio", "lat", "lon",
 		"active", "domains", "cap_available", "cap_waitlist", "min_age", "max_age", "rule", "rule_arg"}
@@ -99,11 +101,11 @@ func (p *PostGIS) load(ctx context.Context, dir []referral.Service) error {
 			rule int NOT NULL, rule_arg text NOT NULL)`,
 	} {
 		if _, err := p.conn.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("synth: PostGIS load: %w", err)
+			return fmt.Errorf("harness: PostGIS load: %w", err)
 		}
 	}
 	if _, err := p.conn.CopyFrom(ctx, pgx.Identifier{sitesTable + "_load"}, columns, pgx.CopyFromRows(rows)); err != nil {
-		return fmt.Errorf("synth: PostGIS copy: %w", err)
+		return fmt.Errorf("harness: PostGIS copy: %w", err)
 	}
 	for _, stmt := range []string{
 		`CREATE TABLE ` + sitesTable + ` AS SELECT *,
@@ -118,7 +120,7 @@ func (p *PostGIS) load(ctx context.Context, dir []referral.Service) error {
 		"ANALYZE " + sitesTable,
 	} {
 		if _, err := p.conn.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("synth: PostGIS load: %w", err)
+			return fmt.Errorf("harness: PostGIS load: %w", err)
 		}
 	}
 	query, params, err := eligibleQuery()
@@ -127,10 +129,10 @@ func (p *PostGIS) load(ctx context.Context, dir []referral.Service) error {
 	}
 	p.params = params
 	if _, err := p.conn.Prepare(ctx, "refkit_eligible", query); err != nil {
-		return fmt.Errorf("synth: PostGIS prepare: %w", err)
+		return fmt.Errorf("harness: PostGIS prepare: %w", err)
 	}
 	if _, err := p.conn.Prepare(ctx, "refkit_eligible_count", "SELECT count(*) FROM ("+query+") AS eligible"); err != nil {
-		return fmt.Errorf("synth: PostGIS prepare: %w", err)
+		return fmt.Errorf("harness: PostGIS prepare: %w", err)
 	}
 	return nil
 }
@@ -138,12 +140,12 @@ func (p *PostGIS) load(ctx context.Context, dir []referral.Service) error {
 // siteRows flattens services into table rows: one per location, one per area value.
 func siteRows(dir []referral.Service) ([][]any, error) {
 	bits := map[referral.Domain]int{}
-	for i, d := range Domains {
+	for i, d := range synth.Domains {
 		bits[d] = i
 	}
 	var rows [][]any
 	for i, s := range dir {
-		ref, ok := ruleRefs[s.Eligibility]
+		ref, ok := rulemix.Lookup(s.Eligibility)
 		if !ok {
 			return nil, referral.Invalid("services["+strconv.Itoa(i)+"].eligibility", "is not one of the generator's rule templates")
 		}
@@ -162,7 +164,7 @@ func siteRows(dir []referral.Service) ([][]any, error) {
 		row := func(loc any, ord int, kind, value any, prio int, lat, lon any) []any {
 			return []any{[16]byte(s.ID), loc, int32(ord), kind, value, int32(prio), lat, lon,
 				s.Status == referral.ServiceActive, mask, avail, wait,
-				int32(s.MinimumAge), int32(s.MaximumAge), int32(ref.template), ref.arg}
+				int32(s.MinimumAge), int32(s.MaximumAge), int32(ref.Template), ref.Arg}
 		}
 		for j, l := range s.Locations {
 			rows = append(rows, row([16]byte(l.ID), j, "point", nil, 0, l.Latitude, l.Longitude))
@@ -228,7 +230,7 @@ FROM cand ORDER BY service_id, prio, d, loc_ord`
 		name := ref[1:]
 		typ, ok := paramTypes[name]
 		if !ok {
-			bad = fmt.Errorf("synth: SQL names unknown fact %s", ref)
+			bad = fmt.Errorf("harness: SQL names unknown fact %s", ref)
 			return ref
 		}
 		i := slices.Index(params, name)
@@ -300,7 +302,7 @@ func (p *PostGIS) facts(req matching.Request) (map[string]any, error) {
 		if !slices.Contains(needs, string(n.Domain)) {
 			needs = append(needs, string(n.Domain))
 		}
-		if i := slices.Index(Domains, n.Domain); i >= 0 {
+		if i := slices.Index(synth.Domains, n.Domain); i >= 0 {
 			mask |= 1 << i
 		}
 		if r := n.Urgency.Rank(); r > best {
@@ -334,7 +336,7 @@ func (p *PostGIS) Count(ctx context.Context, req matching.Request) (int, error) 
 	}
 	var n int64
 	if err := p.conn.QueryRow(ctx, "refkit_eligible_count", args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("synth: PostGIS count: %w", err)
+		return 0, fmt.Errorf("harness: PostGIS count: %w", err)
 	}
 	return int(n), nil
 }
@@ -349,7 +351,7 @@ func (p *PostGIS) Eligible(ctx context.Context, req matching.Request) ([]Eligibl
 	}
 	rows, err := p.conn.Query(ctx, "refkit_eligible", args...)
 	if err != nil {
-		return nil, fmt.Errorf("synth: PostGIS query: %w", err)
+		return nil, fmt.Errorf("harness: PostGIS query: %w", err)
 	}
 	defer rows.Close()
 	var out []Eligible
@@ -358,7 +360,7 @@ func (p *PostGIS) Eligible(ctx context.Context, req matching.Request) ([]Eligibl
 		var kind string
 		var d *float64
 		if err := rows.Scan(&svc, &loc, &kind, &d); err != nil {
-			return nil, fmt.Errorf("synth: PostGIS row: %w", err)
+			return nil, fmt.Errorf("harness: PostGIS row: %w", err)
 		}
 		e := Eligible{Service: referral.ID(svc.Bytes)}
 		if loc.Valid {
@@ -370,7 +372,7 @@ func (p *PostGIS) Eligible(ctx context.Context, req matching.Request) ([]Eligibl
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("synth: PostGIS query: %w", err)
+		return nil, fmt.Errorf("harness: PostGIS query: %w", err)
 	}
 	return out, nil
 }

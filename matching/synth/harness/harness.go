@@ -1,4 +1,4 @@
-package synth
+package harness
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/refkit/refkit/matching"
+	"github.com/refkit/refkit/matching/synth"
 	"github.com/refkit/refkit/referral"
 )
 
@@ -25,9 +26,9 @@ type Config struct {
 	// slow); every one of them is checked to give the identical result.
 	ScanQueries int
 	// PostgresURL, when set, is a PostgreSQL database with PostGIS (see
-	// postgis-server.sh): the directory is loaded into it and PostgresQueries of
-	// the explain-off requests are timed through PostGIS and checked against the
-	// index.
+	// matching/synth/postgis-server.sh): the directory is loaded into it and
+	// PostgresQueries of the explain-off requests are timed through PostGIS and
+	// checked against the index.
 	PostgresURL string
 	// PostgresQueries is how many requests go through PostGIS; 0 means Queries.
 	PostgresQueries int
@@ -45,6 +46,7 @@ func latency(ds []time.Duration) Latency {
 	return Latency{P50: at(0.50), P90: at(0.90), P99: at(0.99), N: len(ds)}
 }
 
+// String formats the percentiles and the count on one line.
 func (l Latency) String() string {
 	return fmt.Sprintf("p50 %v  p90 %v  p99 %v  (n=%d)", l.P50, l.P90, l.P99, l.N)
 }
@@ -109,6 +111,7 @@ func (r Report) PostGISRatio() float64 {
 	return float64(r.PostGIS.P50) / float64(r.IndexPostGISSubset.P50)
 }
 
+// String formats the report as the lines BENCHMARKS.md quotes.
 func (r Report) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "directory: %d services, %d locations, %d distinct rule programs\n", r.Services, r.Locations, r.Rules)
@@ -149,7 +152,7 @@ func (r Report) String() string {
 // the first 20 of that list. The ranking is not recomputed in SQL: it is a
 // function of the eligible set, and index and scan already agree on it.
 func Run(ctx context.Context, cfg Config) (Report, error) {
-	dir := Directory(cfg.Seed, cfg.Locations)
+	dir := synth.Directory(cfg.Seed, cfg.Locations)
 	var rep Report
 	rep.Services = len(dir)
 	for _, s := range dir {
@@ -172,7 +175,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 
 	var offTimes []time.Duration
 	for _, explain := range []bool{false, true} {
-		reqs := Requests(cfg.Seed+1, cfg.Queries, explain)
+		reqs := synth.Requests(cfg.Seed+1, cfg.Queries, explain)
 		times := make([]time.Duration, len(reqs))
 		matches := 0
 		for i, req := range reqs {
@@ -204,7 +207,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		rep.IndexOffSubset = latency(slices.Clone(times[:n]))
 	}
 	for _, explain := range []bool{false, true} {
-		for i, req := range Requests(cfg.Seed+1, min(cfg.ScanQueries, cfg.Queries), explain) {
+		for i, req := range synth.Requests(cfg.Seed+1, min(cfg.ScanQueries, cfg.Queries), explain) {
 			got, err := snap.Match(ctx, req)
 			if err != nil {
 				return rep, err
@@ -214,7 +217,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 				return rep, err
 			}
 			if !reflect.DeepEqual(got, want) {
-				return rep, fmt.Errorf("synth: request %d (explain %v): index and scan differ", i, explain)
+				return rep, fmt.Errorf("harness: request %d (explain %v): index and scan differ", i, explain)
 			}
 			rep.Identical++
 		}
@@ -243,7 +246,7 @@ func comparePostGIS(ctx context.Context, cfg Config, dir []referral.Service, sna
 	}
 	// Warm both statements' plan caches and the buffers on other requests, as
 	// the index was warmed by the runs before.
-	for _, req := range Requests(cfg.Seed+2, min(200, n), false) {
+	for _, req := range synth.Requests(cfg.Seed+2, min(200, n), false) {
 		if _, err := pg.Eligible(ctx, req); err != nil {
 			return err
 		}
@@ -256,7 +259,7 @@ func comparePostGIS(ctx context.Context, cfg Config, dir []referral.Service, sna
 	// the check after them is not timed.
 	ixTimes, pgTimes, countTimes := make([]time.Duration, n), make([]time.Duration, n), make([]time.Duration, n)
 	eligible := 0
-	for i, req := range Requests(cfg.Seed+1, n, false) {
+	for i, req := range synth.Requests(cfg.Seed+1, n, false) {
 		t0 := time.Now()
 		top, err := snap.Match(ctx, req)
 		ixTimes[i] = time.Since(t0)
@@ -276,7 +279,7 @@ func comparePostGIS(ctx context.Context, cfg Config, dir []referral.Service, sna
 			return err
 		}
 		if err := checkPostGIS(ctx, snap, req, top, found, count); err != nil {
-			return fmt.Errorf("synth: request %d: %w", i, err)
+			return fmt.Errorf("harness: request %d: %w", i, err)
 		}
 		eligible += len(found)
 		rep.PostGISIdentical++
