@@ -45,7 +45,7 @@ func TestClose(t *testing.T) {
 	}
 	for _, tc := range calls {
 		t.Run(tc.name, func(t *testing.T) {
-			require.ErrorIs(t, tc.call(), memory.ErrClosed)
+			require.ErrorIs(t, tc.call(), storage.ErrClosed)
 		})
 	}
 }
