@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -143,7 +144,10 @@ type CreateRequest struct {
 
 // Create stores a new referral sent by the actor's organization, as a draft or,
 // with Send, already requested. A retry with the same IdempotencyKey returns
-// the referral the first call created.
+// the referral the first call created. A need may cite only a screening of the
+// same person in the actor's network (ErrInvalid naming needs[i].screening_id
+// otherwise). A draft is its sender's alone until it is sent: nobody else sees
+// it or can act on it (see storage.Visibility).
 func (e *Engine) Create(ctx context.Context, actor referral.Actor, req CreateRequest) (referral.Referral, error) {
 	r, _, err := e.CreateOnce(ctx, actor, req)
 	return r, err
@@ -248,6 +252,9 @@ func (e *Engine) checkCreate(ctx context.Context, actor referral.Actor, req Crea
 	if _, err := e.store.GetPerson(ctx, actor.Network, req.Person); err != nil {
 		return fmt.Errorf("person: %w", err)
 	}
+	if err := e.checkScreenings(ctx, actor.Network, req); err != nil {
+		return err
+	}
 	if _, err := e.store.GetOrganization(ctx, actor.Network, req.Receiver); err != nil {
 		return fmt.Errorf("receiving organization: %w", err)
 	}
@@ -274,6 +281,28 @@ func (e *Engine) checkCreate(ctx context.Context, actor referral.Actor, req Crea
 		}
 		if old.Person != req.Person {
 			return referral.Invalid("replaces", "is a referral for another person")
+		}
+	}
+	return nil
+}
+
+// checkScreenings refuses a need that cites a screening other than one of the
+// person's own in the actor's network: sending it would hand the receiver
+// someone else's answers. The store checks the same inside its write; checking
+// here first refuses before anything else is done, with the same error.
+func (e *Engine) checkScreenings(ctx context.Context, network referral.ID, req CreateRequest) error {
+	for i, n := range req.Needs {
+		if n.Screening.IsZero() {
+			continue
+		}
+		sc, err := e.store.GetScreening(ctx, network, n.Screening)
+		switch {
+		case errors.Is(err, referral.ErrNotFound):
+			return storage.ForeignScreening(i)
+		case err != nil:
+			return fmt.Errorf("screening: %w", err)
+		case sc.Person != req.Person:
+			return storage.ForeignScreening(i)
 		}
 	}
 	return nil
