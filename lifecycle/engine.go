@@ -516,7 +516,8 @@ func (e *Engine) visible(ctx context.Context, actor referral.Actor, r referral.R
 	if v.Allows(r, nil) {
 		return true, nil
 	}
-	if v.Organization.IsZero() {
+	// Only a view consent could still grant sight, and never of an unsent referral.
+	if v.Organization.IsZero() || storage.Unsent(r) {
 		return false, nil
 	}
 	consents, err := e.store.ListConsents(ctx, r.Network, r.Person)

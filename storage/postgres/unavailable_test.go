@@ -92,18 +92,22 @@ func openNamed(t *testing.T) (*Store, string) {
 	t.Helper()
 	url := testURL(t)
 	app := "refkit_kill_" + strings.ReplaceAll(referral.NewID().String(), "-", "")[20:]
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
-	named := url + sep + "application_name=" + app
-	if !strings.Contains(url, "://") {
-		named = url + " application_name=" + app
-	}
-	s, err := Open(context.Background(), named, Options{Schema: newSchema(t, url)})
+	s, err := Open(context.Background(), withApplicationName(url, app), Options{Schema: newSchema(t, url)})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	return s, app
+}
+
+// withApplicationName returns the connection string url with the session's
+// application_name set to app, in URL or key=value form.
+func withApplicationName(url, app string) string {
+	if !strings.Contains(url, "://") {
+		return url + " application_name=" + app
+	}
+	if strings.Contains(url, "?") {
+		return url + "&application_name=" + app
+	}
+	return url + "?application_name=" + app
 }
 
 // blocker is a second session on the store's schema that holds locks the
