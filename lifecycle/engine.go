@@ -118,7 +118,10 @@ type Command struct {
 	// exchanging updates (a FHIR Task with meta.versionId) use it so that a
 	// change made from a stale copy is refused rather than applied. Versions
 	// start at 1, so zero means no condition: an API that lets clients send a
-	// version must tell an absent one from 0 itself.
+	// version must tell an absent one from 0 itself. It is also what makes a
+	// retry safe after referral.ErrUnavailable, when the first attempt may have
+	// been written: retried with the version first read, a command that took
+	// effect is ErrConflict instead of being applied twice.
 	IfVersion int64
 }
 
@@ -135,7 +138,9 @@ type CreateRequest struct {
 	// Send sends the referral at once (consent required) instead of leaving a draft.
 	Send bool
 	// IdempotencyKey makes retries safe: the same key from the same organization
-	// returns the referral the first call created.
+	// returns the referral the first call created. Set it whenever a create may
+	// be retried, as after referral.ErrUnavailable, when the first attempt may
+	// have been written.
 	IdempotencyKey string
 	// Replaces is the referral this one redirects, e.g. after a decline.
 	Replaces referral.ID
