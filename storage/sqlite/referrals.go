@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/refkit/refkit/referral"
@@ -76,7 +77,7 @@ func (s *Store) CreateReferral(ctx context.Context, r referral.Referral, e refer
 // of r's person's in r's network (storage.ForeignScreening).
 func (s *Store) ownScreenings(ctx context.Context, tx *sql.Tx, r referral.Referral) error {
 	for i, n := range r.Needs {
-		if n.Screening.IsZero() {
+		if n.Screening.IsZero() || s.owners.holds(n.Screening, r.Network, r.Person) {
 			continue
 		}
 		var person []byte
@@ -89,8 +90,39 @@ func (s *Store) ownScreenings(ctx context.Context, tx *sql.Tx, r referral.Referr
 		case !bytes.Equal(person, blob(r.Person)):
 			return storage.ForeignScreening(i)
 		}
+		s.owners.add(n.Screening, r.Network, r.Person)
 	}
 	return nil
+}
+
+// maxOwners bounds the owners cache; past it the cache starts again empty.
+const maxOwners = 4096
+
+// owners remembers whose screenings cited screenings are. Screenings are
+// immutable and never deleted, so an owner once read stays right, in every
+// process: a referral's later writes, which cite the same screenings, then
+// check them without a query.
+type owners struct {
+	mu sync.Mutex
+	m  map[referral.ID][2]referral.ID // screening → network, person
+}
+
+// holds reports whether the screening is known to be person's in network.
+func (o *owners) holds(screening, network, person referral.ID) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	v, ok := o.m[screening]
+	return ok && v == [2]referral.ID{network, person}
+}
+
+// add records the screening's network and person.
+func (o *owners) add(screening, network, person referral.ID) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.m == nil || len(o.m) >= maxOwners {
+		o.m = make(map[referral.ID][2]referral.ID)
+	}
+	o.m[screening] = [2]referral.ID{network, person}
 }
 
 // appendEvent inserts e and returns its feed position.

@@ -112,6 +112,8 @@ type Store struct {
 	migrations []migrate.Migration
 	// rq and wq cache prepared statements on the reader and writer handles.
 	rq, wq *stmts
+	// owners caches the owners of screenings that referrals cite.
+	owners owners
 }
 
 var (
