@@ -333,3 +333,23 @@ func TestUpdateTakenKey(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, events, 1)
 }
+
+// TestOwnersCacheIsBounded: the cache of screening owners never holds more
+// than maxOwners entries, and what it holds is exactly what was added.
+func TestOwnersCacheIsBounded(t *testing.T) {
+	var o owners
+	network, person, other := referral.NewID(), referral.NewID(), referral.NewID()
+	first := referral.NewID()
+	o.add(first, network, person)
+	require.True(t, o.holds(first, network, person))
+	require.False(t, o.holds(first, network, other), "another person's")
+	require.False(t, o.holds(first, other, person), "another network's")
+	var last referral.ID
+	for range maxOwners {
+		last = referral.NewID()
+		o.add(last, network, person)
+		require.LessOrEqual(t, len(o.m), maxOwners)
+	}
+	require.True(t, o.holds(last, network, person))
+	require.False(t, o.holds(first, network, person), "the cache started again when full")
+}
