@@ -243,3 +243,21 @@ func TestOpenUnreachable(t *testing.T) {
 	require.ErrorIs(t, err, ErrConnect)
 	require.ErrorIs(t, err, referral.ErrUnavailable)
 }
+
+// TestPoolExhausted: a call that cannot get a connection from the pool before
+// its deadline is referral.ErrUnavailable, with the deadline in the chain.
+func TestPoolExhausted(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, Options{MaxConns: 1})
+	f := storagetest.NewFixture(t, s, 1)
+	held, err := s.pool.Acquire(ctx)
+	require.NoError(t, err)
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	_, err = s.GetNetwork(short, f.Network.ID)
+	require.ErrorIs(t, err, referral.ErrUnavailable)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	held.Release()
+	_, err = s.GetNetwork(ctx, f.Network.ID)
+	require.NoError(t, err, "the store works once a connection is free")
+}
