@@ -29,6 +29,16 @@
 // Queries (Get, List, History, Feed, Metrics) show an actor only what it may see:
 // a referral it may not see is referral.ErrNotFound, never "forbidden".
 //
+// A draft is the sender's until it is sent. Only the sending organization's
+// staff see and act on it (note, send, cancel, enter in error), with the
+// network admin and the system actor, who see everything. The receiver, an
+// organization the person gave a view consent, and the person's delegate do
+// not see it at all (ErrNotFound, so not even its existence), because nothing
+// has been shared with them yet: a draft needs no consent. A draft withdrawn
+// before it was sent (cancelled or entered in error) stays the sender's. The
+// rule is storage.Visibility's, applied by every backend; the guards apply it
+// too.
+//
 // The rendered state diagram is docs/lifecycle.svg; Graph returns its DOT source.
 //
 // # Dependencies

@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -117,7 +118,10 @@ type Command struct {
 	// exchanging updates (a FHIR Task with meta.versionId) use it so that a
 	// change made from a stale copy is refused rather than applied. Versions
 	// start at 1, so zero means no condition: an API that lets clients send a
-	// version must tell an absent one from 0 itself.
+	// version must tell an absent one from 0 itself. It is also what makes a
+	// retry safe after referral.ErrUnavailable, when the first attempt may have
+	// been written: retried with the version first read, a command that took
+	// effect is ErrConflict instead of being applied twice.
 	IfVersion int64
 }
 
@@ -134,7 +138,9 @@ type CreateRequest struct {
 	// Send sends the referral at once (consent required) instead of leaving a draft.
 	Send bool
 	// IdempotencyKey makes retries safe: the same key from the same organization
-	// returns the referral the first call created.
+	// returns the referral the first call created. Set it whenever a create may
+	// be retried, as after referral.ErrUnavailable, when the first attempt may
+	// have been written.
 	IdempotencyKey string
 	// Replaces is the referral this one redirects, e.g. after a decline.
 	Replaces referral.ID
@@ -143,7 +149,10 @@ type CreateRequest struct {
 
 // Create stores a new referral sent by the actor's organization, as a draft or,
 // with Send, already requested. A retry with the same IdempotencyKey returns
-// the referral the first call created.
+// the referral the first call created. A need may cite only a screening of the
+// same person in the actor's network (ErrInvalid naming needs[i].screening_id
+// otherwise). A draft is its sender's alone until it is sent: nobody else sees
+// it or can act on it (see storage.Visibility).
 func (e *Engine) Create(ctx context.Context, actor referral.Actor, req CreateRequest) (referral.Referral, error) {
 	r, _, err := e.CreateOnce(ctx, actor, req)
 	return r, err
@@ -248,6 +257,9 @@ func (e *Engine) checkCreate(ctx context.Context, actor referral.Actor, req Crea
 	if _, err := e.store.GetPerson(ctx, actor.Network, req.Person); err != nil {
 		return fmt.Errorf("person: %w", err)
 	}
+	if err := e.checkScreenings(ctx, actor.Network, req); err != nil {
+		return err
+	}
 	if _, err := e.store.GetOrganization(ctx, actor.Network, req.Receiver); err != nil {
 		return fmt.Errorf("receiving organization: %w", err)
 	}
@@ -274,6 +286,28 @@ func (e *Engine) checkCreate(ctx context.Context, actor referral.Actor, req Crea
 		}
 		if old.Person != req.Person {
 			return referral.Invalid("replaces", "is a referral for another person")
+		}
+	}
+	return nil
+}
+
+// checkScreenings refuses a need that cites a screening other than one of the
+// person's own in the actor's network: sending it would hand the receiver
+// someone else's answers. The store checks the same inside its write; checking
+// here first refuses before anything else is done, with the same error.
+func (e *Engine) checkScreenings(ctx context.Context, network referral.ID, req CreateRequest) error {
+	for i, n := range req.Needs {
+		if n.Screening.IsZero() {
+			continue
+		}
+		sc, err := e.store.GetScreening(ctx, network, n.Screening)
+		switch {
+		case errors.Is(err, referral.ErrNotFound):
+			return storage.ForeignScreening(i)
+		case err != nil:
+			return fmt.Errorf("screening: %w", err)
+		case sc.Person != req.Person:
+			return storage.ForeignScreening(i)
 		}
 	}
 	return nil
@@ -487,7 +521,8 @@ func (e *Engine) visible(ctx context.Context, actor referral.Actor, r referral.R
 	if v.Allows(r, nil) {
 		return true, nil
 	}
-	if v.Organization.IsZero() {
+	// Only a view consent could still grant sight, and never of an unsent referral.
+	if v.Organization.IsZero() || storage.Unsent(r) {
 		return false, nil
 	}
 	consents, err := e.store.ListConsents(ctx, r.Network, r.Person)

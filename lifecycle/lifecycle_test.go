@@ -49,8 +49,14 @@ type env struct {
 
 func newEnv(t testing.TB, edit func(*lifecycle.Config)) *env {
 	t.Helper()
+	return newEnvOn(t, memory.New(), edit)
+}
+
+// newEnvOn is newEnv on the given, empty store.
+func newEnvOn(t testing.TB, store storage.Store, edit func(*lifecycle.Config)) *env {
+	t.Helper()
 	c := &clock{now: time.Date(2026, 1, 12, 9, 0, 0, 0, time.UTC)}
-	e := &env{ctx: context.Background(), clock: c, store: memory.New()}
+	e := &env{ctx: context.Background(), clock: c, store: store}
 	e.ids = referral.NewIDGenerator(c.Now, nil)
 	id := e.ids.MustNew
 	e.network, e.sender, e.receiver, e.third, e.person = id(), id(), id(), id(), id()

@@ -9,6 +9,7 @@ import (
 	"github.com/qmuntal/stateless"
 
 	"github.com/refkit/refkit/referral"
+	"github.com/refkit/refkit/storage"
 )
 
 // Trigger names a command that may change a referral's status.
@@ -145,12 +146,16 @@ func isSender(f *firing) bool {
 	return f.actor.Role == referral.RoleStaff && f.actor.Organization == f.r.Sender
 }
 
+// isReceiver and isDelegate are false until the referral has been sent: an
+// unsent referral (a draft, or one withdrawn before sending) is its sender's
+// alone. Those actors cannot see one either; this keeps the guards right on
+// their own.
 func isReceiver(f *firing) bool {
-	return f.actor.Role == referral.RoleStaff && f.actor.Organization == f.r.Receiver
+	return f.actor.Role == referral.RoleStaff && f.actor.Organization == f.r.Receiver && !storage.Unsent(*f.r)
 }
 
 func isDelegate(f *firing) bool {
-	return f.actor.Role == referral.RoleDelegate && f.actor.Person == f.r.Person
+	return f.actor.Role == referral.RoleDelegate && f.actor.Person == f.r.Person && !storage.Unsent(*f.r)
 }
 
 func isSystem(f *firing) bool { return f.actor.Role == referral.RoleSystem }

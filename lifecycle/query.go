@@ -41,11 +41,8 @@ func (e *Engine) List(ctx context.Context, actor referral.Actor, q ListQuery) ([
 	if err := actor.Validate(); err != nil {
 		return nil, referral.NilID, fmt.Errorf("list referrals: actor: %w", err)
 	}
-	for i, s := range q.Statuses {
-		if err := s.Validate(); err != nil {
-			return nil, referral.NilID, fmt.Errorf("list referrals: %w", referral.Invalid(fmt.Sprintf("statuses[%d]", i), "is not a FHIR Task status"))
-		}
-	}
+	// The store checks the query's bounds (storage.CheckReferralQuery): a status
+	// filter is at most one entry per status.
 	out, next, err := e.store.ListReferrals(ctx, storage.ReferralQuery{
 		Network: actor.Network, Sender: q.Sender, Receiver: q.Receiver, Person: q.Person,
 		Statuses: q.Statuses, CreatedFrom: q.CreatedFrom, CreatedTo: q.CreatedTo,
@@ -94,7 +91,9 @@ func (e *Engine) Feed(ctx context.Context, actor referral.Actor, after int64, li
 // resumes after a restart by passing the Position of the last event it handled.
 //
 // On a store that implements storage.FeedNotifier, Follow sleeps until an append
-// wakes it; on others it re-reads the feed every Config.PollInterval.
+// wakes it, whichever process made the append (the notifier's contract; the
+// backend states how soon another process's append wakes it); on others it
+// re-reads the feed every Config.PollInterval.
 func (e *Engine) Follow(ctx context.Context, actor referral.Actor, after int64, fn func(referral.Event) error) error {
 	if err := actor.Validate(); err != nil {
 		return fmt.Errorf("follow: actor: %w", err)

@@ -26,6 +26,15 @@ var (
 	// it (for example a sender trying to accept). Reads never return it: a record
 	// the actor may not see is ErrNotFound.
 	ErrForbidden = errors.New("refkit: forbidden")
+	// ErrUnavailable: the storage backend could not do the work now. It could not
+	// be reached, dropped the connection, is shutting down or overloaded, or
+	// failed for a reason that is not the caller's input (a full disk, an I/O
+	// error, a lock another process held past the busy timeout). Nothing is known
+	// to be written unless the error says so: a write whose connection was lost
+	// while it committed may or may not have taken effect. Retry later, making
+	// the retry safe with the idempotency key (create) or the version the
+	// caller read (commands); one that keeps failing is an outage.
+	ErrUnavailable = errors.New("refkit: storage unavailable")
 )
 
 // ValidationError names the field that failed validation and why. It never carries

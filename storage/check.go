@@ -2,6 +2,7 @@ package storage
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 
 	"github.com/refkit/refkit/referral"
@@ -68,14 +69,23 @@ func CheckPage(network referral.ID, p Page) (int, error) {
 }
 
 // CheckReferralQuery validates a ListReferrals call and returns the page size.
+// Beyond CheckPage it bounds the status filter (see MaxStatuses): at most one
+// entry per status, each a known status, so no backend ever builds a query
+// whose size the caller chose.
 func CheckReferralQuery(q ReferralQuery) (int, error) {
 	limit, err := CheckPage(q.Network, q.Page)
 	if err != nil {
 		return 0, err
 	}
+	if len(q.Statuses) > MaxStatuses {
+		return 0, referral.Invalid("statuses", "has more entries than there are statuses")
+	}
 	for i, st := range q.Statuses {
 		if err := st.Validate(); err != nil {
 			return 0, referral.Invalid("statuses["+strconv.Itoa(i)+"]", "is not a FHIR Task status")
+		}
+		if slices.Contains(q.Statuses[:i], st) {
+			return 0, referral.Invalid("statuses["+strconv.Itoa(i)+"]", "repeats an earlier status")
 		}
 	}
 	return limit, nil
@@ -90,4 +100,14 @@ func CheckFeed(q FeedQuery) (int, error) {
 		return 0, referral.Invalid("after", "must not be negative")
 	}
 	return Limit(q.Limit)
+}
+
+// ForeignScreening is the error a backend returns when need i of a referral
+// cites a screening that is not one of the referral's person's in its network:
+// a screening that does not exist, or someone else's. The two read the same,
+// so the error does not tell whether another person's screening exists.
+// CreateReferral and UpdateReferral check every cited screening inside their
+// write, after the checks the contract lists first.
+func ForeignScreening(i int) error {
+	return referral.Invalid("needs["+strconv.Itoa(i)+"].screening_id", "is not a screening of the referral's person")
 }

@@ -8,6 +8,15 @@
 // the same version cannot both win; the loser gets referral.ErrConflict and nothing
 // of its write is stored.
 //
+// Every backend's errors wrap the referral sentinels, referral.ErrUnavailable
+// included for a backend that cannot do the work now, or one of this package's
+// own: ErrClosed after Close, ErrSchemaBehind and ErrNewerSchema when the
+// database and the code disagree about the schema. A host tests for them with
+// errors.Is, whichever backend it runs. The same limits (MaxLimit,
+// MaxStatuses), the same access rule (Visibility: a referral never sent is its
+// sender's alone) and the same check on the screenings a referral's needs cite
+// hold on every backend; storagetest holds each backend to them.
+//
 // # Dependencies
 //
 // Outside the standard library, storage links only what referral links:

@@ -16,9 +16,21 @@ import (
 //     after it returned, never changes what is stored.
 //   - Every read and write is scoped to one network. A record looked up in another
 //     network than its own is referral.ErrNotFound.
-//   - Errors wrap the referral sentinels: ErrNotFound, ErrConflict, ErrInvalid.
+//   - Errors wrap the referral sentinels: ErrNotFound, ErrConflict, ErrInvalid, and
+//     ErrUnavailable when the backend could not do the work (connection refused or
+//     lost, server shutting down or overloaded, a lock held past the busy timeout,
+//     an I/O failure). A call on a closed store fails with ErrClosed, and one on a
+//     store whose schema needs migrating with ErrSchemaBehind. No driver error is
+//     passed through without one of these in its chain.
 //   - Inputs are validated (their Validate method) before anything is written, and a
-//     failed call writes nothing.
+//     failed call writes nothing, with one exception: a write that fails with
+//     ErrUnavailable because the connection was lost while it committed may have
+//     been written. Retry it safely: CreateReferral with the same idempotency key
+//     returns the referral if the first attempt was written, and UpdateReferral
+//     with the same version is ErrConflict if it was.
+//   - Filters and pages are bounded (see Page, ReferralQuery, FeedQuery): every
+//     backend refuses the same oversized query with the same ErrInvalid, checked
+//     by CheckPage, CheckReferralQuery and CheckFeed.
 //   - Times come back as the same instants. A backend may
 //     return them in UTC rather than the zone they were written in (the SQL
 //     backends keep integers or timestamps), so compare them with Equal.
@@ -29,7 +41,8 @@ type Store interface {
 	Consents
 	Screenings
 	Referrals
-	// Close releases the backend's resources. The store is unusable afterwards.
+	// Close releases the backend's resources and wakes feed followers. Every
+	// later call fails with ErrClosed; closing again does nothing and returns nil.
 	Close() error
 }
 
@@ -95,10 +108,12 @@ type Referrals interface {
 	// CreateReferral stores a new referral (Version 1) with its first event
 	// (Sequence 1) atomically, and returns the stored referral and true.
 	//
-	// If r.IdempotencyKey is set and a referral with the same network, sender and
-	// key already exists, nothing is written and that referral is returned with
-	// false. An existing id is ErrConflict. The event is validated against r (same
-	// network and referral, To equal to r.Status).
+	// It checks, in this order: validation (ErrInvalid, see CheckCreate); the
+	// network exists (ErrNotFound); if r.IdempotencyKey is set and a referral
+	// with the same network, sender and key already exists, nothing is written
+	// and that referral is returned with false; every screening a need cites is
+	// a screening of r.Person in r.Network (ErrInvalid, see ForeignScreening);
+	// the id is free (ErrConflict).
 	CreateReferral(ctx context.Context, r referral.Referral, e referral.Event) (referral.Referral, bool, error)
 	// GetReferral returns the referral, or ErrNotFound. It does not filter by access;
 	// lifecycle does.
@@ -107,6 +122,11 @@ type Referrals interface {
 	// stored version is r.Version-1 (the version the caller read): otherwise
 	// ErrConflict and nothing is written. e.Sequence must equal r.Version. It returns
 	// the event with its feed Position assigned.
+	//
+	// It checks, in this order: validation (ErrInvalid, see CheckUpdate); the
+	// referral exists in the network (ErrNotFound); the version (ErrConflict);
+	// e.From is the stored status (ErrInvalid); every screening a need cites is a
+	// screening of r.Person in r.Network (ErrInvalid, see ForeignScreening).
 	UpdateReferral(ctx context.Context, r referral.Referral, e referral.Event) (referral.Event, error)
 	// ListReferrals pages through referrals matching q, in id (creation) order.
 	// It returns the page and the cursor for the next one (zero when done).
@@ -128,22 +148,37 @@ type Referrals interface {
 }
 
 // FeedNotifier is implemented by stores that can wake feed followers when events
-// are appended, so that followers need not poll (the memory store with a
-// channel; a PostgreSQL store with LISTEN/NOTIFY). lifecycle.Engine.Follow uses
-// it when the store has it.
+// are appended, so that followers need not poll: the memory store with a
+// channel, SQLite by watching the feed's head, PostgreSQL with LISTEN/NOTIFY.
+// lifecycle.Engine.Follow uses it when the store has it, and then does not
+// poll, so a store may implement it only if it is woken by every append to
+// the database, whoever made it: through this Store, another Store value, or
+// another process. A backend that cannot see some writers must close its
+// channels on a timer for them (as PostgreSQL does with Options.NoNotify) and
+// say so.
 type FeedNotifier interface {
-	// FeedChanged returns a channel that is closed at the first append to the
-	// network's feed after the call (or when the store closes). A follower takes
-	// the channel first, then reads the feed, then waits on the channel: an append
-	// between the read and the wait still wakes it. An unknown network is
-	// ErrNotFound.
+	// FeedChanged returns a channel that is closed after the first append to the
+	// network's feed that follows the call (or when the store closes), within
+	// the backend's stated delay for appends made elsewhere. A follower takes
+	// the channel first, then reads the feed, then waits on the channel: an
+	// append between the read and the wait still wakes it. A channel may also
+	// close without an append; the follower then reads nothing new and waits
+	// again. An unknown network is ErrNotFound.
 	FeedChanged(ctx context.Context, network referral.ID) (<-chan struct{}, error)
 }
 
-// Paging limits.
+// Query limits. Every backend applies them through CheckPage, CheckReferralQuery
+// and CheckFeed, so an oversized query is the same ErrInvalid on each. Queries
+// take single ids, never lists of them, and no free-text filters.
 const (
+	// DefaultLimit is the page size a zero limit means.
 	DefaultLimit = 100
-	MaxLimit     = 1000
+	// MaxLimit is the largest page: a listing never returns more records, and a
+	// feed read never more events, in one call.
+	MaxLimit = 1000
+	// MaxStatuses is the most entries a status filter may have: one per status
+	// (a repeated status is ErrInvalid too).
+	MaxStatuses = 11
 )
 
 // Page asks for one page of an id-ordered listing.
@@ -161,7 +196,8 @@ type ReferralQuery struct {
 	Sender   referral.ID
 	Receiver referral.ID
 	Person   referral.ID
-	// Statuses, if not empty, keeps referrals in any of them.
+	// Statuses, if not empty, keeps referrals in any of them: distinct known
+	// statuses, at most MaxStatuses.
 	Statuses []referral.Status
 	// CreatedFrom and CreatedTo keep referrals created in [CreatedFrom, CreatedTo).
 	CreatedFrom time.Time
@@ -185,10 +221,13 @@ type FeedQuery struct {
 // Visibility is the access rule every backend applies to reads: who may see a
 // referral. It is data, not a callback, so SQL backends can push it into queries.
 //
-// A referral is visible to its sender; to its receiver once it is no longer a
-// draft; to the delegate of its person; and to an organization the person gave an
-// active ScopeView consent at time At. When both Organization and Person are set,
-// either grants access.
+// A referral is visible to its sender, always. A referral that was never sent
+// (see Unsent) is the sender's alone: nobody else sees it, so nobody else can
+// act on it. Once sent, it is also visible to its receiver, to the delegate of
+// its person, and to an organization the person gave an active ScopeView consent
+// at time At. When both Organization and Person are set, either grants access.
+// Network admins and system actors are not limited by a Visibility at all: the
+// lifecycle passes none for them.
 type Visibility struct {
 	Organization referral.ID
 	Person       referral.ID
@@ -199,22 +238,40 @@ type Visibility struct {
 // Backends that filter in Go call it; SQL backends must agree with it (storagetest
 // checks).
 func (v Visibility) Allows(r referral.Referral, consents []referral.Consent) bool {
+	if !v.Organization.IsZero() && r.Sender == v.Organization {
+		return true
+	}
+	if Unsent(r) {
+		return false
+	}
 	if !v.Person.IsZero() && r.Person == v.Person {
 		return true
 	}
 	if v.Organization.IsZero() {
 		return false
 	}
-	if r.Sender == v.Organization {
-		return true
-	}
-	if r.Receiver == v.Organization && r.Status != referral.StatusDraft {
+	if r.Receiver == v.Organization {
 		return true
 	}
 	for _, c := range consents {
 		if c.Person == r.Person && c.Network == r.Network && c.Permits(v.Organization, referral.ScopeView, v.At) {
 			return true
 		}
+	}
+	return false
+}
+
+// Unsent reports whether r never left its sender: a draft, or a draft withdrawn
+// (cancelled or entered in error) before it was sent, which the zero Sent time
+// tells. Every other status is reachable only by sending, so a referral in one
+// counts as sent whatever its Sent field says. A draft needs no consent, so
+// what an unsent referral says about its person has been shared with nobody.
+func Unsent(r referral.Referral) bool {
+	switch r.Status {
+	case referral.StatusDraft:
+		return true
+	case referral.StatusCancelled, referral.StatusEnteredInError:
+		return r.Sent.IsZero()
 	}
 	return false
 }

@@ -30,27 +30,54 @@ func TestVisibilityAllows(t *testing.T) {
 		Period: referral.Period{Start: now.Add(-time.Hour), End: now.Add(time.Hour)}}
 	share := view
 	share.Scope = referral.ScopeReferral
+	delegate := storage.Visibility{Person: person, At: now}
 	tests := []struct {
 		name     string
 		v        storage.Visibility
 		status   referral.Status
+		sent     bool
 		consents []referral.Consent
 		want     bool
 	}{
-		{"sender sees a draft", storage.Visibility{Organization: sender, At: now}, referral.StatusDraft, nil, true},
-		{"receiver does not see a draft", storage.Visibility{Organization: receiver, At: now}, referral.StatusDraft, nil, false},
-		{"receiver sees a sent referral", storage.Visibility{Organization: receiver, At: now}, referral.StatusRequested, nil, true},
-		{"third organization sees nothing", storage.Visibility{Organization: third, At: now}, referral.StatusRequested, nil, false},
-		{"view consent grants sight", storage.Visibility{Organization: third, At: now}, referral.StatusRequested, []referral.Consent{view}, true},
-		{"expired view consent", storage.Visibility{Organization: third, At: now.Add(2 * time.Hour)}, referral.StatusRequested, []referral.Consent{view}, false},
-		{"referral consent is not view consent", storage.Visibility{Organization: third, At: now}, referral.StatusRequested, []referral.Consent{share}, false},
-		{"delegate of the person", storage.Visibility{Person: person, At: now}, referral.StatusDraft, nil, true},
-		{"delegate of someone else", storage.Visibility{Person: ids.MustNew(), At: now}, referral.StatusRequested, nil, false},
+		{"sender sees a withdrawn draft", storage.Visibility{Organization: sender, At: now}, referral.StatusCancelled, false, nil, true},
+		{"receiver does not see a draft withdrawn unsent", storage.Visibility{Organization: receiver, At: now}, referral.StatusCancelled, false, nil, false},
+		{"receiver does not see a draft entered in error", storage.Visibility{Organization: receiver, At: now}, referral.StatusEnteredInError, false, nil, false},
+		{"receiver sees a referral cancelled after it was sent", storage.Visibility{Organization: receiver, At: now}, referral.StatusCancelled, true, nil, true},
+		{"view consent does not show a draft", storage.Visibility{Organization: third, At: now}, referral.StatusDraft, false, []referral.Consent{view}, false},
+		{"delegate does not see a draft", delegate, referral.StatusDraft, false, nil, false},
+		{"delegate sees a sent referral", delegate, referral.StatusRequested, false, nil, true},
+		{"delegate and sender: the sender part shows a draft", storage.Visibility{Organization: sender, Person: person, At: now}, referral.StatusDraft, false, nil, true},
+		{"sender sees a draft", storage.Visibility{Organization: sender, At: now}, referral.StatusDraft, false, nil, true},
+		{"receiver does not see a draft", storage.Visibility{Organization: receiver, At: now}, referral.StatusDraft, false, nil, false},
+		{"receiver sees a sent referral", storage.Visibility{Organization: receiver, At: now}, referral.StatusRequested, false, nil, true},
+		{"third organization sees nothing", storage.Visibility{Organization: third, At: now}, referral.StatusRequested, false, nil, false},
+		{"view consent grants sight", storage.Visibility{Organization: third, At: now}, referral.StatusRequested, false, []referral.Consent{view}, true},
+		{"expired view consent", storage.Visibility{Organization: third, At: now.Add(2 * time.Hour)}, referral.StatusRequested, false, []referral.Consent{view}, false},
+		{"referral consent is not view consent", storage.Visibility{Organization: third, At: now}, referral.StatusRequested, false, []referral.Consent{share}, false},
+		{"delegate of someone else", storage.Visibility{Person: ids.MustNew(), At: now}, referral.StatusRequested, false, nil, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			require.Equal(t, tc.want, tc.v.Allows(sample(tc.status), tc.consents))
+			r := sample(tc.status)
+			if tc.sent {
+				r.Sent = now
+			}
+			require.Equal(t, tc.want, tc.v.Allows(r, tc.consents))
 		})
+	}
+}
+
+func TestUnsent(t *testing.T) {
+	for _, st := range referral.Statuses() {
+		for _, sent := range []bool{false, true} {
+			r := sample(st)
+			if sent {
+				r.Sent = now
+			}
+			want := st == referral.StatusDraft ||
+				(!sent && (st == referral.StatusCancelled || st == referral.StatusEnteredInError))
+			require.Equal(t, want, storage.Unsent(r), "%s, sent %v", st, sent)
+		}
 	}
 }
 
@@ -117,6 +144,18 @@ func ExampleVisibility_Allows() {
 	// true
 }
 
+func TestMaxStatusesIsTheNumberOfStatuses(t *testing.T) {
+	require.Len(t, referral.Statuses(), storage.MaxStatuses)
+}
+
+func TestForeignScreening(t *testing.T) {
+	err := storage.ForeignScreening(3)
+	require.ErrorIs(t, err, referral.ErrInvalid)
+	var ve *referral.ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Equal(t, "needs[3].screening_id", ve.Field)
+}
+
 func TestCheckQueries(t *testing.T) {
 	network := referral.NewID()
 	tests := []struct {
@@ -134,6 +173,16 @@ func TestCheckQueries(t *testing.T) {
 		{"referrals with a bad status", func() (int, error) {
 			return storage.CheckReferralQuery(storage.ReferralQuery{Network: network, Statuses: []referral.Status{referral.StatusAccepted, "done"}})
 		}, 0, "statuses[1]"},
+		{"referrals with every status", func() (int, error) {
+			return storage.CheckReferralQuery(storage.ReferralQuery{Network: network, Statuses: referral.Statuses()})
+		}, storage.DefaultLimit, ""},
+		{"referrals with a repeated status", func() (int, error) {
+			return storage.CheckReferralQuery(storage.ReferralQuery{Network: network,
+				Statuses: []referral.Status{referral.StatusAccepted, referral.StatusDraft, referral.StatusAccepted}})
+		}, 0, "statuses[2]"},
+		{"referrals with a status list longer than the statuses", func() (int, error) {
+			return storage.CheckReferralQuery(storage.ReferralQuery{Network: network, Statuses: make([]referral.Status, 100_000)})
+		}, 0, "statuses"},
 		{"feed", func() (int, error) { return storage.CheckFeed(storage.FeedQuery{Network: network, After: 5, Limit: 3}) }, 3, ""},
 		{"feed without network", func() (int, error) { return storage.CheckFeed(storage.FeedQuery{}) }, 0, "network_id"},
 		{"feed before the start", func() (int, error) { return storage.CheckFeed(storage.FeedQuery{Network: network, After: -1}) }, 0, "after"},

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/refkit/refkit/referral"
+	"github.com/refkit/refkit/storage"
 )
 
 // maxBody bounds every request body: the largest legitimate one, a screening
@@ -33,6 +34,16 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		ve     *referral.ValidationError
 	)
 	switch {
+	case errors.Is(err, referral.ErrUnavailable), errors.Is(err, storage.ErrClosed), errors.Is(err, storage.ErrSchemaBehind):
+		// The store could not do the work now (connection lost, server or
+		// database shutting down, a lock held too long), or is closed because
+		// this server is shutting down: the client may retry, with its
+		// Idempotency-Key or version making the retry safe. The details are
+		// for the operator.
+		s.log.WarnContext(r.Context(), "store unavailable", slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+		w.Header().Set("Retry-After", "1")
+		status, body.Error = http.StatusServiceUnavailable, "storage is unavailable; retry later"
 	case errors.Is(err, errUnauthenticated):
 		status, body.Error = http.StatusUnauthorized, errUnauthenticated.Error()
 	case errors.As(err, &tooBig):

@@ -29,6 +29,7 @@ var outsider = referral.MustParseID("01930000-0000-7000-8000-0000000000e1")
 // api is the example's handler on a seeded SQLite store, behind httptest.
 type api struct {
 	srv     *httptest.Server
+	store   *sqlite.Store
 	done    chan struct{}
 	streams *atomic.Int32 // event handlers running now
 }
@@ -54,7 +55,7 @@ func newAPI(t *testing.T, configure ...func(*http.Server)) *api {
 		now = now.Add(time.Minute)
 		return now
 	}
-	a := &api{done: make(chan struct{}), streams: new(atomic.Int32)}
+	a := &api{done: make(chan struct{}), streams: new(atomic.Int32), store: store}
 	h, err := newServer(ctx, config{Store: store, Network: seeded.Network, Now: clock, Heartbeat: 20 * time.Millisecond, Done: a.done})
 	require.NoError(t, err)
 	a.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -261,6 +262,8 @@ func TestStatusCodes(t *testing.T) {
 		{"unknown instrument", "POST", "/screenings", clinicStaff, strings.Replace(hungerAnswers, "hunger-vital-sign", "tarot", 1), http.StatusBadRequest, "instrument"},
 		{"match without a place", "POST", "/matches", clinicStaff, `{"needs":[{"domain":"food-insecurity","urgency":"routine"}],"radius_m":1000}`, http.StatusBadRequest, "near"},
 		{"bad status filter", "GET", "/referrals?status=lost", clinicStaff, "", http.StatusBadRequest, "statuses[0]"},
+		{"repeated status filter", "GET", "/referrals?status=requested,requested", clinicStaff, "", http.StatusBadRequest, "statuses[1]"},
+		{"status filter longer than the statuses", "GET", "/referrals?status=" + strings.Repeat("requested,", 40000) + "requested", clinicStaff, "", http.StatusBadRequest, "statuses"},
 		{"invalid transition", "POST", path + "/start", foodBankStaff, "", http.StatusConflict, ""},
 		{"stale version", "POST", path + "/acknowledge", foodBankStaff, `{"version":5}`, http.StatusConflict, ""},
 		{"version zero", "POST", path + "/acknowledge", foodBankStaff, `{"version":0}`, http.StatusBadRequest, "version"},
@@ -306,6 +309,29 @@ func TestStatusCodes(t *testing.T) {
 	a.ok(t, http.StatusOK, "GET", path, clinicStaff, "", &after)
 	require.Equal(t, r.Version, after.Version)
 	require.Equal(t, referral.StatusRequested, after.Status)
+}
+
+// TestStoreUnavailable: when the store cannot work (here it is closed, as when
+// the server shuts down under a request), the client gets 503 with
+// Retry-After and no internals.
+func TestStoreUnavailable(t *testing.T) {
+	a := newAPI(t)
+	require.NoError(t, a.store.Close())
+	req, err := http.NewRequest("GET", a.srv.URL+"/referrals", nil)
+	require.NoError(t, err)
+	for k, v := range clinicStaff {
+		req.Header.Set(k, v)
+	}
+	resp, err := a.srv.Client().Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, string(data))
+	require.Equal(t, "1", resp.Header.Get("Retry-After"))
+	var body errorBody
+	require.NoError(t, json.Unmarshal(data, &body))
+	require.Equal(t, "storage is unavailable; retry later", body.Error)
 }
 
 // TestRoles checks that the actor from the headers is the one refkit applies

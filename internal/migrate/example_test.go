@@ -17,8 +17,8 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	db := &fakeDB{} // a backend's Target in real use
-	st, err := migrate.Run(context.Background(), db, ms)
+	db := &fakeDB{} // a backend's Target in real use, behind its own Locker
+	st, err := migrate.Run(context.Background(), migrate.Unlocked(db), ms)
 	fmt.Println(st.Current, st.Latest, st.Pending(), err)
 	// Output: 2 2 false <nil>
 }

@@ -1,16 +1,31 @@
 // Package migrate applies numbered SQL schema migrations. Each storage backend
 // embeds its own migration files (numbered the same way in every backend) and
-// adapts its driver to [Target]; this package holds the one rule set they
-// share: which migrations are due, in what order, and when to refuse.
+// adapts its driver to [Target] and [Locker]; this package holds the one rule
+// set they share: which migrations are due, in what order, when to refuse, and
+// that all of it happens under the database's migration lock.
+//
+// The lock is what makes processes that start together safe: the first to take
+// it creates the record table and applies what is due, the others then find the
+// work done. Without it, two processes' "CREATE TABLE IF NOT EXISTS" race on
+// PostgreSQL's catalog and one fails. How the lock is taken belongs to the
+// database: PostgreSQL takes a session advisory lock keyed by schema; SQLite
+// needs none, because every step is an IMMEDIATE transaction that its write
+// lock serialises ([Unlocked]); an engine without advisory locks (CockroachDB)
+// would implement Locker with a lease row in a lock table, and Run would not
+// change.
 //
 // We use this small runner rather than a migration library because the SQLite
 // backend talks database/sql and the PostgreSQL backend talks pgx natively; the
 // libraries that cover both want one of them wrapped in the other's interface,
 // and bring more dependencies than this file has lines.
+//
+// What a host tests for lives in package storage: a database ahead of this
+// build is storage.ErrNewerSchema.
 package migrate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -19,16 +34,8 @@ import (
 	"strings"
 
 	"github.com/refkit/refkit/referral"
+	"github.com/refkit/refkit/storage"
 )
-
-// ErrNewerSchema reports a database written by a newer refkit: opening it
-// would risk corrupting data this version does not understand.
-var ErrNewerSchema = fmt.Errorf("database schema is newer than this version of refkit: %w", referral.ErrConflict)
-
-// ErrSchemaBehind reports a store opened without migrating (the backends'
-// Options.NoMigrate) on a database that lacks migrations this version needs:
-// its calls fail with it until the host runs Migrate.
-var ErrSchemaBehind = fmt.Errorf("database schema is older than this version of refkit: %w", referral.ErrConflict)
 
 // Migration is one numbered schema change, applied in a single transaction.
 type Migration struct {
@@ -43,7 +50,8 @@ type Record struct {
 	Name    string
 }
 
-// Target adapts one database to the runner.
+// Target adapts one database to the runner. Run and Check call it only while
+// they hold the database's migration lock (see Locker).
 type Target interface {
 	// Prepare creates the table that records applied migrations, if missing.
 	Prepare(ctx context.Context) error
@@ -52,6 +60,44 @@ type Target interface {
 	// Apply executes m.SQL and records m, in one transaction. It must fail,
 	// leaving nothing behind, if m's version is already recorded.
 	Apply(ctx context.Context, m Migration) error
+}
+
+// Locker takes a database's migration lock, which lets one process at a time
+// prepare, check and apply migrations.
+type Locker interface {
+	// Lock waits until the caller holds the lock, or ctx ends. It returns the
+	// Target to migrate through while holding it (a session lock is held by one
+	// connection, so its Target works on that connection) and unlock, which
+	// releases the lock and must be called once. A lock whose holder dies must
+	// not stay held: a session lock ends with its session, a lease expires.
+	Lock(ctx context.Context) (t Target, unlock func() error, err error)
+}
+
+// Unlocked returns a Locker that takes no lock and migrates through t, for a
+// database whose own transactions already serialise every step (SQLite, whose
+// IMMEDIATE transactions take the file's write lock): Run then still finishes
+// correctly when two processes race, the loser of each step finding it done.
+func Unlocked(t Target) Locker { return unlocked{t} }
+
+type unlocked struct{ t Target }
+
+func (u unlocked) Lock(context.Context) (Target, func() error, error) {
+	return u.t, func() error { return nil }, nil
+}
+
+// locked runs fn on the Target l hands out while it holds the lock, and
+// releases the lock whatever fn returned.
+func locked(ctx context.Context, l Locker, fn func(t Target) (Status, error)) (st Status, err error) {
+	t, unlock, err := l.Lock(ctx)
+	if err != nil {
+		return st, fmt.Errorf("migrate: take the migration lock: %w", err)
+	}
+	defer func() {
+		if uerr := unlock(); uerr != nil {
+			err = errors.Join(err, fmt.Errorf("migrate: release the migration lock: %w", uerr))
+		}
+	}()
+	return fn(t)
 }
 
 // Load reads migrations named NNNN_name.sql from the root of fsys. Versions
@@ -101,10 +147,15 @@ type Status struct {
 // Pending reports whether migrations remain to be applied.
 func (s Status) Pending() bool { return s.Current < s.Latest }
 
-// Check reads the database's status without changing anything beyond creating
-// the record table. It fails with ErrNewerSchema when the database is ahead
-// of ms, and with a conflict when a recorded migration differs from ms.
-func Check(ctx context.Context, t Target, ms []Migration) (Status, error) {
+// Check reads the database's status, under the migration lock, without
+// changing anything beyond creating the record table. It fails with
+// storage.ErrNewerSchema when the database is ahead of ms, and with a conflict
+// when a recorded migration differs from ms.
+func Check(ctx context.Context, l Locker, ms []Migration) (Status, error) {
+	return locked(ctx, l, func(t Target) (Status, error) { return check(ctx, t, ms) })
+}
+
+func check(ctx context.Context, t Target, ms []Migration) (Status, error) {
 	st := Status{Latest: len(ms)}
 	if err := t.Prepare(ctx); err != nil {
 		return st, fmt.Errorf("migrate: prepare: %w", err)
@@ -117,7 +168,7 @@ func Check(ctx context.Context, t Target, ms []Migration) (Status, error) {
 	if n := len(recs); n > 0 && recs[n-1].Version > len(ms) {
 		st.Current = recs[n-1].Version
 		return st, fmt.Errorf("migrate: database at version %d, this build knows %d: %w",
-			st.Current, len(ms), ErrNewerSchema)
+			st.Current, len(ms), storage.ErrNewerSchema)
 	}
 	for i, r := range recs {
 		if r.Version != i+1 {
@@ -132,24 +183,27 @@ func Check(ctx context.Context, t Target, ms []Migration) (Status, error) {
 	return st, nil
 }
 
-// Run applies every pending migration in order and returns the final status.
-// Two processes migrating at once are safe: the loser of a race on a version
-// sees it recorded and moves on.
-func Run(ctx context.Context, t Target, ms []Migration) (Status, error) {
-	st, err := Check(ctx, t, ms)
-	if err != nil {
-		return st, err
-	}
-	for _, m := range ms[st.Current:] {
-		if err := t.Apply(ctx, m); err != nil {
-			again, cerr := Check(ctx, t, ms)
-			if cerr == nil && again.Current >= m.Version {
-				st = again
-				continue
-			}
-			return st, fmt.Errorf("migrate: apply %d (%s): %w", m.Version, m.Name, err)
+// Run takes the migration lock, applies every pending migration in order and
+// returns the final status. Processes that start together wait for one another
+// at the lock; should a Locker let two through at once (Unlocked), the loser of
+// a race on a version sees it recorded and moves on.
+func Run(ctx context.Context, l Locker, ms []Migration) (Status, error) {
+	return locked(ctx, l, func(t Target) (Status, error) {
+		st, err := check(ctx, t, ms)
+		if err != nil {
+			return st, err
 		}
-		st.Current = m.Version
-	}
-	return st, nil
+		for _, m := range ms[st.Current:] {
+			if err := t.Apply(ctx, m); err != nil {
+				again, cerr := check(ctx, t, ms)
+				if cerr == nil && again.Current >= m.Version {
+					st = again
+					continue
+				}
+				return st, fmt.Errorf("migrate: apply %d (%s): %w", m.Version, m.Name, err)
+			}
+			st.Current = m.Version
+		}
+		return st, nil
+	})
 }

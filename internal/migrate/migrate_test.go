@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/refkit/refkit/internal/migrate"
 	"github.com/refkit/refkit/referral"
+	"github.com/refkit/refkit/storage"
 )
 
 // fakeDB records migrations in memory and can be told to fail one version.
@@ -117,7 +119,7 @@ func TestRun(t *testing.T) {
 		{name: "up to date", db: &fakeDB{recs: []migrate.Record{{2, "m2"}, {1, "m1"}}}, known: 2,
 			want: migrate.Status{Current: 2, Latest: 2}},
 		{name: "newer database", db: &fakeDB{recs: []migrate.Record{{1, "m1"}, {2, "m2"}}}, known: 1,
-			want: migrate.Status{Current: 2, Latest: 1}, wantErr: migrate.ErrNewerSchema},
+			want: migrate.Status{Current: 2, Latest: 1}, wantErr: storage.ErrNewerSchema},
 		{name: "renamed migration", db: &fakeDB{recs: []migrate.Record{{1, "other"}}}, known: 2,
 			want: migrate.Status{Latest: 2}, wantErr: referral.ErrConflict},
 		{name: "gap in records", db: &fakeDB{recs: []migrate.Record{{2, "m2"}}}, known: 2,
@@ -129,11 +131,11 @@ func TestRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st, err := migrate.Run(ctx, tt.db, migrations(tt.known))
+			st, err := migrate.Run(ctx, migrate.Unlocked(tt.db), migrations(tt.known))
 			switch {
 			case tt.wantErr == nil:
 				require.NoError(t, err)
-			case errors.Is(tt.wantErr, referral.ErrConflict) || tt.wantErr == migrate.ErrNewerSchema:
+			case errors.Is(tt.wantErr, referral.ErrConflict):
 				require.ErrorIs(t, err, tt.wantErr)
 			default:
 				require.Error(t, err)
@@ -147,15 +149,101 @@ func TestRun(t *testing.T) {
 func TestCheckChangesNothing(t *testing.T) {
 	ctx := context.Background()
 	db := &fakeDB{recs: []migrate.Record{{1, "m1"}}}
-	st, err := migrate.Check(ctx, db, migrations(2))
+	st, err := migrate.Check(ctx, migrate.Unlocked(db), migrations(2))
 	require.NoError(t, err)
 	require.Equal(t, migrate.Status{Current: 1, Latest: 2}, st)
 	require.True(t, st.Pending())
 	require.Empty(t, db.executed, "Check must not migrate")
 
-	st, err = migrate.Run(ctx, db, migrations(2))
+	st, err = migrate.Run(ctx, migrate.Unlocked(db), migrations(2))
 	require.NoError(t, err)
 	require.False(t, st.Pending())
+}
+
+// mutexLock is a Locker over an in-process mutex, standing in for a
+// database's lock; it counts how often it was taken and can fail either way.
+type mutexLock struct {
+	mu        sync.Mutex
+	db        *fakeDB
+	held      atomic.Int32
+	maxHeld   atomic.Int32
+	takes     atomic.Int32
+	lockErr   error
+	unlockErr error
+	unlocked  atomic.Int32
+}
+
+func (l *mutexLock) Lock(ctx context.Context) (migrate.Target, func() error, error) {
+	if l.lockErr != nil {
+		return nil, nil, l.lockErr
+	}
+	l.mu.Lock()
+	l.takes.Add(1)
+	if n := l.held.Add(1); n > l.maxHeld.Load() {
+		l.maxHeld.Store(n)
+	}
+	return l.db, func() error {
+		l.held.Add(-1)
+		l.unlocked.Add(1)
+		l.mu.Unlock()
+		return l.unlockErr
+	}, nil
+}
+
+func TestRunHoldsTheLock(t *testing.T) {
+	ctx := context.Background()
+	t.Run("processes starting together migrate once, one at a time", func(t *testing.T) {
+		db := &fakeDB{}
+		lock := &mutexLock{db: db}
+		const processes = 8
+		var wg sync.WaitGroup
+		errs := make(chan error, processes)
+		for range processes {
+			wg.Go(func() {
+				st, err := migrate.Run(ctx, lock, migrations(3))
+				if err == nil && st.Pending() {
+					err = fmt.Errorf("still pending: %+v", st)
+				}
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(t, err)
+		}
+		require.Equal(t, []string{"sql 1", "sql 2", "sql 3"}, db.executed, "each migration ran once, in order")
+		require.EqualValues(t, processes, lock.takes.Load())
+		require.EqualValues(t, processes, lock.unlocked.Load(), "every lock taken was released")
+		require.EqualValues(t, 1, lock.maxHeld.Load())
+	})
+	t.Run("check takes the lock too", func(t *testing.T) {
+		lock := &mutexLock{db: &fakeDB{}}
+		_, err := migrate.Check(ctx, lock, migrations(1))
+		require.NoError(t, err)
+		require.EqualValues(t, 1, lock.takes.Load())
+		require.EqualValues(t, 1, lock.unlocked.Load())
+	})
+	t.Run("a lock that cannot be taken migrates nothing", func(t *testing.T) {
+		db := &fakeDB{}
+		refused := errors.New("lock refused")
+		_, err := migrate.Run(ctx, &mutexLock{db: db, lockErr: refused}, migrations(2))
+		require.ErrorIs(t, err, refused)
+		require.Empty(t, db.executed)
+	})
+	t.Run("a failed migration still releases the lock", func(t *testing.T) {
+		lock := &mutexLock{db: &fakeDB{failOn: 1}}
+		_, err := migrate.Run(ctx, lock, migrations(2))
+		require.Error(t, err)
+		require.EqualValues(t, 1, lock.unlocked.Load())
+	})
+	t.Run("a failed release is reported", func(t *testing.T) {
+		stuck := errors.New("unlock failed")
+		lock := &mutexLock{db: &fakeDB{}, unlockErr: stuck}
+		st, err := migrate.Run(ctx, lock, migrations(2))
+		require.ErrorIs(t, err, stuck)
+		require.Equal(t, migrate.Status{Current: 2, Latest: 2}, st, "the migrations themselves were applied")
+	})
 }
 
 func FuzzLoad(f *testing.F) {

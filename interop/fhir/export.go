@@ -2,6 +2,7 @@ package fhir
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -71,6 +72,13 @@ func New(cfg Config) (*Exchange, error) {
 // receiving Organizations, and the Observations of the screenings the needs
 // came from. The actor must be allowed to see the referral (ErrNotFound
 // otherwise), exactly as for lifecycle's Get.
+//
+// Only the referral's own person's screenings are rendered. Stores refuse a
+// need citing anyone else's, so one can reach Export only from a store that
+// breaks that contract or from a referral stored before stores checked it;
+// Export leaves such a screening out rather than send one person's answers in
+// another's referral, and likewise leaves out a cited screening the store no
+// longer has, so the referral itself still exports.
 func (x *Exchange) Export(ctx context.Context, actor referral.Actor, id referral.ID) (*Bundle, error) {
 	r, err := x.engine.Get(ctx, actor, id)
 	if err != nil {
@@ -153,8 +161,14 @@ func (x *Exchange) observations(ctx context.Context, r referral.Referral) ([]Obs
 		}
 		seen = append(seen, n.Screening)
 		s, err := x.store.GetScreening(ctx, r.Network, n.Screening)
-		if err != nil {
+		switch {
+		case errors.Is(err, referral.ErrNotFound):
+			continue
+		case err != nil:
 			return nil, fmt.Errorf("screening %s: %w", n.Screening, err)
+		case s.Person != r.Person || s.Network != r.Network:
+			// The second line of defence: never another person's answers.
+			continue
 		}
 		obs, err := x.screeningObservations(s)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/refkit/refkit/lifecycle"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/screening"
+	"github.com/refkit/refkit/storage"
 )
 
 func TestExportRequested(t *testing.T) {
@@ -384,4 +386,71 @@ func TestExportMinimumNecessary(t *testing.T) {
 	data, err := json.Marshal(b)
 	require.NoError(t, err)
 	require.NotContains(t, string(data), "housing-instability")
+}
+
+// screeningSwap is a store that answers screening lookups its own way: what a
+// store breaking its contract, or a referral stored before stores checked the
+// screenings its needs cite, could give Export.
+type screeningSwap struct {
+	storage.Store
+	get func(id referral.ID) (referral.Screening, error)
+}
+
+func (s screeningSwap) GetScreening(_ context.Context, _, id referral.ID) (referral.Screening, error) {
+	return s.get(id)
+}
+
+// TestExportNeverSendsAnotherPersonsScreening: whatever the store answers, the
+// bundle carries Observations of the referral's own person only; a foreign or
+// missing screening is left out and the referral still exports.
+func TestExportNeverSendsAnotherPersonsScreening(t *testing.T) {
+	ctx := context.Background()
+	n := newNetwork()
+	r := n.refer()
+	stranger := n.ids.MustNew()
+	own, err := n.store.GetScreening(ctx, n.clinic.Network, n.screenID)
+	require.NoError(t, err)
+	foreign := own.Clone()
+	foreign.Person = stranger
+	foreign.Answers = map[string][]string{"88122-7": {"LA28397-0"}, "88123-5": {"LA28397-0"}}
+
+	tests := []struct {
+		name string
+		get  func(id referral.ID) (referral.Screening, error)
+	}{
+		{"another person's screening", func(referral.ID) (referral.Screening, error) { return foreign, nil }},
+		{"another network's screening", func(referral.ID) (referral.Screening, error) {
+			other := own.Clone()
+			other.Network = n.ids.MustNew()
+			return other, nil
+		}},
+		{"a screening the store no longer has", func(id referral.ID) (referral.Screening, error) {
+			return referral.Screening{}, fmt.Errorf("screening %s: %w", id, referral.ErrNotFound)
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			x, err := fhir.New(fhir.Config{Engine: n.engine, Store: screeningSwap{Store: n.store, get: tc.get}, Now: n.now})
+			require.NoError(t, err)
+			b, err := x.Export(ctx, n.clinic, r.ID)
+			require.NoError(t, err, "the referral still exports")
+			require.NoError(t, b.Validate())
+			require.Empty(t, b.Observations())
+			require.Empty(t, b.ServiceRequest().ReasonReference)
+			data, err := json.Marshal(b)
+			require.NoError(t, err)
+			require.NotContains(t, string(data), stranger.String())
+			require.NotContains(t, string(data), n.screenID.String(), "no Observation of the cited screening")
+		})
+	}
+
+	t.Run("other store failures still fail the export", func(t *testing.T) {
+		x, err := fhir.New(fhir.Config{Engine: n.engine, Now: n.now, Store: screeningSwap{Store: n.store,
+			get: func(referral.ID) (referral.Screening, error) {
+				return referral.Screening{}, fmt.Errorf("connection reset: %w", referral.ErrUnavailable)
+			}}})
+		require.NoError(t, err)
+		_, err = x.Export(ctx, n.clinic, r.ID)
+		require.ErrorIs(t, err, referral.ErrUnavailable)
+	})
 }

@@ -21,35 +21,6 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-func TestClose(t *testing.T) {
-	ctx := t.Context()
-	s := memory.New()
-	f := storagetest.NewFixture(t, s, 1)
-	require.NoError(t, s.Close())
-	require.NoError(t, s.Close(), "closing twice is harmless")
-
-	calls := []struct {
-		name string
-		call func() error
-	}{
-		{"GetNetwork", func() error { _, err := s.GetNetwork(ctx, f.Network.ID); return err }},
-		{"PutPerson", func() error { return s.PutPerson(ctx, f.NewPerson()) }},
-		{"GetService", func() error { _, err := s.GetService(ctx, f.Network.ID, f.Service.ID); return err }},
-		{"CreateReferral", func() error {
-			r := f.NewReferral(referral.StatusDraft)
-			_, _, err := s.CreateReferral(ctx, r, storagetest.CreatedEvent(r))
-			return err
-		}},
-		{"Feed", func() error { _, err := s.Feed(ctx, storage.FeedQuery{Network: f.Network.ID}); return err }},
-		{"DueReferrals", func() error { _, err := s.DueReferrals(ctx, f.Now, 0); return err }},
-	}
-	for _, tc := range calls {
-		t.Run(tc.name, func(t *testing.T) {
-			require.ErrorIs(t, tc.call(), memory.ErrClosed)
-		})
-	}
-}
-
 // TestLargeListings pages through tens of thousands of referrals created out of
 // id order, through every index, and checks the deadline index under churn.
 func TestLargeListings(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/refkit/refkit/referral"
+	"github.com/refkit/refkit/storage"
 	"github.com/refkit/refkit/storage/memory"
 )
 
@@ -24,5 +25,5 @@ func TestCloseWakesFeedFollowers(t *testing.T) {
 		t.Fatal("closing the store must wake followers")
 	}
 	_, err = s.FeedChanged(ctx, network.ID)
-	require.ErrorIs(t, err, memory.ErrClosed)
+	require.ErrorIs(t, err, storage.ErrClosed)
 }

@@ -25,7 +25,7 @@ func (s *Store) CreateReferral(ctx context.Context, r referral.Referral, e refer
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return referral.Referral{}, false, ErrClosed
+		return referral.Referral{}, false, storage.ErrClosed
 	}
 	net, err := s.network(r.Network)
 	if err != nil {
@@ -35,6 +35,9 @@ func (s *Store) CreateReferral(ctx context.Context, r referral.Referral, e refer
 		if first, ok := s.idempotency[key]; ok {
 			return first.r.Clone(), false, nil
 		}
+	}
+	if err := s.ownScreenings(&r); err != nil {
+		return referral.Referral{}, false, err
 	}
 	if _, ok := s.referrals[r.ID]; ok {
 		return referral.Referral{}, false, conflict("referral", r.ID, "already exists")
@@ -57,6 +60,20 @@ func (s *Store) CreateReferral(ctx context.Context, r referral.Referral, e refer
 	return stored.Clone(), true, nil
 }
 
+// ownScreenings checks that every screening r's needs cite is one of r's
+// person's in r's network (storage.ForeignScreening). Callers hold the lock.
+func (s *Store) ownScreenings(r *referral.Referral) error {
+	for i, n := range r.Needs {
+		if n.Screening.IsZero() {
+			continue
+		}
+		if sc, err := s.screenings.find(r.Network, n.Screening); err != nil || sc.Person != r.Person {
+			return storage.ForeignScreening(i)
+		}
+	}
+	return nil
+}
+
 // GetReferral returns the referral, or ErrNotFound.
 func (s *Store) GetReferral(ctx context.Context, network, id referral.ID) (referral.Referral, error) {
 	if err := live(ctx); err != nil {
@@ -71,7 +88,7 @@ func (s *Store) GetReferral(ctx context.Context, network, id referral.ID) (refer
 	closed := s.closed
 	s.mu.RUnlock()
 	if closed {
-		return referral.Referral{}, ErrClosed
+		return referral.Referral{}, storage.ErrClosed
 	}
 	if !ok || r.Network != network {
 		return referral.Referral{}, notFound("referral", id)
@@ -94,7 +111,7 @@ func (s *Store) UpdateReferral(ctx context.Context, r referral.Referral, e refer
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return referral.Event{}, ErrClosed
+		return referral.Event{}, storage.ErrClosed
 	}
 	rec, ok := s.referrals[r.ID]
 	if !ok || rec.r.Network != r.Network {
@@ -106,6 +123,13 @@ func (s *Store) UpdateReferral(ctx context.Context, r referral.Referral, e refer
 	}
 	if e.From != old.Status {
 		return referral.Event{}, referral.Invalid("event.from", "must be the stored status")
+	}
+	// Screenings are immutable and never deleted, so needs the stored referral
+	// already cited for the same person were checked when they were written.
+	if r.Person != old.Person || !slices.Equal(r.Needs, old.Needs) {
+		if err := s.ownScreenings(&r); err != nil {
+			return referral.Event{}, err
+		}
 	}
 	keyChanged := r.IdempotencyKey != old.IdempotencyKey || r.Sender != old.Sender
 	newKey := idempotencyKey{network: r.Network, sender: r.Sender, key: r.IdempotencyKey}
@@ -330,7 +354,7 @@ func (s *Store) FeedChanged(ctx context.Context, network referral.ID) (<-chan st
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, ErrClosed
+		return nil, storage.ErrClosed
 	}
 	net, err := s.network(network)
 	if err != nil {

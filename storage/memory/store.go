@@ -2,7 +2,6 @@ package memory
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -10,9 +9,6 @@ import (
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/storage"
 )
-
-// ErrClosed is returned by every call on a store after Close.
-var ErrClosed = errors.New("memory: store is closed")
 
 // Store is a concurrency-safe, in-memory storage.Store. One RWMutex guards it:
 // reads share it, and every write (a referral with its event, say) happens under
@@ -124,7 +120,8 @@ func New() *Store {
 	}
 }
 
-// Close drops everything the store holds; later calls fail with ErrClosed.
+// Close drops everything the store holds; later calls fail with
+// storage.ErrClosed.
 // Closing twice is not an error.
 func (s *Store) Close() error {
 	s.mu.Lock()
@@ -135,7 +132,7 @@ func (s *Store) Close() error {
 	s.closed = true
 	for _, n := range s.networks {
 		if n.appended != nil {
-			close(n.appended) // followers wake and see ErrClosed
+			close(n.appended) // followers wake and see storage.ErrClosed
 		}
 	}
 	s.orgs.drop()
@@ -226,7 +223,7 @@ func (s *Store) view(fn func() error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
-		return ErrClosed
+		return storage.ErrClosed
 	}
 	return fn()
 }
@@ -244,7 +241,7 @@ func (s *Store) write(ctx context.Context, validate func() error, apply func() e
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return ErrClosed
+		return storage.ErrClosed
 	}
 	return apply()
 }

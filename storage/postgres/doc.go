@@ -4,11 +4,24 @@
 //	s, err := postgres.Open(ctx, "postgres://refkit@db/refkit", postgres.Options{})
 //
 // Open connects (failing with ErrConnect after Options.ConnectTimeout when the
-// server does not answer), applies the embedded migrations (internal/migrate,
-// recorded in refkit_schema_migrations; Options.NoMigrate only checks them), and
-// owns its pool. New does the same on a pool the host built; Close leaves that
-// pool open. Options.Schema puts the tables in their own schema, which the tests
-// use to isolate every store.
+// server does not answer), applies the embedded migrations (recorded in
+// refkit_schema_migrations; Options.NoMigrate only checks them), and owns its
+// pool. New does the same on a pool the host built; Close leaves that pool
+// open. Options.Schema puts the tables in their own schema, which the tests use
+// to isolate every store.
+//
+// # Start-up
+//
+// Processes that start together on one empty schema are safe: each takes the
+// schema's migration lock before it creates anything (the schema, the record
+// table, the tables), and the first to get it migrates while the others wait
+// and then find the work done. The lock is a session-level advisory lock,
+// pg_advisory_lock(class, hashtext(search_path)), keyed by the search_path the
+// store's connections use, so stores on different schemas never wait for one
+// another; it is taken on one pooled connection and the migrations run on that
+// same connection (a pool of one works), and a process that dies holding it
+// loses its session and the lock with it. Checking the schema with NoMigrate
+// waits for the lock too, so it never reads a half-migrated schema.
 //
 // # Layout
 //
@@ -70,8 +83,11 @@
 // The SQL is meant to run on CockroachDB and YugabyteDB as well, and uses only
 // what they document support for: UUID and JSONB columns, INSERT ... ON
 // CONFLICT, data-modifying CTEs, partial indexes, no sequences or SERIAL, no
-// triggers, no advisory locks. LISTEN/NOTIFY is PostgreSQL's alone: set
-// NoNotify there. Every call runs under a retry loop for SQLSTATE 40001
+// triggers. Two things are PostgreSQL's alone: LISTEN/NOTIFY (set NoNotify
+// there) and the advisory lock that serialises migrations at start-up, for
+// which an engine without advisory locks needs a lease row in a lock table
+// behind the same migration Locker interface (not written yet: until then,
+// start one process first on such an engine). Every call runs under a retry loop for SQLSTATE 40001
 // (serialization failure, the normal contention signal of those engines, which
 // run SERIALIZABLE) and 40P01 (deadlock), with full-jitter exponential backoff
 // from 2 ms to at most 500 ms, Options.MaxRetries times (then ErrConflict); the
@@ -82,6 +98,19 @@
 // CockroachDB accepts a CTE that reads another mutating CTE's RETURNING rows
 // and transactional DDL in the migration; on them the feed head row is a
 // contention point that shows up as retries rather than waits.
+//
+// # Errors
+//
+// A call whose connection cannot be made or is lost (refused, reset,
+// unexpected EOF, SQLSTATE class 08), that meets a server shutting down or not
+// yet accepting connections (57P01, 57P02, 57P03), too many connections or too
+// few resources (class 53), a lock or statement timeout, or a deadline that
+// passes while the server works, fails with referral.ErrUnavailable, as does
+// any server failure the store cannot attribute to the input. A write whose
+// connection is lost while it commits may have been written: retry
+// CreateReferral with the same idempotency key, and UpdateReferral with the
+// same version (which is ErrConflict if the first attempt took effect). A pool
+// its owner closed (New) is storage.ErrClosed, like the store after Close.
 //
 // # Tests
 //

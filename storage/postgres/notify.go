@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/refkit/refkit/referral"
+	"github.com/refkit/refkit/storage"
 )
 
 // FeedChanged returns a channel closed at the network's next feed append (or
@@ -67,7 +68,7 @@ func (n *notifier) channel(ctx context.Context, network referral.ID) (<-chan str
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {
-		return nil, ErrClosed
+		return nil, storage.ErrClosed
 	}
 	ch, ok := n.waiting[network]
 	if !ok {
@@ -141,7 +142,7 @@ func (n *notifier) listen(ctx context.Context) error {
 		return nil
 	}
 	if closed {
-		return ErrClosed
+		return storage.ErrClosed
 	}
 	conn, err := n.connect(ctx)
 	if err != nil {
@@ -154,7 +155,7 @@ func (n *notifier) listen(ctx context.Context) error {
 		n.mu.Unlock()
 		stop()
 		_ = conn.Close(ctx)
-		return ErrClosed
+		return storage.ErrClosed
 	}
 	n.stop, n.done = stop, done
 	n.mu.Unlock()

@@ -19,6 +19,10 @@ import (
 // statement's implicit transaction. If the referral part writes nothing, neither
 // do the others, and a second query tells the caller why. See doc.go for why the
 // feed head makes positions safe for followers.
+//
+// The referral part also requires every screening its needs cite (the array
+// parameter, empty when none) to be one of its person's in its network.
+
 const (
 	feedHeadSQL = `
 	h AS (
@@ -34,6 +38,7 @@ const (
 		SELECT $1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::uuid, $6::text, $7::timestamptz,
 			$8::timestamptz, $9::bigint, $10::text, $11::jsonb
 		WHERE EXISTS (SELECT 1 FROM networks WHERE id = $2::uuid)
+		  AND ` + ownScreeningsCreate + `
 		ON CONFLICT DO NOTHING
 		RETURNING network_id
 	),` + feedHeadSQL + `,
@@ -43,7 +48,7 @@ const (
 		RETURNING position
 	)`
 	createReferralSQL       = createReferralCTE + ` SELECT position FROM e`
-	createReferralNotifySQL = createReferralCTE + ` SELECT position, pg_notify($13::text, $14::text) FROM e`
+	createReferralNotifySQL = createReferralCTE + ` SELECT position, pg_notify($14::text, $15::text) FROM e`
 
 	updateReferralCTE = `
 	WITH r AS (
@@ -51,6 +56,7 @@ const (
 			status = $6::text, created = $7::timestamptz, next_deadline = $8::timestamptz,
 			version = $9::bigint, idempotency_key = $10::text, doc = $11::jsonb
 		WHERE id = $1::uuid AND network_id = $2::uuid AND version = $12::bigint AND status = $13::text
+		  AND ` + ownScreeningsUpdate + `
 		RETURNING network_id
 	),` + feedHeadSQL + `,
 	e AS (
@@ -59,8 +65,53 @@ const (
 		RETURNING position
 	)`
 	updateReferralSQL       = updateReferralCTE + ` SELECT position FROM e`
-	updateReferralNotifySQL = updateReferralCTE + ` SELECT position, pg_notify($15::text, $16::text) FROM e`
+	updateReferralNotifySQL = updateReferralCTE + ` SELECT position, pg_notify($16::text, $17::text) FROM e`
 )
+
+// The screening check with its array parameter: $13 in a create, $15 in an
+// update.
+const (
+	ownScreeningsCreate = `NOT EXISTS (
+			SELECT 1 FROM unnest($13::uuid[]) AS cited(id)
+			WHERE NOT EXISTS (SELECT 1 FROM screenings sc
+				WHERE sc.id = cited.id AND sc.network_id = $2::uuid AND sc.person_id = $5::uuid))`
+	ownScreeningsUpdate = `NOT EXISTS (
+			SELECT 1 FROM unnest($15::uuid[]) AS cited(id)
+			WHERE NOT EXISTS (SELECT 1 FROM screenings sc
+				WHERE sc.id = cited.id AND sc.network_id = $2::uuid AND sc.person_id = $5::uuid))`
+)
+
+// cited returns the screenings r's needs cite, as the array parameter of the
+// screening check: empty, not nil, when there are none.
+func cited(r referral.Referral) [][16]byte {
+	out := make([][16]byte, 0, len(r.Needs))
+	for _, n := range r.Needs {
+		if !n.Screening.IsZero() {
+			out = append(out, uid(n.Screening))
+		}
+	}
+	return out
+}
+
+// whyScreenings finds the first need of r that cites a screening other than
+// one of r's person's in r's network (storage.ForeignScreening), or returns nil.
+func (s *Store) whyScreenings(ctx context.Context, r referral.Referral) error {
+	for i, n := range r.Needs {
+		if n.Screening.IsZero() {
+			continue
+		}
+		var ok bool
+		err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM screenings WHERE id = $1 AND network_id = $2 AND person_id = $3)`,
+			uid(n.Screening), uid(r.Network), uid(r.Person)).Scan(&ok)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return storage.ForeignScreening(i)
+		}
+	}
+	return nil
+}
 
 // referralArgs are the column values shared by create and update, $1 to $11.
 func referralArgs(r referral.Referral, doc []byte) []any {
@@ -110,7 +161,7 @@ func (s *Store) CreateReferral(ctx context.Context, r referral.Referral, e refer
 	if err != nil {
 		return referral.Referral{}, false, err
 	}
-	args := append(referralArgs(r, doc), evDoc)
+	args := append(referralArgs(r, doc), evDoc, cited(r))
 	var (
 		stored  referral.Referral
 		created bool
@@ -136,8 +187,10 @@ func (s *Store) CreateReferral(ctx context.Context, r referral.Referral, e refer
 	return stored, created, nil
 }
 
-// whyNotCreated explains a create that wrote nothing: an unknown network, an
-// idempotent retry (first is set to the referral the key names), or a taken id.
+// whyNotCreated explains a create that wrote nothing, in the order the storage
+// contract checks: an unknown network, an idempotent retry (first is set to the
+// referral the key names), a need citing a screening that is not the person's,
+// or a taken id.
 func (s *Store) whyNotCreated(ctx context.Context, r referral.Referral, first *referral.Referral) error {
 	var exists bool
 	if err := s.pool.QueryRow(ctx, networkExists, uid(r.Network)).Scan(&exists); err != nil {
@@ -157,6 +210,9 @@ func (s *Store) whyNotCreated(ctx context.Context, r referral.Referral, first *r
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
+	}
+	if err := s.whyScreenings(ctx, r); err != nil {
+		return err
 	}
 	return conflict("referral", r.ID, "already exists")
 }
@@ -184,7 +240,7 @@ func (s *Store) UpdateReferral(ctx context.Context, r referral.Referral, e refer
 	if err != nil {
 		return referral.Event{}, err
 	}
-	args := append(referralArgs(r, doc), r.Version-1, string(e.From), evDoc)
+	args := append(referralArgs(r, doc), r.Version-1, string(e.From), evDoc, cited(r))
 	err = s.do(ctx, "update referral", func() error {
 		pos, ok, err := s.appended(ctx, s.updateSQL, args, r.Network)
 		if err != nil {
@@ -223,6 +279,9 @@ func (s *Store) whyNotUpdated(ctx context.Context, r referral.Referral, e referr
 	case status != string(e.From):
 		return referral.Invalid("event.from", "must be the stored status")
 	}
+	if err := s.whyScreenings(ctx, r); err != nil {
+		return err
+	}
 	// The referral matched when read again: it changed and changed back between
 	// the two statements, which is a lost race all the same.
 	return conflict("referral", r.ID, "changed since it was read")
@@ -241,19 +300,22 @@ func (q *query) arg(v any) string {
 	return "$" + strconv.Itoa(len(q.args))
 }
 
-// visible adds the storage.Visibility rule on the referral aliased r; false
-// when v lets nobody see anything.
+// visible adds the storage.Visibility rule on the referral aliased r: its
+// sender; or, once it has been sent (see storage.Unsent), its person's
+// delegate, its receiver, or an organization the person gave a view consent
+// active at v.At. It returns false when v lets nobody see anything.
 func (q *query) visible(v *storage.Visibility) bool {
-	var grants []string
+	var sender string
+	var others []string
 	if !v.Person.IsZero() {
-		grants = append(grants, "r.person_id = "+q.arg(uid(v.Person))+"::uuid")
+		others = append(others, "r.person_id = "+q.arg(uid(v.Person))+"::uuid")
 	}
 	if !v.Organization.IsZero() {
 		org := q.arg(uid(v.Organization)) + "::uuid"
 		at := q.arg(v.At) + "::timestamptz"
-		grants = append(grants,
-			"r.sender_id = "+org,
-			"(r.receiver_id = "+org+" AND r.status <> "+q.arg(string(referral.StatusDraft))+"::text)",
+		sender = "r.sender_id = " + org + " OR "
+		others = append(others,
+			"r.receiver_id = "+org,
 			`EXISTS (SELECT 1 FROM consents c
 				WHERE c.person_id = r.person_id AND c.network_id = r.network_id AND c.grantee_id = `+org+`
 				  AND c.scope = `+q.arg(string(referral.ScopeView))+`::text
@@ -261,10 +323,15 @@ func (q *query) visible(v *storage.Visibility) bool {
 				  AND (c.period_end IS NULL OR `+at+` < c.period_end)
 				  AND (c.revoked IS NULL OR `+at+` < c.revoked))`)
 	}
-	if len(grants) == 0 {
+	if len(others) == 0 {
 		return false
 	}
-	q.sql.WriteString(" AND (" + strings.Join(grants, " OR ") + ")")
+	// An unsent referral is a draft, or a draft withdrawn before it was sent
+	// (no sent time in its document).
+	unsent := "(r.status = " + q.arg(string(referral.StatusDraft)) + "::text OR (r.status = ANY(" +
+		q.arg([]string{string(referral.StatusCancelled), string(referral.StatusEnteredInError)}) +
+		"::text[]) AND r.doc->'sent' IS NULL))"
+	q.sql.WriteString(" AND (" + sender + "(NOT " + unsent + " AND (" + strings.Join(others, " OR ") + ")))")
 	return true
 }
 

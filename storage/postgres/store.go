@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/puddle/v2"
 
 	"github.com/refkit/refkit/internal/migrate"
 	"github.com/refkit/refkit/referral"
@@ -27,12 +28,9 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// ErrClosed is returned by every call on a store after Close.
-var ErrClosed = errors.New("postgres: store is closed")
-
 // ErrConnect reports that Open could not reach or log in to the server within
-// the connect timeout.
-var ErrConnect = errors.New("postgres: cannot connect to the server")
+// the connect timeout. It wraps referral.ErrUnavailable.
+var ErrConnect = fmt.Errorf("postgres: cannot connect to the server: %w", referral.ErrUnavailable)
 
 // Defaults for the zero Options.
 const (
@@ -60,8 +58,8 @@ var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,39}$`)
 // uses LISTEN/NOTIFY, and retries serialization failures.
 type Options struct {
 	// NoMigrate makes Open only check the schema instead of migrating it: a
-	// newer schema still fails Open (migrate.ErrNewerSchema), an older one
-	// opens, but every call fails with migrate.ErrSchemaBehind until the host
+	// newer schema still fails Open (storage.ErrNewerSchema), an older one
+	// opens, but every call fails with storage.ErrSchemaBehind until the host
 	// runs Migrate.
 	NoMigrate bool
 	// Schema, if set, is the PostgreSQL schema the store's tables live in: Open
@@ -158,7 +156,8 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: open: %w", err)
+		// Only a configuration the pool refuses fails here: no connection is made yet.
+		return nil, fmt.Errorf("postgres: open: %w", referral.Invalid("url", "sets pool options the pool refuses"))
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, timeout)
 	err = pool.Ping(pingCtx)
@@ -203,6 +202,8 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, owned bool, opts Options)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	// The embedded migrations are part of this build: one that does not load
+	// is a broken build, caught by every test, never a host's input.
 	src := opts.Rand
 	if src == nil {
 		var seed [16]byte
@@ -238,38 +239,38 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, owned bool, opts Options)
 	if !opts.NoNotify {
 		s.createSQL, s.updateSQL = createReferralNotifySQL, updateReferralNotifySQL
 	}
-	t := migrator{s}
 	var st migrate.Status
 	if opts.NoMigrate {
-		st, err = migrate.Check(ctx, t, ms)
+		st, err = migrate.Check(ctx, advisoryLock{s}, ms)
 	} else {
-		st, err = migrate.Run(ctx, t, ms)
+		st, err = migrate.Run(ctx, advisoryLock{s}, ms)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("postgres: %w", err)
+		return nil, s.fail("migrate", err)
 	}
 	// Opened with NoMigrate on an older schema, every call but Migrate and
-	// Close fails with migrate.ErrSchemaBehind until Migrate has run.
+	// Close fails with storage.ErrSchemaBehind until Migrate has run.
 	s.current.Store(!st.Pending())
 	return s, nil
 }
 
-// Migrate applies the migrations this version has that the database lacks. It
-// fails with migrate.ErrNewerSchema on a database written by a newer refkit.
+// Migrate applies the migrations this version has that the database lacks,
+// under the schema's migration lock (see doc.go). It fails with
+// storage.ErrNewerSchema on a database written by a newer refkit.
 func (s *Store) Migrate(ctx context.Context) error {
 	if err := s.open(ctx); err != nil {
 		return err
 	}
-	if _, err := migrate.Run(ctx, migrator{s}, s.migrations); err != nil {
-		return fmt.Errorf("postgres: %w", err)
+	if _, err := migrate.Run(ctx, advisoryLock{s}, s.migrations); err != nil {
+		return s.fail("migrate", err)
 	}
 	s.current.Store(true)
 	return nil
 }
 
 // Close stops the notification listener, wakes every waiting follower, and
-// closes the pool if Open created it. Later calls fail with ErrClosed; closing
-// twice is not an error.
+// closes the pool if Open created it. Later calls fail with storage.ErrClosed;
+// closing twice is not an error.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
@@ -281,17 +282,95 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// migrator adapts the store to migrate.Target.
-type migrator struct{ s *Store }
+// lockClass is the first key of refkit's advisory lock: the four bytes "rkmg"
+// ("refkit migrate"), so the lock does not collide with a host's own advisory
+// locks, which conventionally use one bigint key.
+const lockClass int32 = 0x726b6d67
+
+// lockSQL and unlockSQL take and release the migration lock of the schema
+// the connection's search_path names (Options.Schema with Open, the pool's
+// own setting with New): stores on one schema wait for one another, stores on
+// different schemas do not. The schema is read from the setting, not from
+// current_schema(), which is NULL until the schema exists.
+const (
+	lockSQL   = `SELECT pg_advisory_lock($1, hashtext(current_setting('search_path')))`
+	unlockSQL = `SELECT pg_advisory_unlock($1, hashtext(current_setting('search_path')))`
+)
+
+// unlockTimeout bounds releasing the lock; past it the connection is closed,
+// which releases a session lock too.
+const unlockTimeout = 10 * time.Second
+
+// advisoryLock is the migration lock (migrate.Locker): a session-level
+// advisory lock, taken on one connection from the pool, through which the
+// migrations then run, so that it works with a pool of one connection. A
+// process that dies holding it loses its session and with it the lock.
+type advisoryLock struct{ s *Store }
+
+func (l advisoryLock) Lock(ctx context.Context) (migrate.Target, func() error, error) {
+	conn, err := l.s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := conn.Exec(ctx, lockSQL, lockClass); err != nil {
+		// The lock may have been granted as the call failed (a cancelled wait):
+		// closing the session is the one way to be sure it is not left held on a
+		// pooled connection.
+		discard(conn)
+		return nil, nil, err
+	}
+	unlock := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), unlockTimeout)
+		defer cancel()
+		var released bool
+		err := conn.QueryRow(ctx, unlockSQL, lockClass).Scan(&released)
+		if err != nil || !released {
+			discard(conn)
+			if err == nil {
+				err = errors.New("the migration lock was not held by this session")
+			}
+			return err
+		}
+		conn.Release()
+		return nil
+	}
+	return migrator{s: l.s, db: conn}, unlock, nil
+}
+
+// discard takes conn out of the pool and closes it, ending its session.
+func discard(conn *pgxpool.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), unlockTimeout)
+	defer cancel()
+	_ = conn.Hijack().Close(ctx)
+}
+
+// querier is what the migrations run through: the connection holding the
+// migration lock.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// migrator adapts the store to migrate.Target, on the locked connection.
+type migrator struct {
+	s  *Store
+	db querier
+}
+
+var (
+	_ migrate.Target = migrator{}
+	_ migrate.Locker = advisoryLock{}
+)
 
 func (m migrator) Prepare(ctx context.Context) error {
 	if m.s.opts.Schema != "" {
 		// An identifier, validated against schemaName: it cannot be a parameter.
-		if _, err := m.s.pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{m.s.opts.Schema}.Sanitize()); err != nil && !createdMeanwhile(err) {
+		if _, err := m.db.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{m.s.opts.Schema}.Sanitize()); err != nil && !createdMeanwhile(err) {
 			return err
 		}
 	}
-	_, err := m.s.pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS refkit_schema_migrations (
+	_, err := m.db.Exec(ctx, `CREATE TABLE IF NOT EXISTS refkit_schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT NOT NULL,
 		applied_at TIMESTAMPTZ NOT NULL)`)
@@ -302,16 +381,24 @@ func (m migrator) Prepare(ctx context.Context) error {
 }
 
 // createdMeanwhile reports an IF NOT EXISTS that lost a race with another
-// process creating the same object: PostgreSQL then fails on its catalog's
-// unique index instead of skipping. The object exists, which is all Prepare
-// needs.
+// session creating the same object: PostgreSQL then fails on its catalog's
+// unique indexes instead of skipping. Every refkit store creates under the
+// migration lock, so only a session that does not take it (an older refkit,
+// a host's own script) can race; the object exists, which is all Prepare needs.
 func createdMeanwhile(err error) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P06" || pgErr.Code == "42P07")
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	switch pgErr.Code {
+	case "23505", "42P06", "42P07", "42710":
+		return true
+	}
+	return false
 }
 
 func (m migrator) Applied(ctx context.Context) ([]migrate.Record, error) {
-	rows, err := m.s.pool.Query(ctx, `SELECT version, name FROM refkit_schema_migrations`)
+	rows, err := m.db.Query(ctx, `SELECT version, name FROM refkit_schema_migrations`)
 	if err != nil {
 		return nil, err
 	}
@@ -323,7 +410,7 @@ func (m migrator) Applied(ctx context.Context) ([]migrate.Record, error) {
 }
 
 func (m migrator) Apply(ctx context.Context, mg migrate.Migration) error {
-	return pgx.BeginFunc(ctx, m.s.pool, func(tx pgx.Tx) error {
+	return pgx.BeginFunc(ctx, m.db, func(tx pgx.Tx) error {
 		// Without arguments pgx uses the simple protocol, which runs a file of
 		// several statements in one call.
 		if _, err := tx.Exec(ctx, mg.SQL); err != nil {
@@ -342,7 +429,7 @@ func (s *Store) live(ctx context.Context) error {
 		return err
 	}
 	if !s.current.Load() {
-		return fmt.Errorf("postgres: opened with NoMigrate; run Migrate first: %w", migrate.ErrSchemaBehind)
+		return fmt.Errorf("postgres: opened with NoMigrate; run Migrate first: %w", storage.ErrSchemaBehind)
 	}
 	return nil
 }
@@ -353,7 +440,7 @@ func (s *Store) open(ctx context.Context) error {
 		return fmt.Errorf("postgres: %w", err)
 	}
 	if s.closed.Load() {
-		return ErrClosed
+		return storage.ErrClosed
 	}
 	return nil
 }
@@ -370,26 +457,74 @@ func (s *Store) do(ctx context.Context, op string, fn func() error) error {
 	return nil
 }
 
-// fail wraps a database error for op. Errors already carrying a referral
-// sentinel pass through with the op prefixed.
+// fail wraps an error of op so that it carries a sentinel: errors already
+// carrying one pass through with the op prefixed, a call that lost a race with
+// Close is storage.ErrClosed, and driver and server errors are classified.
 func (s *Store) fail(op string, err error) error {
+	switch {
+	case errors.Is(err, referral.ErrNotFound), errors.Is(err, referral.ErrConflict), errors.Is(err, referral.ErrInvalid),
+		errors.Is(err, referral.ErrUnavailable), errors.Is(err, storage.ErrClosed):
+		return fmt.Errorf("postgres: %s: %w", op, err)
+	case s.closed.Load() && !errors.Is(err, context.Canceled):
+		return fmt.Errorf("postgres: %s: %w", op, storage.ErrClosed)
+	}
+	return fmt.Errorf("postgres: %s: %w", op, classify(err))
+}
+
+// classify gives a driver or server error the sentinel it stands for.
+//
+// Transient failures are referral.ErrUnavailable: the connection could not be
+// made, broke, or was closed (network errors, unexpected EOF, SQLSTATE class
+// 08), the server is shutting down, restarting or not yet accepting
+// connections (57P01, 57P02, 57P03), it has too many connections or too few
+// resources (class 53), a lock or statement timeout fired (55P03, 57014), or
+// the caller's deadline passed while the backend worked. So is any failure
+// this function does not recognise, such as an internal server error: it is
+// not the input's fault, and a host can only retry it and, if it persists,
+// treat it as an outage. A pool its owner closed is storage.ErrClosed.
+//
+// Input the server refuses is referral.ErrInvalid without the server's
+// message, which may quote the value; a violated unique index is ErrConflict
+// and a missing referenced row ErrNotFound. A context the caller cancelled
+// stays context.Canceled.
+func classify(err error) error {
 	var pgErr *pgconn.PgError
 	switch {
-	case errors.Is(err, referral.ErrNotFound), errors.Is(err, referral.ErrConflict), errors.Is(err, referral.ErrInvalid):
-		return fmt.Errorf("postgres: %s: %w", op, err)
-	case errors.As(err, &pgErr) && pgErr.Code == "23505":
-		// A unique index refused the write: the id or key is taken.
-		return fmt.Errorf("postgres: %s: %w", op, referral.ErrConflict)
-	case errors.As(err, &pgErr) && (pgErr.Code == "22P05" || pgErr.Code == "22021"):
+	case err == nil:
+		return nil
+	case errors.Is(err, context.Canceled):
+		return err
+	case errors.Is(err, puddle.ErrClosedPool):
+		return fmt.Errorf("the store's connection pool is closed: %w", storage.ErrClosed)
+	case errors.As(err, &pgErr):
+		return classifyState(pgErr, err)
+	case pgconn.SafeToRetry(err):
+		return fmt.Errorf("nothing was sent to the server, so nothing was written: %w: %w", referral.ErrUnavailable, err)
+	}
+	return fmt.Errorf("%w: %w", referral.ErrUnavailable, err)
+}
+
+// classifyState classifies an error the server reported, by its SQLSTATE.
+func classifyState(pgErr *pgconn.PgError, err error) error {
+	code, class := pgErr.Code, pgErr.Code[:min(2, len(pgErr.Code))]
+	switch {
+	case code == "23505":
+		return fmt.Errorf("a unique index refused the write: %w", referral.ErrConflict)
+	case code == "23503":
+		return fmt.Errorf("a referenced record is missing: %w", referral.ErrNotFound)
+	case code == "22P05" || code == "22021":
 		// JSONB cannot hold a NUL character (\u0000); the record's own validation
 		// does not reject it in every field.
-		return fmt.Errorf("postgres: %s: %w", op, referral.Invalid("text", "must not contain NUL characters"))
-	case errors.As(err, &pgErr) && pgErr.Code == "23503":
-		return fmt.Errorf("postgres: %s: a referenced record is missing: %w", op, referral.ErrNotFound)
-	case s.closed.Load():
-		return fmt.Errorf("postgres: %s: %w", op, ErrClosed)
+		return referral.Invalid("text", "must not contain NUL characters")
+	case class == "22" || class == "23":
+		return referral.Invalid("record", "holds a value the database refuses")
+	case class == "54":
+		return referral.Invalid("record", "is too large or too complex for the database")
+	case class == "08", code == "57P01", code == "57P02", code == "57P03", class == "53",
+		code == "55P03", code == "57014":
+		return fmt.Errorf("%w: %w", referral.ErrUnavailable, err)
 	}
-	return fmt.Errorf("postgres: %s: %w", op, err)
+	return fmt.Errorf("%w: %w", referral.ErrUnavailable, err)
 }
 
 func notFound(kind string, id referral.ID) error {
@@ -423,16 +558,21 @@ func nullText(s string) *string {
 func encode(kind string, v any) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("encode %s: %w", kind, err)
+		// Validated records encode; what does not (a NaN, say) is bad input.
+		return nil, fmt.Errorf("postgres: encode %s: %w", kind,
+			referral.Invalid("record", "has a value that cannot be stored, such as a number that is not finite"))
 	}
 	return b, nil
 }
 
-// decode reads a stored JSON document.
+// decode reads a stored JSON document. One that does not decode was written by
+// something other than this version of refkit: like a newer schema, the
+// database and the code disagree, so it is a conflict (and the JSON error,
+// which may quote the document, is left out).
 func decode[T any](kind string, doc []byte) (T, error) {
 	var v T
 	if err := json.Unmarshal(doc, &v); err != nil {
-		return v, fmt.Errorf("decode stored %s: %w", kind, err)
+		return v, fmt.Errorf("stored %s does not decode: %w", kind, referral.ErrConflict)
 	}
 	return v, nil
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
-	"github.com/refkit/refkit/internal/migrate"
 	"github.com/refkit/refkit/lifecycle"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/storage"
@@ -121,7 +120,7 @@ func TestOpenSchemaVersions(t *testing.T) {
 	s, err := Open(ctx, url, Options{Schema: schema, NoMigrate: true})
 	require.NoError(t, err, "an empty schema opens when told not to migrate")
 	_, err = s.GetNetwork(ctx, referral.NewID())
-	require.ErrorIs(t, err, migrate.ErrSchemaBehind, "but refuses work until Migrate")
+	require.ErrorIs(t, err, storage.ErrSchemaBehind, "but refuses work until Migrate")
 	require.NoError(t, s.Migrate(ctx))
 	_, err = s.GetNetwork(ctx, referral.NewID())
 	require.ErrorIs(t, err, referral.ErrNotFound)
@@ -135,12 +134,12 @@ func TestOpenSchemaVersions(t *testing.T) {
 	require.Equal(t, len(s.migrations), applied)
 	_, err = s.pool.Exec(ctx, `INSERT INTO refkit_schema_migrations (version, name, applied_at) VALUES (99, 'future', now())`)
 	require.NoError(t, err)
-	require.ErrorIs(t, s.Migrate(ctx), migrate.ErrNewerSchema)
+	require.ErrorIs(t, s.Migrate(ctx), storage.ErrNewerSchema)
 	require.NoError(t, s.Close())
 
 	for _, opts := range []Options{{Schema: schema}, {Schema: schema, NoMigrate: true}} {
 		_, err = Open(ctx, url, opts)
-		require.ErrorIs(t, err, migrate.ErrNewerSchema)
+		require.ErrorIs(t, err, storage.ErrNewerSchema)
 	}
 }
 
@@ -200,7 +199,7 @@ func TestClose(t *testing.T) {
 	}
 	for _, tc := range calls {
 		t.Run(tc.name, func(t *testing.T) {
-			require.ErrorIs(t, tc.call(), ErrClosed)
+			require.ErrorIs(t, tc.call(), storage.ErrClosed)
 		})
 	}
 }

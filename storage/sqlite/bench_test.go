@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -21,7 +22,7 @@ import (
 
 // benchEngine returns a lifecycle engine on a fresh store file with the given
 // synchronous mode, and the sending and receiving actors of its fixture.
-func benchEngine(b *testing.B, sync string) (*lifecycle.Engine, *storagetest.Fixture, referral.Actor, referral.Actor) {
+func benchEngine(b *testing.B, sync string) (*lifecycle.Engine, *Store, *storagetest.Fixture, referral.Actor, referral.Actor) {
 	b.Helper()
 	s, err := Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"), Options{Synchronous: sync})
 	require.NoError(b, err)
@@ -34,15 +35,15 @@ func benchEngine(b *testing.B, sync string) (*lifecycle.Engine, *storagetest.Fix
 	require.NoError(b, err)
 	sender := referral.Actor{Network: f.Network.ID, Organization: f.Sender.ID, User: "navigator", Role: referral.RoleStaff}
 	receiver := referral.Actor{Network: f.Network.ID, Organization: f.Receiver.ID, User: "intake", Role: referral.RoleStaff}
-	return engine, f, sender, receiver
+	return engine, s, f, sender, receiver
 }
 
 // closeLoop runs one referral through create, send, accept and complete: four
-// durable transitions.
-func closeLoop(ctx context.Context, e *lifecycle.Engine, f *storagetest.Fixture, sender, receiver referral.Actor) error {
+// durable transitions. Its need cites screening, unless that is zero.
+func closeLoop(ctx context.Context, e *lifecycle.Engine, f *storagetest.Fixture, sender, receiver referral.Actor, screening referral.ID) error {
 	r, err := e.Create(ctx, sender, lifecycle.CreateRequest{
 		Person: f.Person.ID, Receiver: f.Receiver.ID,
-		Needs: []referral.Need{{Domain: referral.FoodInsecurity, Urgency: referral.Urgent}},
+		Needs: []referral.Need{{Domain: referral.FoodInsecurity, Urgency: referral.Urgent, Screening: screening}},
 	})
 	if err != nil {
 		return err
@@ -62,10 +63,34 @@ func closeLoop(ctx context.Context, e *lifecycle.Engine, f *storagetest.Fixture,
 func BenchmarkTransitions(b *testing.B) {
 	for _, sync := range []string{SyncNormal, SyncFull} {
 		b.Run("sync="+sync, func(b *testing.B) {
-			engine, f, sender, receiver := benchEngine(b, sync)
+			engine, _, f, sender, receiver := benchEngine(b, sync)
 			ctx := b.Context()
 			for b.Loop() {
-				if err := closeLoop(ctx, engine, f, sender, receiver); err != nil {
+				if err := closeLoop(ctx, engine, f, sender, receiver, referral.NilID); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(4*b.N)/b.Elapsed().Seconds(), "transitions/s")
+		})
+	}
+}
+
+// BenchmarkTransitionsCitingScreening is BenchmarkTransitions (NORMAL) with a
+// need that cites the person's screening, which every write checks: the cost
+// of keeping other people's screenings out of a referral.
+func BenchmarkTransitionsCitingScreening(b *testing.B) {
+	for _, cite := range []bool{false, true} {
+		b.Run(fmt.Sprintf("cites=%v", cite), func(b *testing.B) {
+			engine, store, f, sender, receiver := benchEngine(b, SyncNormal)
+			ctx := b.Context()
+			var screening referral.ID
+			if cite {
+				sc := f.NewScreening(f.Person.ID)
+				require.NoError(b, store.PutScreening(ctx, sc))
+				screening = sc.ID
+			}
+			for b.Loop() {
+				if err := closeLoop(ctx, engine, f, sender, receiver, screening); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -79,14 +104,14 @@ func BenchmarkTransitions(b *testing.B) {
 func BenchmarkTransitionsParallel(b *testing.B) {
 	for _, sync := range []string{SyncNormal, SyncFull} {
 		b.Run("sync="+sync, func(b *testing.B) {
-			engine, f, sender, receiver := benchEngine(b, sync)
+			engine, _, f, sender, receiver := benchEngine(b, sync)
 			ctx := b.Context()
 			b.SetParallelism(max(1, 8/runtimeProcs()))
 			b.ResetTimer()
 			start := time.Now()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					if err := closeLoop(ctx, engine, f, sender, receiver); err != nil {
+					if err := closeLoop(ctx, engine, f, sender, receiver, referral.NilID); err != nil {
 						b.Error(err)
 						return
 					}

@@ -11,7 +11,7 @@ import (
 
 // PutNetwork creates or replaces a network.
 func (s *Store) PutNetwork(ctx context.Context, n referral.Network) error {
-	return s.put(ctx, n.Validate, func(tx *sql.Tx) error {
+	return s.put(ctx, "put network", n.Validate, func(tx *sql.Tx) error {
 		data, err := encode(n)
 		if err != nil {
 			return err
@@ -33,14 +33,14 @@ func (s *Store) GetNetwork(ctx context.Context, id referral.ID) (referral.Networ
 		return n, notFound("network", id)
 	}
 	if err != nil {
-		return n, failed("get network", err)
+		return n, s.failed("get network", err)
 	}
 	return n, decode(data, &n)
 }
 
 // PutOrganization creates or replaces an organization in an existing network.
 func (s *Store) PutOrganization(ctx context.Context, o referral.Organization) error {
-	return s.put(ctx, o.Validate, func(tx *sql.Tx) error {
+	return s.put(ctx, "put organization", o.Validate, func(tx *sql.Tx) error {
 		if err := s.claim(ctx, tx, organizations, o.Network, o.ID); err != nil {
 			return err
 		}
@@ -66,7 +66,7 @@ func (s *Store) ListOrganizations(ctx context.Context, network referral.ID, p st
 
 // PutService creates or replaces a service of an organization in the same network.
 func (s *Store) PutService(ctx context.Context, svc referral.Service) error {
-	return s.put(ctx, svc.Validate, func(tx *sql.Tx) error {
+	return s.put(ctx, "put service", svc.Validate, func(tx *sql.Tx) error {
 		if err := s.claim(ctx, tx, services, svc.Network, svc.ID); err != nil {
 			return err
 		}
@@ -95,7 +95,7 @@ func (s *Store) ListServices(ctx context.Context, network referral.ID, p storage
 
 // DeleteService removes a service, or returns ErrNotFound.
 func (s *Store) DeleteService(ctx context.Context, network, id referral.ID) error {
-	return s.put(ctx, noInput, func(tx *sql.Tx) error {
+	return s.put(ctx, "delete service", noInput, func(tx *sql.Tx) error {
 		res, err := s.txExec(ctx, tx, qDeleteService, blob(id), blob(network))
 		if err != nil {
 			return err
@@ -109,7 +109,7 @@ func (s *Store) DeleteService(ctx context.Context, network, id referral.ID) erro
 
 // PutPerson creates or replaces a person in an existing network.
 func (s *Store) PutPerson(ctx context.Context, p referral.Person) error {
-	return s.put(ctx, p.Validate, func(tx *sql.Tx) error {
+	return s.put(ctx, "put person", p.Validate, func(tx *sql.Tx) error {
 		if err := s.claim(ctx, tx, persons, p.Network, p.ID); err != nil {
 			return err
 		}
@@ -131,7 +131,7 @@ func (s *Store) GetPerson(ctx context.Context, network, id referral.ID) (referra
 // PutConsent creates or replaces a consent; its person and grantee must exist in
 // its network.
 func (s *Store) PutConsent(ctx context.Context, c referral.Consent) error {
-	return s.put(ctx, c.Validate, func(tx *sql.Tx) error {
+	return s.put(ctx, "put consent", c.Validate, func(tx *sql.Tx) error {
 		if err := s.claim(ctx, tx, consents, c.Network, c.ID); err != nil {
 			return err
 		}
@@ -169,7 +169,7 @@ func (s *Store) ListConsents(ctx context.Context, network, person referral.ID) (
 
 // PutScreening stores an immutable screening result of an existing person.
 func (s *Store) PutScreening(ctx context.Context, sc referral.Screening) error {
-	return s.put(ctx, sc.Validate, func(tx *sql.Tx) error {
+	return s.put(ctx, "put screening", sc.Validate, func(tx *sql.Tx) error {
 		var one int
 		err := s.txRow(ctx, tx, qScreeningExists, blob(sc.ID)).Scan(&one)
 		if err == nil {
@@ -208,16 +208,16 @@ func (s *Store) ListScreenings(ctx context.Context, network, person referral.ID)
 // noInput is the validation of a write that takes no record, only ids.
 func noInput() error { return nil }
 
-// put is a directory write: the context and store are live, the input valid,
-// then apply runs in one write transaction.
-func (s *Store) put(ctx context.Context, validate func() error, apply func(tx *sql.Tx) error) error {
+// put is a directory write, op in errors: the context and store are live, the
+// input valid, then apply runs in one write transaction.
+func (s *Store) put(ctx context.Context, op string, validate func() error, apply func(tx *sql.Tx) error) error {
 	if err := s.live(ctx); err != nil {
 		return err
 	}
 	if err := validate(); err != nil {
 		return err
 	}
-	return s.tx(ctx, apply)
+	return s.failed(op, s.tx(ctx, apply))
 }
 
 // claim checks that a record id may be written in network: the network exists
@@ -266,7 +266,7 @@ func (s *Store) get(ctx context.Context, t table, network, id referral.ID, v any
 		return notFound(t.kind, id)
 	}
 	if err != nil {
-		return failed("get "+t.kind, err)
+		return s.failed("get "+t.kind, err)
 	}
 	return decode(data, v)
 }
@@ -283,7 +283,7 @@ func list[T any](ctx context.Context, s *Store, t table, network referral.ID, p 
 	}
 	rows, err := s.query(ctx, t.list, blob(network), blob(p.After), limit+1)
 	if err != nil {
-		return nil, referral.NilID, failed("list "+t.kind, err)
+		return nil, referral.NilID, s.failed("list "+t.kind, err)
 	}
 	defer rows.Close()
 	var (
@@ -300,7 +300,7 @@ func list[T any](ctx context.Context, s *Store, t table, network referral.ID, p 
 			v    T
 		)
 		if err := rows.Scan(&raw, &data); err != nil {
-			return nil, referral.NilID, failed("list "+t.kind, err)
+			return nil, referral.NilID, s.failed("list "+t.kind, err)
 		}
 		if last, err = toID(raw); err != nil {
 			return nil, referral.NilID, err
@@ -311,7 +311,7 @@ func list[T any](ctx context.Context, s *Store, t table, network referral.ID, p 
 		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, referral.NilID, failed("list "+t.kind, err)
+		return nil, referral.NilID, s.failed("list "+t.kind, err)
 	}
 	return out, referral.NilID, nil
 }
@@ -320,7 +320,7 @@ func list[T any](ctx context.Context, s *Store, t table, network referral.ID, p 
 func queryRecords[T any](ctx context.Context, s *Store, query string, args ...any) ([]T, error) {
 	rows, err := s.query(ctx, query, args...)
 	if err != nil {
-		return nil, failed("query", err)
+		return nil, s.failed("query", err)
 	}
 	defer rows.Close()
 	var out []T
@@ -330,7 +330,7 @@ func queryRecords[T any](ctx context.Context, s *Store, query string, args ...an
 			v    T
 		)
 		if err := rows.Scan(&data); err != nil {
-			return nil, failed("query", err)
+			return nil, s.failed("query", err)
 		}
 		if err := decode(data, &v); err != nil {
 			return nil, err
@@ -338,7 +338,7 @@ func queryRecords[T any](ctx context.Context, s *Store, query string, args ...an
 		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, failed("query", err)
+		return nil, s.failed("query", err)
 	}
 	return out, nil
 }

@@ -28,13 +28,27 @@
 // The schema is migrated by the shared runner in internal/migrate from the
 // embedded migrations/NNNN_name.sql files, numbered as in storage/postgres:
 // each migration runs in one transaction with its record in
-// refkit_schema_migrations. A shared few-line runner was preferred to a
+// refkit_schema_migrations. The transactions begin IMMEDIATE, so SQLite's
+// write lock serialises processes that open one file together: no separate
+// migration lock is taken. A shared few-line runner was preferred to a
 // migration library because the two backends speak different driver APIs
 // (database/sql here, pgx there), which the libraries would force into one.
 //
-// Feed followers in the same process are woken through FeedChanged when an
-// append commits. Appends made by another process on the same file are not
-// signalled: followers there see them on their next poll.
+// Feed followers are woken through FeedChanged (storage.FeedNotifier): by an
+// append through the same Store as it commits, and, within
+// Options.PollInterval, by an append another process (or another Store on the
+// same file) commits, because while anyone waits the store reads the
+// waited-on networks' feed heads at that interval (see notify.go for why the
+// head and not PRAGMA data_version).
+//
+// Errors: a write lock another process holds past the busy timeout
+// (SQLITE_BUSY, SQLITE_LOCKED), a full disk, an I/O error or a closed handle
+// wrap referral.ErrUnavailable; a file that is not a usable database
+// ErrNotDatabase and one that cannot be written ErrReadOnly (both
+// referral.ErrInvalid); every call after Close storage.ErrClosed. A commit
+// either happens or not, so a write that failed with ErrUnavailable wrote
+// nothing, unless the process lost the file during the commit itself (an I/O
+// error); a retry with the same idempotency key or version is safe either way.
 //
 // # Dependencies
 //

@@ -9,9 +9,9 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/refkit/refkit/internal/migrate"
 	"github.com/refkit/refkit/lifecycle"
 	"github.com/refkit/refkit/referral"
+	"github.com/refkit/refkit/storage"
 	"github.com/refkit/refkit/storage/sqlite"
 )
 
@@ -94,7 +94,7 @@ func ExampleStore_Migrate() {
 	defer store.Close()
 	network := referral.Network{ID: referral.NewID(), Name: "Example County"}
 	err = store.PutNetwork(ctx, network)
-	fmt.Println("before Migrate:", errors.Is(err, migrate.ErrSchemaBehind))
+	fmt.Println("before Migrate:", errors.Is(err, storage.ErrSchemaBehind))
 
 	fmt.Println("migrate:", store.Migrate(ctx))
 	fmt.Println("after Migrate:", store.PutNetwork(ctx, network))

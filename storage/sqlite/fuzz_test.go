@@ -10,8 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/refkit/refkit/internal/migrate"
 	"github.com/refkit/refkit/referral"
+	"github.com/refkit/refkit/storage"
 )
 
 // FuzzOpen feeds Open arbitrary file contents: it never panics, refuses
@@ -31,7 +31,7 @@ func FuzzOpen(f *testing.F) {
 			require.NoError(t, s.Close())
 			return
 		}
-		if !errors.Is(err, ErrNotDatabase) && !errors.Is(err, migrate.ErrNewerSchema) &&
+		if !errors.Is(err, ErrNotDatabase) && !errors.Is(err, storage.ErrNewerSchema) &&
 			!errors.Is(err, referral.ErrConflict) {
 			t.Fatalf("unexpected kind of error: %v", err)
 		}

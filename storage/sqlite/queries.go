@@ -31,9 +31,12 @@ var (
 
 const (
 	qNetworkExists = `SELECT 1 FROM networks WHERE id = ?`
-	qGetNetwork    = `SELECT data FROM networks WHERE id = ?`
-	qPutNetwork    = `INSERT INTO networks (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data`
-	qPutOrg        = `INSERT INTO organizations (id, network_id, data) VALUES (?, ?, ?)
+	// qFeedHead reads a network's last feed position (0 before its first
+	// event); no row when the network does not exist.
+	qFeedHead   = `SELECT coalesce((SELECT max(position) FROM events WHERE network_id = ?), 0) FROM networks WHERE id = ?`
+	qGetNetwork = `SELECT data FROM networks WHERE id = ?`
+	qPutNetwork = `INSERT INTO networks (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data`
+	qPutOrg     = `INSERT INTO organizations (id, network_id, data) VALUES (?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET data = excluded.data`
 	qPutService = `INSERT INTO services (id, network_id, organization_id, data) VALUES (?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, data = excluded.data`
@@ -48,6 +51,7 @@ const (
 			revoked = excluded.revoked, data = excluded.data`
 	qListConsents    = `SELECT data FROM consents WHERE person_id = ? AND network_id = ? ORDER BY id`
 	qScreeningExists = `SELECT 1 FROM screenings WHERE id = ?`
+	qScreeningPerson = `SELECT person_id FROM screenings WHERE id = ? AND network_id = ?`
 	qPutScreening    = `INSERT INTO screenings (id, network_id, person_id, data) VALUES (?, ?, ?, ?)`
 	qListScreenings  = `SELECT data FROM screenings WHERE person_id = ? AND network_id = ? ORDER BY id`
 
@@ -77,7 +81,7 @@ const eventColumns = `e.position, e.network_id, e.referral_id, e.sequence, e.typ
 // stmts.lookup).
 var writeQueries = []string{
 	qNetworkExists, qPutNetwork, qPutOrg, qPutService, qDeleteService, qPutPerson, qPutConsent,
-	qScreeningExists, qPutScreening,
+	qScreeningExists, qScreeningPerson, qPutScreening,
 	qByIdempotencyKey, qInsertReferral, qReferralState, qUpdateReferral, qInsertEvent,
 	organizations.owner, services.owner, persons.owner, consents.owner,
 	organizations.exists, persons.exists,

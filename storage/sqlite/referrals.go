@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/refkit/refkit/referral"
@@ -43,6 +45,9 @@ func (s *Store) CreateReferral(ctx context.Context, r referral.Referral, e refer
 				return err
 			}
 		}
+		if err := s.ownScreenings(ctx, tx, r); err != nil {
+			return err
+		}
 		// The primary key refuses an id already taken, in any network.
 		_, err := s.txExec(ctx, tx, qInsertReferral,
 			blob(r.ID), blob(r.Network), blob(r.Sender), blob(r.Receiver), blob(r.Person), string(r.Status),
@@ -60,12 +65,64 @@ func (s *Store) CreateReferral(ctx context.Context, r referral.Referral, e refer
 		return nil
 	})
 	if err != nil {
-		return referral.Referral{}, false, failed("create referral", err)
+		return referral.Referral{}, false, s.failed("create referral", err)
 	}
 	if created {
 		s.notify(r.Network)
 	}
 	return first, created, nil
+}
+
+// ownScreenings checks, inside tx, that every screening r's needs cite is one
+// of r's person's in r's network (storage.ForeignScreening).
+func (s *Store) ownScreenings(ctx context.Context, tx *sql.Tx, r referral.Referral) error {
+	for i, n := range r.Needs {
+		if n.Screening.IsZero() || s.owners.holds(n.Screening, r.Network, r.Person) {
+			continue
+		}
+		var person []byte
+		err := s.txRow(ctx, tx, qScreeningPerson, blob(n.Screening), blob(r.Network)).Scan(&person)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return storage.ForeignScreening(i)
+		case err != nil:
+			return err
+		case !bytes.Equal(person, blob(r.Person)):
+			return storage.ForeignScreening(i)
+		}
+		s.owners.add(n.Screening, r.Network, r.Person)
+	}
+	return nil
+}
+
+// maxOwners bounds the owners cache; past it the cache starts again empty.
+const maxOwners = 4096
+
+// owners remembers whose screenings cited screenings are. Screenings are
+// immutable and never deleted, so an owner once read stays right, in every
+// process: a referral's later writes, which cite the same screenings, then
+// check them without a query.
+type owners struct {
+	mu sync.Mutex
+	m  map[referral.ID][2]referral.ID // screening → network, person
+}
+
+// holds reports whether the screening is known to be person's in network.
+func (o *owners) holds(screening, network, person referral.ID) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	v, ok := o.m[screening]
+	return ok && v == [2]referral.ID{network, person}
+}
+
+// add records the screening's network and person.
+func (o *owners) add(screening, network, person referral.ID) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.m == nil || len(o.m) >= maxOwners {
+		o.m = make(map[referral.ID][2]referral.ID)
+	}
+	o.m[screening] = [2]referral.ID{network, person}
 }
 
 // appendEvent inserts e and returns its feed position.
@@ -92,7 +149,7 @@ func (s *Store) GetReferral(ctx context.Context, network, id referral.ID) (refer
 		return referral.Referral{}, notFound("referral", id)
 	}
 	if err != nil {
-		return referral.Referral{}, failed("get referral", err)
+		return referral.Referral{}, s.failed("get referral", err)
 	}
 	var r referral.Referral
 	return r, decode(data, &r)
@@ -111,6 +168,7 @@ func (s *Store) UpdateReferral(ctx context.Context, r referral.Referral, e refer
 	if err != nil {
 		return referral.Event{}, err
 	}
+	var pos int64
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		// The common case is one conditional UPDATE: the row is replaced only if
 		// it still holds the version and status the caller read. The unique
@@ -130,13 +188,17 @@ func (s *Store) UpdateReferral(ctx context.Context, r referral.Referral, e refer
 		} else if n == 0 {
 			return s.whyNotUpdated(ctx, tx, r, e)
 		}
-		e.Position, err = s.appendEvent(ctx, tx, e)
+		if err := s.ownScreenings(ctx, tx, r); err != nil {
+			return err
+		}
+		pos, err = s.appendEvent(ctx, tx, e)
 		return err
 	})
 	if err != nil {
-		return referral.Event{}, failed("update referral", err)
+		return referral.Event{}, s.failed("update referral", err)
 	}
 	s.notify(r.Network)
+	e.Position = pos
 	return e, nil
 }
 
@@ -210,9 +272,9 @@ func (s *Store) ListReferrals(ctx context.Context, q storage.ReferralQuery) ([]r
 	rows, err := s.read.QueryContext(ctx, `SELECT r.data FROM `+from+` WHERE `+w.sql()+` ORDER BY r.id LIMIT ?`,
 		append(w.args, limit+1)...)
 	if err != nil {
-		return nil, referral.NilID, failed("list referrals", err)
+		return nil, referral.NilID, s.failed("list referrals", err)
 	}
-	out, err := scanReferrals(rows, limit+1)
+	out, err := s.scanReferrals(rows, limit+1)
 	if err != nil {
 		return nil, referral.NilID, err
 	}
@@ -223,13 +285,13 @@ func (s *Store) ListReferrals(ctx context.Context, q storage.ReferralQuery) ([]r
 }
 
 // scanReferrals decodes the data column of up to n rows and closes rows.
-func scanReferrals(rows *sql.Rows, n int) ([]referral.Referral, error) {
+func (s *Store) scanReferrals(rows *sql.Rows, n int) ([]referral.Referral, error) {
 	defer rows.Close()
 	out := make([]referral.Referral, 0, min(n, 64))
 	for rows.Next() {
 		var data string
 		if err := rows.Scan(&data); err != nil {
-			return nil, failed("read referrals", err)
+			return nil, s.failed("read referrals", err)
 		}
 		var r referral.Referral
 		if err := decode(data, &r); err != nil {
@@ -238,7 +300,7 @@ func scanReferrals(rows *sql.Rows, n int) ([]referral.Referral, error) {
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, failed("read referrals", err)
+		return nil, s.failed("read referrals", err)
 	}
 	return out, nil
 }
@@ -257,32 +319,40 @@ func (w *where) add(cond string, args ...any) {
 
 func (w *where) sql() string { return strings.Join(w.conds, " AND ") }
 
+// unsent is storage.Unsent for the referral aliased r: a draft, or a draft
+// withdrawn before it was sent (its document has no sent time).
+const unsent = `(r.status = 'draft' OR (r.status IN ('cancelled', 'entered-in-error') AND json_extract(r.data, '$.sent') IS NULL))`
+
 // visible adds storage.Visibility's rule for the referral aliased r: its
-// person's delegate; or its sender; or its receiver once it is not a draft; or
+// sender; or, once it has been sent, its person's delegate, its receiver, or
 // an organization the person gave a view consent active at v.At.
 func (w *where) visible(v storage.Visibility) {
-	var either []string
+	var sender, others []string
+	var senderArgs, otherArgs []any
 	if !v.Person.IsZero() {
-		either = append(either, "r.person_id = ?")
-		w.args = append(w.args, blob(v.Person))
+		others = append(others, "r.person_id = ?")
+		otherArgs = append(otherArgs, blob(v.Person))
 	}
 	if !v.Organization.IsZero() {
 		at := nanos(v.At)
 		org := blob(v.Organization)
-		either = append(either, `r.sender_id = ?`,
-			`(r.receiver_id = ? AND r.status <> 'draft')`,
+		sender = append(sender, `r.sender_id = ?`)
+		senderArgs = append(senderArgs, org)
+		others = append(others, `r.receiver_id = ?`,
 			`EXISTS (SELECT 1 FROM consents c WHERE c.person_id = r.person_id AND c.network_id = r.network_id
 				AND c.grantee_id = ? AND c.scope = 'view'
 				AND (c.period_start IS NULL OR c.period_start <= ?)
 				AND (c.period_end IS NULL OR ? < c.period_end)
 				AND (c.revoked IS NULL OR ? < c.revoked))`)
-		w.args = append(w.args, org, org, org, at, at, at)
+		otherArgs = append(otherArgs, org, org, at, at, at)
 	}
-	if len(either) == 0 {
+	if len(others) == 0 {
 		w.conds = append(w.conds, "0")
 		return
 	}
+	either := append(sender, "(NOT "+unsent+" AND ("+strings.Join(others, " OR ")+"))")
 	w.conds = append(w.conds, "("+strings.Join(either, " OR ")+")")
+	w.args = append(append(w.args, senderArgs...), otherArgs...)
 }
 
 // ReferralEvents returns the referral's events in sequence order.
@@ -292,9 +362,9 @@ func (s *Store) ReferralEvents(ctx context.Context, network, id referral.ID) ([]
 	}
 	rows, err := s.query(ctx, qEvents, blob(id), blob(network))
 	if err != nil {
-		return nil, failed("referral events", err)
+		return nil, s.failed("referral events", err)
 	}
-	events, err := scanEvents(rows)
+	events, err := s.scanEvents(rows)
 	if err != nil || len(events) > 0 {
 		return events, err
 	}
@@ -303,7 +373,7 @@ func (s *Store) ReferralEvents(ctx context.Context, network, id referral.ID) ([]
 }
 
 // scanEvents reads rows of eventColumns and closes rows.
-func scanEvents(rows *sql.Rows) ([]referral.Event, error) {
+func (s *Store) scanEvents(rows *sql.Rows) ([]referral.Event, error) {
 	defer rows.Close()
 	var out []referral.Event
 	for rows.Next() {
@@ -315,7 +385,7 @@ func scanEvents(rows *sql.Rows) ([]referral.Event, error) {
 		)
 		if err := rows.Scan(&e.Position, &network, &ref, &e.Sequence, &typ, &org, &e.Actor.User, &role,
 			&person, &sec, &nsec, &from, &to, &e.Reason, &e.Note); err != nil {
-			return nil, failed("read events", err)
+			return nil, s.failed("read events", err)
 		}
 		var err error
 		if e.Network, err = toID(network); err != nil {
@@ -337,7 +407,7 @@ func scanEvents(rows *sql.Rows) ([]referral.Event, error) {
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, failed("read events", err)
+		return nil, s.failed("read events", err)
 	}
 	return out, nil
 }
@@ -364,9 +434,9 @@ func (s *Store) Feed(ctx context.Context, q storage.FeedQuery) ([]referral.Event
 			append(w.args, limit)...)
 	}
 	if err != nil {
-		return nil, failed("feed", err)
+		return nil, s.failed("feed", err)
 	}
-	return scanEvents(rows)
+	return s.scanEvents(rows)
 }
 
 // DueReferrals returns up to limit referrals, from every network, whose deadline
@@ -381,9 +451,9 @@ func (s *Store) DueReferrals(ctx context.Context, now time.Time, limit int) ([]r
 	}
 	rows, err := s.query(ctx, qDueReferrals, nanos(now), limit)
 	if err != nil {
-		return nil, failed("due referrals", err)
+		return nil, s.failed("due referrals", err)
 	}
-	out, err := scanReferrals(rows, limit)
+	out, err := s.scanReferrals(rows, limit)
 	if err != nil || len(out) == 0 {
 		return nil, err
 	}

@@ -38,9 +38,12 @@ var (
 	// mode needs to create files beside the database, so a writable file in a
 	// read-only directory is refused too.
 	ErrReadOnly = fmt.Errorf("sqlite: database file or its directory is read-only: %w", referral.ErrInvalid)
-	// ErrClosed is returned by every call on a store after Close.
-	ErrClosed = errors.New("sqlite: store is closed")
 )
+
+// DefaultPollInterval is how often, while anyone waits on FeedChanged, the
+// store looks for appends made by other processes, when Options.PollInterval
+// is zero.
+const DefaultPollInterval = 250 * time.Millisecond
 
 // Synchronous settings Options accepts.
 const (
@@ -62,8 +65,8 @@ type Options struct {
 	// Readers is the size of the reader pool; 0 means 4.
 	Readers int
 	// NoMigrate makes Open only check the schema instead of migrating it: a
-	// newer schema still fails Open (migrate.ErrNewerSchema), an older one
-	// opens, but every call fails with migrate.ErrSchemaBehind until the host
+	// newer schema still fails Open (storage.ErrNewerSchema), an older one
+	// opens, but every call fails with storage.ErrSchemaBehind until the host
 	// runs Migrate.
 	NoMigrate bool
 	// QuickCheck makes Open run PRAGMA quick_check, which reads the whole file:
@@ -71,6 +74,12 @@ type Options struct {
 	// reaches it. Open always reads the schema, which finds a file that is not a
 	// database or whose header or schema is damaged.
 	QuickCheck bool
+	// PollInterval bounds how long a feed follower waits to be woken for an
+	// append another process (or another Store on the same file) committed:
+	// while anyone waits on FeedChanged, the store reads each waited-on
+	// network's feed head this often. Appends through this Store wake at once.
+	// Zero means DefaultPollInterval.
+	PollInterval time.Duration
 }
 
 // Store is a storage.Store on an SQLite file. It is safe for concurrent use.
@@ -88,13 +97,23 @@ type Store struct {
 	current   atomic.Bool
 	migrateMu sync.Mutex
 
-	// feedMu guards waiting: per network, the channel closed at its next append.
-	feedMu  sync.Mutex
-	waiting map[referral.ID]chan struct{}
+	// feedMu guards waiting (per network, the channel closed at its next
+	// append, with the feed head it waits to see pass) and watching, set while
+	// the goroutine that looks for other processes' appends runs.
+	feedMu   sync.Mutex
+	waiting  map[referral.ID]*waiter
+	watching bool
+	poll     time.Duration
+	// stop ends the watcher when the store closes; watched is closed when no
+	// watcher runs.
+	stop    chan struct{}
+	watched chan struct{}
 
 	migrations []migrate.Migration
 	// rq and wq cache prepared statements on the reader and writer handles.
 	rq, wq *stmts
+	// owners caches the owners of screenings that referrals cite.
+	owners owners
 }
 
 var (
@@ -106,7 +125,7 @@ var (
 // Open opens (creating if missing) the refkit database at path and migrates it
 // unless opts.NoMigrate is set. A file that is not a refkit SQLite database or
 // is corrupt gives ErrNotDatabase, a read-only file or directory ErrReadOnly,
-// and a database written by a newer refkit migrate.ErrNewerSchema; in every
+// and a database written by a newer refkit storage.ErrNewerSchema; in every
 // such case the file is left untouched.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err := ctx.Err(); err != nil {
@@ -131,7 +150,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 
 	write, err := sql.Open("sqlite", dsn(abs, opts, true))
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: open: %w", err)
+		return nil, fmt.Errorf("sqlite: open: %w", classify(err))
 	}
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
@@ -139,7 +158,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	read, err := sql.Open("sqlite", dsn(abs, opts, false))
 	if err != nil {
 		write.Close()
-		return nil, fmt.Errorf("sqlite: open: %w", err)
+		return nil, fmt.Errorf("sqlite: open: %w", classify(err))
 	}
 	read.SetMaxOpenConns(opts.Readers)
 	read.SetMaxIdleConns(opts.Readers)
@@ -157,7 +176,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 
 // New returns a store on the caller's handle, used for both reads and writes,
 // and migrates it unless opts.NoMigrate is set (opts.Synchronous, BusyTimeout
-// and Readers are ignored: they belong to the caller's DSN and pool). The caller
+// and Readers are ignored: they belong to the caller's DSN and pool; a busy
+// timeout of a few seconds is what makes a lock another process holds wait
+// rather than fail at once with referral.ErrUnavailable). The caller
 // owns the handle: Close leaves it open. Open the handle with the settings Open
 // uses, for example
 //
@@ -172,6 +193,9 @@ func New(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
+	if err := opts.normalize(); err != nil {
+		return nil, err
+	}
 	return newStore(ctx, db, db, opts)
 }
 
@@ -182,8 +206,8 @@ func newStore(ctx context.Context, write, read *sql.DB, opts Options) (*Store, e
 		return nil, err
 	}
 	s := &Store{
-		write: write, read: read, waiting: make(map[referral.ID]chan struct{}), migrations: ms,
-		rq: newStmts(read), wq: newStmts(write),
+		write: write, read: read, waiting: make(map[referral.ID]*waiter), migrations: ms,
+		rq: newStmts(read), wq: newStmts(write), poll: opts.PollInterval, stop: make(chan struct{}),
 	}
 	if err := s.inspect(ctx, opts.QuickCheck); err != nil {
 		return nil, err
@@ -191,18 +215,20 @@ func newStore(ctx context.Context, write, read *sql.DB, opts Options) (*Store, e
 	if err := s.walMode(ctx); err != nil {
 		return nil, err
 	}
+	// Every migration step is an IMMEDIATE transaction, which SQLite's write
+	// lock serialises across processes: no migration lock is needed.
 	var st migrate.Status
 	if opts.NoMigrate {
-		st, err = migrate.Check(ctx, target{s}, ms)
+		st, err = migrate.Check(ctx, migrate.Unlocked(target{s}), ms)
 	} else {
-		st, err = migrate.Run(ctx, target{s}, ms)
+		st, err = migrate.Run(ctx, migrate.Unlocked(target{s}), ms)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", classify(err))
 	}
 	if st.Pending() {
 		// Opened with NoMigrate on an older schema: every call but Migrate and
-		// Close fails with migrate.ErrSchemaBehind until Migrate has run.
+		// Close fails with storage.ErrSchemaBehind until Migrate has run.
 		return s, nil
 	}
 	if err := s.ready(ctx); err != nil {
@@ -251,6 +277,12 @@ func (o *Options) normalize() error {
 		return referral.Invalid("readers", "must not be negative")
 	case o.Readers == 0:
 		o.Readers = 4
+	}
+	switch {
+	case o.PollInterval < 0:
+		return referral.Invalid("poll_interval", "must not be negative")
+	case o.PollInterval == 0:
+		o.PollInterval = DefaultPollInterval
 	}
 	return nil
 }
@@ -360,20 +392,57 @@ func (s *Store) walMode(ctx context.Context) error {
 	return nil
 }
 
-// classify maps SQLite's result codes for unusable files to this package's
-// errors; other errors pass through.
+// classify gives a driver error the sentinel it stands for: a file that is
+// not a usable database is ErrNotDatabase, one that cannot be written
+// ErrReadOnly, a constraint the store's own checks should have caught the
+// matching referral sentinel, and everything else referral.ErrUnavailable (a
+// lock another process held past the busy timeout, a full disk, an I/O error,
+// a closed handle): the work could not be done now, for no fault of the input.
+// Errors that already carry a sentinel pass as they are.
 func classify(err error) error {
+	if err == nil || carriesSentinel(err) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", referral.ErrUnavailable, err)
+	}
 	var se *sqlite.Error
 	if !errors.As(err, &se) {
-		return err
+		return fmt.Errorf("%w: %w", referral.ErrUnavailable, err)
+	}
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return fmt.Errorf("%w: %w", referral.ErrConflict, err)
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return fmt.Errorf("a referenced record is missing: %w", referral.ErrNotFound)
 	}
 	switch se.Code() & 0xff {
 	case sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT:
 		return fmt.Errorf("%w: %v", ErrNotDatabase, err)
 	case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM:
 		return fmt.Errorf("%w: %v", ErrReadOnly, err)
+	case sqlite3.SQLITE_CONSTRAINT, sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_RANGE, sqlite3.SQLITE_MISMATCH:
+		return fmt.Errorf("%w: %v", referral.ErrInvalid, err)
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return fmt.Errorf("another connection holds the database past the busy timeout: %w: %w", referral.ErrUnavailable, err)
 	}
-	return err
+	return fmt.Errorf("%w: %w", referral.ErrUnavailable, err)
+}
+
+// carriesSentinel reports whether err already says what kind of failure it is.
+func carriesSentinel(err error) bool {
+	for _, sentinel := range []error{
+		referral.ErrNotFound, referral.ErrConflict, referral.ErrInvalid, referral.ErrUnavailable,
+		storage.ErrClosed,
+	} {
+		if errors.Is(err, sentinel) {
+			return true
+		}
+	}
+	return false
 }
 
 // isUnique reports whether err is a UNIQUE or PRIMARY KEY constraint violation.
@@ -395,7 +464,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	s.migrateMu.Lock()
 	defer s.migrateMu.Unlock()
-	if _, err := migrate.Run(ctx, target{s}, s.migrations); err != nil {
+	if _, err := migrate.Run(ctx, migrate.Unlocked(target{s}), s.migrations); err != nil {
 		return fmt.Errorf("sqlite: %w", classify(err))
 	}
 	if s.current.Load() {
@@ -455,23 +524,32 @@ func (t target) Apply(ctx context.Context, m migrate.Migration) error {
 }
 
 // Close closes the handles Open made (not a caller's, see New) and wakes feed
-// followers. Later calls fail with ErrClosed; closing twice is not an error.
+// followers. Later calls fail with storage.ErrClosed; closing twice is not an
+// error.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	close(s.stop)
 	s.feedMu.Lock()
-	for id, ch := range s.waiting {
-		close(ch)
+	for id, w := range s.waiting {
+		close(w.ch)
 		delete(s.waiting, id)
 	}
+	watched := s.watched
 	s.feedMu.Unlock()
-	err := errors.Join(s.rq.close(), s.wq.close())
-	if !s.own {
-		return err
+	if watched != nil {
+		<-watched // the watcher reads through the handles closed below
 	}
-	// The writer closes last, so its connection checkpoints the WAL into the file.
-	return errors.Join(err, s.read.Close(), s.write.Close())
+	err := errors.Join(s.rq.close(), s.wq.close())
+	if s.own {
+		// The writer closes last, so its connection checkpoints the WAL into the file.
+		err = errors.Join(err, s.read.Close(), s.write.Close())
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: close: %w", classify(err))
+	}
+	return nil
 }
 
 // live checks the context, that the store is open and that its schema is
@@ -481,7 +559,7 @@ func (s *Store) live(ctx context.Context) error {
 		return err
 	}
 	if !s.current.Load() {
-		return fmt.Errorf("sqlite: opened with NoMigrate; run Migrate first: %w", migrate.ErrSchemaBehind)
+		return fmt.Errorf("sqlite: opened with NoMigrate; run Migrate first: %w", storage.ErrSchemaBehind)
 	}
 	return nil
 }
@@ -492,7 +570,7 @@ func (s *Store) open(ctx context.Context) error {
 		return fmt.Errorf("sqlite: %w", err)
 	}
 	if s.closed.Load() {
-		return ErrClosed
+		return storage.ErrClosed
 	}
 	return nil
 }
@@ -520,11 +598,17 @@ func conflict(kind string, id referral.ID, why string) error {
 	return fmt.Errorf("sqlite: %s %s %s: %w", kind, id, why, referral.ErrConflict)
 }
 
-// failed wraps a database error with the operation; a context error stays in
-// the chain. Errors this package built already say what failed and pass as they are.
-func failed(op string, err error) error {
-	if errors.Is(err, referral.ErrNotFound) || errors.Is(err, referral.ErrConflict) || errors.Is(err, referral.ErrInvalid) {
+// failed wraps an error of op so that it carries a sentinel (see classify).
+// Errors this package built already say what failed and pass as they are; a
+// call that lost a race with Close is storage.ErrClosed.
+func (s *Store) failed(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, referral.ErrNotFound) || errors.Is(err, referral.ErrConflict) || errors.Is(err, referral.ErrInvalid):
 		return err
+	case s.closed.Load() && !errors.Is(err, context.Canceled):
+		return fmt.Errorf("sqlite: %s: %w", op, storage.ErrClosed)
 	}
-	return fmt.Errorf("sqlite: %s: %w", op, err)
+	return fmt.Errorf("sqlite: %s: %w", op, classify(err))
 }

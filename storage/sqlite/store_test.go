@@ -77,7 +77,7 @@ func TestCallerHandle(t *testing.T) {
 	require.NoError(t, s.Close())
 	require.NoError(t, db.PingContext(ctx), "the caller's handle stays open")
 	_, err = s.GetReferral(ctx, f.Network.ID, refs[0].ID)
-	require.ErrorIs(t, err, ErrClosed)
+	require.ErrorIs(t, err, storage.ErrClosed)
 }
 
 func TestReopenKeepsData(t *testing.T) {
@@ -91,7 +91,7 @@ func TestReopenKeepsData(t *testing.T) {
 	require.NoError(t, s.Close())
 	require.ErrorIs(t, s.Close(), nil, "closing twice is not an error")
 	_, err = s.GetReferral(ctx, f.Network.ID, r.ID)
-	require.ErrorIs(t, err, ErrClosed)
+	require.ErrorIs(t, err, storage.ErrClosed)
 
 	s, err = Open(ctx, path, Options{NoMigrate: true})
 	require.NoError(t, err)
@@ -108,9 +108,9 @@ func TestNoMigrateWaitsForMigrate(t *testing.T) {
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "new.db"), Options{NoMigrate: true})
 	require.NoError(t, err, "an older schema opens without migrating")
 	defer s.Close()
-	require.ErrorIs(t, s.PutNetwork(ctx, network), migrate.ErrSchemaBehind)
+	require.ErrorIs(t, s.PutNetwork(ctx, network), storage.ErrSchemaBehind)
 	_, err = s.GetNetwork(ctx, network.ID)
-	require.ErrorIs(t, err, migrate.ErrSchemaBehind)
+	require.ErrorIs(t, err, storage.ErrSchemaBehind)
 
 	require.NoError(t, s.Migrate(ctx))
 	require.NoError(t, s.PutNetwork(ctx, network))
@@ -216,7 +216,7 @@ func TestOpenRejects(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, db.Close())
 			return path
-		}, Options{}, migrate.ErrNewerSchema},
+		}, Options{}, storage.ErrNewerSchema},
 		{"a read-only file", func(t *testing.T) string {
 			path := valid(t)
 			readOnly(t, path)
@@ -332,4 +332,24 @@ func TestUpdateTakenKey(t *testing.T) {
 	events, err := s.ReferralEvents(ctx, f.Network.ID, second.ID)
 	require.NoError(t, err)
 	require.Len(t, events, 1)
+}
+
+// TestOwnersCacheIsBounded: the cache of screening owners never holds more
+// than maxOwners entries, and what it holds is exactly what was added.
+func TestOwnersCacheIsBounded(t *testing.T) {
+	var o owners
+	network, person, other := referral.NewID(), referral.NewID(), referral.NewID()
+	first := referral.NewID()
+	o.add(first, network, person)
+	require.True(t, o.holds(first, network, person))
+	require.False(t, o.holds(first, network, other), "another person's")
+	require.False(t, o.holds(first, other, person), "another network's")
+	var last referral.ID
+	for range maxOwners {
+		last = referral.NewID()
+		o.add(last, network, person)
+		require.LessOrEqual(t, len(o.m), maxOwners)
+	}
+	require.True(t, o.holds(last, network, person))
+	require.False(t, o.holds(first, network, person), "the cache started again when full")
 }

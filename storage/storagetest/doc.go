@@ -7,10 +7,14 @@
 //
 // The suite checks the contract written in package storage: network scoping,
 // copying in and out, validation before any write, idempotent and
-// version-conditioned referral writes with their events, feed cursors, listing
-// filters and paging, the Visibility rule (by comparing each backend's filtering
-// with Visibility.Allows), deadlines, context cancellation, and a concurrent
-// workload whose event log must replay to the stored referrals.
+// version-conditioned referral writes with their events, needs that cite only
+// the referral's person's own screenings, feed cursors, listing filters and
+// paging and their shared limits, the Visibility rule (by comparing each
+// backend's filtering with Visibility.Allows, unsent referrals included),
+// deadlines, context cancellation, a concurrent workload whose event log must
+// replay to the stored referrals, and Close (every call afterwards is
+// storage.ErrClosed; closing twice is harmless). Run's subtest for Close
+// closes its store itself, so a backend's cleanup closes it a second time.
 //
 // Where the storage contract leaves a choice open the suite pins it down, so all
 // backends agree:
@@ -21,9 +25,13 @@
 //   - CreateReferral needs the referral's network to exist (ErrNotFound) and
 //     requires Version and Sequence 1; the suite does not require the person or
 //     organizations a referral names to exist, but always stores them.
+//   - CreateReferral checks, in order: validation (ErrInvalid), the network
+//     (ErrNotFound), an idempotent replay (returned as is), the cited screenings
+//     (ErrInvalid), then the id (ErrConflict).
 //   - UpdateReferral checks, in order: validation (ErrInvalid), existence in the
-//     network (ErrNotFound), the version (ErrConflict), then the event's From
-//     against the stored status (ErrInvalid).
+//     network (ErrNotFound), the version (ErrConflict), the event's From
+//     against the stored status (ErrInvalid), then the cited screenings
+//     (ErrInvalid).
 //   - DueReferrals' limit follows storage.Limit: 0 is DefaultLimit.
 //
 // Fixture and the helpers around it (Next, CreatedEvent, FeedAll, ListAll) are

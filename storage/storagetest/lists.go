@@ -180,6 +180,15 @@ func testVisibility(t *testing.T, s storage.Store) {
 		return r
 	}())
 	named["p4 accepted"], _ = f.Move(t, s, moved, referral.StatusAccepted, referral.EventAccepted)
+	// Drafts withdrawn before they were sent stay the sender's alone; a referral
+	// cancelled after it was sent (its Sent time says so) does not.
+	add("p1 withdrawn draft", S, R, p1.ID, referral.StatusDraft)
+	named["p1 withdrawn draft"], _ = f.Move(t, s, named["p1 withdrawn draft"], referral.StatusCancelled, referral.EventCancelled)
+	add("p1 draft in error", S, R, p1.ID, referral.StatusDraft)
+	named["p1 draft in error"], _ = f.Move(t, s, named["p1 draft in error"], referral.StatusEnteredInError, referral.EventEnteredInError)
+	sentThenCancelled := f.NewReferral(referral.StatusRequested)
+	sentThenCancelled.Sent = f.Now
+	named["p1 cancelled after sending"], _ = f.Move(t, s, f.Create(t, s, sentThenCancelled), referral.StatusCancelled, referral.EventCancelled)
 	// The other network has a referral between organizations with the same roles.
 	g.Create(t, s, g.NewReferral(referral.StatusRequested))
 
@@ -203,19 +212,22 @@ func testVisibility(t *testing.T, s storage.Store) {
 		v    storage.Visibility
 		want []string
 	}{
-		{"sender sees drafts and sent", storage.Visibility{Organization: S, At: f.Now},
-			[]string{"p1 draft", "p1 sent", "p2 sent", "p3 sent", "p4 accepted", "p4 sent"}},
-		{"receiver sees sent, not drafts", storage.Visibility{Organization: R, At: f.Now},
-			[]string{"p1 sent", "p2 draft back", "p2 sent", "p3 sent", "p4 accepted", "p4 sent"}},
-		{"third org sees only with an active view consent", storage.Visibility{Organization: O, At: f.Now},
-			[]string{"p1 draft", "p1 sent"}},
+		{"sender sees its drafts and everything it sent", storage.Visibility{Organization: S, At: f.Now},
+			[]string{"p1 cancelled after sending", "p1 draft", "p1 draft in error", "p1 sent", "p1 withdrawn draft",
+				"p2 sent", "p3 sent", "p4 accepted", "p4 sent"}},
+		{"receiver sees what was sent, not drafts", storage.Visibility{Organization: R, At: f.Now},
+			[]string{"p1 cancelled after sending", "p1 sent", "p2 draft back", "p2 sent", "p3 sent", "p4 accepted", "p4 sent"}},
+		{"third org sees only sent referrals, with an active view consent", storage.Visibility{Organization: O, At: f.Now},
+			[]string{"p1 cancelled after sending", "p1 sent"}},
 		{"a revoked consent still counts before revocation", storage.Visibility{Organization: O, At: f.Now.Add(-2 * time.Hour)},
-			[]string{"p1 draft", "p1 sent", "p3 sent"}},
+			[]string{"p1 cancelled after sending", "p1 sent", "p3 sent"}},
 		{"a consent does not count after it ends", storage.Visibility{Organization: O, At: f.Now.Add(31 * day)}, nil},
-		{"delegate sees the person's referrals", storage.Visibility{Person: p2.ID, At: f.Now},
-			[]string{"p2 draft back", "p2 sent"}},
+		{"delegate sees the person's sent referrals, not drafts", storage.Visibility{Person: p2.ID, At: f.Now},
+			[]string{"p2 sent"}},
+		{"delegate sees no withdrawn draft", storage.Visibility{Person: p1.ID, At: f.Now},
+			[]string{"p1 cancelled after sending", "p1 sent"}},
 		{"organization or person: either grants", storage.Visibility{Organization: O, Person: p2.ID, At: f.Now},
-			[]string{"p1 draft", "p1 sent", "p2 draft back", "p2 sent"}},
+			[]string{"p1 cancelled after sending", "p1 sent", "p2 sent"}},
 		{"nobody sees nothing", storage.Visibility{At: f.Now}, nil},
 		{"another network's organization sees nothing", storage.Visibility{Organization: g.Sender.ID, At: f.Now}, nil},
 		{"another network's person sees nothing", storage.Visibility{Person: g.Person.ID, At: f.Now}, nil},

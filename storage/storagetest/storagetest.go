@@ -8,7 +8,8 @@ import (
 
 // Run runs the conformance suite against the backend newStore builds. Every
 // subtest gets a fresh, empty store from newStore; the backend releases it
-// through t.Cleanup (Run does not call Close).
+// through t.Cleanup. Run calls Close only in its Close subtest, so the
+// backend's cleanup must accept a store closed already.
 func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	suite := []struct {
 		name string
@@ -36,6 +37,9 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Aliasing", testAliasing},
 		{"Context", testContext},
 		{"Concurrency", testConcurrency},
+		{"CitedScreenings", testCitedScreenings},
+		{"Limits", testLimits},
+		{"Close", testClose},
 	}
 	for _, tc := range suite {
 		t.Run(tc.name, func(t *testing.T) {
