@@ -44,6 +44,7 @@ const (
 	h3        = "github.com/uber/h3-go/v4"
 	uuid      = "github.com/google/uuid"
 	pgx       = "github.com/jackc/pgx/v5"
+	puddle    = "github.com/jackc/puddle/v2"
 	sqlite    = "modernc.org/sqlite"
 	stateless = "github.com/qmuntal/stateless"
 	testify   = "github.com/stretchr/testify"
@@ -62,7 +63,7 @@ var rules = map[string]rule{
 	"storage":                         {imports: []string{"referral"}},
 	"storage/memory":                  {imports: []string{"referral", "storage"}},
 	"storage/sqlite":                  {imports: []string{"referral", "storage", "internal/migrate"}, modules: []string{sqlite}},
-	"storage/postgres":                {imports: []string{"referral", "storage", "internal/migrate"}, modules: []string{pgx}},
+	"storage/postgres":                {imports: []string{"referral", "storage", "internal/migrate"}, modules: []string{pgx, puddle}},
 	"storage/storagetest":             {imports: []string{"referral", "storage"}, modules: []string{testify}},
 	"internal/migrate":                {imports: []string{"referral", "storage"}},
 	"lifecycle":                       {imports: []string{"referral", "storage"}, modules: []string{stateless}},

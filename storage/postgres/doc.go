@@ -123,5 +123,6 @@
 // # Dependencies
 //
 // Outside the standard library, postgres imports github.com/jackc/pgx/v5 (the
-// driver and its pool), and through referral github.com/google/uuid.
+// driver and its pool) and github.com/jackc/puddle/v2 (the pool pgx builds on,
+// only to recognise a closed pool), and through referral github.com/google/uuid.
 package postgres
