@@ -43,6 +43,7 @@ func exampleRequest() matching.Request {
 		Person: referral.Person{
 			BirthDate:     referral.Date{Year: 1980, Month: time.May, Day: 2},
 			HouseholdSize: 3, IncomeAnnual: &income, State: "CA", Languages: []string{"es"},
+			Veteran: referral.Known(false),
 		},
 		Needs:   []referral.Need{{Domain: referral.FoodInsecurity, Urgency: referral.Urgent}},
 		Near:    &referral.Point{Latitude: 37.8000, Longitude: -122.2700},
@@ -55,7 +56,7 @@ func exampleRequest() matching.Request {
 // Build an index and match one request; every match says why, every excluded
 // candidate says why not.
 func ExampleIndex_Match() {
-	ix, err := matching.New(exampleDirectory(), matching.Options{})
+	ix, err := matching.New(context.Background(), exampleDirectory(), matching.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -112,7 +113,7 @@ func ExampleGuidelines_FPLPercent() {
 
 // Updates swap in a new snapshot; readers holding the old one are unaffected.
 func ExampleIndex_Update() {
-	ix, _ := matching.New(exampleDirectory(), matching.Options{})
+	ix, _ := matching.New(context.Background(), exampleDirectory(), matching.Options{})
 	before := ix.Snapshot()
 	id := referral.MustParseID("0190a6f0-8a4b-7c3d-9e2f-000000000001")
 	_ = ix.Update(context.Background(), matching.SetCapacity(id, &referral.Capacity{Available: 0}))

@@ -32,7 +32,7 @@ func FuzzRule(f *testing.F) {
 		}
 		d := []referral.Service{dir[0].Clone()}
 		d[0].Eligibility = rule
-		ix, err := matching.New(d, matching.Options{})
+		ix, err := matching.New(context.Background(), d, matching.Options{})
 		require.NoError(t, err)
 		_, err = ix.Match(context.Background(), req)
 		require.NoError(t, err)
@@ -47,7 +47,7 @@ func FuzzRequest(f *testing.F) {
 	f.Add(`{"needs":[{"domain":"food-insecurity","urgency":"routine"}],"near":{"latitude":91,"longitude":0},"radius_m":5}`)
 	f.Add(`{"needs":[],"radius_m":-3}`)
 	f.Add(`{"needs":[{"domain":"food-insecurity","urgency":"emergent"}],"near":{"latitude":-89.9,"longitude":179.99},"radius_m":1000000,"explain":true}`)
-	ix, err := matching.New(exampleDirectory(), matching.Options{})
+	ix, err := matching.New(context.Background(), exampleDirectory(), matching.Options{})
 	require.NoError(f, err)
 	f.Fuzz(func(t *testing.T, body string) {
 		var req matching.Request

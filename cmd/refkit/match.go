@@ -49,7 +49,7 @@ func runMatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err := decodeFile(*dirPath, &dir); err != nil {
 		return fmt.Errorf("directory: %w", err)
 	}
-	ix, err := matching.New(dir.Services, matching.Options{})
+	ix, err := matching.New(ctx, dir.Services, matching.Options{})
 	if err != nil {
 		return fmt.Errorf("directory: %w", err)
 	}

@@ -21,8 +21,9 @@ type ruleTemplate struct {
 	perCounty bool
 	// sql is the same predicate over the request's facts, written @fact with the
 	// expr vocabulary's names, and the row's rule_arg (the county of a perCounty
-	// template). Like the engine, a rule that names an unknown fact never passes:
-	// sqlRule adds an "IS NOT NULL" guard for every nullable fact it names.
+	// template). Unknown facts are NULL, and SQL's three-valued logic is the
+	// engine's: "true OR NULL" passes, "false AND NULL" fails, and a predicate
+	// left NULL excludes the row as the engine's "unknown-fact" does.
 	sql string
 }
 
@@ -78,11 +79,6 @@ var ruleRefs = func() map[string]ruleRef {
 	return m
 }()
 
-// nullableFacts are the facts a request may leave unknown; they are bound as SQL
-// NULL, and a rule naming one is guarded so it fails, as the engine's
-// "unknown-fact" exclusion does.
-var nullableFacts = map[string]bool{"age": true, "household_size": true, "income_annual": true, "fpl_percent": true}
-
 var factRef = regexp.MustCompile(`@[a-z_]+`)
 
 // sqlRule returns the CASE expression that evaluates a row's rule, by template
@@ -91,20 +87,7 @@ func sqlRule() string {
 	var b strings.Builder
 	b.WriteString("CASE rule")
 	for i, t := range ruleTemplates {
-		var guards []string
-		seen := map[string]bool{}
-		for _, ref := range factRef.FindAllString(t.sql, -1) {
-			name := ref[1:]
-			if nullableFacts[name] && !seen[name] {
-				seen[name] = true
-				guards = append(guards, ref+" IS NOT NULL")
-			}
-		}
-		pred := "(" + t.sql + ")"
-		if len(guards) > 0 {
-			pred = "(" + strings.Join(guards, " AND ") + " AND " + pred + ")"
-		}
-		b.WriteString(" WHEN " + strconv.Itoa(i) + " THEN " + pred)
+		b.WriteString(" WHEN " + strconv.Itoa(i) + " THEN (" + t.sql + ")")
 	}
 	b.WriteString(" ELSE false END")
 	return b.String()
