@@ -123,3 +123,46 @@ func ExampleIndex_Update() {
 	// Output:
 	// 4 0
 }
+
+// A person who has not said whether they are a veteran, nor given an income:
+// the veterans' line may or may not serve them, and with Unknown "include" it
+// comes back as a possible match naming what to ask.
+func ExampleIndex_Match_unknownFacts() {
+	ix, err := matching.New(context.Background(), exampleDirectory(), matching.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	req := exampleRequest()
+	req.Person = referral.Person{HouseholdSize: 2, State: "CA", Languages: []string{"en"}}
+	req.Unknown = matching.UnknownInclude
+	res, err := ix.Match(context.Background(), req)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("matches:", len(res.Matches))
+	for _, m := range res.Possible {
+		fmt.Printf("possible %s: ask for %s\n", m.Service, strings.Join(m.Unknown, ", "))
+	}
+	// Output:
+	// matches: 0
+	// possible 0190a6f0-8a4b-7c3d-9e2f-000000000001: ask for fpl_percent
+	// possible 0190a6f0-8a4b-7c3d-9e2f-000000000002: ask for veteran
+}
+
+// Every admitted rule has a worst-case cost; rules that could run away are
+// refused with the reason and the place.
+func ExampleRuleLimits_Check() {
+	limits := matching.DefaultRuleLimits()
+	cost, err := limits.Check(`veteran || any(languages, # == "es")`)
+	fmt.Println(cost, err)
+	_, err = limits.Check(`let r = 1..1000; all(r, {all(r, {all(r, {true})})})`)
+	fmt.Println(err)
+	_, err = limits.Check(`all(keys(attributes), {all(keys(attributes), {true})})`)
+	fmt.Println(err)
+	// Output:
+	// 655 <nil>
+	// refkit: invalid input: eligibility rule: range 1..1000 is longer than 100 (line 1, column 9)
+	// refkit: invalid input: eligibility rule: worst-case cost 172,004 is above 10,000 (line 1, column 0)
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
@@ -58,19 +59,22 @@ type kleene struct {
 	facts facts
 }
 
-// decompose builds ru's clauses and skeleton from a fresh parse of its text.
+// decompose builds ru's clauses and skeleton from one fresh parse of its text:
+// the leaves are disjoint subtrees of it, each checked and compiled on its own.
 func (r *rules) decompose(ru *rule) error {
-	tree, _, err := r.parseRule(ru.text)
+	tree, cfg, err := r.parseRule(ru.text)
 	if err != nil {
 		return ruleError(err)
 	}
+	defer r.configs.Put(cfg)
+	d := &decomposer{r: r, ru: ru, tree: tree, cfg: cfg}
 	var parts []part
 	parts = conjuncts(tree.Node, nil, parts)
 	if len(parts) > 1 {
 		kids := make([]*kleene, 0, len(parts))
 		var all facts
 		for _, p := range parts {
-			k := r.split(ru, p.node, p.path)
+			k := d.split(p.node, p.path)
 			if k == nil {
 				kids = nil
 				break
@@ -80,7 +84,7 @@ func (r *rules) decompose(ru *rule) error {
 		}
 		if kids != nil {
 			for i, k := range kids {
-				ru.clauses = append(ru.clauses, clause{node: k, falseText: "clause is false: " + parts[i].node.String()})
+				ru.clauses = append(ru.clauses, clause{node: k, falseText: "clause is false: " + parts[i].text})
 			}
 			ru.skeleton = &kleene{op: opAnd, kids: kids, facts: all}
 			return nil
@@ -89,16 +93,32 @@ func (r *rules) decompose(ru *rule) error {
 	if ru.facts.empty() {
 		return nil // never unknown: the program alone decides
 	}
-	if k := r.split(ru, tree.Node, nil); k != nil && k.op != opLeaf {
+	if k := d.split(tree.Node, nil); k != nil && k.op != opLeaf {
 		ru.skeleton = k
 	}
 	return nil
 }
 
-// part is a node of a parsed rule with its path from the root.
+// decomposer splits one parse of a rule into its skeleton.
+type decomposer struct {
+	r    *rules
+	ru   *rule
+	tree *parser.Tree
+	cfg  *conf.Config
+	// leaves counts the programs compiled, bounded by maxLeaves.
+	leaves int
+}
+
+// maxLeaves bounds the parts a rule is split into, and so the programs compiled
+// for it: past it, the remaining parts are evaluated whole.
+const maxLeaves = 64
+
+// part is a node of a parsed rule with its path from the root, and its text as
+// printed before anything compiles it.
 type part struct {
 	node ast.Node
 	path []uint8
+	text string
 }
 
 // conjuncts splits a top-level chain of && into its operands.
@@ -107,7 +127,7 @@ func conjuncts(n ast.Node, path []uint8, out []part) []part {
 		out = conjuncts(b.Left, appendPath(path, 0), out)
 		return conjuncts(b.Right, appendPath(path, 1), out)
 	}
-	return append(out, part{n, path})
+	return append(out, part{n, path, n.String()})
 }
 
 func appendPath(path []uint8, i uint8) []uint8 {
@@ -143,41 +163,49 @@ func child(n ast.Node, i uint8) ast.Node {
 	return kids[i]
 }
 
-// split builds the skeleton of the part of ru at path. A part that reads no
-// unknowable fact is one leaf: it is always evaluated as a whole. It returns
-// nil when the part cannot stand alone.
-func (r *rules) split(ru *rule, n ast.Node, path []uint8) *kleene {
-	f, err := ru.factsOf(n, false)
+// split builds the skeleton of the part n of the rule, at path. A part that
+// reads no unknowable fact is one leaf: it is always evaluated as a whole. It
+// returns nil when the part cannot stand alone.
+func (d *decomposer) split(n ast.Node, path []uint8) *kleene {
+	f, err := d.ru.factsOf(n, false)
 	if err != nil {
 		return nil
 	}
-	if op, kids := boolKids(n); op != opLeaf && !f.empty() {
+	if op, kids := boolKids(n); op != opLeaf && !f.empty() && d.leaves+len(kids) <= maxLeaves {
 		k := &kleene{op: op, kids: make([]*kleene, len(kids)), facts: f}
 		for i, c := range kids {
-			if k.kids[i] = r.split(ru, c, appendPath(path, uint8(i))); k.kids[i] == nil {
-				return r.leaf(ru, path)
+			if k.kids[i] = d.split(c, appendPath(path, uint8(i))); k.kids[i] == nil {
+				// Compiling a kid may have rewritten the subtree: compile the
+				// whole part from a fresh parse.
+				return d.r.leafAt(d.ru, path)
 			}
 		}
 		return k
 	}
-	return r.leaf(ru, path)
+	d.leaves++
+	return d.r.leaf(d.ru, &parser.Tree{Node: n, Source: d.tree.Source}, d.cfg)
 }
 
-// leaf compiles the part of ru at path as a program of its own. The part is
-// taken from a fresh parse of the whole text, so its positions, and so the
-// position of a run-time failure, are the rule's own.
-func (r *rules) leaf(ru *rule, path []uint8) *kleene {
+// leafAt compiles the part of ru at path from a fresh parse of its text.
+func (r *rules) leafAt(ru *rule, path []uint8) *kleene {
 	tree, cfg, err := r.parseRule(ru.text)
 	if err != nil {
 		return nil
 	}
+	defer r.configs.Put(cfg)
 	n := tree.Node
 	for _, i := range path {
 		if n = child(n, i); n == nil {
 			return nil
 		}
 	}
-	sub := &parser.Tree{Node: n, Source: tree.Source}
+	return r.leaf(ru, &parser.Tree{Node: n, Source: tree.Source}, cfg)
+}
+
+// leaf compiles a part of ru as a program of its own. The part keeps the
+// rule's positions, and so the position of a run-time failure is the rule's
+// own.
+func (r *rules) leaf(ru *rule, sub *parser.Tree, cfg *conf.Config) *kleene {
 	if rulecost.Check(sub, cfg) != nil {
 		return nil // reads a variable bound outside it
 	}

@@ -299,7 +299,8 @@ func (q *query) cancelled() bool {
 }
 
 // cancelEvery is how many candidates a loop handles between checks of the
-// context: a few tens of microseconds of work.
+// context: a few tens of microseconds of work. A power of two, so the test is
+// a mask.
 const cancelEvery = 4096
 
 // limit is the number of matches the request returns at most.

@@ -58,7 +58,7 @@ func (s *Snapshot) gatherAllServices(q *query, sc *scratch) {
 	p := q.req.Person
 	zip, county := normalize(p.Zip), normalize(p.County)
 	for i := range s.services {
-		if i%cancelEvery == 0 && q.cancelled() {
+		if i&(cancelEvery-1) == 0 && q.cancelled() {
 			return
 		}
 		e := &s.services[i]
@@ -156,7 +156,7 @@ func (s *Snapshot) judge(q *query, sc *scratch, c *candidate) {
 func (s *Snapshot) finish(q *query, sc *scratch) Result {
 	var matched, possible, excluded []*candidate
 	for i := range sc.cands {
-		if i%cancelEvery == 0 && q.cancelled() {
+		if i&(cancelEvery-1) == 0 && q.cancelled() {
 			break
 		}
 		c := &sc.cands[i]

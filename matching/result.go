@@ -32,7 +32,10 @@ func (s *Snapshot) matches(q *query, sc *scratch, matched []*candidate) []Match 
 	size, points := 0, 0
 	for i, c := range matched {
 		out[i] = Match{Service: s.ids[c.svc], Organization: s.orgs[c.svc], Score: c.score, Breakdown: c.br}
-		size += len(s.source[c.svc].Domains) + 6 // see matchReasons
+		size += len(s.source[c.svc].Domains) + 5 // see matchReasons
+		if c.why != 0 {
+			size++
+		}
 		if c.loc >= 0 {
 			out[i].Location = s.locationID(c)
 			points++

@@ -223,8 +223,9 @@ var costEnv = func() *rulecost.Env {
 type rule struct {
 	text    string
 	program *vm.Program
-	// cost is the worst-case cost of one evaluation, in steps.
-	cost int64
+	// cost is the worst-case cost of one evaluation, in steps; memory the most
+	// elements it makes the VM allocate, always below the VM's budget.
+	cost, memory int64
 	// facts are the unknowable facts the rule reads; attrKeys the attributes it
 	// names with constant keys, bit i of facts.attrs being attrKeys[i].
 	facts    facts
@@ -256,6 +257,9 @@ type rules struct {
 	mu     sync.Mutex
 	byText map[string]*rule
 	vms    sync.Pool
+	// configs are expr configurations, one per compilation under way: building
+	// one costs more than compiling a short rule.
+	configs sync.Pool
 }
 
 func newRules(limits RuleLimits) *rules {
@@ -263,6 +267,7 @@ func newRules(limits RuleLimits) *rules {
 	r.cost = r.limits.cost()
 	budget := r.limits.MemoryBudget
 	r.vms.New = func() any { return &vm.VM{MemoryBudget: budget} }
+	r.configs.New = func() any { return r.newConfig() }
 	return r
 }
 
@@ -274,6 +279,9 @@ func (r *rules) compile(text string) (*rule, error) {
 		return ru, nil
 	}
 	r.mu.Unlock()
+	if testHookCompile != nil {
+		testHookCompile()
+	}
 	ru, err := r.build(text)
 	if err != nil {
 		return nil, err
@@ -286,6 +294,9 @@ func (r *rules) compile(text string) (*rule, error) {
 	r.byText[text] = ru
 	return ru, nil
 }
+
+// testHookCompile, when set by a test, runs before every rule compilation.
+var testHookCompile func()
 
 func (r *rules) build(text string) (*rule, error) {
 	if len(text) > r.limits.MaxLength {
@@ -302,7 +313,8 @@ func (r *rules) build(text string) (*rule, error) {
 			return nil, &RuleError{Message: "rule must be valid text without control characters"}
 		}
 	}
-	cfg := r.config()
+	cfg := r.configs.Get().(*conf.Config)
+	defer r.configs.Put(cfg)
 	tree, err := rulecost.Parse(text, cfg, r.cost)
 	if err != nil {
 		return nil, ruleError(err)
@@ -314,7 +326,7 @@ func (r *rules) build(text string) (*rule, error) {
 	if err != nil {
 		return nil, ruleError(err)
 	}
-	ru := &rule{text: text, cost: rep.Cost, falseText: "rule is false: " + text,
+	ru := &rule{text: text, cost: rep.Cost, memory: rep.Memory, falseText: "rule is false: " + text,
 		errText: "eligibility rule failed at run time"}
 	ru.facts, err = ru.factsOf(tree.Node, true)
 	if err != nil {
@@ -330,9 +342,10 @@ func (r *rules) build(text string) (*rule, error) {
 	return ru, nil
 }
 
-// config is a fresh expr configuration for rules: patchers keep state, so every
-// compilation gets its own.
-func (r *rules) config() *conf.Config {
+// newConfig builds the expr configuration for rules. The configuration's type
+// cache is not safe for concurrent use, so each compilation under way takes
+// its own from the pool.
+func (r *rules) newConfig() *conf.Config {
 	opts := []expr.Option{
 		expr.Env(Env{}),
 		expr.AsBool(),
@@ -534,9 +547,13 @@ func CheckRule(text string) error {
 	return err
 }
 
-// parseRule parses text for decomposition, without type checking.
+// parseRule parses text for decomposition, without type checking, with a
+// configuration the caller puts back in the pool.
 func (r *rules) parseRule(text string) (*parser.Tree, *conf.Config, error) {
-	cfg := r.config()
+	cfg := r.configs.Get().(*conf.Config)
 	tree, err := rulecost.Parse(text, cfg, r.cost)
+	if err != nil {
+		r.configs.Put(cfg)
+	}
 	return tree, cfg, err
 }

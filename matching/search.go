@@ -247,7 +247,7 @@ func (s *Snapshot) searchExplained(q *query, sc *scratch) Result {
 	top, maybe := sc.resetTop(q)
 	excluded := sc.excluded[:0]
 	for i := range sc.cands {
-		if i%cancelEvery == 0 && q.cancelled() {
+		if i&(cancelEvery-1) == 0 && q.cancelled() {
 			break
 		}
 		c := &sc.cands[i]
@@ -293,7 +293,7 @@ func (s *Snapshot) gatherAdmitted(q *query, sc *scratch) {
 	}
 	sc.wanted, sc.sites = wanted, copies
 	for k := range copies {
-		if k%cancelEvery == 0 && q.cancelled() {
+		if k&(cancelEvery-1) == 0 && q.cancelled() {
 			return
 		}
 		st := &copies[k]
@@ -311,7 +311,7 @@ func (s *Snapshot) gatherAdmitted(q *query, sc *scratch) {
 func (s *Snapshot) gatherAll(q *query, sc *scratch) {
 	g := &s.grid
 	for n, bi := range sc.hits {
-		if n%cancelEvery == 0 && q.cancelled() {
+		if n&(cancelEvery-1) == 0 && q.cancelled() {
 			return
 		}
 		b := g.buckets[bi]
@@ -384,7 +384,7 @@ func (s *Snapshot) offerAreas(q *query, sc *scratch, top, maybe *topK, list area
 	// twice: the second offer finds its candidate and changes nothing.
 	for _, u := range q.urgency {
 		for n, a := range list.domain(u.bit) {
-			if n%cancelEvery == 0 && q.cancelled() {
+			if n&(cancelEvery-1) == 0 && q.cancelled() {
 				return
 			}
 			s.offerArea(q, sc, top, maybe, a, kind)

@@ -375,6 +375,9 @@ func (a *analyzer) rangeOf(n *ast.BinaryNode) result {
 }
 
 func (a *analyzer) matches(n *ast.BinaryNode) result {
+	if a.lim.MaxPattern <= 0 {
+		return a.fail(n, "matches is not allowed")
+	}
 	s, ok := n.Right.(*ast.StringNode)
 	if !ok {
 		return a.fail(n, "matches needs a constant pattern")

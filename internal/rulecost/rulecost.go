@@ -119,7 +119,7 @@ type Limits struct {
 	// of map and filter). Set the VM's budget above it and it never trips.
 	MaxMemory int64
 	// MaxPattern is the largest compiled regular expression admitted, in
-	// instructions.
+	// instructions; 0 forbids the matches operator.
 	MaxPattern int64
 }
 
@@ -291,6 +291,9 @@ func bytesCost(n int64) int64 { return add(n, 15) / 16 }
 // compiling it: counted repetitions multiply. It returns a message when the
 // pattern is invalid or larger than max.
 func patternSize(pattern string, max int64) (int64, string) {
+	if max <= 0 {
+		return 0, "matches is not allowed"
+	}
 	if int64(len(pattern)) > max {
 		return 0, fmt.Sprintf("pattern is longer than %s bytes", Thousands(max))
 	}
