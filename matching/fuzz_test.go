@@ -18,6 +18,7 @@ func FuzzRequest(f *testing.F) {
 	f.Add(string(seed))
 	f.Add(`{"needs":[{"domain":"food-insecurity","urgency":"routine"}],"near":{"latitude":91,"longitude":0},"radius_m":5}`)
 	f.Add(`{"needs":[],"radius_m":-3}`)
+	f.Add(`{"person":{"veteran":null,"attributes":{"a":"b"}},"needs":[{"domain":"food-insecurity","urgency":"routine"}],"near":{"latitude":37.8,"longitude":-122.27},"radius_m":20000,"when_unknown":"include","explain":true}`)
 	f.Add(`{"needs":[{"domain":"food-insecurity","urgency":"emergent"}],"near":{"latitude":-89.9,"longitude":179.99},"radius_m":1000000,"explain":true}`)
 	ix, err := matching.New(context.Background(), exampleDirectory(), matching.Options{})
 	require.NoError(f, err)

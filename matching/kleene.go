@@ -21,8 +21,9 @@ import (
 // compiled as its own program with its own facts. A leaf that reads an unknown
 // fact is unknown and is not run; the others run; the operators combine the
 // results in Kleene's logic, so "true || unknown" is true and "false && unknown"
-// is false. A part that cannot stand alone (it reads a let variable, say) stays
-// inside its enclosing leaf, which is then unknown whenever any of its facts is.
+// is false. Rules split only through those four operators, so a let binding or
+// a closure stays inside its leaf, which is then unknown whenever any fact it
+// reads is; so does a part that would not compile on its own.
 
 // truth is a three-valued result, or a run-time failure.
 type truth uint8
