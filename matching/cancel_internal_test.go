@@ -126,7 +126,8 @@ func TestBuildStopsWhenCancelled(t *testing.T) {
 // BenchmarkCancelLatency measures how long a request takes to return once its
 // context is cancelled while it evaluates expensive rules: the cancel comes
 // from another goroutine at a random moment during the evaluations. Metrics:
-// the median and the maximum latency, in microseconds.
+// the median, 99th percentile and maximum latency, in microseconds (on a busy
+// shared machine the tail is the scheduler's, not the matcher's).
 func BenchmarkCancelLatency(b *testing.B) {
 	ix, err := New(context.Background(), expensiveDirectory(2000), Options{})
 	if err != nil {
@@ -165,5 +166,6 @@ func BenchmarkCancelLatency(b *testing.B) {
 	}
 	slices.Sort(latencies)
 	b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds()), "µs-median")
+	b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds()), "µs-p99")
 	b.ReportMetric(float64(latencies[len(latencies)-1].Microseconds()), "µs-max")
 }

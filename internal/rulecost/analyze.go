@@ -366,10 +366,12 @@ func (a *analyzer) rangeOf(n *ast.BinaryNode) result {
 	}
 	size := int64(0)
 	if hi >= lo {
+		// The difference, in unsigned arithmetic, is exact even where hi - lo
+		// overflows an int64.
+		if d := uint64(hi) - uint64(lo); d >= uint64(a.lim.MaxRange) {
+			return a.fail(n, "range %d..%d is longer than %s", lo, hi, Thousands(a.lim.MaxRange))
+		}
 		size = hi - lo + 1
-	}
-	if size > a.lim.MaxRange {
-		return a.fail(n, "range %d..%d is longer than %s", lo, hi, Thousands(a.lim.MaxRange))
 	}
 	return result{shape: ListShape(size, ScalarShape()), cost: add(size, 3), mem: size}
 }
