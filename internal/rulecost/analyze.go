@@ -364,14 +364,13 @@ func (a *analyzer) rangeOf(n *ast.BinaryNode) result {
 	if !okLo || !okHi {
 		return a.fail(n, "cannot bound the size of a range whose bounds are not integer literals")
 	}
-	size := int64(0)
-	if hi >= lo {
-		// The difference, in unsigned arithmetic, is exact even where hi - lo
-		// overflows an int64.
-		if d := uint64(hi) - uint64(lo); d >= uint64(a.lim.MaxRange) {
-			return a.fail(n, "range %d..%d is longer than %s", lo, hi, Thousands(a.lim.MaxRange))
-		}
-		size = hi - lo + 1
+	// The VM sizes a range as hi - lo + 1 in wrapping int arithmetic, so a
+	// reversed range with extreme bounds can wrap to a large positive size:
+	// what counts is the VM's size, not the mathematical one. The difference in
+	// unsigned arithmetic is exact even where hi - lo overflows.
+	size := max(hi-lo+1, 0)
+	if (hi >= lo && uint64(hi)-uint64(lo) >= uint64(a.lim.MaxRange)) || size > a.lim.MaxRange {
+		return a.fail(n, "range %d..%d is longer than %s", lo, hi, Thousands(a.lim.MaxRange))
 	}
 	return result{shape: ListShape(size, ScalarShape()), cost: add(size, 3), mem: size}
 }
