@@ -189,7 +189,7 @@ func (p *play) load(ctx context.Context) error {
 	for _, sv := range services {
 		p.services[sv.ID] = sv
 	}
-	ix, err := matching.New(services, matching.Options{Now: p.clock})
+	ix, err := matching.New(ctx, services, matching.Options{Now: p.clock})
 	if err != nil {
 		return err
 	}

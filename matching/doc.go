@@ -10,9 +10,14 @@
 // then judges each candidate: active, covers a requested domain, within the radius
 // (or serves the area), capacity (per Request.Full), HSDS age limits, and the
 // eligibility rule. Update builds a new snapshot and swaps it in atomically;
-// readers never block. Snapshot.Scan answers the same request by examining every
-// service: it is the reference the index is tested and benchmarked against, and
-// Match returns exactly what Scan returns.
+// readers never block. An internal linear scan answers the same request by
+// examining every service: it is the reference the index is tested and
+// benchmarked against, and Match returns exactly what it returns.
+//
+// Match, New and Update honour their context: a request checks it before every
+// rule it evaluates and every few thousand candidates, New and Update before
+// every service they compile, and a done context returns ctx.Err() promptly
+// (within one rule's worst case, about 0.13 ms at the default limits).
 //
 // # How Match is fast
 //
@@ -33,11 +38,9 @@
 //
 // A rule is an expr-lang/expr expression that must be boolean. It is compiled once
 // per distinct text (services sharing a text share the program), type-checked
-// against Env, and evaluated at most once per request. Rules may come from
-// untrusted sources, so they are bounded (RuleLimits: length, syntax-tree nodes,
-// VM memory), cannot call clock, JSON or other impure builtins, and see nothing but
-// the request's facts. A rule that does not compile is rejected with a *RuleError
-// naming the service and expr's line and column.
+// against Env, and evaluated at most once per request. A rule that does not
+// compile, or that the limits below refuse, is rejected with a *RuleError naming
+// the service, the reason and expr's line and column.
 //
 // The vocabulary (fields of Env):
 //
@@ -61,11 +64,72 @@
 // speaks("es") is true when the person speaks the language ("es" matches "es-MX").
 // Builtins allowed: all none any one filter map count len abs ceil floor round int
 // float string trim upper lower split hasPrefix hasSuffix max min first last get
-// keys values indexOf.
+// keys values indexOf; the operators, ranges with literal bounds, let, and
+// matches with a constant pattern.
 //
-// A rule that names a fact the request leaves unknown (age without birth_date,
-// household_size, income_annual, fpl_percent without income, household size or a
-// covered state) is not evaluated: the service is excluded with "unknown-fact".
+// # What a rule may cost
+//
+// Rules come from untrusted sources (a community organization's admin screen, an
+// HSDS feed, a scenario file), so every rule is bounded when it is compiled, and
+// every admitted rule has a worst-case cost that can be stated. The analysis
+// gives every value a rule can build a size bound, from the
+// limits Request.Validate enforces on the facts (at most 50 languages of 35
+// bytes, 50 needs, 100 attributes of 1,000 bytes, text facts of 100 bytes), from
+// literals, and from what each builtin does (split, keys, values, filter, map,
+// slices, array literals and let bindings carry their bounds), and charges every
+// node one step per evaluation, times the elements of every closure around it,
+// plus the string and collection work it does by size. RuleLimits caps:
+//
+//	MaxCost       10,000 steps   0.13 ms for the most expensive rule built to it
+//	MaxDepth      2              closures inside closures, no deeper
+//	MaxRange      100            a..b literals; "x in a..b" over an integer is a
+//	                             comparison and has no limit
+//	MaxPattern    200            instructions of a matches pattern
+//	MemoryBudget  10,000         elements the VM allocates; a rule that could reach
+//	                             it is refused, and the VM still enforces it
+//	MaxLength     4,096 bytes; MaxNodes 500
+//
+// A step is about one VM instruction (5 to 25 ns measured); BENCHMARKS.md times
+// the rules built to cost the most the defaults admit. A rule that cannot be
+// bounded is refused with the reason: "closures nest deeper than 2", "range
+// 1..1000 is longer than 100", "worst-case cost 172,004 is above 10,000",
+// "cannot bound the size of a range whose bounds are not integer literals",
+// "builtin reduce is not allowed", "matches needs a constant pattern". CheckRule
+// checks a rule under the defaults (the HSDS importer and the simulation's
+// scenario loader use it); RuleLimits.Check under other limits, returning the
+// cost.
+//
+// # Unknown facts: three-valued eligibility
+//
+// A fact the request leaves out is unknown, not false: age without a birth date,
+// household_size of 0, income_annual without an income, fpl_percent without an
+// income, a household size or a covered state; zip, county, state and insurance
+// when empty; languages when the person lists none; veteran, pregnant and
+// disabled when nil; attributes["k"] (or attributes.k, or get(attributes, "k"))
+// with a constant key the person does not have. needs and urgency are always
+// known.
+//
+// A rule whose facts are all known runs as one program. Otherwise it is
+// evaluated in Kleene's logic over its &&, ||, !, and ?: structure: every part
+// that reads an unknown fact is unknown, the others run, and "true || unknown" is
+// true, "false && unknown" is false, "!unknown" is unknown, and "unknown ? a : b"
+// is a when a and b agree. So "veteran || fpl_percent <= 138" admits a veteran
+// who gave no income. A part built with let is evaluated whole (unknown when any
+// fact it reads is). HSDS age limits with an unknown age are unknown too.
+//
+// An unknown service is excluded by default with the reason "unknown-fact",
+// whose detail names the facts that would settle it ("eligibility rule needs
+// income_annual, fpl_percent", "age limits need age"): names, never values.
+// With Request.Unknown "include" it is returned instead in Result.Possible, a
+// tier ranked as matches are (at most Limit of them), each possible match naming
+// those facts in Unknown, so a host can ask the person. A service excluded for
+// any other reason (capacity, distance, a false rule) is excluded whatever is
+// unknown.
+//
+// A rule that fails at run time (int("x"), a division by zero) excludes the
+// service with the reason "rule-error" and the position of the failing part:
+// never expr's message, which could quote the person's values. No reason, error
+// or explanation ever holds a value of the person.
 //
 // # Ranking
 //
@@ -76,7 +140,8 @@
 // ExplainFactor × radius carries all the reasons it failed (inactive,
 // domain-mismatch, out-of-radius, no-capacity, age-limit, unknown-fact,
 // rule-failed with the failing top-level clause, rule-error). Services reached only
-// through an area are candidates when they cover a requested domain.
+// through an area are candidates when they cover a requested domain. Every match
+// carries its service's Organization, so a referral needs no second lookup.
 //
 // # Dependencies
 //

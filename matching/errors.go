@@ -14,15 +14,16 @@ func invalidf(field, problem string, args ...any) error {
 	return referral.Invalid(field, problem)
 }
 
-// RuleError reports an eligibility rule that does not compile or is not boolean.
-// It names the service and carries expr's position; it never carries request data.
+// RuleError reports an eligibility rule that does not compile, is not boolean,
+// or exceeds RuleLimits. It names the service and carries the position of the
+// problem; it never carries request data.
 type RuleError struct {
 	// Service is the service whose rule failed; zero when a rule is compiled alone.
 	Service referral.ID
 	// Line and Column locate the problem in the rule text (1-based line, 0-based
 	// column as expr reports it); zero when expr gives no position.
 	Line, Column int
-	// Message is expr's description of the problem.
+	// Message describes the problem: expr's, or the limit exceeded and by what.
 	Message string
 }
 

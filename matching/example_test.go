@@ -43,6 +43,7 @@ func exampleRequest() matching.Request {
 		Person: referral.Person{
 			BirthDate:     referral.Date{Year: 1980, Month: time.May, Day: 2},
 			HouseholdSize: 3, IncomeAnnual: &income, State: "CA", Languages: []string{"es"},
+			Veteran: referral.Known(false),
 		},
 		Needs:   []referral.Need{{Domain: referral.FoodInsecurity, Urgency: referral.Urgent}},
 		Near:    &referral.Point{Latitude: 37.8000, Longitude: -122.2700},
@@ -55,7 +56,7 @@ func exampleRequest() matching.Request {
 // Build an index and match one request; every match says why, every excluded
 // candidate says why not.
 func ExampleIndex_Match() {
-	ix, err := matching.New(exampleDirectory(), matching.Options{})
+	ix, err := matching.New(context.Background(), exampleDirectory(), matching.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -112,7 +113,7 @@ func ExampleGuidelines_FPLPercent() {
 
 // Updates swap in a new snapshot; readers holding the old one are unaffected.
 func ExampleIndex_Update() {
-	ix, _ := matching.New(exampleDirectory(), matching.Options{})
+	ix, _ := matching.New(context.Background(), exampleDirectory(), matching.Options{})
 	before := ix.Snapshot()
 	id := referral.MustParseID("0190a6f0-8a4b-7c3d-9e2f-000000000001")
 	_ = ix.Update(context.Background(), matching.SetCapacity(id, &referral.Capacity{Available: 0}))
@@ -121,4 +122,47 @@ func ExampleIndex_Update() {
 	fmt.Println(old.Capacity.Available, now.Capacity.Available)
 	// Output:
 	// 4 0
+}
+
+// A person who has not said whether they are a veteran, nor given an income:
+// the veterans' line may or may not serve them, and with Unknown "include" it
+// comes back as a possible match naming what to ask.
+func ExampleIndex_Match_unknownFacts() {
+	ix, err := matching.New(context.Background(), exampleDirectory(), matching.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	req := exampleRequest()
+	req.Person = referral.Person{HouseholdSize: 2, State: "CA", Languages: []string{"en"}}
+	req.Unknown = matching.UnknownInclude
+	res, err := ix.Match(context.Background(), req)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("matches:", len(res.Matches))
+	for _, m := range res.Possible {
+		fmt.Printf("possible %s: ask for %s\n", m.Service, strings.Join(m.Unknown, ", "))
+	}
+	// Output:
+	// matches: 0
+	// possible 0190a6f0-8a4b-7c3d-9e2f-000000000001: ask for fpl_percent
+	// possible 0190a6f0-8a4b-7c3d-9e2f-000000000002: ask for veteran
+}
+
+// Every admitted rule has a worst-case cost; rules that could run away are
+// refused with the reason and the place.
+func ExampleRuleLimits_Check() {
+	limits := matching.DefaultRuleLimits()
+	cost, err := limits.Check(`veteran || any(languages, # == "es")`)
+	fmt.Println(cost, err)
+	_, err = limits.Check(`let r = 1..1000; all(r, {all(r, {all(r, {true})})})`)
+	fmt.Println(err)
+	_, err = limits.Check(`all(keys(attributes), {all(keys(attributes), {true})})`)
+	fmt.Println(err)
+	// Output:
+	// 655 <nil>
+	// refkit: invalid input: eligibility rule: range 1..1000 is longer than 100 (line 1, column 9)
+	// refkit: invalid input: eligibility rule: worst-case cost 172,004 is above 10,000 (line 1, column 0)
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/refkit/refkit/matching/internal/reference"
 	"github.com/refkit/refkit/referral"
 )
 
@@ -23,14 +24,18 @@ type Index struct {
 
 // New compiles the services' rules and builds the first snapshot. A bad service is
 // rejected with a *referral.ValidationError naming the field, a bad rule with a
-// *RuleError naming the service.
-func New(services []referral.Service, opts Options) (*Index, error) {
+// *RuleError naming the service. A done ctx stops it between two services and
+// returns ctx.Err().
+func New(ctx context.Context, services []referral.Service, opts Options) (*Index, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
 	ix := &Index{opts: opts, rules: newRules(opts.Limits)}
-	snap, err := build(services, opts, ix.rules)
+	snap, err := build(ctx, services, opts, ix.rules)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +81,8 @@ func SetCapacity(id referral.ID, c *referral.Capacity) Change {
 // Update applies changes in order and swaps in the resulting snapshot. Either all
 // changes apply or none do. Capacity-only updates copy a few small nodes of the
 // capacity table and share the rest of the snapshot; other changes rebuild it,
-// reusing compiled rules.
+// reusing compiled rules. A done ctx stops a rebuild between two services and
+// returns ctx.Err(), leaving the index as it was.
 func (ix *Index) Update(ctx context.Context, changes ...Change) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -130,7 +136,7 @@ func (ix *Index) Update(ctx context.Context, changes ...Change) error {
 	if len(removed) > 0 {
 		services = slices.DeleteFunc(services, func(s referral.Service) bool { return removed[s.ID] })
 	}
-	next, err := build(services, ix.opts, ix.rules)
+	next, err := build(ctx, services, ix.opts, ix.rules)
 	if err != nil {
 		return err
 	}
@@ -158,8 +164,12 @@ func (s *Snapshot) withCapacities(changes []Change) (*Snapshot, error) {
 		opts: s.opts, rules: s.rules, byID: s.byID, domains: s.domains, programs: s.programs,
 		langSets: s.langSets, grid: s.grid,
 		counties: s.counties, zips: s.zips, states: s.states, polygons: s.polygons, virtual: s.virtual,
-		source: s.source, services: s.services, statuses: s.statuses, caps: edit.next, ids: s.ids,
+		source: s.source, services: s.services, statuses: s.statuses, caps: edit.next, ids: s.ids, orgs: s.orgs,
 		scratch: s.scratch,
 	}
 	return next, nil
+}
+
+func init() {
+	reference.Scan = func(s *Snapshot, ctx context.Context, req Request) (Result, error) { return s.scan(ctx, req) }
 }

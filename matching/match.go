@@ -44,9 +44,14 @@ type Reason struct {
 	Detail string `json:"detail,omitempty"`
 }
 
-// Match is one service that matches the request.
+// Match is one service that matches the request, or, in Result.Possible, one
+// that may.
 type Match struct {
 	Service referral.ID `json:"service_id"`
+	// Organization is the organization that provides the service, as the
+	// snapshot that answered the request had it: a referral goes to it, with no
+	// second lookup that a concurrent update could change.
+	Organization referral.ID `json:"organization_id"`
 	// Location is the service's nearest location within the radius; zero for a match
 	// through a service area.
 	Location referral.ID `json:"location_id,omitzero"`
@@ -58,6 +63,10 @@ type Match struct {
 	Score     float64           `json:"score"`
 	Breakdown Breakdown         `json:"score_breakdown"`
 	Reasons   []Reason          `json:"reasons"`
+	// Unknown, for a possible match, names the facts the request left unknown
+	// that would settle its eligibility (for example "income_annual"): what to
+	// ask the person. Empty for a match.
+	Unknown []string `json:"unknown_facts,omitempty"`
 }
 
 // Exclusion is a candidate that did not match, with every reason it failed.
@@ -68,32 +77,44 @@ type Exclusion struct {
 	Reasons   []Reason    `json:"reasons"`
 }
 
-// Result is the answer to a request. Excluded is set only with Explain.
+// Result is the answer to a request. Possible is set only when the request asks
+// for it (Request.Unknown "include"), Excluded only with Explain.
 type Result struct {
-	Matches  []Match     `json:"matches"`
+	Matches []Match `json:"matches"`
+	// Possible are the services that match but for eligibility the request's
+	// unknown facts leave open, ranked as matches are, at most Limit of them.
+	Possible []Match     `json:"possible,omitempty"`
 	Excluded []Exclusion `json:"excluded,omitzero"`
 }
 
 // Match answers a request with the geo index: candidates come from the grid disk
 // around the request's point and from the service areas that cover the person.
+// A cancelled or expired ctx stops it within about one rule's worst-case cost
+// (see RuleLimits), returning ctx.Err().
 func (s *Snapshot) Match(ctx context.Context, req Request) (Result, error) {
 	return s.run(ctx, req, false)
 }
 
-// Scan answers a request by examining every service, without the geo index. It is
+// scan answers a request by examining every service, without the geo index. It is
 // the reference Match is tested and benchmarked against; results are identical.
-func (s *Snapshot) Scan(ctx context.Context, req Request) (Result, error) {
+func (s *Snapshot) scan(ctx context.Context, req Request) (Result, error) {
 	return s.run(ctx, req, true)
 }
 
 // query is a validated request with everything derived from it once. It lives in
 // the request's scratch, so its slices are reused from one request to the next.
 type query struct {
-	req      Request
-	asOf     time.Time
-	env      Env
-	boxed    any
-	unknown  uint8
+	req     Request
+	asOf    time.Time
+	env     Env
+	boxed   any
+	unknown uint16
+	// possible is set when the request asks for the possibly-eligible tier.
+	possible bool
+	// done is the request context's Done channel; stop is set once it is seen
+	// closed, and then every loop and rule evaluation winds down.
+	done     <-chan struct{}
+	stop     bool
 	mask     domainSet
 	urgency  []bitUrgency
 	nDomains int
@@ -123,8 +144,9 @@ type candidate struct {
 	h    float64
 	area referral.AreaKind
 	br   Breakdown
-	ok   bool
-	why  why // the index path's exclusion reasons, as bits
+	// why are the candidate's exclusion reasons, as bits: 0 for a match, only
+	// whyUnknown bits for a possible match.
+	why why
 	// site is the index of the location in the grid, -1 when unknown. status,
 	// overlap (the service's domains the request asks for) and prof are the index
 	// path's copies of service data, so that judging and scoring do not read the
@@ -142,7 +164,7 @@ func (s *Snapshot) prepare(req Request, sc *scratch) (*query, error) {
 		return nil, err
 	}
 	q := &sc.q
-	*q = query{req: req, asOf: req.AsOf, radius: req.RadiusM, urgency: q.urgency[:0]}
+	*q = query{req: req, asOf: req.AsOf, radius: req.RadiusM, urgency: q.urgency[:0], possible: req.Unknown == UnknownInclude}
 	if q.asOf.IsZero() {
 		q.asOf = s.opts.Now()
 	}
@@ -165,7 +187,20 @@ func (s *Snapshot) prepare(req Request, sc *scratch) (*query, error) {
 	p := req.Person
 	e := Env{Age: -1, HouseholdSize: -1, IncomeAnnual: -1, FPLPercent: -1,
 		Zip: p.Zip, County: p.County, State: p.State, Insurance: p.Insurance,
-		Veteran: p.Veteran, Pregnant: p.Pregnant, Disabled: p.Disabled, Attributes: p.Attributes}
+		Veteran: p.Veteran != nil && *p.Veteran, Pregnant: p.Pregnant != nil && *p.Pregnant,
+		Disabled: p.Disabled != nil && *p.Disabled, Attributes: p.Attributes}
+	for _, f := range [...]struct {
+		bit     uint16
+		unknown bool
+	}{
+		{factZip, p.Zip == ""}, {factCounty, p.County == ""}, {factState, p.State == ""},
+		{factInsurance, p.Insurance == ""}, {factLanguages, len(p.Languages) == 0},
+		{factVeteran, p.Veteran == nil}, {factPregnant, p.Pregnant == nil}, {factDisabled, p.Disabled == nil},
+	} {
+		if f.unknown {
+			q.unknown |= f.bit
+		}
+	}
 	if p.BirthDate.IsZero() {
 		q.unknown |= factAge
 	} else {
@@ -235,13 +270,38 @@ func (s *Snapshot) run(ctx context.Context, req Request, linear bool) (Result, e
 	if err != nil {
 		return Result{}, err
 	}
+	q.done = ctx.Done()
 	sc.next()
+	var res Result
 	if linear {
-		s.scan(q, sc)
-		return s.finish(q, sc), nil
+		s.gatherAllServices(q, sc)
+		res = s.finish(q, sc)
+	} else {
+		res = s.search(q, sc)
 	}
-	return s.search(q, sc), nil
+	if q.stop {
+		return Result{}, ctx.Err()
+	}
+	return res, nil
 }
+
+// cancelled reports whether the request's context is done. It costs a
+// non-blocking channel receive; loops call it every cancelEvery iterations.
+func (q *query) cancelled() bool {
+	if !q.stop && q.done != nil {
+		select {
+		case <-q.done:
+			q.stop = true
+		default:
+		}
+	}
+	return q.stop
+}
+
+// cancelEvery is how many candidates a loop handles between checks of the
+// context: a few tens of microseconds of work. A power of two, so the test is
+// a mask.
+const cancelEvery = 4096
 
 // limit is the number of matches the request returns at most.
 func (q *query) limit() int {

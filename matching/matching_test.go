@@ -55,7 +55,7 @@ func repeat(s string, n int) string {
 func TestNewRejectsBadRuleNamingService(t *testing.T) {
 	dir := exampleDirectory()
 	dir[1].Eligibility = "veteran &&\n  age >> 3"
-	_, err := matching.New(dir, matching.Options{})
+	_, err := matching.New(context.Background(), dir, matching.Options{})
 	var re *matching.RuleError
 	require.ErrorAs(t, err, &re)
 	require.Equal(t, dir[1].ID, re.Service)
@@ -82,7 +82,7 @@ func TestNewRejectsBadServices(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := exampleDirectory()
 			tt.mutate(&dir[0])
-			_, err := matching.New(dir, matching.Options{})
+			_, err := matching.New(context.Background(), dir, matching.Options{})
 			var ve *referral.ValidationError
 			require.ErrorAs(t, err, &ve)
 			require.Equal(t, tt.field, ve.Field)
@@ -109,7 +109,7 @@ func TestRequestErrors(t *testing.T) {
 		{"bad state", func(r *matching.Request) { r.Person.State = "California" }, "person.state"},
 		{"born after as_of", func(r *matching.Request) { r.Person.BirthDate = referral.Date{Year: 2030, Month: 1, Day: 1} }, "person.birth_date"},
 	}
-	ix, err := matching.New(exampleDirectory(), matching.Options{})
+	ix, err := matching.New(context.Background(), exampleDirectory(), matching.Options{})
 	require.NoError(t, err)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -177,7 +177,7 @@ func TestMatchExplainsEveryExclusion(t *testing.T) {
 		mk(0x15, func(s *referral.Service) { s.Locations[0].Latitude += 0.1 }), // ~11.6 km away
 		mk(0x16, func(s *referral.Service) { s.Eligibility = `attributes["x"] == "y"` }),
 	}
-	ix, err := matching.New(services, matching.Options{})
+	ix, err := matching.New(context.Background(), services, matching.Options{})
 	require.NoError(t, err)
 	req := exampleRequest()
 	req.Full = matching.Exclude
@@ -197,7 +197,7 @@ func TestMatchExplainsEveryExclusion(t *testing.T) {
 		0x13: {"age-limit: minimum age 60"},
 		0x14: {"rule-failed: clause is false: fpl_percent <= 100"},
 		0x15: {"out-of-radius: " + strconv.FormatFloat(matching.DistanceM(37.8, -122.27, 37.9044, -122.2712)/1000, 'f', 2, 64) + " km"},
-		0x16: {"rule-failed: rule is false: attributes[\"x\"] == \"y\""},
+		0x16: {"unknown-fact: eligibility rule needs attributes[\"x\"]"},
 	}, got)
 
 	req.Full = matching.RankDown
@@ -210,7 +210,7 @@ func TestMatchExplainsEveryExclusion(t *testing.T) {
 }
 
 func TestUnknownFactsExclude(t *testing.T) {
-	ix, err := matching.New(exampleDirectory(), matching.Options{})
+	ix, err := matching.New(context.Background(), exampleDirectory(), matching.Options{})
 	require.NoError(t, err)
 	req := exampleRequest()
 	req.Person.IncomeAnnual = nil
@@ -223,8 +223,8 @@ func TestUnknownFactsExclude(t *testing.T) {
 func TestAreasAndOrdering(t *testing.T) {
 	dir := exampleDirectory()
 	veteran := exampleRequest()
-	veteran.Person.Veteran = true
-	ix, err := matching.New(dir, matching.Options{})
+	veteran.Person.Veteran = referral.Known(true)
+	ix, err := matching.New(context.Background(), dir, matching.Options{})
 	require.NoError(t, err)
 	res, err := ix.Match(context.Background(), veteran)
 	require.NoError(t, err)
@@ -249,7 +249,7 @@ func TestSharedRulesCompileOnce(t *testing.T) {
 		s.ID[14] = byte(i + 1)
 		dir = append(dir, s)
 	}
-	ix, err := matching.New(dir, matching.Options{})
+	ix, err := matching.New(context.Background(), dir, matching.Options{})
 	require.NoError(t, err)
 	require.Equal(t, 2, ix.Snapshot().Rules())
 }
@@ -257,10 +257,10 @@ func TestSharedRulesCompileOnce(t *testing.T) {
 func TestUpdateSwapsAtomically(t *testing.T) {
 	ctx := context.Background()
 	dir := exampleDirectory()
-	ix, err := matching.New(dir[:1], matching.Options{})
+	ix, err := matching.New(context.Background(), dir[:1], matching.Options{})
 	require.NoError(t, err)
 	req := exampleRequest()
-	req.Person.Veteran = true
+	req.Person.Veteran = referral.Known(true)
 	req.Explain = false
 
 	var wg sync.WaitGroup
@@ -308,7 +308,7 @@ func TestUpdateSwapsAtomically(t *testing.T) {
 }
 
 func TestResultJSON(t *testing.T) {
-	ix, err := matching.New(exampleDirectory(), matching.Options{})
+	ix, err := matching.New(context.Background(), exampleDirectory(), matching.Options{})
 	require.NoError(t, err)
 	req := exampleRequest()
 	req.Explain = false
@@ -326,7 +326,7 @@ func TestResultJSON(t *testing.T) {
 }
 
 func TestContextCancelled(t *testing.T) {
-	ix, err := matching.New(exampleDirectory(), matching.Options{})
+	ix, err := matching.New(context.Background(), exampleDirectory(), matching.Options{})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

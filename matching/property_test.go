@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +20,12 @@ var propertyRules = []string{
 	"", "", "age >= 18", "age < 18 || pregnant", "fpl_percent <= 200", "fpl_percent <= 138 && household_size >= 2",
 	"veteran", `county == "alameda"`, `speaks("es")`, `has_need("housing-instability") && age >= 62`,
 	`insurance == "medicaid"`, `attributes["tribal"] == "yes"`, "disabled || age >= 65",
+	// Three-valued logic: parts over unknown facts, negations, conditionals.
+	"veteran || fpl_percent <= 138", `!(veteran && disabled) && zip == "94612"`, "pregnant ? age < 50 : disabled",
+	`attributes["tribal"] == "yes" || (insurance == "medicaid" && not (state == "CA"))`,
+	`speaks("es") || has_need("food-insecurity") && household_size > 2`,
+	// Failures at run time on some people's values.
+	`int(attributes["n"]) > 3 || veteran`, `household_size % (age - age) == 0 || pregnant`,
 }
 
 var propertyDomains = []referral.Domain{
@@ -114,18 +121,21 @@ func randomRequest(r *rand.Rand) matching.Request {
 	c := propertyCentres()[r.IntN(4)]
 	lat, lon := jitter(r, c, 30)
 	income := float64(r.IntN(80000))
+	answer := func() *bool { return []*bool{nil, referral.Known(true), referral.Known(false)}[r.IntN(3)] }
 	req := matching.Request{
 		Person: referral.Person{
 			HouseholdSize: r.IntN(6), State: []string{"", "CA", "AK", "HI"}[r.IntN(4)],
 			County: []string{"", "Alameda", "alameda ", "Marin"}[r.IntN(4)], Zip: []string{"", "94612"}[r.IntN(2)],
-			Veteran: r.IntN(3) == 0, Pregnant: r.IntN(5) == 0, Insurance: []string{"", "medicaid"}[r.IntN(2)],
-			Languages: [][]string{nil, {"es"}, {"en", "vi"}}[r.IntN(3)],
+			Veteran: answer(), Pregnant: answer(), Disabled: answer(), Insurance: []string{"", "medicaid"}[r.IntN(2)],
+			Languages:  [][]string{nil, {"es"}, {"en", "vi"}}[r.IntN(3)],
+			Attributes: []map[string]string{nil, {"tribal": "yes"}, {"tribal": "no", "n": "7"}, {"n": "seven"}}[r.IntN(4)],
 		},
 		Near:    &referral.Point{Latitude: lat, Longitude: lon},
 		RadiusM: []float64{100, 2000, 10000, 25000, 60000, 400000}[r.IntN(6)],
 		Limit:   r.IntN(30),
 		Order:   []matching.Order{"", matching.ByDistance}[r.IntN(2)],
 		Full:    []matching.Full{"", matching.Exclude}[r.IntN(2)],
+		Unknown: []matching.Unknown{"", matching.UnknownExclude, matching.UnknownInclude}[r.IntN(3)],
 		Explain: r.IntN(2) == 0,
 		AsOf:    time.Date(2026, time.February, 2, 12+r.IntN(12), 0, 0, 0, time.UTC),
 	}
@@ -144,9 +154,10 @@ func randomRequest(r *rand.Rand) matching.Request {
 // The index must return exactly what a scan of every service returns.
 func TestIndexMatchesScan(t *testing.T) {
 	ctx := context.Background()
+	tiers := map[string]int{}
 	for seed := range uint64(12) {
 		r := rand.New(rand.NewPCG(seed, 42))
-		ix, err := matching.New(randomDirectory(r, 300+r.IntN(500)), matching.Options{Resolution: 6 + int(seed%3)})
+		ix, err := matching.New(context.Background(), randomDirectory(r, 300+r.IntN(500)), matching.Options{Resolution: 6 + int(seed%3)})
 		require.NoError(t, err)
 		snap := ix.Snapshot()
 		total := 0
@@ -158,8 +169,23 @@ func TestIndexMatchesScan(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, want, got, "seed %d request %+v", seed, req)
 			total += len(got.Matches) + len(got.Excluded)
+			for _, m := range got.Possible {
+				require.NotEmpty(t, m.Unknown, "a possible match names what is unknown")
+				require.True(t, slices.ContainsFunc(m.Reasons, func(r matching.Reason) bool { return r.Code == matching.ReasonUnknownFact }))
+			}
+			for _, x := range got.Excluded {
+				for _, reason := range x.Reasons {
+					tiers[reason.Code]++
+				}
+			}
+			tiers["possible"] += len(got.Possible)
 		}
 		require.Positive(t, total, "seed %d produced no candidates at all", seed)
+	}
+	// The random requests must reach every kind of verdict the three-valued
+	// rules give, or the equality above proves little.
+	for _, code := range []string{"possible", matching.ReasonUnknownFact, matching.ReasonRuleFailed, matching.ReasonRuleError} {
+		require.Positive(t, tiers[code], "no %s in %d seeds", code, 12)
 	}
 }
 
@@ -170,7 +196,7 @@ func TestIndexMatchesScanAfterCapacityUpdates(t *testing.T) {
 	for seed := range uint64(4) {
 		r := rand.New(rand.NewPCG(seed, 7))
 		dir := randomDirectory(r, 400)
-		ix, err := matching.New(dir, matching.Options{})
+		ix, err := matching.New(context.Background(), dir, matching.Options{})
 		require.NoError(t, err)
 		for round := range 5 {
 			var changes []matching.Change
@@ -201,7 +227,7 @@ func TestIndexMatchesScanAfterCapacityUpdates(t *testing.T) {
 func TestConcurrentMatchesOwnTheirResults(t *testing.T) {
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(99, 1))
-	ix, err := matching.New(randomDirectory(r, 600), matching.Options{})
+	ix, err := matching.New(context.Background(), randomDirectory(r, 600), matching.Options{})
 	require.NoError(t, err)
 	snap := ix.Snapshot()
 	reqs := make([]matching.Request, 80)

@@ -165,10 +165,17 @@ type topK struct {
 	byDistance bool
 }
 
-// resetTop empties the scratch's heap for q, over the scratch's candidates.
-func (sc *scratch) resetTop(q *query) *topK {
-	sc.top = topK{cands: &sc.cands, heap: sc.top.heap[:0], limit: q.limit(), byDistance: q.req.Order == ByDistance}
-	return &sc.top
+// resetTop empties the scratch's heaps for q, over the scratch's candidates:
+// one for the matches, one for the possible matches (which keeps none unless
+// the request asks for them).
+func (sc *scratch) resetTop(q *query) (top, maybe *topK) {
+	byDistance := q.req.Order == ByDistance
+	sc.top = topK{cands: &sc.cands, heap: sc.top.heap[:0], limit: q.limit(), byDistance: byDistance}
+	sc.maybe = topK{cands: &sc.cands, heap: sc.maybe.heap[:0], byDistance: byDistance}
+	if q.possible {
+		sc.maybe.limit = q.limit()
+	}
+	return &sc.top, &sc.maybe
 }
 
 // full reports whether the heap holds limit candidates.
@@ -177,6 +184,9 @@ func (t *topK) full() bool { return len(t.heap) == t.limit }
 // rejects reports whether c ranks after every candidate kept, when the heap is
 // full: then c cannot be kept, nor can any candidate ranking after c.
 func (t *topK) rejects(c *rankKey) bool {
+	if t.limit == 0 {
+		return true
+	}
 	return t.full() && rankCmp(c, &(*t.cands)[t.heap[0]].rankKey, t.byDistance) > 0
 }
 
@@ -184,6 +194,9 @@ func (t *topK) rejects(c *rankKey) bool {
 // score, whatever its service: it does unless the score ties with a kept area
 // candidate, where the service id decides.
 func (t *topK) rejectsArea(score float64) bool {
+	if t.limit == 0 {
+		return true
+	}
 	if !t.full() {
 		return false
 	}

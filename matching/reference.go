@@ -8,7 +8,7 @@ import (
 	"github.com/refkit/refkit/referral"
 )
 
-// This file is the reference path, Snapshot.Scan: it examines every service and
+// This file is the reference path, Snapshot.scan: it examines every service and
 // judges every candidate with plain code. It is kept simple on purpose; the index
 // path (search.go) is tested to return exactly what it returns.
 
@@ -53,11 +53,14 @@ func (s *Snapshot) pointWanted(q *query, e *svc) bool {
 	return q.req.Explain || (e.active && !e.domains.and(q.mask).empty())
 }
 
-// scan gathers the candidates by examining every service.
-func (s *Snapshot) scan(q *query, sc *scratch) {
+// gatherAllServices gathers the candidates by examining every service.
+func (s *Snapshot) gatherAllServices(q *query, sc *scratch) {
 	p := q.req.Person
 	zip, county := normalize(p.Zip), normalize(p.County)
 	for i := range s.services {
+		if i&(cancelEvery-1) == 0 && q.cancelled() {
+			return
+		}
 		e := &s.services[i]
 		if s.pointWanted(q, e) {
 			for j, l := range s.source[i].Locations {
@@ -91,50 +94,59 @@ func (s *Snapshot) scan(q *query, sc *scratch) {
 	}
 }
 
-// judge decides one candidate. Without Explain it stops at the first failure.
+// judge decides one candidate. Without Explain it stops at the first failure
+// that excludes it from every tier.
 func (s *Snapshot) judge(q *query, sc *scratch, c *candidate) {
 	e := &s.services[c.svc]
 	published := s.caps.at(c.svc).capacity()
 	explain := q.req.Explain
-	fail := func(r Reason) bool {
-		c.ok = false
+	fail := func(bit why, r Reason) bool {
+		c.why |= bit
 		if explain {
 			c.reason = append(c.reason, r)
 		}
-		return !explain
+		return !explain && !q.possibleFor(c.why)
 	}
-	c.ok = true
-	if !e.active && fail(Reason{ReasonInactive, string(e.status)}) {
+	c.why = 0
+	if !e.active && fail(whyInactive, Reason{ReasonInactive, string(e.status)}) {
 		return
 	}
 	overlap := e.domains.and(q.mask)
-	if overlap.empty() && fail(Reason{Code: ReasonDomainMismatch}) {
+	if overlap.empty() && fail(whyDomain, Reason{Code: ReasonDomainMismatch}) {
 		return
 	}
-	if c.loc >= 0 && c.h > q.hRadius && fail(Reason{ReasonOutOfRadius, km(c.dist)}) {
+	if c.loc >= 0 && c.h > q.hRadius && fail(whyOutOfRadius, Reason{ReasonOutOfRadius, km(c.dist)}) {
 		return
 	}
-	if q.req.Full == Exclude && full(published) && fail(Reason{Code: ReasonNoCapacity}) {
+	if q.req.Full == Exclude && full(published) && fail(whyNoCapacity, Reason{Code: ReasonNoCapacity}) {
 		return
 	}
 	if e.minAge > 0 || e.maxAge > 0 {
 		switch {
 		case q.unknown&factAge != 0:
-			if fail(Reason{ReasonUnknownFact, "age limits need age"}) {
+			if fail(whyAgeUnknown, Reason{ReasonUnknownFact, "age limits need age"}) {
 				return
 			}
 		case q.env.Age < e.minAge || (e.maxAge > 0 && q.env.Age > e.maxAge):
-			if fail(Reason{ReasonAgeLimit, ageBand(e.minAge, e.maxAge)}) {
+			if fail(whyAgeLimit, Reason{ReasonAgeLimit, ageBand(e.minAge, e.maxAge)}) {
 				return
 			}
 		}
 	}
 	if e.rule >= 0 {
-		if out := s.evalRule(q, sc, e.rule); out.state != rulePass && fail(out.reason) {
-			return
+		switch out := s.evalRule(q, sc, e.rule); out.state {
+		case rulePass:
+		case ruleUnknown:
+			if fail(whyRuleUnknown, out.reason) {
+				return
+			}
+		default:
+			if fail(whyRule, out.reason) {
+				return
+			}
 		}
 	}
-	if c.ok {
+	if c.why == 0 || q.possibleFor(c.why) {
 		c.br = s.breakdown(q, &c.rankKey, overlap, languageValue(q.env.Languages, e.langs), capacityValue(published), openValue(e.windows, q.asOf))
 		c.score = c.br.Total()
 	}
@@ -142,28 +154,36 @@ func (s *Snapshot) judge(q *query, sc *scratch, c *candidate) {
 
 // finish judges every candidate, sorts all the matches and builds the result.
 func (s *Snapshot) finish(q *query, sc *scratch) Result {
-	var matched, excluded []*candidate
+	var matched, possible, excluded []*candidate
 	for i := range sc.cands {
+		if i&(cancelEvery-1) == 0 && q.cancelled() {
+			break
+		}
 		c := &sc.cands[i]
 		if c.loc >= 0 {
 			c.dist = metres(c.h)
 		}
 		s.judge(q, sc, c)
-		if c.ok {
+		switch {
+		case c.why == 0:
 			matched = append(matched, c)
-		} else {
+		case q.possibleFor(c.why):
+			possible = append(possible, c)
+		default:
 			excluded = append(excluded, c)
 		}
 	}
 	byDistance := q.req.Order == ByDistance
-	slices.SortFunc(matched, func(a, b *candidate) int { return rankCmp(&a.rankKey, &b.rankKey, byDistance) })
-	if limit := q.limit(); len(matched) > limit {
-		matched = matched[:limit]
+	for _, list := range []*[]*candidate{&matched, &possible} {
+		slices.SortFunc(*list, func(a, b *candidate) int { return rankCmp(&a.rankKey, &b.rankKey, byDistance) })
+		if limit := q.limit(); len(*list) > limit {
+			*list = (*list)[:limit]
+		}
+		for _, c := range *list { // the profile matchReasons reads
+			c.prof = profileOf(&s.services[c.svc], len(s.source[c.svc].Locations))
+		}
 	}
-	for _, c := range matched { // the profile matchReasons reads
-		c.prof = profileOf(&s.services[c.svc], len(s.source[c.svc].Locations))
-	}
-	return s.result(q, sc, matched, excluded)
+	return s.result(q, sc, matched, possible, excluded)
 }
 
 // rankCmp orders matches: by score then distance (or distance then score), then

@@ -32,6 +32,20 @@ const (
 	Exclude Full = "exclude"
 )
 
+// Unknown says what to do with a service whose eligibility the request's unknown
+// facts leave open.
+type Unknown string
+
+// Policies for possibly eligible services.
+const (
+	// UnknownExclude excludes them, with the reason "unknown-fact" naming the
+	// facts that would settle them.
+	UnknownExclude Unknown = "exclude"
+	// UnknownInclude returns them in Result.Possible, a tier of their own ranked
+	// as matches are, each naming the facts that would settle it.
+	UnknownInclude Unknown = "include"
+)
+
 // Limits on a request.
 const (
 	// DefaultLimit is the number of matches returned when Request.Limit is 0.
@@ -42,6 +56,16 @@ const (
 	MaxRadiusM = 1_000_000
 	// MaxNeeds is the most needs one request may carry.
 	MaxNeeds = 50
+)
+
+// Limits on the person facts rules read. Rule cost analysis relies on them: a
+// rule's worst case is stated for values this large.
+const (
+	maxLanguages      = 50
+	maxAttributes     = 100
+	maxAttributeKey   = 64
+	maxAttributeValue = 1000
+	maxFieldText      = 100
 )
 
 // Request asks for services for one person with some needs near a place.
@@ -64,6 +88,10 @@ type Request struct {
 	// Full says what to do with services that have no capacity: "rank" (the
 	// default when empty) or "exclude".
 	Full Full `json:"when_full,omitempty"`
+	// Unknown says what to do with services the request's unknown facts leave
+	// possibly eligible: "exclude" (the default when empty) or "include", which
+	// returns them in Result.Possible.
+	Unknown Unknown `json:"when_unknown,omitempty"`
 	// AsOf is the time the request is evaluated at: ages, poverty guidelines and
 	// opening hours use it. Zero means the index's clock.
 	AsOf time.Time `json:"as_of,omitzero"`
@@ -123,6 +151,11 @@ func (r Request) Validate() error {
 	default:
 		return invalidf("when_full", "must be rank or exclude")
 	}
+	switch r.Unknown {
+	case "", UnknownExclude, UnknownInclude:
+	default:
+		return invalidf("when_unknown", "must be exclude or include")
+	}
 	return validPerson(r.Person)
 }
 
@@ -140,7 +173,7 @@ func validPerson(p referral.Person) error {
 	if p.IncomeAnnual != nil && (math.IsNaN(*p.IncomeAnnual) || math.IsInf(*p.IncomeAnnual, 0) || *p.IncomeAnnual < 0) {
 		return invalidf("person.income_annual", "must be a non-negative number")
 	}
-	if len(p.Languages) > 50 {
+	if len(p.Languages) > maxLanguages {
 		return invalidf("person.languages", "has too many entries")
 	}
 	for i, l := range p.Languages {
@@ -152,15 +185,15 @@ func validPerson(p referral.Person) error {
 		return invalidf("person.state", "must be a two-letter upper-case USPS code")
 	}
 	for _, f := range []struct{ name, v string }{{"zip", p.Zip}, {"county", p.County}, {"insurance", p.Insurance}} {
-		if len(f.v) > 100 {
+		if len(f.v) > maxFieldText {
 			return invalidf("person."+f.name, "is too long")
 		}
 	}
-	if len(p.Attributes) > 100 {
+	if len(p.Attributes) > maxAttributes {
 		return invalidf("person.attributes", "has too many entries")
 	}
 	for k, v := range p.Attributes {
-		if k == "" || len(k) > 64 || len(v) > 1000 {
+		if k == "" || len(k) > maxAttributeKey || len(v) > maxAttributeValue {
 			return invalidf("person.attributes", "keys must be 1 to 64 characters and values at most 1000")
 		}
 	}

@@ -9,13 +9,16 @@ import (
 	"github.com/refkit/refkit/referral"
 )
 
-// result builds the answer from the ranked matches and, when explaining, the
-// excluded candidates (their reason slices filled). Everything it returns is
-// freshly allocated, but in a few blocks, one per kind of value, rather than one
-// allocation per match or reason: the caller owns the result, the scratch is
-// reused.
-func (s *Snapshot) result(q *query, sc *scratch, matched, excluded []*candidate) Result {
+// result builds the answer from the ranked matches and possible matches and,
+// when explaining, the excluded candidates (their reason slices filled).
+// Everything it returns is freshly allocated, but in a few blocks, one per kind
+// of value, rather than one allocation per match or reason: the caller owns the
+// result, the scratch is reused.
+func (s *Snapshot) result(q *query, sc *scratch, matched, possible, excluded []*candidate) Result {
 	res := Result{Matches: s.matches(q, sc, matched)}
+	if len(possible) > 0 {
+		res.Possible = s.matches(q, sc, possible)
+	}
 	if q.req.Explain {
 		res.Excluded = s.exclusions(sc, excluded)
 	}
@@ -28,8 +31,11 @@ func (s *Snapshot) matches(q *query, sc *scratch, matched []*candidate) []Match 
 	out := make([]Match, len(matched))
 	size, points := 0, 0
 	for i, c := range matched {
-		out[i] = Match{Service: s.ids[c.svc], Score: c.score, Breakdown: c.br}
+		out[i] = Match{Service: s.ids[c.svc], Organization: s.orgs[c.svc], Score: c.score, Breakdown: c.br}
 		size += len(s.source[c.svc].Domains) + 5 // see matchReasons
+		if c.why != 0 {
+			size++
+		}
 		if c.loc >= 0 {
 			out[i].Location = s.locationID(c)
 			points++
@@ -49,25 +55,53 @@ func (s *Snapshot) matches(q *query, sc *scratch, matched []*candidate) []Match 
 			m.Area = c.area
 			reasons = append(reasons, Reason{ReasonServesArea, string(c.area)})
 		}
-		reasons = s.matchReasons(reasons, q, c)
+		reasons = s.matchReasons(reasons, q, sc, c)
 		// The full slice expression keeps a caller's append from writing into the
 		// next match's reasons.
 		m.Reasons = reasons[start:len(reasons):len(reasons)]
+		if c.why != 0 {
+			m.Unknown = s.unknownFacts(sc, c)
+		}
+	}
+	return out
+}
+
+// unknownFacts names the facts that would settle a possible match.
+func (s *Snapshot) unknownFacts(sc *scratch, c *candidate) []string {
+	var out []string
+	if c.why&whyAgeUnknown != 0 {
+		out = append(out, factNames[0])
+	}
+	if c.why&whyRuleUnknown != 0 {
+		for _, n := range s.programs[c.prof.rule].factNamesOf(sc.ruleOut[c.prof.rule].missing) {
+			if !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
 	}
 	return out
 }
 
 // matchReasons appends the reasons after the first (within-radius or serves-area):
-// at most one per service domain, plus four.
+// at most one per service domain, plus five. A possible match says what is
+// unknown where a match says it is eligible.
 // The service's profile (c.prof) stands in for its record where it can: the
 // record is a likely cache miss.
-func (s *Snapshot) matchReasons(out []Reason, q *query, c *candidate) []Reason {
+func (s *Snapshot) matchReasons(out []Reason, q *query, sc *scratch, c *candidate) []Reason {
 	for _, d := range s.source[c.svc].Domains {
 		if slices.Contains(q.env.Needs, string(d)) {
 			out = append(out, Reason{ReasonCoversNeed, string(d)})
 		}
 	}
-	if p := c.prof; p.rule >= 0 || p.minAge > 0 || p.maxAge > 0 {
+	switch p := c.prof; {
+	case c.why != 0:
+		if c.why&whyAgeUnknown != 0 {
+			out = append(out, Reason{ReasonUnknownFact, "age limits need age"})
+		}
+		if c.why&whyRuleUnknown != 0 {
+			out = append(out, sc.ruleOut[p.rule].reason)
+		}
+	case p.rule >= 0 || p.minAge > 0 || p.maxAge > 0:
 		out = append(out, Reason{Code: ReasonEligible})
 	}
 	if c.br.Language > 0 {

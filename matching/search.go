@@ -223,40 +223,52 @@ func (s *Snapshot) search(q *query, sc *scratch) Result {
 		return s.searchExplained(q, sc)
 	}
 	s.gatherAdmitted(q, sc)
-	top := sc.resetTop(q)
+	top, maybe := sc.resetTop(q)
 	for i := range sc.cands {
 		c := &sc.cands[i]
 		c.dist = metres(c.h)
 		s.score(q, sc, c, c.overlap, c.prof)
-		top.push(int32(i))
+		if c.why == 0 {
+			top.push(int32(i))
+		} else {
+			maybe.push(int32(i))
+		}
 	}
-	s.gatherAreas(q, sc, top)
-	sc.matched = top.ranked(sc.matched[:0])
-	return s.result(q, sc, sc.matched, nil)
+	s.gatherAreas(q, sc, top, maybe)
+	sc.matched, sc.possible = top.ranked(sc.matched[:0]), maybe.ranked(sc.possible[:0])
+	return s.result(q, sc, sc.matched, sc.possible, nil)
 }
 
 // searchExplained keeps every candidate within the search radius, judges each
 // with all its reasons, and ranks the matches.
 func (s *Snapshot) searchExplained(q *query, sc *scratch) Result {
 	s.gatherAll(q, sc)
-	s.gatherAreas(q, sc, nil)
-	top := sc.resetTop(q)
+	s.gatherAreas(q, sc, nil, nil)
+	top, maybe := sc.resetTop(q)
 	excluded := sc.excluded[:0]
 	for i := range sc.cands {
+		if i&(cancelEvery-1) == 0 && q.cancelled() {
+			break
+		}
 		c := &sc.cands[i]
 		if c.loc >= 0 {
 			c.dist = metres(c.h)
 		}
-		if c.why = s.verdict(q, sc, c); c.why != 0 {
+		c.why = s.verdict(q, sc, c)
+		switch {
+		case c.why == 0:
+			s.score(q, sc, c, c.overlap, c.prof)
+			top.push(int32(i))
+		case q.possibleFor(c.why):
+			s.score(q, sc, c, c.overlap, c.prof)
+			maybe.push(int32(i))
+		default:
 			excluded = append(excluded, c)
-			continue
 		}
-		s.score(q, sc, c, c.overlap, c.prof)
-		top.push(int32(i))
 	}
-	sc.matched, sc.excluded = top.ranked(sc.matched[:0]), excluded
+	sc.matched, sc.possible, sc.excluded = top.ranked(sc.matched[:0]), maybe.ranked(sc.possible[:0]), excluded
 	s.explainReasons(sc, excluded)
-	return s.result(q, sc, sc.matched, excluded)
+	return s.result(q, sc, sc.matched, sc.possible, excluded)
 }
 
 // gatherAdmitted collects, explain off, the locations that can match. It works in
@@ -281,19 +293,27 @@ func (s *Snapshot) gatherAdmitted(q *query, sc *scratch) {
 	}
 	sc.wanted, sc.sites = wanted, copies
 	for k := range copies {
+		if k&(cancelEvery-1) == 0 && q.cancelled() {
+			return
+		}
 		st := &copies[k]
 		h := haversine(q.center, st.p)
-		if h > q.hSearch || !s.admits(q, sc, st.svc, st.profile) {
+		if h > q.hSearch {
 			continue
 		}
-		s.add(q, sc, st, wanted[k], h)
+		if w, keep := s.admits(q, sc, st.svc, st.profile); keep {
+			s.add(q, sc, st, wanted[k], h).why = w
+		}
 	}
 }
 
 // gatherAll collects, explain on, every location within the search radius.
 func (s *Snapshot) gatherAll(q *query, sc *scratch) {
 	g := &s.grid
-	for _, bi := range sc.hits {
+	for n, bi := range sc.hits {
+		if n&(cancelEvery-1) == 0 && q.cancelled() {
+			return
+		}
 		b := g.buckets[bi]
 		for i := b.start; i < b.end; i++ {
 			st := &g.sites[i]
@@ -306,67 +326,73 @@ func (s *Snapshot) gatherAll(q *query, sc *scratch) {
 
 // add records a point candidate for site i and copies in what judging and
 // scoring read about the service. Only services offered more than once need the
-// de-duplication of offer; the others are appended as they come.
-func (s *Snapshot) add(q *query, sc *scratch, st *site, i int32, h float64) {
+// de-duplication of offer; the others are appended as they come. It returns the
+// service's candidate.
+func (s *Snapshot) add(q *query, sc *scratch, st *site, i int32, h float64) *candidate {
 	var c *candidate
 	if st.shared {
 		sc.offer(st.svc, st.loc, h)
 		if c = &sc.cands[sc.seen[st.svc].slot]; c.loc != st.loc {
-			return // a nearer location of the service holds the candidate
+			return c // a nearer location of the service holds the candidate
 		}
 	} else {
 		sc.cands = append(sc.cands, candidate{rankKey: rankKey{svc: st.svc, loc: st.loc}, h: h})
 		c = &sc.cands[len(sc.cands)-1]
 	}
 	c.site, c.status, c.overlap, c.prof = i, st.status, st.domains.and(q.mask), st.profile
+	return c
 }
 
 // gatherAreas offers the services whose areas cover the person, in the order the
-// scan offers them. With a heap (explain off), admitted area candidates are
-// considered as they come; without, they are only collected.
-func (s *Snapshot) gatherAreas(q *query, sc *scratch, top *topK) {
+// scan offers them. With heaps (explain off), admitted area candidates are
+// considered as they come, matches for top and possible matches for maybe;
+// without, they are only collected.
+func (s *Snapshot) gatherAreas(q *query, sc *scratch, top, maybe *topK) {
 	if top != nil {
 		// No area candidate scores above this ceiling (all the request's domains,
 		// and language, capacity and opening hours at their maximum): once the
-		// heap rejects it, no area list need be read at all.
+		// heaps reject it, no area list need be read at all.
 		ceiling := rankKey{svc: -1, loc: -1}
 		ceiling.score = s.breakdown(q, &ceiling, q.mask, 1, 1, 1).Total()
-		if top.rejects(&ceiling) {
+		if top.rejects(&ceiling) && maybe.rejects(&ceiling) {
 			return
 		}
 	}
 	p := q.req.Person
 	if p.Zip != "" {
-		s.offerAreas(q, sc, top, s.zips[normalize(p.Zip)], referral.AreaZip)
+		s.offerAreas(q, sc, top, maybe, s.zips[normalize(p.Zip)], referral.AreaZip)
 	}
 	if p.County != "" {
-		s.offerAreas(q, sc, top, s.counties[normalize(p.County)], referral.AreaCounty)
+		s.offerAreas(q, sc, top, maybe, s.counties[normalize(p.County)], referral.AreaCounty)
 	}
 	if p.State != "" {
-		s.offerAreas(q, sc, top, s.states[p.State], referral.AreaState)
+		s.offerAreas(q, sc, top, maybe, s.states[p.State], referral.AreaState)
 	}
 	if len(s.polygons) > 0 {
 		for r := s.opts.Resolution; r >= 0; r-- {
-			s.offerAreas(q, sc, top, s.polygons[parent(q.origin, r)], referral.AreaPolygon)
+			s.offerAreas(q, sc, top, maybe, s.polygons[parent(q.origin, r)], referral.AreaPolygon)
 		}
 	}
-	s.offerAreas(q, sc, top, s.virtual, referral.AreaVirtual)
+	s.offerAreas(q, sc, top, maybe, s.virtual, referral.AreaVirtual)
 }
 
 // offerAreas offers one area list. Explain off, an entry that cannot rank is
 // dropped before the service is looked at: a state's or the nation's virtual
 // services are hundreds of entries, of which a few rank.
-func (s *Snapshot) offerAreas(q *query, sc *scratch, top *topK, list areaList, kind referral.AreaKind) {
+func (s *Snapshot) offerAreas(q *query, sc *scratch, top, maybe *topK, list areaList, kind referral.AreaKind) {
 	// A service addressing two of the request's domains is listed, and offered,
 	// twice: the second offer finds its candidate and changes nothing.
 	for _, u := range q.urgency {
-		for _, a := range list.domain(u.bit) {
-			s.offerArea(q, sc, top, a, kind)
+		for n, a := range list.domain(u.bit) {
+			if n&(cancelEvery-1) == 0 && q.cancelled() {
+				return
+			}
+			s.offerArea(q, sc, top, maybe, a, kind)
 		}
 	}
 }
 
-func (s *Snapshot) offerArea(q *query, sc *scratch, top *topK, a areaRef, kind referral.AreaKind) {
+func (s *Snapshot) offerArea(q *query, sc *scratch, top, maybe *topK, a areaRef, kind referral.AreaKind) {
 	if !areaWanted(q, a.domains, a.status == 0) {
 		return
 	}
@@ -375,25 +401,31 @@ func (s *Snapshot) offerArea(q *query, sc *scratch, top *topK, a areaRef, kind r
 		return
 	}
 	// Score first: it reads only the entry and the capacity classes, and most
-	// entries then fall short of the heap before the service is looked at.
+	// entries then fall short of the heaps before the service is looked at.
 	key := rankKey{svc: a.svc, loc: -1}
 	m := s.areaScore(q, sc, &key, a.domains.and(q.mask), a.profile)
 	if m.hopeless {
 		return
 	}
 	key.score = m.score
-	if top.rejects(&key) {
-		// The heap only gets better: an area score it rejects whatever the
+	rejected, rejectedMaybe := top.rejects(&key), maybe.rejects(&key)
+	if rejected && rejectedMaybe {
+		// The heaps only get better: an area score they reject whatever the
 		// service is stays rejected for the rest of the request.
-		m.hopeless = top.rejectsArea(key.score)
+		m.hopeless = top.rejectsArea(key.score) && maybe.rejectsArea(key.score)
 		return
 	}
-	if !s.admits(q, sc, a.svc, a.profile) {
+	w, keep := s.admits(q, sc, a.svc, a.profile)
+	if !keep || (w == 0 && rejected) || (w != 0 && rejectedMaybe) {
 		return
 	}
 	if c := s.offerAreaRef(q, sc, a, kind); c != nil {
-		c.score, c.br = key.score, m.br
-		top.push(int32(len(sc.cands) - 1))
+		c.score, c.br, c.why = key.score, m.br, w
+		if w == 0 {
+			top.push(int32(len(sc.cands) - 1))
+		} else {
+			maybe.push(int32(len(sc.cands) - 1))
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package matching
 
 import (
+	"context"
 	"errors"
 	"math/bits"
 	"slices"
@@ -125,6 +126,7 @@ type Snapshot struct {
 	services []svc              // parallel to source
 	caps     capTable           // parallel to source; see capTable
 	ids      []referral.ID      // parallel to source: results read them densely
+	orgs     []referral.ID      // parallel to source: the services' organizations
 	byID     map[referral.ID]int32
 	domains  map[referral.Domain]int
 	programs []*rule
@@ -149,8 +151,9 @@ type Snapshot struct {
 }
 
 // build makes a snapshot of services. Services are validated for what matching
-// reads; rules compile through rs, so texts compiled before are reused.
-func build(services []referral.Service, opts Options, rs *rules) (*Snapshot, error) {
+// reads; rules compile through rs, so texts compiled before are reused. A done
+// ctx stops it between two services, each of which compiles at most one rule.
+func build(ctx context.Context, services []referral.Service, opts Options, rs *rules) (*Snapshot, error) {
 	src := slices.Clone(services)
 	slices.SortFunc(src, func(a, b referral.Service) int { return a.ID.Compare(b.ID) })
 	s := &Snapshot{
@@ -161,6 +164,7 @@ func build(services []referral.Service, opts Options, rs *rules) (*Snapshot, err
 		statuses: []referral.ServiceStatus{referral.ServiceActive},
 		caps:     newCapTable(len(src)),
 		ids:      make([]referral.ID, len(src)),
+		orgs:     make([]referral.ID, len(src)),
 		byID:     make(map[referral.ID]int32, len(src)),
 		domains:  map[referral.Domain]int{},
 	}
@@ -170,7 +174,13 @@ func build(services []referral.Service, opts Options, rs *rules) (*Snapshot, err
 	ruleIdx := map[*rule]int32{}
 	langIdx := map[string]int32{}
 	var points []placed
+	done := ctx.Done()
 	for i := range src {
+		select {
+		case <-done:
+			return nil, ctx.Err()
+		default:
+		}
 		sv := &src[i]
 		field := "services[" + strconv.Itoa(i) + "]"
 		if _, dup := s.byID[sv.ID]; dup {
@@ -243,7 +253,7 @@ func build(services []referral.Service, opts Options, rs *rules) (*Snapshot, err
 		s.services[i] = e
 		gates[i] = gate{domains: e.domains, profile: prof, status: s.statusOf(e.status)}
 		s.caps.set(int32(i), sv.Capacity)
-		s.ids[i] = sv.ID
+		s.ids[i], s.orgs[i] = sv.ID, sv.Organization
 	}
 	s.setAreas(areas)
 	s.grid = newGrid(points, gates, opts.Resolution, len(s.domains))
@@ -498,8 +508,9 @@ type scratch struct {
 	wanted       []int32
 	sites        []site
 	cands        []candidate
-	top          topK
+	top, maybe   topK
 	matched      []*candidate
+	possible     []*candidate
 	excluded     []*candidate
 	kmBuf        []byte
 	kmEnds       []int
@@ -543,6 +554,7 @@ func (sc *scratch) release() {
 	clear(sc.needs)
 	clear(sc.kms)
 	clear(sc.matched)
+	clear(sc.possible)
 	clear(sc.excluded)
 	if sc.q.req.Explain {
 		for i := range sc.cands {

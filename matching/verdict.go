@@ -3,14 +3,17 @@ package matching
 import (
 	"math/bits"
 	"strconv"
-	"strings"
 
 	"github.com/refkit/refkit/referral"
 )
 
 // ruleOutcome is one rule's result for one request.
 type ruleOutcome struct {
-	state  uint8
+	state uint8
+	// missing are, for an unknown result, the facts that would settle it.
+	missing facts
+	// reason is the exclusion reason, with its detail only when the request
+	// reports it (explanations, or the possibly-eligible tier).
 	reason Reason
 }
 
@@ -19,6 +22,9 @@ const (
 	ruleFail
 	ruleUnknown
 	ruleErr
+	// ruleStopped is the outcome of a rule not evaluated because the request
+	// was cancelled; the request's result is discarded.
+	ruleStopped
 )
 
 // evalRule evaluates each distinct program at most once per request: the outcome
@@ -28,58 +34,76 @@ func (s *Snapshot) evalRule(q *query, sc *scratch, idx int32) ruleOutcome {
 	if sc.ruleGen[idx] == sc.gen {
 		return sc.ruleOut[idx]
 	}
-	ru := s.programs[idx]
-	var out ruleOutcome
-	if missing := ru.facts & q.unknown; missing != 0 {
-		out = ruleOutcome{ruleUnknown, Reason{ReasonUnknownFact, unknownFactText[missing]}}
-	} else {
-		if q.boxed == nil {
-			q.boxed = q.env // boxed once per request, not once per program
-		}
-		ok, err := s.rules.eval(ru.program, q.boxed)
-		switch {
-		case err != nil:
-			out = ruleOutcome{ruleErr, Reason{ReasonRuleError, firstLine(err.Error())}}
-		case ok:
-			out = ruleOutcome{state: rulePass}
-		default:
-			out = ruleOutcome{ruleFail, Reason{ReasonRuleFailed, s.failedClause(q, ru)}}
-		}
-	}
+	out := s.judgeRule(q, s.programs[idx])
 	sc.ruleGen[idx] = sc.gen
 	sc.ruleOut[idx] = out
 	return out
 }
 
-// unknownFactText is the unknown-fact detail for every mask of missing facts,
-// built once so a request never formats it.
-var unknownFactText = func() []string {
-	out := make([]string, 1<<len(factNames))
-	for m := 1; m < len(out); m++ {
-		out[m] = "eligibility rule needs " + factList(uint8(m))
+// judgeRule evaluates one rule for a request: as one program when every fact it
+// reads is known, else through its three-valued skeleton. The context is
+// checked before every evaluation: each is bounded by the rule limits, so a
+// cancelled request stops within one rule's worst case.
+func (s *Snapshot) judgeRule(q *query, ru *rule) ruleOutcome {
+	if q.cancelled() {
+		return ruleOutcome{state: ruleStopped}
 	}
-	return out
-}()
+	if testHookEval != nil {
+		testHookEval()
+	}
+	unknown := facts{named: q.unknown}
+	if ru.attrKeys != nil {
+		unknown.attrs = ru.missingAttributes(q.req.Person.Attributes)
+	}
+	if q.boxed == nil {
+		q.boxed = q.env // boxed once per request, not once per program
+	}
+	var t truth
+	var missing facts
+	var err error
+	switch {
+	case ru.facts.and(unknown).empty():
+		var ok bool
+		if ok, err = s.rules.run(ru.program, q.boxed); err != nil {
+			t = isError
+		} else {
+			t = truthOf(ok)
+		}
+	case ru.skeleton != nil:
+		t, missing, err = s.rules.judge(ru.skeleton, q.boxed, unknown)
+	default:
+		t, missing = isUnknown, ru.facts.and(unknown)
+	}
+	switch t {
+	case isTrue:
+		return ruleOutcome{state: rulePass}
+	case isFalse:
+		return ruleOutcome{state: ruleFail, reason: Reason{ReasonRuleFailed, s.failedClause(q, ru, unknown)}}
+	case isUnknown:
+		out := ruleOutcome{state: ruleUnknown, missing: missing, reason: Reason{Code: ReasonUnknownFact}}
+		if q.req.Explain || q.possible {
+			out.reason.Detail = ru.unknownText(missing)
+		}
+		return out
+	}
+	return ruleOutcome{state: ruleErr, reason: Reason{ReasonRuleError, ru.errorText(err)}}
+}
+
+// testHookEval, when set by a test, runs before every rule evaluation.
+var testHookEval func()
 
 // failedClause names the first top-level clause of a conjunction that is false;
 // only computed when explaining.
-func (s *Snapshot) failedClause(q *query, ru *rule) string {
+func (s *Snapshot) failedClause(q *query, ru *rule, unknown facts) string {
 	if !q.req.Explain {
 		return ""
 	}
 	for _, c := range ru.clauses {
-		if ok, err := s.rules.eval(c.program, q.boxed); err == nil && !ok {
+		if t, _, _ := s.rules.judge(c.node, q.boxed, unknown); t == isFalse {
 			return c.falseText
 		}
 	}
 	return ru.falseText
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
 
 func full(c *referral.Capacity) bool { return c != nil && c.Available <= 0 && c.Waitlist <= 0 }
@@ -107,7 +131,16 @@ const (
 	whyAgeUnknown
 	whyAgeLimit
 	whyRule
+	whyRuleUnknown
 )
+
+// whyUnknown are the reasons a candidate may still be eligible for: the facts
+// that would settle them are unknown.
+const whyUnknown = whyAgeUnknown | whyRuleUnknown
+
+// possible reports whether a candidate excluded for w goes to the request's
+// possibly-eligible tier.
+func (q *query) possibleFor(w why) bool { return q.possible && w&^whyUnknown == 0 }
 
 // profile is what never changes about a service between capacity updates and the
 // index path reads for every candidate: its own conditions (rule, age limits) and
@@ -131,9 +164,12 @@ func profileOf(e *svc, locations int) profile {
 
 // admits applies, for the explain-off path, the checks that depend on the service
 // alone (capacity, age limits, rule) before a candidate is recorded. Activity and
-// domains are filtered earlier, from the location's own copy of them.
-func (s *Snapshot) admits(q *query, sc *scratch, svc int32, lim profile) bool {
-	return s.serviceWhy(q, sc, svc, lim, true) == 0
+// domains are filtered earlier, from the location's own copy of them. It returns
+// the candidate's reasons and whether it is kept: as a match (w is 0) or as a
+// possible match.
+func (s *Snapshot) admits(q *query, sc *scratch, svc int32, lim profile) (w why, keep bool) {
+	w = s.serviceWhy(q, sc, svc, lim, true)
+	return w, w == 0 || q.possibleFor(w)
 }
 
 // verdict returns every reason a candidate is excluded; 0 means it matches.
@@ -152,8 +188,9 @@ func (s *Snapshot) verdict(q *query, sc *scratch, c *candidate) why {
 }
 
 // serviceWhy checks capacity, age limits and the rule, in the order the reasons
-// are reported; with stopEarly it returns at the first failure and so evaluates
-// no rule for a service already excluded.
+// are reported; with stopEarly it returns at the first failure that excludes the
+// candidate from every tier, and so evaluates no rule for a service already
+// excluded.
 func (s *Snapshot) serviceWhy(q *query, sc *scratch, svc int32, lim profile, stopEarly bool) why {
 	var w why
 	if q.req.Full == Exclude && s.caps.class(svc) == capFull {
@@ -168,12 +205,18 @@ func (s *Snapshot) serviceWhy(q *query, sc *scratch, svc int32, lim profile, sto
 		case q.env.Age < int(lim.minAge) || (lim.maxAge > 0 && q.env.Age > int(lim.maxAge)):
 			w |= whyAgeLimit
 		}
-		if w != 0 && stopEarly {
+		if w != 0 && stopEarly && !q.possibleFor(w) {
 			return w
 		}
 	}
-	if lim.rule >= 0 && s.evalRule(q, sc, lim.rule).state != rulePass {
-		w |= whyRule
+	if lim.rule >= 0 {
+		switch s.evalRule(q, sc, lim.rule).state {
+		case rulePass:
+		case ruleUnknown:
+			w |= whyRuleUnknown
+		default:
+			w |= whyRule
+		}
 	}
 	return w
 }
@@ -197,7 +240,7 @@ func (s *Snapshot) reasons(out []Reason, sc *scratch, c *candidate, w why, kmTex
 			out = append(out, Reason{ReasonUnknownFact, "age limits need age"})
 		case whyAgeLimit:
 			out = append(out, Reason{ReasonAgeLimit, s.services[c.svc].ageText})
-		case whyRule:
+		case whyRule, whyRuleUnknown:
 			out = append(out, sc.ruleOut[c.prof.rule].reason)
 		}
 	}

@@ -36,3 +36,12 @@ func ExampleReferral_Validate() {
 	}
 	// Output: needs[0].domain → is not a registered domain code
 }
+
+// A person's yes-or-no facts are nil until answered: eligibility rules treat
+// nil as unknown, not as no.
+func ExampleKnown() {
+	p := referral.Person{Veteran: referral.Known(false)}
+	fmt.Println(*p.Veteran, p.Pregnant == nil)
+	// Output:
+	// false true
+}

@@ -116,9 +116,12 @@ type Person struct {
 	// State is the two-letter USPS code.
 	State     string `json:"state,omitempty"`
 	Insurance string `json:"insurance,omitempty"`
-	Veteran   bool   `json:"veteran,omitempty"`
-	Pregnant  bool   `json:"pregnant,omitempty"`
-	Disabled  bool   `json:"disabled,omitempty"`
+	// Veteran, Pregnant and Disabled are the person's answers; nil is unknown
+	// (not asked, or not answered), which eligibility rules treat as unknown
+	// rather than as false. Known sets them.
+	Veteran  *bool `json:"veteran,omitempty"`
+	Pregnant *bool `json:"pregnant,omitempty"`
+	Disabled *bool `json:"disabled,omitempty"`
 	// Attributes are host-defined fields eligibility rules may read.
 	Attributes map[string]string `json:"attributes,omitempty"`
 	Created    time.Time         `json:"created,omitzero"`
@@ -179,8 +182,21 @@ func (p Person) Clone() Person {
 		l := *p.Location
 		p.Location = &l
 	}
+	p.Veteran, p.Pregnant, p.Disabled = cloneBool(p.Veteran), cloneBool(p.Pregnant), cloneBool(p.Disabled)
 	return p
 }
+
+func cloneBool(b *bool) *bool {
+	if b == nil {
+		return nil
+	}
+	v := *b
+	return &v
+}
+
+// Known returns a known answer for Person's yes-or-no facts, which are nil when
+// unknown: Person{Veteran: referral.Known(true)}.
+func Known(v bool) *bool { return &v }
 
 // Urgency is how soon a need must be met. Values map onto FHIR request priority:
 // routine → routine, urgent → urgent, emergent → stat.

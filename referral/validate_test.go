@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"strconv"
 	"testing"
 	"time"
 
@@ -28,6 +29,7 @@ func validPerson() referral.Person {
 		IncomeAnnual: &income, Languages: []string{"es", "en-US"},
 		Location: &referral.Point{Latitude: 41.88, Longitude: -87.63}, Zip: "60601", County: "Cook", State: "IL",
 		Attributes: map[string]string{"program": "snap"},
+		Veteran:    referral.Known(false), Disabled: referral.Known(true),
 	}
 }
 
@@ -277,7 +279,37 @@ func TestCloneIsDeep(t *testing.T) {
 	*pc.IncomeAnnual = 1
 	pc.Attributes["program"] = "x"
 	pc.Languages[0] = "fr"
+	*pc.Veteran, *pc.Disabled = true, false
 	require.Equal(t, validPerson(), p)
+}
+
+// Yes-or-no facts are nil when unknown, and a known false survives JSON, so
+// eligibility can tell "not a veteran" from "did not say".
+func TestPersonYesOrNoFacts(t *testing.T) {
+	tests := []struct {
+		name string
+		json string
+		want *bool
+	}{
+		{"unknown", `{}`, nil},
+		{"yes", `{"veteran":true}`, referral.Known(true)},
+		{"no", `{"veteran":false}`, referral.Known(false)},
+		{"null", `{"veteran":null}`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var p referral.Person
+			require.NoError(t, json.Unmarshal([]byte(tt.json), &p))
+			require.Equal(t, tt.want, p.Veteran)
+			out, err := json.Marshal(referral.Person{Veteran: p.Veteran})
+			require.NoError(t, err)
+			if tt.want == nil {
+				require.NotContains(t, string(out), "veteran")
+			} else {
+				require.Contains(t, string(out), `"veteran":`+strconv.FormatBool(*tt.want))
+			}
+		})
+	}
 }
 
 // FuzzValidate decodes arbitrary JSON into each input type and validates it: the

@@ -10,6 +10,8 @@ import (
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/refkit/refkit/internal/rulecost"
 )
 
 type ruleKind uint8
@@ -191,6 +193,24 @@ func containsInt(s []int, v int) bool {
 // since definitions may come from hosts' users.
 var exprBuiltins = []string{"abs", "min", "max", "len", "all", "any", "none", "one", "count", "sum"}
 
+// exprLimits bound what an instrument's expr rule may cost, checked when the
+// instrument is compiled (see internal/rulecost): a rule is scored on every
+// response, so the budget is a tenth of an eligibility rule's. memoryBudget is
+// the VM's run-time net, which an admitted rule can never reach.
+var exprLimits = rulecost.Limits{MaxCost: 1000, MaxDepth: 2, MaxRange: 100, MaxMemory: memoryBudget - 1}
+
+const memoryBudget = 1000
+
+// exprEnv is the rule environment as the cost analysis sees it: item(i) is a
+// slice read.
+var exprEnv = &rulecost.Env{
+	Funcs: map[string]rulecost.Func{"item": {
+		Cost:   func([]rulecost.Shape) int64 { return 1 },
+		Result: func([]rulecost.Shape) rulecost.Shape { return rulecost.ScalarShape() },
+	}},
+	Builtins: exprBuiltins,
+}
+
 func (in *Instrument) compileExpr(at path, src string) (compiledRule, error) {
 	if len(src) > maxExpr {
 		return compiledRule{}, problem(at, "is longer than %d characters", maxExpr)
@@ -206,7 +226,7 @@ func (in *Instrument) compileExpr(at path, src string) (compiledRule, error) {
 	for _, b := range exprBuiltins {
 		opts = append(opts, expr.EnableBuiltin(b))
 	}
-	prog, err := expr.Compile(src, opts...)
+	prog, _, err := rulecost.Compile(src, rulecost.Config(opts...), exprEnv, exprLimits)
 	if p.err != nil {
 		err = p.err
 	}
@@ -242,7 +262,7 @@ type runner struct {
 }
 
 var runners = sync.Pool{New: func() any {
-	r := &runner{}
+	r := &runner{vm: vm.VM{MemoryBudget: memoryBudget}}
 	r.env.Item = r.item
 	return r
 }}
@@ -251,7 +271,8 @@ func (r *runner) item(i int) int { return r.values[i] }
 
 // run evaluates a compiled expression. ok is false when it failed at run time
 // (a division by zero, say), which type checking cannot rule out; the caller
-// then reports the rule as indeterminate.
+// then reports the rule as indeterminate. expr's message is dropped: it may
+// quote the answers.
 func (r *runner) run(p *vm.Program) (holds, ok bool) {
 	out, err := r.vm.Run(p, r.env)
 	if err != nil {

@@ -207,7 +207,7 @@ func newSim(ctx context.Context, sc *Scenario, seed uint64) (*sim, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.ix, err = matching.New(services, matching.Options{Now: s.clockNow, Weights: sc.Policy.Weights})
+	s.ix, err = matching.New(ctx, services, matching.Options{Now: s.clockNow, Weights: sc.Policy.Weights})
 	if err != nil {
 		return nil, err
 	}
@@ -390,9 +390,9 @@ func (s *sim) populate(ids *referral.IDGenerator) error {
 		if k := choices(p.Insurance).pick(r); k >= 0 {
 			person.Insurance = p.Insurance[k].Value
 		}
-		person.Veteran = r.Float64() < p.Veteran
-		person.Disabled = r.Float64() < p.Disabled
-		person.Pregnant = r.Float64() < p.Pregnant
+		person.Veteran = referral.Known(r.Float64() < p.Veteran)
+		person.Disabled = referral.Known(r.Float64() < p.Disabled)
+		person.Pregnant = referral.Known(r.Float64() < p.Pregnant)
 		if err := s.store.PutPerson(s.ctx, person); err != nil {
 			return fmt.Errorf("population: %w", err)
 		}

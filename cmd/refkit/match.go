@@ -68,7 +68,7 @@ func (c *matchCmd) run(ctx context.Context, args []string, std stdio) error {
 	if err := decodeFile(c.directory, &dir); err != nil {
 		return fmt.Errorf("directory: %w", err)
 	}
-	ix, err := matching.New(dir.Services, matching.Options{})
+	ix, err := matching.New(ctx, dir.Services, matching.Options{})
 	if err != nil {
 		return fmt.Errorf("directory: %w", err)
 	}

@@ -62,7 +62,7 @@ func run(ctx context.Context, w io.Writer, data []byte) error {
 	}
 	// New compiles every rule once, up front: a directory with a bad rule is
 	// refused here, before anyone is matched against it.
-	ix, err := matching.New(services, matching.Options{Now: func() time.Time { return asOf }})
+	ix, err := matching.New(ctx, services, matching.Options{Now: func() time.Time { return asOf }})
 	if err != nil {
 		return err
 	}
@@ -72,7 +72,7 @@ func run(ctx context.Context, w io.Writer, data []byte) error {
 			return err
 		}
 	}
-	if err := showRejectedDirectory(w, services); err != nil {
+	if err := showRejectedDirectory(ctx, w, services); err != nil {
 		return err
 	}
 
@@ -177,7 +177,7 @@ func showDraft(w io.Writer, d draft) error {
 
 // showRejectedDirectory shows that a directory is all-or-nothing: one bad rule
 // stops matching.New, and the error names the service to fix.
-func showRejectedDirectory(w io.Writer, services []referral.Service) error {
+func showRejectedDirectory(ctx context.Context, w io.Writer, services []referral.Service) error {
 	bad := make([]referral.Service, len(services))
 	copy(bad, services)
 	// The draft was typed for the pantry; a directory given with -services may not
@@ -190,7 +190,7 @@ func showRejectedDirectory(w io.Writer, services []referral.Service) error {
 	}
 	bad[at].Eligibility = misspelled.rule
 	broken := bad[at].ID
-	_, err := matching.New(bad, matching.Options{})
+	_, err := matching.New(ctx, bad, matching.Options{})
 	var re *matching.RuleError
 	if !errors.As(err, &re) || re.Service != broken {
 		return fmt.Errorf("want the directory refused for service %s's rule, got %v", broken, err)
@@ -219,7 +219,7 @@ func people() []person {
 			"Walter", "71, veteran, lives alone, income not given; needs food and a ride",
 			request(referral.Person{
 				BirthDate: referral.Date{Year: 1954, Month: time.June, Day: 3}, HouseholdSize: 1,
-				Languages: []string{"en"}, State: "OH", County: "Franklin", Zip: "43215", Veteran: true,
+				Languages: []string{"en"}, State: "OH", County: "Franklin", Zip: "43215", Veteran: referral.Known(true),
 			}, need(referral.FoodInsecurity, referral.Routine), need(referral.TransportationInsecurity, referral.Routine)),
 		},
 		{

@@ -29,10 +29,13 @@ func TestRun(t *testing.T) {
 		// A directory with a bad rule is refused, naming the service.
 		"service 019c0000-0000-7000-8000-000000000102: eligibility rule: unknown name incom_annual (line 2, column 2)",
 		"directory loaded: 7 services, 7 distinct rules compiled",
-		// Walter: eligible by age and by being a veteran; no income, so the pantry cannot decide.
+		// Walter: eligible by age and by being a veteran. He gave no income, but
+		// lives alone, so the pantry's rule is false whatever his income is; his
+		// school district is unknown, so the backpack program cannot decide.
 		"  match     Golden Years Home-Delivered Meals      score 5.25  serves the county area\n",
 		"  match     Veterans and Elders Ride Line          score 4.75  serves the virtual area\n",
-		"  excluded  Eastside Family Pantry                 unknown-fact: eligibility rule needs fpl_percent\n",
+		"  excluded  Eastside Family Pantry                 rule-failed: clause is false: household_size >= 2\n",
+		"  excluded  Weekend Backpack Program               unknown-fact: eligibility rule needs attributes[\"school_district\"]\n",
 		// Rosa: every rule written for her situation holds; the seniors' service does not.
 		"  match     Emergency Utility Fund                 score 6.58  2.2 km away\n",
 		"  match     Centro Latino Food and Benefits Help   score 6.36  3.0 km away\n",

@@ -77,7 +77,7 @@ func newServer(ctx context.Context, cfg config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.index, err = matching.New(services, matching.Options{Now: s.now}); err != nil {
+	if s.index, err = matching.New(ctx, services, matching.Options{Now: s.now}); err != nil {
 		return nil, err
 	}
 

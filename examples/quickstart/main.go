@@ -63,7 +63,7 @@ func run(ctx context.Context, out io.Writer) error {
 	// A fixed clock, so the program prints the same thing every time.
 	now := time.Date(2026, 3, 2, 14, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	index, err := matching.New(sample.Services, matching.Options{Now: clock})
+	index, err := matching.New(ctx, sample.Services, matching.Options{Now: clock})
 	if err != nil {
 		return err
 	}

@@ -44,7 +44,7 @@ func TestScreenMatchReferRefuses(t *testing.T) {
 	require.NoError(t, sample.Load(ctx, store))
 	now := time.Date(2026, 3, 2, 14, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	index, err := matching.New(sample.Services, matching.Options{Now: clock})
+	index, err := matching.New(ctx, sample.Services, matching.Options{Now: clock})
 	require.NoError(t, err)
 	engine, err := lifecycle.New(lifecycle.Config{Store: store, Now: clock})
 	require.NoError(t, err)

@@ -55,11 +55,14 @@ const (
 // rules covers every package of the module with non-test Go files.
 var rules = map[string]rule{
 	"referral":                        {modules: []string{uuid}},
-	"screening":                       {imports: []string{"referral"}, modules: []string{expr}},
-	"matching":                        {imports: []string{"referral"}, modules: []string{expr, h3}},
+	"screening":                       {imports: []string{"referral", "internal/rulecost"}, modules: []string{expr}},
+	"matching":                        {imports: []string{"referral", "internal/rulecost", "matching/internal/reference"}, modules: []string{expr, h3}},
+	"matching/internal/reference":     {},
+	"internal/rulecost":               {modules: []string{expr}},
+	"internal/rulecost/corpus":        {},
 	"matching/synth":                  {imports: []string{"referral", "matching", "matching/synth/internal/rulemix"}},
 	"matching/synth/internal/rulemix": {},
-	"matching/synth/harness":          {imports: []string{"referral", "matching", "matching/synth", "matching/synth/internal/rulemix"}, modules: []string{pgx}},
+	"matching/synth/harness":          {imports: []string{"referral", "matching", "matching/internal/reference", "matching/synth", "matching/synth/internal/rulemix"}, modules: []string{pgx}},
 	"storage":                         {imports: []string{"referral"}},
 	"storage/memory":                  {imports: []string{"referral", "storage"}},
 	"storage/sqlite":                  {imports: []string{"referral", "storage", "internal/migrate"}, modules: []string{sqlite}},

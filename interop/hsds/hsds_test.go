@@ -543,7 +543,7 @@ func TestTaxonomyMap(t *testing.T) {
 
 func TestImportedDirectoryMatches(t *testing.T) {
 	ds := readSampleJSON(t, hsds.Options{Network: network})
-	ix, err := matching.New(ds.Services, matching.Options{})
+	ix, err := matching.New(context.Background(), ds.Services, matching.Options{})
 	require.NoError(t, err)
 	birth := referral.Date{Year: 1990, Month: time.March, Day: 1}
 	res, err := ix.Match(context.Background(), matching.Request{

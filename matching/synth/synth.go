@@ -95,7 +95,7 @@ func Requests(seed uint64, n int, explain bool) []matching.Request {
 		p := referral.Person{
 			BirthDate:     referral.Date{Year: 1940 + r.IntN(66), Month: time.Month(1 + r.IntN(12)), Day: 1 + r.IntN(28)},
 			HouseholdSize: 1 + r.IntN(6), IncomeAnnual: &income, State: m.state, County: m.county,
-			Veteran: r.IntN(12) == 0, Pregnant: r.IntN(30) == 0, Disabled: r.IntN(10) == 0,
+			Veteran: referral.Known(r.IntN(12) == 0), Pregnant: referral.Known(r.IntN(30) == 0), Disabled: referral.Known(r.IntN(10) == 0),
 			Languages: []string{"en"},
 		}
 		if r.IntN(4) == 0 {

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/refkit/refkit/matching"
+	"github.com/refkit/refkit/matching/internal/reference"
 	"github.com/refkit/refkit/matching/synth"
 	"github.com/refkit/refkit/matching/synth/internal/rulemix"
 	"github.com/refkit/refkit/referral"
@@ -30,7 +31,7 @@ func TestDirectoryIsDeterministicAndValid(t *testing.T) {
 	require.GreaterOrEqual(t, locations, 2000)
 	require.Less(t, locations, 2002)
 	require.Less(t, len(texts), 80, "services share rule texts")
-	_, err := matching.New(a, matching.Options{})
+	_, err := matching.New(context.Background(), a, matching.Options{})
 	require.NoError(t, err)
 }
 
@@ -62,7 +63,7 @@ var (
 
 func benchIndex(b *testing.B) *matching.Index {
 	benchOnce.Do(func() {
-		ix, err := matching.New(synth.Directory(1, 200_000), matching.Options{})
+		ix, err := matching.New(context.Background(), synth.Directory(1, 200_000), matching.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -80,7 +81,7 @@ func benchmarkMatch(b *testing.B, explain, scan bool) {
 		req := reqs[i%len(reqs)]
 		var err error
 		if scan {
-			_, err = snap.Scan(ctx, req)
+			_, err = reference.Scan.(func(*matching.Snapshot, context.Context, matching.Request) (matching.Result, error))(snap, ctx, req)
 		} else {
 			_, err = snap.Match(ctx, req)
 		}
@@ -98,7 +99,7 @@ func BenchmarkScan(b *testing.B)         { benchmarkMatch(b, false, true) }
 func BenchmarkBuild(b *testing.B) {
 	dir := synth.Directory(1, 200_000)
 	for b.Loop() {
-		if _, err := matching.New(dir, matching.Options{}); err != nil {
+		if _, err := matching.New(context.Background(), dir, matching.Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -115,7 +116,7 @@ func ExampleDirectory() {
 }
 
 func ExampleRequests() {
-	ix, err := matching.New(synth.Directory(1, 5000), matching.Options{})
+	ix, err := matching.New(context.Background(), synth.Directory(1, 5000), matching.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -163,7 +164,7 @@ func check(d directory) error {
 			return fmt.Errorf("service %s: %w", s.ID, err)
 		}
 	}
-	if _, err := matching.New(d.Services, matching.Options{}); err != nil {
+	if _, err := matching.New(context.Background(), d.Services, matching.Options{}); err != nil {
 		return fmt.Errorf("matching: %w", err)
 	}
 	return nil

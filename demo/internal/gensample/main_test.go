@@ -137,7 +137,7 @@ func TestRecordsValidateAndReferToEachOther(t *testing.T) {
 	for _, o := range d.Organizations {
 		require.Positive(t, offers[o.ID], "organization %s offers no service", o.ID)
 	}
-	_, err := matching.New(d.Services, matching.Options{})
+	_, err := matching.New(context.Background(), d.Services, matching.Options{})
 	require.NoError(t, err)
 }
 
@@ -280,7 +280,7 @@ func person(langs ...string) referral.Person {
 // of downtown, an ordinary person finds located services, many with room.
 func TestCoverageNearDowntown(t *testing.T) {
 	d, _ := sample(t)
-	ix, err := matching.New(d.Services, matching.Options{})
+	ix, err := matching.New(context.Background(), d.Services, matching.Options{})
 	require.NoError(t, err)
 	byID := map[referral.ID]referral.Service{}
 	for _, s := range d.Services {

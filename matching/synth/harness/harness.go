@@ -10,9 +10,13 @@ import (
 	"time"
 
 	"github.com/refkit/refkit/matching"
+	"github.com/refkit/refkit/matching/internal/reference"
 	"github.com/refkit/refkit/matching/synth"
 	"github.com/refkit/refkit/referral"
 )
+
+// linearScan is the matcher's reference path, which examines every service.
+var linearScan = reference.Scan.(func(*matching.Snapshot, context.Context, matching.Request) (matching.Result, error))
 
 // Config sizes a harness run.
 type Config struct {
@@ -162,7 +166,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	start := time.Now()
-	ix, err := matching.New(dir, matching.Options{})
+	ix, err := matching.New(ctx, dir, matching.Options{})
 	if err != nil {
 		return rep, err
 	}
@@ -198,7 +202,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		scan := make([]time.Duration, n)
 		for i := range n {
 			t0 := time.Now()
-			if _, err := snap.Scan(ctx, reqs[i]); err != nil {
+			if _, err := linearScan(snap, ctx, reqs[i]); err != nil {
 				return rep, err
 			}
 			scan[i] = time.Since(t0)
@@ -212,7 +216,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 			if err != nil {
 				return rep, err
 			}
-			want, err := snap.Scan(ctx, req)
+			want, err := linearScan(snap, ctx, req)
 			if err != nil {
 				return rep, err
 			}

@@ -54,11 +54,12 @@ func TestTemplatesCompileInBothForms(t *testing.T) {
 	require.Contains(t, q, "$"+"1::")
 }
 
-func TestSQLRuleGuardsUnknownFacts(t *testing.T) {
+// SQL's NULL logic is the engine's three-valued logic, so rules need no guards.
+func TestSQLRuleKeepsUnknownFactsNull(t *testing.T) {
 	sql := sqlRule()
-	require.Contains(t, sql, "WHEN 6 THEN (@age IS NOT NULL AND (@age < 18 OR @pregnant))")
-	require.Contains(t, sql, "WHEN 10 THEN (@fpl_percent IS NOT NULL AND @household_size IS NOT NULL AND (@fpl_percent <= 200 AND @household_size >= 2))")
-	require.Contains(t, sql, "WHEN 8 THEN (@veteran)")
+	require.Contains(t, sql, "WHEN 6 THEN (@age < 18 OR @pregnant)")
+	require.Contains(t, sql, "WHEN 10 THEN (@fpl_percent <= 200 AND @household_size >= 2)")
+	require.NotContains(t, sql, "IS NOT NULL")
 }
 
 func TestCompareEligible(t *testing.T) {
@@ -125,7 +126,11 @@ func samplePersons(asOf time.Time) []referral.Person {
 	}
 	for _, age := range []int{0, 17, 18, 24, 25, 59, 60, 64, 65, 90} {
 		with(func(p *referral.Person) { p.BirthDate = born(age) })
-		with(func(p *referral.Person) { p.BirthDate = born(age); p.Pregnant = true; p.IncomeAnnual = income(130, 2) })
+		with(func(p *referral.Person) {
+			p.BirthDate = born(age)
+			p.Pregnant = referral.Known(true)
+			p.IncomeAnnual = income(130, 2)
+		})
 	}
 	with(func(p *referral.Person) { p.BirthDate = born(18); p.BirthDate.Day++ }) // turns 18 tomorrow
 	for _, pct := range []float64{0, 100, 137.9, 138, 138.1, 185, 199.99, 200, 200.01, 399, 400, 401, 1000} {
@@ -134,13 +139,17 @@ func samplePersons(asOf time.Time) []referral.Person {
 		}
 	}
 	with(func(p *referral.Person) { p.BirthDate = referral.Date{} })
-	with(func(p *referral.Person) { p.BirthDate = referral.Date{}; p.Pregnant = true; p.Disabled = true })
+	with(func(p *referral.Person) {
+		p.BirthDate = referral.Date{}
+		p.Pregnant = referral.Known(true)
+		p.Disabled = referral.Known(true)
+	})
 	with(func(p *referral.Person) { p.IncomeAnnual = nil })
 	with(func(p *referral.Person) { p.HouseholdSize = 0 })
 	with(func(p *referral.Person) { p.State = "PR" }) // outside the poverty tables
 	with(func(p *referral.Person) { p.State = "AK"; p.IncomeAnnual = income(160, 2) })
-	with(func(p *referral.Person) { p.Veteran = true })
-	with(func(p *referral.Person) { p.Disabled = true; p.BirthDate = born(30) })
+	with(func(p *referral.Person) { p.Veteran = referral.Known(true) })
+	with(func(p *referral.Person) { p.Disabled = referral.Known(true); p.BirthDate = born(30) })
 	for _, langs := range [][]string{{"es"}, {"ES-mx"}, {"en", "es-US"}, {"est"}, {"fr"}, nil} {
 		with(func(p *referral.Person) { p.Languages = langs })
 	}
@@ -180,7 +189,7 @@ func TestRuleTemplatesAgree(t *testing.T) {
 			dir = append(dir, s)
 		}
 	}
-	ix, err := matching.New(dir, matching.Options{})
+	ix, err := matching.New(ctx, dir, matching.Options{})
 	require.NoError(t, err)
 	pg, err := LoadPostGIS(ctx, url, dir)
 	require.NoError(t, err)
@@ -231,7 +240,7 @@ func TestPostGISAgreesOnEveryPolicy(t *testing.T) {
 	url := postgresURL(t)
 	ctx := context.Background()
 	dir := synth.Directory(21, 4000)
-	ix, err := matching.New(dir, matching.Options{})
+	ix, err := matching.New(ctx, dir, matching.Options{})
 	require.NoError(t, err)
 	pg, err := LoadPostGIS(ctx, url, dir)
 	require.NoError(t, err)

@@ -24,8 +24,8 @@ type Template struct {
 	PerCounty bool
 	// SQL is the same predicate over the request's facts, written @fact with the
 	// expr vocabulary's names, and the row's rule_arg (the county of a PerCounty
-	// template). Like the engine, a rule that names an unknown fact never passes:
-	// the harness adds an "IS NOT NULL" guard for every nullable fact it names.
+	// template). Unknown facts are NULL, and SQL's three-valued logic is the
+	// engine's, so the harness needs no guard.
 	SQL string
 }
 
