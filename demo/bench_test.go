@@ -37,7 +37,7 @@ func BenchmarkRun(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, err := demo.Run(ctx, demo.Config{Store: store, Sample: sample}); err != nil {
+				if _, err := demo.Run(ctx, store, demo.Options{Sample: sample}); err != nil {
 					b.Fatal(err)
 				}
 				store.Close()

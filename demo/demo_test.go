@@ -22,7 +22,7 @@ import (
 
 func runOn(t *testing.T, store storage.Store) *demo.Report {
 	t.Helper()
-	report, err := demo.Run(context.Background(), demo.Config{Store: store})
+	report, err := demo.Run(context.Background(), store, demo.Options{})
 	require.NoError(t, err)
 	return report
 }
@@ -135,18 +135,19 @@ func TestRunRefuses(t *testing.T) {
 	bad.People[0].Person.Network = referral.NewID()
 
 	tests := []struct {
-		name string
-		cfg  demo.Config
-		want error
+		name  string
+		store storage.Store
+		opts  demo.Options
+		want  error
 	}{
-		{"no store", demo.Config{}, referral.ErrInvalid},
-		{"negative days", demo.Config{Store: memory.New(), Days: -1}, referral.ErrInvalid},
-		{"a store that already played", demo.Config{Store: used}, referral.ErrConflict},
-		{"a person outside the network", demo.Config{Store: memory.New(), Sample: bad}, referral.ErrNotFound},
+		{"no store", nil, demo.Options{}, referral.ErrInvalid},
+		{"negative days", memory.New(), demo.Options{Days: -1}, referral.ErrInvalid},
+		{"a store that already played", used, demo.Options{}, referral.ErrConflict},
+		{"a person outside the network", memory.New(), demo.Options{Sample: bad}, referral.ErrNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := demo.Run(ctx, tt.cfg)
+			_, err := demo.Run(ctx, tt.store, tt.opts)
 			require.ErrorIs(t, err, tt.want)
 		})
 	}
@@ -155,7 +156,7 @@ func TestRunRefuses(t *testing.T) {
 func TestRunHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := demo.Run(ctx, demo.Config{Store: memory.New()})
+	_, err := demo.Run(ctx, memory.New(), demo.Options{})
 	require.ErrorIs(t, err, context.Canceled)
 }
 
@@ -183,13 +184,13 @@ func TestWriteText(t *testing.T) {
 }
 
 func TestDaysShortensThePlay(t *testing.T) {
-	report, err := demo.Run(context.Background(), demo.Config{Store: memory.New(), Days: 2})
+	report, err := demo.Run(context.Background(), memory.New(), demo.Options{Days: 2})
 	require.NoError(t, err)
 	require.Equal(t, report.Start.AddDate(0, 0, 2), report.End)
 	require.Zero(t, report.Loop.ByStatus[referral.StatusCompleted], "nothing completes within two days")
 	require.Zero(t, report.Sweep.Expired, "nothing expires within two days")
 	start := time.Date(2027, 1, 4, 8, 0, 0, 0, time.UTC)
-	report, err = demo.Run(context.Background(), demo.Config{Store: memory.New(), Start: start})
+	report, err = demo.Run(context.Background(), memory.New(), demo.Options{Start: start})
 	require.NoError(t, err)
 	require.Equal(t, start, report.Start)
 	require.True(t, report.Referrals[0].Sent.Equal(start))
@@ -199,7 +200,7 @@ func TestDeadlinesDecideExpiry(t *testing.T) {
 	// Receivers accept 20 to 38 hours after a referral is sent; with 12 hours
 	// to accept, most miss it and the morning sweep expires them first.
 	tight := lifecycle.Deadlines{Accept: 12 * time.Hour, ExpireAfter: time.Hour}
-	report, err := demo.Run(context.Background(), demo.Config{Store: memory.New(), Deadlines: tight})
+	report, err := demo.Run(context.Background(), memory.New(), demo.Options{Deadlines: tight})
 	require.NoError(t, err)
 	usual := runOn(t, memory.New())
 	require.Greater(t, report.Sweep.Expired, usual.Sweep.Expired)
@@ -236,13 +237,13 @@ func TestRunWithHostInstrument(t *testing.T) {
 	sample, err := demo.ParseSample(marshal(t, d), marshal(t, p), reg, lifecycle.DefaultCodes())
 	require.NoError(t, err)
 
-	report, err := demo.Run(context.Background(), demo.Config{Store: memory.New(), Sample: sample, Instruments: reg})
+	report, err := demo.Run(context.Background(), memory.New(), demo.Options{Sample: sample, Instruments: reg})
 	require.NoError(t, err)
 	require.Len(t, report.Referrals, 1)
 	require.Equal(t, referral.FoodInsecurity, report.Referrals[0].Domain)
 	require.Equal(t, referral.Urgent, report.Referrals[0].Urgency)
 	require.Equal(t, referral.StatusCompleted, report.Referrals[0].Status)
 
-	_, err = demo.Run(context.Background(), demo.Config{Store: memory.New(), Sample: sample})
+	_, err = demo.Run(context.Background(), memory.New(), demo.Options{Sample: sample})
 	require.ErrorIs(t, err, referral.ErrNotFound, "the default registry does not hold the host's instrument")
 }

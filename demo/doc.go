@@ -17,7 +17,7 @@
 // runs it on PostgreSQL.
 //
 //	store := memory.New()
-//	report, err := demo.Run(ctx, demo.Config{Store: store})
+//	report, err := demo.Run(ctx, store, demo.Options{})
 //	if err != nil { ... }
 //	report.WriteText(os.Stdout)
 //

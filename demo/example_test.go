@@ -16,7 +16,7 @@ import (
 func ExampleRun() {
 	store := memory.New()
 	defer store.Close()
-	report, err := demo.Run(context.Background(), demo.Config{Store: store})
+	report, err := demo.Run(context.Background(), store, demo.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -67,7 +67,7 @@ func ExampleSample_Load() {
 func ExampleReport_WriteText() {
 	store := memory.New()
 	defer store.Close()
-	report, err := demo.Run(context.Background(), demo.Config{Store: store, Days: 7})
+	report, err := demo.Run(context.Background(), store, demo.Options{Days: 7})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -17,11 +17,8 @@ import (
 	"github.com/refkit/refkit/storage"
 )
 
-// Config configures Run. Only Store is required.
-type Config struct {
-	// Store receives the sample network and everything the demo does. It must
-	// not hold the sample's network already (ErrConflict).
-	Store storage.Store
+// Options tune Run. The zero value plays the bundled sample for three weeks.
+type Options struct {
 	// Sample is the network to play; nil plays the bundled one (LoadSample).
 	Sample *Sample
 	// Start is when the virtual clock starts; zero is Monday 2 March 2026,
@@ -55,7 +52,7 @@ const RadiusM = 10_000
 // referred to, the rest are where a declined need is redirected.
 const matchLimit = 5
 
-// Run plays the sample network end to end on cfg.Store, on a virtual clock, and
+// Run plays the sample network end to end on store, on a virtual clock, and
 // returns the loop-closure report. It loads the directory into the store and
 // builds a matching index from it; screens each person with their instruments
 // and stores the results; matches every need and sends a referral with the
@@ -64,21 +61,22 @@ const matchLimit = 5
 // which the referrer redirects the need to the next match, or ignore it until
 // the deadline sweep expires it); then asks the lifecycle for its loop-closure
 // metrics. The same sample, start and days give the same report on every store.
-func Run(ctx context.Context, cfg Config) (*Report, error) {
-	if cfg.Store == nil {
+// The store must not hold the sample's network already (ErrConflict).
+func Run(ctx context.Context, store storage.Store, opts Options) (*Report, error) {
+	if store == nil {
 		return nil, fmt.Errorf("demo: %w", referral.Invalid("store", "is required"))
 	}
-	if cfg.Days < 0 {
+	if opts.Days < 0 {
 		return nil, fmt.Errorf("demo: %w", referral.Invalid("days", "must not be negative"))
 	}
-	sample := cfg.Sample
+	sample := opts.Sample
 	if sample == nil {
 		var err error
 		if sample, err = LoadSample(); err != nil {
 			return nil, err
 		}
 	}
-	start := cfg.Start
+	start := opts.Start
 	if start.IsZero() {
 		ny, err := time.LoadLocation("America/New_York")
 		if err != nil {
@@ -86,20 +84,20 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		start = time.Date(2026, 3, 2, 9, 0, 0, 0, ny)
 	}
-	deadlines := cfg.Deadlines
+	deadlines := opts.Deadlines
 	if deadlines == (lifecycle.Deadlines{}) {
 		deadlines = DefaultDeadlines()
 	}
-	days := cfg.Days
+	days := opts.Days
 	if days == 0 {
 		days = 21
 	}
-	instruments := cfg.Instruments
+	instruments := opts.Instruments
 	if instruments == nil {
 		instruments = screening.Default()
 	}
 	p := &play{
-		store:       cfg.Store,
+		store:       store,
 		sample:      sample,
 		instruments: instruments,
 		now:         start,
@@ -117,9 +115,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := p.load(ctx); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
-	engine, err := lifecycle.New(lifecycle.Config{
-		Store: cfg.Store, Now: p.clock, IDs: p.ids, Deadlines: deadlines, Logger: cfg.Logger,
-	})
+	engine, err := lifecycle.New(store, store, lifecycle.Options{Now: p.clock, IDs: p.ids, Deadlines: deadlines, Logger: opts.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}

@@ -12,10 +12,29 @@ import (
 	"github.com/refkit/refkit/storage"
 )
 
-// Config configures an Engine. Only Store is required.
-type Config struct {
-	// Store persists referrals and events.
-	Store storage.Store
+// Store is what an Engine reads and writes besides the directory: referrals and
+// their event log, and the person-side records a referral depends on (the
+// person, the screenings its needs cite, the consents that let it be sent and
+// seen). Every storage.Store satisfies it.
+type Store interface {
+	storage.Referrals
+	GetPerson(ctx context.Context, network, id referral.ID) (referral.Person, error)
+	GetScreening(ctx context.Context, network, id referral.ID) (referral.Screening, error)
+	ListConsents(ctx context.Context, network, person referral.ID) ([]referral.Consent, error)
+}
+
+// Directory is where an Engine checks the organizations and services a
+// referral names. Every storage.Store satisfies it; a host that keeps its
+// directory in another system passes its own, and the engine then reads no
+// directory record from the store. Errors must wrap the referral sentinels, an
+// unknown record referral.ErrNotFound.
+type Directory interface {
+	GetOrganization(ctx context.Context, network, id referral.ID) (referral.Organization, error)
+	GetService(ctx context.Context, network, id referral.ID) (referral.Service, error)
+}
+
+// Options tune an Engine. The zero value is usable.
+type Options struct {
 	// Now is the clock; nil uses time.Now. Simulations pass a virtual clock.
 	Now func() time.Time
 	// IDs mints referral ids; nil uses a generator on Now and crypto/rand.
@@ -53,7 +72,8 @@ type Deadlines struct {
 // Engine runs referral commands and queries against a store. It is safe for
 // concurrent use; it holds no per-referral state.
 type Engine struct {
-	store     storage.Store
+	store     Store
+	directory Directory
 	now       func() time.Time
 	ids       *referral.IDGenerator
 	deadlines Deadlines
@@ -63,26 +83,32 @@ type Engine struct {
 	poll      time.Duration
 }
 
-// New returns an Engine, or ErrInvalid if the configuration is incomplete.
-func New(cfg Config) (*Engine, error) {
-	if cfg.Store == nil {
+// New returns an Engine on store and directory (usually the same
+// storage.Store), or ErrInvalid if either is missing or an option is out of
+// range.
+func New(store Store, directory Directory, opts Options) (*Engine, error) {
+	if store == nil {
 		return nil, referral.Invalid("store", "is required")
 	}
-	if cfg.Deadlines.Acknowledge < 0 || cfg.Deadlines.Accept < 0 {
+	if directory == nil {
+		return nil, referral.Invalid("directory", "is required")
+	}
+	if opts.Deadlines.Acknowledge < 0 || opts.Deadlines.Accept < 0 {
 		return nil, referral.Invalid("deadlines", "must not be negative")
 	}
-	if cfg.PollInterval < 0 {
+	if opts.PollInterval < 0 {
 		return nil, referral.Invalid("poll_interval", "must not be negative")
 	}
 	e := &Engine{
-		store:     cfg.Store,
-		now:       cfg.Now,
-		ids:       cfg.IDs,
-		deadlines: cfg.Deadlines,
-		implied:   cfg.ImpliedConsent,
-		codes:     cfg.Codes.clone(),
-		log:       cfg.Logger,
-		poll:      cfg.PollInterval,
+		store:     store,
+		directory: directory,
+		now:       opts.Now,
+		ids:       opts.IDs,
+		deadlines: opts.Deadlines,
+		implied:   opts.ImpliedConsent,
+		codes:     opts.Codes.clone(),
+		log:       opts.Logger,
+		poll:      opts.PollInterval,
 	}
 	if e.poll == 0 {
 		e.poll = time.Second
@@ -260,11 +286,11 @@ func (e *Engine) checkCreate(ctx context.Context, actor referral.Actor, req Crea
 	if err := e.checkScreenings(ctx, actor.Network, req); err != nil {
 		return err
 	}
-	if _, err := e.store.GetOrganization(ctx, actor.Network, req.Receiver); err != nil {
+	if _, err := e.directory.GetOrganization(ctx, actor.Network, req.Receiver); err != nil {
 		return fmt.Errorf("receiving organization: %w", err)
 	}
 	if !req.Service.IsZero() {
-		svc, err := e.store.GetService(ctx, actor.Network, req.Service)
+		svc, err := e.directory.GetService(ctx, actor.Network, req.Service)
 		if err != nil {
 			return fmt.Errorf("service: %w", err)
 		}

@@ -26,7 +26,7 @@ func exampleNetwork(deadlines lifecycle.Deadlines) (*lifecycle.Engine, referral.
 	must(store.PutOrganization(ctx, referral.Organization{ID: foodBank, Network: network, Name: "North Food Bank"}))
 	must(store.PutPerson(ctx, referral.Person{ID: person, Network: network}))
 	must(store.PutConsent(ctx, referral.Consent{ID: ids.MustNew(), Network: network, Person: person, Grantee: foodBank, Scope: referral.ScopeReferral}))
-	engine, err := lifecycle.New(lifecycle.Config{Store: store, Now: clock, IDs: ids, Deadlines: deadlines})
+	engine, err := lifecycle.New(store, store, lifecycle.Options{Now: clock, IDs: ids, Deadlines: deadlines})
 	must(err)
 	sender := referral.Actor{Network: network, Organization: clinic, User: "dr-lee", Role: referral.RoleStaff}
 	receiver := referral.Actor{Network: network, Organization: foodBank, User: "intake", Role: referral.RoleStaff}

@@ -11,6 +11,7 @@ import (
 	"github.com/refkit/refkit/lifecycle"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/storage"
+	"github.com/refkit/refkit/storage/memory"
 )
 
 // pollingStore hides the memory store's FeedNotifier, so Follow has to poll.
@@ -18,18 +19,18 @@ type pollingStore struct{ storage.Store }
 
 func TestFollow(t *testing.T) {
 	tests := []struct {
-		name string
-		edit func(*lifecycle.Config)
+		name  string
+		store storage.Store
+		edit  func(*lifecycle.Options)
 	}{
-		{"woken by the store", nil},
-		{"polling a store that cannot notify", func(c *lifecycle.Config) {
-			c.Store = pollingStore{c.Store}
+		{"woken by the store", memory.New(), nil},
+		{"polling a store that cannot notify", pollingStore{memory.New()}, func(c *lifecycle.Options) {
 			c.PollInterval = time.Millisecond
 		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, tc.edit)
+			e := newEnvOn(t, tc.store, tc.edit)
 			first := e.create(t) // before the follower starts: read from the backlog
 
 			ctx, cancel := context.WithCancel(e.ctx)

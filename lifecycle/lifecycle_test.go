@@ -47,13 +47,13 @@ type env struct {
 	service                    referral.Service
 }
 
-func newEnv(t testing.TB, edit func(*lifecycle.Config)) *env {
+func newEnv(t testing.TB, edit func(*lifecycle.Options)) *env {
 	t.Helper()
 	return newEnvOn(t, memory.New(), edit)
 }
 
 // newEnvOn is newEnv on the given, empty store.
-func newEnvOn(t testing.TB, store storage.Store, edit func(*lifecycle.Config)) *env {
+func newEnvOn(t testing.TB, store storage.Store, edit func(*lifecycle.Options)) *env {
 	t.Helper()
 	c := &clock{now: time.Date(2026, 1, 12, 9, 0, 0, 0, time.UTC)}
 	e := &env{ctx: context.Background(), clock: c, store: store}
@@ -81,11 +81,11 @@ func newEnvOn(t testing.TB, store storage.Store, edit func(*lifecycle.Config)) *
 	e.senderA = referral.Actor{Network: e.network, Organization: e.sender, User: "dr-lee", Role: referral.RoleStaff}
 	e.receiverA = referral.Actor{Network: e.network, Organization: e.receiver, User: "intake", Role: referral.RoleStaff}
 	e.thirdA = referral.Actor{Network: e.network, Organization: e.third, User: "case", Role: referral.RoleStaff}
-	cfg := lifecycle.Config{Store: e.store, Now: c.Now, IDs: e.ids}
+	cfg := lifecycle.Options{Now: c.Now, IDs: e.ids}
 	if edit != nil {
 		edit(&cfg)
 	}
-	eng, err := lifecycle.New(cfg)
+	eng, err := lifecycle.New(e.store, e.store, cfg)
 	require.NoError(t, err)
 	e.engine = eng
 	return e
@@ -153,7 +153,7 @@ func (e *env) walk(t testing.TB, steps ...step) referral.Referral {
 }
 
 func TestHappyPathClosesTheLoop(t *testing.T) {
-	e := newEnv(t, func(c *lifecycle.Config) {
+	e := newEnv(t, func(c *lifecycle.Options) {
 		c.Deadlines = lifecycle.Deadlines{Acknowledge: 24 * time.Hour, Accept: 72 * time.Hour}
 	})
 	r, err := e.engine.Create(e.ctx, e.senderA, e.request(false))
@@ -324,7 +324,7 @@ func TestGuards(t *testing.T) {
 }
 
 func TestCompleteNeedsAKnownOutcome(t *testing.T) {
-	e := newEnv(t, func(c *lifecycle.Config) {
+	e := newEnv(t, func(c *lifecycle.Options) {
 		c.Codes = lifecycle.DefaultCodes()
 		c.Codes.Outcome = append(c.Codes.Outcome, "enrolled-in-snap")
 	})
@@ -363,7 +363,7 @@ func TestConsent(t *testing.T) {
 		require.ErrorIs(t, err, referral.ErrNoConsent)
 	})
 	t.Run("implied by host policy", func(t *testing.T) {
-		e := newEnv(t, func(c *lifecycle.Config) { c.ImpliedConsent = true })
+		e := newEnv(t, func(c *lifecycle.Options) { c.ImpliedConsent = true })
 		req := e.request(true)
 		req.Receiver, req.Service, req.Location = e.third, referral.NilID, referral.NilID
 		r, err := e.engine.Create(e.ctx, e.senderA, req)
@@ -491,7 +491,7 @@ func TestNotesAreTwoWay(t *testing.T) {
 func TestSweep(t *testing.T) {
 	deadlines := lifecycle.Deadlines{Acknowledge: 24 * time.Hour, Accept: 72 * time.Hour, ExpireAfter: 48 * time.Hour}
 	t.Run("escalate then expire", func(t *testing.T) {
-		e := newEnv(t, func(c *lifecycle.Config) { c.Deadlines = deadlines })
+		e := newEnv(t, func(c *lifecycle.Options) { c.Deadlines = deadlines })
 		r := e.create(t)
 		quiet := e.create(t)
 		_, err := e.engine.Acknowledge(e.ctx, e.receiverA, quiet.ID)
@@ -531,7 +531,7 @@ func TestSweep(t *testing.T) {
 		require.Equal(t, referral.RoleSystem, history[2].Actor.Role)
 	})
 	t.Run("catching up escalates and expires in one sweep", func(t *testing.T) {
-		e := newEnv(t, func(c *lifecycle.Config) { c.Deadlines = deadlines })
+		e := newEnv(t, func(c *lifecycle.Options) { c.Deadlines = deadlines })
 		r := e.create(t)
 		res, err := e.engine.Sweep(e.ctx, e.clock.Now().Add(30*24*time.Hour))
 		require.NoError(t, err)
@@ -541,14 +541,14 @@ func TestSweep(t *testing.T) {
 		require.Equal(t, referral.StatusCancelled, got.Status)
 	})
 	t.Run("zero grace expires at the deadline", func(t *testing.T) {
-		e := newEnv(t, func(c *lifecycle.Config) { c.Deadlines = lifecycle.Deadlines{Acknowledge: time.Hour} })
+		e := newEnv(t, func(c *lifecycle.Options) { c.Deadlines = lifecycle.Deadlines{Acknowledge: time.Hour} })
 		e.create(t)
 		res, err := e.engine.Sweep(e.ctx, e.clock.Now().Add(time.Hour))
 		require.NoError(t, err)
 		require.Equal(t, lifecycle.SweepResult{Expired: 1}, res)
 	})
 	t.Run("negative grace only escalates", func(t *testing.T) {
-		e := newEnv(t, func(c *lifecycle.Config) { c.Deadlines = lifecycle.Deadlines{Acknowledge: time.Hour, ExpireAfter: -1} })
+		e := newEnv(t, func(c *lifecycle.Options) { c.Deadlines = lifecycle.Deadlines{Acknowledge: time.Hour, ExpireAfter: -1} })
 		r := e.create(t)
 		res, err := e.engine.Sweep(e.ctx, e.clock.Now().Add(365*24*time.Hour))
 		require.NoError(t, err)
@@ -558,7 +558,7 @@ func TestSweep(t *testing.T) {
 		require.True(t, got.NextDeadline.IsZero())
 	})
 	t.Run("accepted referrals are not swept", func(t *testing.T) {
-		e := newEnv(t, func(c *lifecycle.Config) { c.Deadlines = deadlines })
+		e := newEnv(t, func(c *lifecycle.Options) { c.Deadlines = deadlines })
 		e.walk(t, accept)
 		res, err := e.engine.Sweep(e.ctx, e.clock.Now().Add(365*24*time.Hour))
 		require.NoError(t, err)
@@ -639,15 +639,28 @@ func TestGraph(t *testing.T) {
 	}
 }
 
-func TestNewRejectsBadConfig(t *testing.T) {
-	_, err := lifecycle.New(lifecycle.Config{})
-	require.ErrorIs(t, err, referral.ErrInvalid)
+func TestNewRejectsBadOptions(t *testing.T) {
 	codes := lifecycle.DefaultCodes()
 	codes.Decline = append(codes.Decline, "Not Eligible")
-	_, err = lifecycle.New(lifecycle.Config{Store: memory.New(), Codes: codes})
-	require.ErrorIs(t, err, referral.ErrInvalid)
-	_, err = lifecycle.New(lifecycle.Config{Store: memory.New(), Deadlines: lifecycle.Deadlines{Accept: -time.Hour}})
-	require.ErrorIs(t, err, referral.ErrInvalid)
+	store := memory.New()
+	tests := []struct {
+		name      string
+		store     lifecycle.Store
+		directory lifecycle.Directory
+		opts      lifecycle.Options
+	}{
+		{"no store", nil, store, lifecycle.Options{}},
+		{"no directory", store, nil, lifecycle.Options{}},
+		{"a code that is not kebab-case", store, store, lifecycle.Options{Codes: codes}},
+		{"a negative deadline", store, store, lifecycle.Options{Deadlines: lifecycle.Deadlines{Accept: -time.Hour}}},
+		{"a negative poll interval", store, store, lifecycle.Options{PollInterval: -time.Second}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := lifecycle.New(tt.store, tt.directory, tt.opts)
+			require.ErrorIs(t, err, referral.ErrInvalid)
+		})
+	}
 }
 
 func TestIfVersion(t *testing.T) {

@@ -15,7 +15,7 @@ import (
 func TestLogsCarryNoPersonalData(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e := newEnv(t, func(c *lifecycle.Config) { c.Logger = logger })
+	e := newEnv(t, func(c *lifecycle.Options) { c.Logger = logger })
 	req := e.request(true)
 	req.Note = "Pat lives at 12 Elm St and is afraid of her partner."
 	r, err := e.engine.Create(e.ctx, e.senderA, req)

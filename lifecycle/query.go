@@ -93,7 +93,7 @@ func (e *Engine) Feed(ctx context.Context, actor referral.Actor, after int64, li
 // On a store that implements storage.FeedNotifier, Follow sleeps until an append
 // wakes it, whichever process made the append (the notifier's contract; the
 // backend states how soon another process's append wakes it); on others it
-// re-reads the feed every Config.PollInterval.
+// re-reads the feed every Options.PollInterval.
 func (e *Engine) Follow(ctx context.Context, actor referral.Actor, after int64, fn func(referral.Event) error) error {
 	if err := actor.Validate(); err != nil {
 		return fmt.Errorf("follow: actor: %w", err)

@@ -161,8 +161,8 @@ func newSim(ctx context.Context, sc *Scenario, seed uint64) (*sim, error) {
 	}
 	ids := referral.NewIDGenerator(s.clockNow, rand.NewChaCha8(key))
 	s.store = memory.New()
-	eng, err := lifecycle.New(lifecycle.Config{
-		Store: s.store, Now: s.clockNow, IDs: ids, ImpliedConsent: true,
+	eng, err := lifecycle.New(s.store, s.store, lifecycle.Options{
+		Now: s.clockNow, IDs: ids, ImpliedConsent: true,
 		Deadlines: lifecycle.Deadlines{
 			Acknowledge: time.Duration(sc.Policy.AcknowledgeWithin), Accept: time.Duration(sc.Policy.AcceptWithin),
 			ExpireAfter: time.Duration(sc.Policy.ExpireAfter),

@@ -81,7 +81,7 @@ func (c *demoCmd) run(ctx context.Context, args []string, std stdio) error {
 		return err
 	}
 	defer store.Close()
-	report, err := demo.Run(ctx, demo.Config{Store: store, Days: c.days})
+	report, err := demo.Run(ctx, store, demo.Options{Days: c.days})
 	if errors.Is(err, referral.ErrConflict) {
 		return fmt.Errorf("%s: %w (the demo ran there before: remove the file or pass another --dir)", path, err)
 	}

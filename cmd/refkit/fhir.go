@@ -193,12 +193,12 @@ func (a fhirArgs) load(ctx context.Context, baseURL string) (*fhirRecords, error
 		}
 		recs.store, recs.actor.Network = mem, recs.state.Network.ID
 	}
-	engine, err := lifecycle.New(lifecycle.Config{Store: recs.store, Now: a.now, ImpliedConsent: recs.state.ImpliedConsent})
+	engine, err := lifecycle.New(recs.store, recs.store, lifecycle.Options{Now: a.now, ImpliedConsent: recs.state.ImpliedConsent})
 	if err != nil {
 		recs.store.Close()
 		return nil, err
 	}
-	recs.exchange, err = fhir.New(fhir.Config{Engine: engine, Store: recs.store, Now: a.now, BaseURL: baseURL})
+	recs.exchange, err = fhir.New(engine, recs.store, recs.store, fhir.Options{Now: a.now, BaseURL: baseURL})
 	if err != nil {
 		recs.store.Close()
 		return nil, err

@@ -153,7 +153,7 @@ func TestFHIROnDatabase(t *testing.T) {
 	require.NoError(t, store.PutPerson(ctx, referral.Person{ID: id(fhirPerson), Network: network, GivenName: "Ana"}))
 	require.NoError(t, store.PutConsent(ctx, referral.Consent{ID: id(fhirConsent), Network: network, Person: id(fhirPerson),
 		Grantee: id(fhirFoodBank), Scope: referral.ScopeReferral}))
-	engine, err := lifecycle.New(lifecycle.Config{Store: store})
+	engine, err := lifecycle.New(store, store, lifecycle.Options{})
 	require.NoError(t, err)
 	clinic := referral.Actor{Network: network, Organization: id(fhirClinic), User: "nurse", Role: referral.RoleStaff}
 	r, err := engine.Create(ctx, clinic, lifecycle.CreateRequest{Person: id(fhirPerson), Receiver: id(fhirFoodBank),

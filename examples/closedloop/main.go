@@ -92,10 +92,8 @@ func run(ctx context.Context, out io.Writer, store storage.Store) (referral.Refe
 		}
 	}
 
-	engine, err := lifecycle.New(lifecycle.Config{
-		Store: store, Now: clock, IDs: ids,
-		Deadlines: lifecycle.Deadlines{Acknowledge: 24 * time.Hour, Accept: 72 * time.Hour, ExpireAfter: 48 * time.Hour},
-	})
+	engine, err := lifecycle.New(store, store, lifecycle.Options{Now: clock, IDs: ids,
+		Deadlines: lifecycle.Deadlines{Acknowledge: 24 * time.Hour, Accept: 72 * time.Hour, ExpireAfter: 48 * time.Hour}})
 	if err != nil {
 		return referral.Referral{}, err
 	}

@@ -68,7 +68,7 @@ func newServer(ctx context.Context, cfg config) (http.Handler, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.ids = referral.NewIDGenerator(s.now, nil)
-	engine, err := lifecycle.New(lifecycle.Config{Store: cfg.Store, Now: s.now, IDs: s.ids})
+	engine, err := lifecycle.New(cfg.Store, cfg.Store, lifecycle.Options{Now: s.now, IDs: s.ids})
 	if err != nil {
 		return nil, err
 	}

@@ -58,7 +58,7 @@ func run(ctx context.Context, out io.Writer, url, schema string, drop, asJSON bo
 	if drop {
 		defer func() { err = errors.Join(err, dropSchema(ctx, url, schema)) }()
 	}
-	report, err := demo.Run(ctx, demo.Config{Store: store})
+	report, err := demo.Run(ctx, store, demo.Options{})
 	if errors.Is(err, referral.ErrConflict) {
 		return fmt.Errorf("%w (schema %s was used before: pass -drop, or another -schema)", err, schema)
 	}

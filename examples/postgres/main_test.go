@@ -37,7 +37,7 @@ func TestRun(t *testing.T) {
 
 	mem := memory.New()
 	defer mem.Close()
-	want, err := demo.Run(ctx, demo.Config{Store: mem})
+	want, err := demo.Run(ctx, mem, demo.Options{})
 	require.NoError(t, err)
 	var report demo.Report
 	require.NoError(t, json.Unmarshal(got.Bytes(), &report))

@@ -67,7 +67,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	engine, err := lifecycle.New(lifecycle.Config{Store: store, Now: clock})
+	engine, err := lifecycle.New(store, store, lifecycle.Options{Now: clock})
 	if err != nil {
 		return err
 	}

@@ -46,7 +46,7 @@ func TestScreenMatchReferRefuses(t *testing.T) {
 	clock := func() time.Time { return now }
 	index, err := matching.New(ctx, sample.Services, matching.Options{Now: clock})
 	require.NoError(t, err)
-	engine, err := lifecycle.New(lifecycle.Config{Store: store, Now: clock})
+	engine, err := lifecycle.New(store, store, lifecycle.Options{Now: clock})
 	require.NoError(t, err)
 	clinic := referral.Actor{Network: sample.Network.ID, Organization: sample.Referrer.ID, User: "care-coordinator", Role: referral.RoleStaff}
 	maria := sample.People[0]

@@ -114,7 +114,7 @@ func ExampleParseBundle() {
 }
 
 func ExampleNew() {
-	_, err := fhir.New(fhir.Config{})
+	_, err := fhir.New(nil, nil, nil, fhir.Options{})
 	fmt.Println(err)
 	// Output:
 	// refkit: invalid input: engine is required

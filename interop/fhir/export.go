@@ -12,16 +12,19 @@ import (
 	"github.com/refkit/refkit/lifecycle"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/screening"
-	"github.com/refkit/refkit/storage"
 )
 
-// Config configures an Exchange. Engine and Store are required and must be the
-// engine and the store it was built on: reads of the referral and every update
-// go through the engine, the person, organizations, consents and screenings
-// the bundle carries are read from the store.
-type Config struct {
-	Engine *lifecycle.Engine
-	Store  storage.Store
+// People is what an Exchange reads about the person a referral is for: the
+// Patient, the screenings the needs cite and the consents the bundle carries.
+// Every storage.Store satisfies it, as does every lifecycle.Store.
+type People interface {
+	GetPerson(ctx context.Context, network, id referral.ID) (referral.Person, error)
+	GetScreening(ctx context.Context, network, id referral.ID) (referral.Screening, error)
+	ListConsents(ctx context.Context, network, person referral.ID) ([]referral.Consent, error)
+}
+
+// Options tune an Exchange. The zero value is usable.
+type Options struct {
 	// Instruments resolves stored screenings' instruments to render their
 	// Observations; nil uses the built-in instruments.
 	Instruments *screening.Registry
@@ -38,22 +41,29 @@ type Config struct {
 // safe for concurrent use.
 type Exchange struct {
 	engine      *lifecycle.Engine
-	store       storage.Store
+	people      People
+	directory   lifecycle.Directory
 	instruments *screening.Registry
 	now         func() time.Time
 	base        string
 }
 
-// New returns an Exchange, or an error wrapping referral.ErrInvalid if the
-// configuration is incomplete.
-func New(cfg Config) (*Exchange, error) {
-	if cfg.Engine == nil {
+// New returns an Exchange over engine, reading the person's records from
+// people and the organizations from directory: usually the store and the
+// directory the engine was built on. Reads of the referral and every update go
+// through the engine, so its access checks hold. A missing argument is an error
+// wrapping referral.ErrInvalid.
+func New(engine *lifecycle.Engine, people People, directory lifecycle.Directory, opts Options) (*Exchange, error) {
+	if engine == nil {
 		return nil, referral.Invalid("engine", "is required")
 	}
-	if cfg.Store == nil {
-		return nil, referral.Invalid("store", "is required")
+	if people == nil {
+		return nil, referral.Invalid("people", "is required")
 	}
-	x := &Exchange{engine: cfg.Engine, store: cfg.Store, instruments: cfg.Instruments, now: cfg.Now, base: cfg.BaseURL}
+	if directory == nil {
+		return nil, referral.Invalid("directory", "is required")
+	}
+	x := &Exchange{engine: engine, people: people, directory: directory, instruments: opts.Instruments, now: opts.Now, base: opts.BaseURL}
 	if x.instruments == nil {
 		reg, err := screening.Builtin()
 		if err != nil {
@@ -84,19 +94,19 @@ func (x *Exchange) Export(ctx context.Context, actor referral.Actor, id referral
 	if err != nil {
 		return nil, fmt.Errorf("fhir export: %w", err)
 	}
-	person, err := x.store.GetPerson(ctx, r.Network, r.Person)
+	person, err := x.people.GetPerson(ctx, r.Network, r.Person)
 	if err != nil {
 		return nil, fmt.Errorf("fhir export: person: %w", err)
 	}
-	sender, err := x.store.GetOrganization(ctx, r.Network, r.Sender)
+	sender, err := x.directory.GetOrganization(ctx, r.Network, r.Sender)
 	if err != nil {
 		return nil, fmt.Errorf("fhir export: sending organization: %w", err)
 	}
-	receiver, err := x.store.GetOrganization(ctx, r.Network, r.Receiver)
+	receiver, err := x.directory.GetOrganization(ctx, r.Network, r.Receiver)
 	if err != nil {
 		return nil, fmt.Errorf("fhir export: receiving organization: %w", err)
 	}
-	consents, err := x.store.ListConsents(ctx, r.Network, r.Person)
+	consents, err := x.people.ListConsents(ctx, r.Network, r.Person)
 	if err != nil {
 		return nil, fmt.Errorf("fhir export: consents: %w", err)
 	}
@@ -160,7 +170,7 @@ func (x *Exchange) observations(ctx context.Context, r referral.Referral) ([]Obs
 			continue
 		}
 		seen = append(seen, n.Screening)
-		s, err := x.store.GetScreening(ctx, r.Network, n.Screening)
+		s, err := x.people.GetScreening(ctx, r.Network, n.Screening)
 		switch {
 		case errors.Is(err, referral.ErrNotFound):
 			continue

@@ -322,18 +322,30 @@ func TestValidateRequiredElements(t *testing.T) {
 	}
 }
 
-func TestNewRequiresEngineAndStore(t *testing.T) {
+func TestNewRequiresEngineAndStores(t *testing.T) {
 	n := newNetwork()
-	_, err := fhir.New(fhir.Config{Store: n.store})
-	require.ErrorIs(t, err, referral.ErrInvalid)
-	_, err = fhir.New(fhir.Config{Engine: n.engine})
-	require.ErrorIs(t, err, referral.ErrInvalid)
+	tests := []struct {
+		name      string
+		engine    *lifecycle.Engine
+		people    fhir.People
+		directory lifecycle.Directory
+	}{
+		{"no engine", nil, n.store, n.store},
+		{"no people", n.engine, nil, n.store},
+		{"no directory", n.engine, n.store, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := fhir.New(tt.engine, tt.people, tt.directory, fhir.Options{})
+			require.ErrorIs(t, err, referral.ErrInvalid)
+		})
+	}
 }
 
 func TestExportBaseURL(t *testing.T) {
 	n := newNetwork()
 	r := n.refer()
-	x, err := fhir.New(fhir.Config{Engine: n.engine, Store: n.store, Now: n.now, BaseURL: "https://fhir.example.org/r4"})
+	x, err := fhir.New(n.engine, n.store, n.store, fhir.Options{Now: n.now, BaseURL: "https://fhir.example.org/r4"})
 	require.NoError(t, err)
 	b, err := x.Export(context.Background(), n.clinic, r.ID)
 	require.NoError(t, err)
@@ -430,7 +442,7 @@ func TestExportNeverSendsAnotherPersonsScreening(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			x, err := fhir.New(fhir.Config{Engine: n.engine, Store: screeningSwap{Store: n.store, get: tc.get}, Now: n.now})
+			x, err := fhir.New(n.engine, screeningSwap{Store: n.store, get: tc.get}, n.store, fhir.Options{Now: n.now})
 			require.NoError(t, err)
 			b, err := x.Export(ctx, n.clinic, r.ID)
 			require.NoError(t, err, "the referral still exports")
@@ -445,10 +457,10 @@ func TestExportNeverSendsAnotherPersonsScreening(t *testing.T) {
 	}
 
 	t.Run("other store failures still fail the export", func(t *testing.T) {
-		x, err := fhir.New(fhir.Config{Engine: n.engine, Now: n.now, Store: screeningSwap{Store: n.store,
+		x, err := fhir.New(n.engine, screeningSwap{Store: n.store,
 			get: func(referral.ID) (referral.Screening, error) {
 				return referral.Screening{}, fmt.Errorf("connection reset: %w", referral.ErrUnavailable)
-			}}})
+			}}, n.store, fhir.Options{Now: n.now})
 		require.NoError(t, err)
 		_, err = x.Export(ctx, n.clinic, r.ID)
 		require.ErrorIs(t, err, referral.ErrUnavailable)

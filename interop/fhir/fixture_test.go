@@ -63,9 +63,9 @@ func newNetwork() *network {
 	s := resp.Score().Screening(screenID, netID, person, now)
 	must(store.PutScreening(ctx, s))
 
-	engine, err := lifecycle.New(lifecycle.Config{Store: store, Now: clock, IDs: ids})
+	engine, err := lifecycle.New(store, store, lifecycle.Options{Now: clock, IDs: ids})
 	must(err)
-	x, err := fhir.New(fhir.Config{Engine: engine, Store: store, Now: clock})
+	x, err := fhir.New(engine, store, store, fhir.Options{Now: clock})
 	must(err)
 	return &network{
 		store: store, engine: engine, x: x, ids: ids,

@@ -24,7 +24,7 @@ type benchNetwork struct {
 
 func newBenchNetwork(b *testing.B, s *Store, seed uint64) *benchNetwork {
 	f := storagetest.NewFixture(b, s, seed)
-	engine, err := lifecycle.New(lifecycle.Config{Store: s})
+	engine, err := lifecycle.New(s, s, lifecycle.Options{})
 	require.NoError(b, err)
 	return &benchNetwork{
 		engine:   engine,

@@ -36,7 +36,7 @@ func Example() {
 			return
 		}
 	}
-	engine, err := lifecycle.New(lifecycle.Config{Store: s, ImpliedConsent: true})
+	engine, err := lifecycle.New(s, s, lifecycle.Options{ImpliedConsent: true})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -447,7 +447,7 @@ func TestListenerReconnects(t *testing.T) {
 // poll is the engine's poll interval, used only by stores without notifications.
 func follow(t *testing.T, s *Store, f *storagetest.Fixture, poll time.Duration) <-chan referral.Event {
 	t.Helper()
-	engine, err := lifecycle.New(lifecycle.Config{Store: s, PollInterval: poll})
+	engine, err := lifecycle.New(s, s, lifecycle.Options{PollInterval: poll})
 	require.NoError(t, err)
 	actor := referral.Actor{Network: f.Network.ID, Organization: f.Receiver.ID, User: "partner-system", Role: referral.RoleStaff}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -31,7 +31,7 @@ func benchEngine(b *testing.B, sync string) (*lifecycle.Engine, *Store, *storage
 	var tick atomic.Int64
 	clock := func() time.Time { return f.Now.Add(time.Duration(tick.Add(1)) * time.Microsecond) }
 	ids := referral.NewIDGenerator(clock, rand.NewChaCha8([32]byte{0xbe}))
-	engine, err := lifecycle.New(lifecycle.Config{Store: s, Now: clock, IDs: ids})
+	engine, err := lifecycle.New(s, s, lifecycle.Options{Now: clock, IDs: ids})
 	require.NoError(b, err)
 	sender := referral.Actor{Network: f.Network.ID, Organization: f.Sender.ID, User: "navigator", Role: referral.RoleStaff}
 	receiver := referral.Actor{Network: f.Network.ID, Organization: f.Receiver.ID, User: "intake", Role: referral.RoleStaff}

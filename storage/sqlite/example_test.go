@@ -36,7 +36,7 @@ func ExampleOpen() {
 	must(store.PutPerson(ctx, referral.Person{ID: person, Network: network}))
 	must(store.PutConsent(ctx, referral.Consent{ID: ids.MustNew(), Network: network, Person: person, Grantee: pantry, Scope: referral.ScopeReferral}))
 
-	engine, err := lifecycle.New(lifecycle.Config{Store: store, Now: clock, IDs: ids})
+	engine, err := lifecycle.New(store, store, lifecycle.Options{Now: clock, IDs: ids})
 	must(err)
 	staff := referral.Actor{Network: network, Organization: clinic, User: "dr-lee", Role: referral.RoleStaff}
 	r, err := engine.Create(ctx, staff, lifecycle.CreateRequest{

@@ -105,7 +105,7 @@ func TestFollowWriterChild(t *testing.T) {
 	defer s.Close()
 	f := childFixture(t, s, 1)
 	ids := referral.NewIDGenerator(nil, rand.NewChaCha8([32]byte{0xf0}))
-	engine, err := lifecycle.New(lifecycle.Config{Store: s, IDs: ids})
+	engine, err := lifecycle.New(s, s, lifecycle.Options{IDs: ids})
 	require.NoError(t, err)
 	sender := referral.Actor{Network: f.Network.ID, Organization: f.Sender.ID, User: "navigator", Role: referral.RoleStaff}
 	receiver := referral.Actor{Network: f.Network.ID, Organization: f.Receiver.ID, User: "intake", Role: referral.RoleStaff}
@@ -127,7 +127,7 @@ func TestFollowWriterChild(t *testing.T) {
 // returns the events it delivers.
 func followReceiver(t *testing.T, s *Store, f *storagetest.Fixture) <-chan referral.Event {
 	t.Helper()
-	engine, err := lifecycle.New(lifecycle.Config{Store: s, PollInterval: time.Hour})
+	engine, err := lifecycle.New(s, s, lifecycle.Options{PollInterval: time.Hour})
 	require.NoError(t, err)
 	actor := referral.Actor{Network: f.Network.ID, Organization: f.Receiver.ID, User: "partner-system", Role: referral.RoleStaff}
 	ctx, cancel := context.WithCancel(context.Background())

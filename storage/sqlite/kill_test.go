@@ -160,7 +160,7 @@ func TestKillChild(t *testing.T) {
 	var tick time.Duration
 	clock := func() time.Time { tick += time.Millisecond; return f.Now.Add(tick) }
 	ids := referral.NewIDGenerator(clock, rand.NewChaCha8([32]byte{byte(seed), 0xc1}))
-	engine, err := lifecycle.New(lifecycle.Config{Store: s, Now: clock, IDs: ids})
+	engine, err := lifecycle.New(s, s, lifecycle.Options{Now: clock, IDs: ids})
 	require.NoError(t, err)
 	sender := referral.Actor{Network: f.Network.ID, Organization: f.Sender.ID, User: "navigator", Role: referral.RoleStaff}
 	receiver := referral.Actor{Network: f.Network.ID, Organization: f.Receiver.ID, User: "intake", Role: referral.RoleStaff}

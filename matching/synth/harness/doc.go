@@ -4,7 +4,7 @@
 // build time and bytes per service, and a check that index and scan return
 // identical results.
 //
-// With a PostgreSQL + PostGIS database (Config.PostgresURL;
+// With a PostgreSQL + PostGIS database (Options.PostgresURL;
 // matching/synth/postgis-server.sh starts a throwaway one) the harness also loads
 // the directory into PostGIS, one row per service location with a geography
 // point under a GiST index, and runs the engine's predicates in SQL: ST_DWithin

@@ -18,8 +18,8 @@ import (
 // linearScan is the matcher's reference path, which examines every service.
 var linearScan = reference.Scan.(func(*matching.Snapshot, context.Context, matching.Request) (matching.Result, error))
 
-// Config sizes a harness run.
-type Config struct {
+// Options size a harness run.
+type Options struct {
 	// Seed makes the directory and queries reproducible.
 	Seed uint64
 	// Locations is the number of service locations; the figure is 200,000.
@@ -72,7 +72,7 @@ type Report struct {
 	// MeanMatches is the mean number of matches per request (explanations off).
 	MeanMatches float64
 
-	// The PostGIS comparison, zero without Config.PostgresURL.
+	// The PostGIS comparison, zero without Options.PostgresURL.
 	//
 	// PostGISLoad is the time to copy, index and cluster the directory.
 	PostGISLoad time.Duration
@@ -155,7 +155,7 @@ func (r Report) String() string {
 // of service area; that the count agrees; and that the index's top-20 answer is
 // the first 20 of that list. The ranking is not recomputed in SQL: it is a
 // function of the eligible set, and index and scan already agree on it.
-func Run(ctx context.Context, cfg Config) (Report, error) {
+func Run(ctx context.Context, cfg Options) (Report, error) {
 	dir := synth.Directory(cfg.Seed, cfg.Locations)
 	var rep Report
 	rep.Services = len(dir)
@@ -235,7 +235,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 }
 
 // comparePostGIS runs the PostGIS comparison Run describes.
-func comparePostGIS(ctx context.Context, cfg Config, dir []referral.Service, snap *matching.Snapshot, offTimes []time.Duration, rep *Report) error {
+func comparePostGIS(ctx context.Context, cfg Options, dir []referral.Service, snap *matching.Snapshot, offTimes []time.Duration, rep *Report) error {
 	start := time.Now()
 	pg, err := LoadPostGIS(ctx, cfg.PostgresURL, dir)
 	if err != nil {

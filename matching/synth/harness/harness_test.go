@@ -13,7 +13,7 @@ import (
 )
 
 func TestRunChecksIdenticalResults(t *testing.T) {
-	rep, err := harness.Run(context.Background(), harness.Config{Seed: 3, Locations: 5000, Queries: 200, ScanQueries: 50})
+	rep, err := harness.Run(context.Background(), harness.Options{Seed: 3, Locations: 5000, Queries: 200, ScanQueries: 50})
 	require.NoError(t, err)
 	require.Equal(t, 100, rep.Identical)
 	require.Positive(t, rep.MeanMatches)
@@ -27,7 +27,7 @@ func TestReport(t *testing.T) {
 	if os.Getenv("REFKIT_BENCH_REPORT") == "" {
 		t.Skip("set REFKIT_BENCH_REPORT=1 to run the 200,000-location harness")
 	}
-	cfg := harness.Config{Seed: 1, Locations: 200_000, Queries: 20_000, ScanQueries: 300,
+	cfg := harness.Options{Seed: 1, Locations: 200_000, Queries: 20_000, ScanQueries: 300,
 		PostgresURL: os.Getenv("REFKIT_BENCH_POSTGRES_URL")}
 	rep, err := harness.Run(context.Background(), cfg)
 	require.NoError(t, err)
@@ -44,7 +44,7 @@ func TestRunComparesWithPostGIS(t *testing.T) {
 	if url == "" {
 		t.Skip("set REFKIT_BENCH_POSTGRES_URL (see matching/synth/postgis-server.sh) to compare with PostGIS")
 	}
-	rep, err := harness.Run(context.Background(), harness.Config{Seed: 5, Locations: 5000, Queries: 300, ScanQueries: 20, PostgresURL: url})
+	rep, err := harness.Run(context.Background(), harness.Options{Seed: 5, Locations: 5000, Queries: 300, ScanQueries: 20, PostgresURL: url})
 	require.NoError(t, err)
 	require.Equal(t, 300, rep.PostGISIdentical)
 	require.Equal(t, 300, rep.PostGIS.N)
@@ -56,7 +56,7 @@ func TestRunComparesWithPostGIS(t *testing.T) {
 }
 
 func ExampleRun() {
-	rep, err := harness.Run(context.Background(), harness.Config{Seed: 1, Locations: 2000, Queries: 50, ScanQueries: 10})
+	rep, err := harness.Run(context.Background(), harness.Options{Seed: 1, Locations: 2000, Queries: 50, ScanQueries: 10})
 	fmt.Println(err, rep.Identical)
 	// Output: <nil> 20
 }
