@@ -530,3 +530,51 @@ func (in *Instrument) index(id string) (int, bool) {
 	}
 	return 0, false
 }
+
+// Clone returns a deep copy of the instrument. The copy scores exactly as the
+// original; changing it changes nothing else, which is how a Registry keeps
+// the instruments it hands out, the built-in ones included, from being
+// altered under other callers. What Parse compiled is shared: nothing ever
+// writes it after Parse.
+func (in *Instrument) Clone() *Instrument {
+	c := *in
+	c.Sources = slices.Clone(in.Sources)
+	c.Items = slices.Clone(in.Items)
+	for i := range c.Items {
+		it := &c.Items[i]
+		it.Options = slices.Clone(it.Options)
+		for j := range it.Options {
+			it.Options[j].Value = clonePtr(it.Options[j].Value)
+		}
+		it.Min, it.Max = clonePtr(it.Min), clonePtr(it.Max)
+	}
+	if in.Total != nil {
+		t := *in.Total
+		t.Items, t.Rules = slices.Clone(t.Items), slices.Clone(t.Rules)
+		c.Total = &t
+	}
+	c.Bands = slices.Clone(in.Bands)
+	c.Rules = slices.Clone(in.Rules)
+	for i := range c.Rules {
+		r := &c.Rules[i]
+		r.Answers = slices.Clone(r.Answers)
+		for j := range r.Answers {
+			r.Answers[j].Codes = slices.Clone(r.Answers[j].Codes)
+		}
+		if r.Sum != nil {
+			s := *r.Sum
+			s.Items = slices.Clone(s.Items)
+			r.Sum = &s
+		}
+		r.TotalAtLeast = clonePtr(r.TotalAtLeast)
+	}
+	return &c
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}

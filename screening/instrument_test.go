@@ -99,7 +99,8 @@ func TestRegistry(t *testing.T) {
 	require.ErrorIs(t, reg.Add(in), referral.ErrConflict)
 	got, err := reg.Lookup("tiny")
 	require.NoError(t, err)
-	require.Same(t, in, got)
+	require.Equal(t, in, got, "a copy of what was added")
+	require.NotSame(t, in, got)
 	require.ErrorIs(t, reg.Add(&Instrument{ID: "x"}), referral.ErrInvalid)
 	// The shared built-in registry is not changed by adding to a Default copy.
 	b, err := Builtin()

@@ -14,7 +14,10 @@ import (
 //go:embed instruments/*.json
 var builtinFiles embed.FS
 
-// Registry holds instruments by id. It is safe for concurrent use.
+// Registry holds instruments by id. It is safe for concurrent use. It keeps
+// its own copies: Add stores a copy of the instrument it is given, and Lookup
+// and List return copies, so no caller can change an instrument under another,
+// the built-in ones included.
 type Registry struct {
 	mu   sync.RWMutex
 	byID map[string]*Instrument
@@ -42,12 +45,12 @@ func (r *Registry) Add(in *Instrument) error {
 	if _, dup := r.byID[in.ID]; dup {
 		return fmt.Errorf("screening: instrument %s is already registered: %w", in.ID, referral.ErrConflict)
 	}
-	r.byID[in.ID] = in
+	r.byID[in.ID] = in.Clone()
 	return nil
 }
 
-// Lookup returns the instrument with the id; an unknown id is an error wrapping
-// referral.ErrNotFound.
+// Lookup returns a copy of the instrument with the id; an unknown id is an
+// error wrapping referral.ErrNotFound.
 func (r *Registry) Lookup(id string) (*Instrument, error) {
 	r.mu.RLock()
 	in, ok := r.byID[id]
@@ -55,15 +58,15 @@ func (r *Registry) Lookup(id string) (*Instrument, error) {
 	if !ok {
 		return nil, fmt.Errorf("screening: unknown instrument %q: %w", id, referral.ErrNotFound)
 	}
-	return in, nil
+	return in.Clone(), nil
 }
 
-// List returns the instruments sorted by id.
+// List returns copies of the instruments, sorted by id.
 func (r *Registry) List() []*Instrument {
 	r.mu.RLock()
 	out := make([]*Instrument, 0, len(r.byID))
 	for _, in := range r.byID {
-		out = append(out, in)
+		out = append(out, in.Clone())
 	}
 	r.mu.RUnlock()
 	slices.SortFunc(out, func(a, b *Instrument) int { return cmp.Compare(a.ID, b.ID) })
