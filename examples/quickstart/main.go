@@ -139,14 +139,14 @@ func screenMatchRefer(ctx context.Context, store storage.Store, index *matching.
 	if len(found.Matches) == 0 {
 		return referral.Referral{}, fmt.Errorf("no service within 10 km for %s: %w", need.Domain, referral.ErrNotFound)
 	}
-	best, _ := index.Snapshot().Service(found.Matches[0].Service)
+	best := found.Matches[0] // carries its service's organization: no second lookup
 	consent := referral.Consent{ID: referral.NewID(), Network: person.Network, Person: person.ID, Grantee: best.Organization,
 		Scope: referral.ScopeReferral, Period: referral.Period{Start: now, End: now.AddDate(1, 0, 0)}}
 	if err := store.PutConsent(ctx, consent); err != nil {
 		return referral.Referral{}, err
 	}
 	return engine.Create(ctx, clinic, lifecycle.CreateRequest{Person: person.ID, Needs: []referral.Need{need},
-		Receiver: best.Organization, Service: best.ID, Location: found.Matches[0].Location, Send: true})
+		Receiver: best.Organization, Service: best.Service, Location: best.Location, Send: true})
 }
 
 // README:end
