@@ -61,6 +61,9 @@ func (s *Snapshot) scan(q *query, sc *scratch) {
 		e := &s.services[i]
 		if s.pointWanted(q, e) {
 			for j, l := range s.source[i].Locations {
+				if !l.Placed() {
+					continue
+				}
 				if h := haversine(q.center, newPoint(l.Latitude, l.Longitude)); h <= q.hSearch {
 					sc.offer(int32(i), int32(j), h)
 				}
@@ -108,7 +111,7 @@ func (s *Snapshot) judge(q *query, sc *scratch, c *candidate) {
 		return
 	}
 	overlap := e.domains.and(q.mask)
-	if overlap.empty() && fail(Reason{Code: ReasonDomainMismatch}) {
+	if overlap.empty() && fail(s.domainReason(c.svc)) {
 		return
 	}
 	if c.loc >= 0 && c.h > q.hRadius && fail(Reason{ReasonOutOfRadius, km(c.dist)}) {
@@ -135,7 +138,7 @@ func (s *Snapshot) judge(q *query, sc *scratch, c *candidate) {
 		}
 	}
 	if c.ok {
-		c.br = s.breakdown(q, &c.rankKey, overlap, languageValue(q.env.Languages, e.langs), capacityValue(published), openValue(e.windows, q.asOf))
+		c.br = s.breakdown(q, &c.rankKey, overlap, languageValue(q.env.Languages, e.langs), capacityValue(published), openValue(&e.hours, q.asOf))
 		c.score = c.br.Total()
 	}
 }

@@ -17,7 +17,7 @@ import (
 func (s *Snapshot) result(q *query, sc *scratch, matched, excluded []*candidate) Result {
 	res := Result{Matches: s.matches(q, sc, matched)}
 	if q.req.Explain {
-		res.Excluded = s.exclusions(sc, excluded)
+		res.Excluded = s.withNowhere(q, s.exclusions(sc, excluded))
 	}
 	return res
 }
@@ -82,7 +82,7 @@ func (s *Snapshot) matchReasons(out []Reason, q *query, c *candidate) []Reason {
 	if e := s.caps.at(c.svc); e.class != capUntracked {
 		out = append(out, e.reason())
 	}
-	if c.prof.timed && c.br.Open > 0 {
+	if c.prof.timed && c.br.Open > 0 && c.br.Open == s.opts.Weights.Open { // open, not unknown
 		out = append(out, Reason{Code: ReasonOpenNow})
 	}
 	return out
