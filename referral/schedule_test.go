@@ -153,7 +153,7 @@ func TestHours(t *testing.T) {
 	holiday := referral.Schedule{Closed: true, ValidFrom: "2026-12-25", ValidTo: "2026-12-25"}
 	unknown := referral.Schedule{Freq: "HOURLY"}
 	unknownClosure := referral.Schedule{Freq: "HOURLY", Closed: true}
-	friday := time.Date(2026, 12, 25, 10, 0, 0, 0, time.UTC)  // Christmas, a Friday
+	friday := time.Date(2026, 12, 25, 10, 0, 0, 0, time.UTC)   // Christmas, a Friday
 	thursday := time.Date(2026, 12, 24, 10, 0, 0, 0, time.UTC) // an ordinary weekday
 	evening := time.Date(2026, 12, 24, 20, 0, 0, 0, time.UTC)
 	tests := []struct {
