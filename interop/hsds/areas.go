@@ -124,4 +124,3 @@ func extentOf(a referral.ServiceArea) (extent, extentType string) {
 	}
 	return string(a.Kind) + ":" + strings.Join(a.Values, ","), "text"
 }
-

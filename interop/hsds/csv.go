@@ -109,8 +109,10 @@ func ReadDatapackage(ctx context.Context, fsys fs.FS, opts Options) (*Dataset, e
 		}
 		tabs[t.name] = rs
 	}
-	im.v31 = strings.HasPrefix(dp.Version, "3.1") || tabs["service_capacity"] != nil || tabs["unit"] != nil ||
-		tabs["url"] != nil || tabs["attribute"].hasColumn("label") || tabs["service_area"].hasColumn("service_at_location_id")
+	// The version is that of what the package holds: a 3.1 table or column
+	// with something in it (datapackage.json files often say 3.0.0 regardless).
+	im.v31 = strings.HasPrefix(dp.Version, "3.1") || len(tabs["service_capacity"].all()) > 0 || len(tabs["unit"].all()) > 0 ||
+		len(tabs["url"].all()) > 0 || tabs["attribute"].filled("label") || tabs["service_area"].filled("service_at_location_id")
 	a := &assembly{im: im, tabs: tabs, budget: 64*totalRows(tabs) + 100000}
 	orgs, services, err := a.records()
 	if err != nil {
@@ -170,6 +172,16 @@ type rows struct {
 type row struct {
 	o    object
 	used bool
+}
+
+// filled reports whether any row has a value in column name.
+func (rs *rows) filled(name string) bool {
+	for _, r := range rs.all() {
+		if _, ok := r.o[name]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 func (rs *rows) hasColumn(name string) bool {
@@ -422,20 +434,18 @@ func WriteDatapackage(ctx context.Context, dir string, ds *Dataset) error {
 	if err != nil {
 		return err
 	}
-	docs, _, err := e.documents(ctx, OrganizationPage)
+	services, orgs, err := e.records(ctx)
 	if err != nil {
 		return err
 	}
 	k := &sink{ver: e.ver, rows: map[string][]object{}, byID: map[string]map[string]int{}}
-	for _, d := range docs {
-		org := d.(object)
-		services, _ := org["services"].([]any)
-		for _, s := range services {
-			if err := k.flatten(byName["service"], s.(object), link{}); err != nil {
-				return err
-			}
+	for _, s := range services {
+		if err := k.flatten(byName["service"], s, link{}); err != nil {
+			return err
 		}
-		if err := k.flatten(byName["organization"], org, link{}); err != nil {
+	}
+	for _, o := range orgs {
+		if err := k.flatten(byName["organization"], o, link{}); err != nil {
 			return err
 		}
 	}

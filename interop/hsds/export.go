@@ -219,33 +219,39 @@ const (
 	ServiceAtLocationPage
 )
 
-// documents builds the records of a shape.
-func (e *exporter) documents(ctx context.Context, shape Shape) ([]any, *table, error) {
-	services := make([]object, len(e.ds.Services))
+// records writes every service (without its organization) and every
+// organization (without its services), in dataset order.
+func (e *exporter) records(ctx context.Context) (services, orgs []object, err error) {
+	services = make([]object, len(e.ds.Services))
 	for i := range e.ds.Services {
 		if i%256 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, nil, err
 			}
 		}
-		s, err := e.service(i)
-		if err != nil {
+		if services[i], err = e.service(i); err != nil {
 			return nil, nil, err
 		}
-		services[i] = s
 	}
-	orgs := make([]object, len(e.ds.Organizations))
+	orgs = make([]object, len(e.ds.Organizations))
 	for i, o := range e.ds.Organizations {
-		org, err := e.organization(i)
-		if err != nil {
+		if orgs[i], err = e.organization(i); err != nil {
 			return nil, nil, err
 		}
 		var own []object
 		for _, j := range e.svcsOf[o.ID] {
 			own = append(own, services[j])
 		}
-		withLocations(org, own)
-		orgs[i] = org
+		withLocations(orgs[i], own)
+	}
+	return services, orgs, nil
+}
+
+// documents builds the records of a shape.
+func (e *exporter) documents(ctx context.Context, shape Shape) ([]any, *table, error) {
+	services, orgs, err := e.records(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
 	orgOf := func(i int) object { return orgs[e.orgs[e.ds.Services[i].Organization]] }
 	var out []any

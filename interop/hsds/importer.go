@@ -44,7 +44,9 @@ func newImporter(opts Options) (*importer, error) {
 }
 
 // report records a problem with a record left out of the import, once.
-func (im *importer) report(record, id, reason string) { im.add(Problem{Record: record, ID: id, Reason: reason}) }
+func (im *importer) report(record, id, reason string) {
+	im.add(Problem{Record: record, ID: id, Reason: reason})
+}
 
 // keep records a problem with a record that was imported all the same.
 func (im *importer) keep(record, id, reason string) {

@@ -119,7 +119,10 @@ func projectService(s *referral.Service, id, org string) object {
 	var attrs []any
 	for _, d := range s.Domains {
 		t := domainTerm(d)
-		attrs = append(attrs, object{"id": derive(s.ID, "attribute", string(d)).String(), "taxonomy_term_id": t["id"], "taxonomy_term": t})
+		attrs = append(attrs, object{
+			"id": derive(s.ID, "attribute", string(d)).String(), "link_id": id, "link_entity": "service",
+			"taxonomy_term_id": t["id"], "taxonomy_term": t,
+		})
 	}
 	if s.Eligibility != "" {
 		t := ownTerm(ruleCode)
