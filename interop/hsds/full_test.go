@@ -49,8 +49,13 @@ func readFixture(t testing.TB, v hsds.Version, form string) *hsds.Dataset {
 	return ds
 }
 
-// The fixture's deliberately unusable service: kept, with its problems.
+// The fixture's deliberately unusable records, kept with their problems: two
+// schedules with byweekno and byyearday (iCalendar defines them for YEARLY
+// rules only, a frequency HSDS 3.0 does not allow) and a service whose term
+// maps to no domain at a location without coordinates.
 var fixtureProblems = []want{
+	{"schedule", true, "cannot be evaluated (byweekno is only defined for yearly rules)"},
+	{"schedule", true, "cannot be evaluated (byyearday is only defined for yearly rules)"},
 	{"attribute", true, "taxonomy term maps to no SDOH domain"},
 	{"location", true, "latitude and longitude are required for a physical location"},
 	{"service", true, "no attribute maps to an SDOH domain"},
@@ -202,9 +207,13 @@ func TestFullFixtureTypedFields(t *testing.T) {
 	require.Equal(t, []string{"1SA", "-1SA"}, harbor.ServiceSchedules[0].ByDay)
 	require.Equal(t, []referral.ServiceArea{{Kind: referral.AreaZip, Values: []string{"78701", "78702"}, ID: "area-harbor-zips", Name: "Harbor zips",
 		Extent: "zip:78701,78702", ExtentType: "text"}}, harbor.ServiceAreas, "3.1: the area of a service_at_location")
-	for _, s := range append(append(pantry.Schedules, harbor.Schedules...), harbor.ServiceSchedules...) {
+	for _, s := range append(pantry.Schedules, harbor.ServiceSchedules...) {
 		_, err := s.Compile()
 		require.NoError(t, err, s.ID)
+	}
+	for _, s := range harbor.Schedules {
+		_, err := s.Compile()
+		require.ErrorIs(t, err, referral.ErrInvalid, "%s is kept, not evaluated", s.ID)
 	}
 
 	rides := svc["Ride to Groceries Line"]
