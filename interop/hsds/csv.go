@@ -119,10 +119,10 @@ func ReadDatapackage(ctx context.Context, fsys fs.FS, opts Options) (*Dataset, e
 		return nil, err
 	}
 	for _, o := range orgs {
-		im.index(o, "")
+		im.index(o, "", "organization")
 	}
 	for _, s := range services {
-		im.index(s, "")
+		im.index(s, "", "service")
 	}
 	for _, o := range orgs {
 		im.organization(o)

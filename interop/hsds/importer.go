@@ -114,8 +114,10 @@ func (im *importer) addLocation(l object) {
 	}
 }
 
-// index files the terms and locations a record nests, at any depth.
-func (im *importer) index(v any, key string) {
+// index files the terms and locations a record nests, at any depth, notes the
+// fields only 3.1 has, and removes field names refkit reserves for what it
+// keeps of a record (they start with $; HSDS has none).
+func (im *importer) index(v any, key string, record string) {
 	switch x := v.(type) {
 	case object:
 		switch key {
@@ -125,17 +127,22 @@ func (im *importer) index(v any, key string) {
 			im.addLocation(x)
 		}
 		for k, e := range x {
+			if strings.HasPrefix(k, "$") {
+				delete(x, k)
+				im.keep(record, idOf(x), "a field name starting with $ is not HSDS: not kept")
+				continue
+			}
 			if _, ok := v31Keys[k]; ok {
 				im.v31 = true
 			}
 			if k == "service_areas" && key == "service_at_locations" {
 				im.v31 = true
 			}
-			im.index(e, k)
+			im.index(e, k, record)
 		}
 	case []any:
 		for _, e := range x {
-			im.index(e, key)
+			im.index(e, key, record)
 		}
 	}
 }

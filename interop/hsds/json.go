@@ -90,10 +90,10 @@ func ReadJSON(ctx context.Context, r io.Reader, opts Options) (*Dataset, error) 
 	// Organizations, locations and terms may be nested in full in one record
 	// and only referenced by id in another, so file them all before mapping.
 	for _, o := range orgs {
-		im.index(o, "")
+		im.index(o, "", "organization")
 	}
 	for _, s := range services {
-		im.index(s, "")
+		im.index(s, "", "service")
 	}
 	for _, o := range orgs {
 		im.organization(o)
