@@ -3,12 +3,11 @@ package referral
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"math"
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // Organization is an agency in a network that sends or receives referrals
@@ -847,7 +846,8 @@ const (
 
 // validExtension checks kept source data: a JSON object of bounded size and
 // depth whose strings are valid text, as every text field is (PostgreSQL's jsonb
-// refuses NUL, and U+FFFD marks bytes that were not UTF-8).
+// refuses NUL, and U+FFFD marks bytes that were not UTF-8). It scans the bytes
+// once: stores validate every record they write.
 func validExtension(field string, raw json.RawMessage) error {
 	if len(raw) == 0 {
 		return nil
@@ -855,34 +855,39 @@ func validExtension(field string, raw json.RawMessage) error {
 	if len(raw) > maxExtensionBytes {
 		return invalid(field, "is too large")
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	notObject := invalid(field, "must be a JSON object")
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return notObject
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
+		return invalid(field, "must be a JSON object")
 	}
-	for depth := 1; depth > 0; {
-		tok, err := dec.Token()
-		if err != nil {
-			return notObject
-		}
-		switch v := tok.(type) {
-		case json.Delim:
-			if v == '{' || v == '[' {
-				if depth++; depth > maxExtensionDepth {
-					return invalid(field, "nests too deeply")
-				}
-			} else {
-				depth--
-			}
-		case string:
-			if err := optionalText(field, v, maxExtensionBytes); err != nil {
-				return err
-			}
-		}
+	if !utf8.Valid(trimmed) || bytes.ContainsRune(trimmed, utf8.RuneError) {
+		return invalid(field, "must be valid text without control characters")
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return notObject
+	depth, inString := 0, false
+	for i := 0; i < len(trimmed); i++ {
+		c := trimmed[i]
+		switch {
+		case inString && c == '\\':
+			if trimmed[i+1] == 'u' && controlEscape(trimmed[i+2:i+6]) {
+				return invalid(field, "must be valid text without control characters")
+			}
+			i++
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{' || c == '[':
+			if depth++; depth > maxExtensionDepth {
+				return invalid(field, "nests too deeply")
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
 	}
 	return nil
+}
+
+// controlEscape reports whether the four hex digits of a \u escape name a
+// control character other than tab, newline and carriage return, or U+FFFD.
+func controlEscape(hex []byte) bool {
+	v, err := strconv.ParseUint(string(hex), 16, 16)
+	return err == nil && ((v < 0x20 && v != '\t' && v != '\n' && v != '\r') || v == utf8.RuneError)
 }

@@ -39,6 +39,9 @@ func fullService() referral.Service {
 
 func TestServiceValidateNewFields(t *testing.T) {
 	require.NoError(t, fullService().Validate())
+	ok := fullService()
+	ok.HSDS = json.RawMessage(`{"a":"tab\tnew\nline \"quoted\" \\ é","b":[{"c":null}]}`)
+	require.NoError(t, ok.Validate())
 	long := strings.Repeat("x", 10001)
 	tests := []struct {
 		name  string
@@ -63,6 +66,9 @@ func TestServiceValidateNewFields(t *testing.T) {
 		{"kept data not an object", func(s *referral.Service) { s.HSDS = json.RawMessage(`[1]`) }, "hsds"},
 		{"kept data trailing", func(s *referral.Service) { s.HSDS = json.RawMessage(`{} {}`) }, "hsds"},
 		{"kept data with NUL", func(s *referral.Service) { s.HSDS = json.RawMessage(`{"a":"\u0000"}`) }, "hsds"},
+		{"kept data with an escaped replacement character", func(s *referral.Service) { s.HSDS = json.RawMessage(`{"a":"x\uFFFDy"}`) }, "hsds"},
+		{"kept data with a control key", func(s *referral.Service) { s.HSDS = json.RawMessage(`{"\u001f":1}`) }, "hsds"},
+		{"kept data not UTF-8", func(s *referral.Service) { s.HSDS = json.RawMessage("{\"a\":\"\xff\"}") }, "hsds"},
 		{"kept data too deep", func(s *referral.Service) {
 			s.HSDS = json.RawMessage(`{"a":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`)
 		}, "hsds"},
