@@ -827,3 +827,55 @@ func TestMappingDetails(t *testing.T) {
 	_, lost := retention(leaves(in[0]), leaves(page.Contents[0]))
 	require.Empty(t, lost)
 }
+
+// TestRefkitRecordsRoundTrip writes records made in refkit (no HSDS source):
+// what HSDS has no field for travels in refkit's own taxonomy (the eligibility
+// rule, closures, the waitlist), sub-records get ids, and a second export is
+// the same document as the first.
+func TestRefkitRecordsRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	org := referral.Organization{
+		ID: referral.MustParseID("0190a6f0-8a4b-7c3d-9e2f-0000000000a1"), Network: network, Name: "Night Shelter Alliance",
+		Phone:       "+1 512 555 0199",
+		Identifiers: []referral.Identifier{{System: "US-EIN", Type: "Tax ID", Value: "00-0000009"}},
+		Contacts:    []referral.Contact{{Name: "Intake desk", Phones: []referral.Phone{{Number: "+1 512 555 0198", Languages: []string{"es"}}}}},
+	}
+	svc := referral.Service{
+		ID: referral.MustParseID("0190a6f0-8a4b-7c3d-9e2f-0000000000b1"), Network: network, Organization: org.ID,
+		Name: "Winter beds", Status: referral.ServiceActive, Domains: []referral.Domain{referral.Homelessness},
+		Eligibility: "age >= 18", Languages: []string{"en", "es"},
+		Capacity: &referral.Capacity{Available: 2, Waitlist: 5, Maximum: 30, Unit: &referral.Unit{Name: "Bed"}},
+		Locations: []referral.Location{{ID: referral.MustParseID("0190a6f0-8a4b-7c3d-9e2f-0000000000c1"), Latitude: 30.26, Longitude: -97.74,
+			Address: &referral.Address{Address1: "1 Shelter Way", City: "Austin", StateProvince: "TX", PostalCode: "78701", Country: "US"}}},
+		Schedules: []referral.Schedule{
+			{ByDay: []string{"MO", "TU", "WE", "TH", "FR", "SA", "SU"}, OpensAt: "19:00", ClosesAt: "07:00", Timezone: "America/Chicago"},
+			{Closed: true, ValidFrom: "2026-12-25", ValidTo: "2026-12-25", Description: "Closed on Christmas Day"},
+		},
+	}
+	ds := &hsds.Dataset{Version: hsds.Version31, Organizations: []referral.Organization{org}, Services: []referral.Service{svc}}
+	for _, form := range []string{"json", "csv"} {
+		t.Run(form, func(t *testing.T) {
+			back := exportImport(t, form, ds, hsds.Options{Network: network})
+			require.Empty(t, back.Problems)
+			got := back.Services[0]
+			require.Equal(t, "age >= 18", got.Eligibility)
+			require.Equal(t, 5, got.Capacity.Waitlist, "the waitlist comes back from refkit's attribute")
+			require.True(t, got.Schedules[1].Closed, "the closure comes back from refkit's attribute")
+			require.Equal(t, "Closed on Christmas Day", got.Schedules[1].Description)
+			require.Equal(t, "19:00", got.Schedules[0].OpensAt)
+			require.Equal(t, "Etc/GMT+6", got.Schedules[0].Timezone, "HSDS 3.x carries the standard offset only")
+			require.Equal(t, referral.ClosedNow, referral.CompileHours(got.Schedules).At(time.Date(2026, 12, 25, 22, 0, 0, 0, time.UTC)))
+			require.Equal(t, []string{"en", "es"}, got.Languages)
+			require.Equal(t, org.Identifiers, back.Organizations[0].Identifiers)
+			require.Equal(t, "+1 512 555 0199", back.Organizations[0].Phone)
+
+			// A record read back writes the same document again.
+			var first, second bytes.Buffer
+			require.NoError(t, hsds.WriteJSON(ctx, &first, back))
+			again := exportImport(t, form, back, hsds.Options{Network: network})
+			require.Equal(t, back.Services, again.Services)
+			require.NoError(t, hsds.WriteJSON(ctx, &second, again))
+			require.Equal(t, first.String(), second.String())
+		})
+	}
+}
