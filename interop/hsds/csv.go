@@ -119,9 +119,11 @@ func ReadDatapackage(ctx context.Context, fsys fs.FS, opts Options) (*Dataset, e
 		return nil, err
 	}
 	for _, o := range orgs {
+		unlink(o, byName["organization"])
 		im.index(o, "", "organization")
 	}
 	for _, s := range services {
+		unlink(s, byName["service"])
 		im.index(s, "", "service")
 	}
 	for _, o := range orgs {

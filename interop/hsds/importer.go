@@ -147,6 +147,45 @@ func (im *importer) index(v any, key string, record string) {
 	}
 }
 
+// unlink removes, from the records nested in a record of table t, the link
+// columns that only restate the nesting: a phone under service S saying
+// service_id S, an attribute under it saying link_id S and link_entity
+// "service". The tabular form needs them, the JSON form leaves them out, and
+// both forms then import alike; the tabular writer puts them back from the
+// nesting. A link to another record is data, and stays.
+func unlink(v any, t *table) {
+	o, ok := v.(object)
+	if !ok {
+		return
+	}
+	id := idOf(o)
+	for _, n := range t.nests {
+		child, present := o[n.key]
+		if !present || n.jsonOnly {
+			continue
+		}
+		if !n.many {
+			unlink(child, byName[n.table])
+			continue
+		}
+		list, _ := child.([]any)
+		for _, e := range list {
+			co, ok := e.(object)
+			if !ok {
+				continue
+			}
+			if v, ok := co[n.fk].(string); ok && id != "" && v == id {
+				delete(co, n.fk)
+				entity := map[string]string{linkID: linkEntity, resourceID: resourceType}[n.fk]
+				if e, ok := co[entity].(string); ok && entity != "" && strings.EqualFold(e, t.name) {
+					delete(co, entity)
+				}
+			}
+			unlink(co, byName[n.table])
+		}
+	}
+}
+
 // v31Keys are the JSON keys only HSDS 3.1 defines (with the service_areas of
 // a service_at_location).
 var v31Keys = map[string]struct{}{"capacities": {}, "additional_urls": {}, "additional_websites": {}, "label": {}}

@@ -107,7 +107,7 @@ func TestDiffMerge(t *testing.T) {
 		{"typed fields only", `{"id":"s","name":"A"}`, `{"id":"s","name":"A"}`, `null`},
 		{"an untyped field", `{"id":"s","name":"A","fees":"none"}`, `{"id":"s","name":"A"}`, `{"fees":"none"}`},
 		{"numbers by value", `{"id":"s","age":12.0}`, `{"id":"s","age":12}`, `null`},
-		{"a null", `{"id":"s","alert":null}`, `{"id":"s"}`, `{"alert":null}`},
+		{"an empty array", `{"id":"s","phones":[]}`, `{"id":"s"}`, `null`},
 		{"an element's extra field", `{"id":"s","phones":[{"id":"p","number":"1","note":"x"}]}`, `{"id":"s","phones":[{"id":"p","number":"1"}]}`,
 			`{"phones":{"$items":[{"id":"p","note":"x"}]}}`},
 		{"an element never typed", `{"id":"s","phones":[{"id":"p"}]}`, `{"id":"s"}`, `{"phones":[{"id":"p"}]}`},
@@ -125,7 +125,11 @@ func TestDiffMerge(t *testing.T) {
 			require.JSONEq(t, tc.kept, encode(t, kept))
 			back := merge(c, "", proj, kept).(object)
 			dropMarks(back)
-			require.JSONEq(t, tc.in, encode(t, back))
+			want := tc.in
+			if tc.name == "an empty array" {
+				want = `{"id":"s"}` // null and [] say nothing, as in the tabular form
+			}
+			require.JSONEq(t, want, encode(t, back))
 		})
 	}
 
@@ -209,12 +213,23 @@ func TestFixturesCoverTheSpecification(t *testing.T) {
 	}
 }
 
+// walkTyped notes the fields a record holds; the link column of a nested
+// record is held by its nesting (the JSON form leaves it out).
 func walkTyped(v any, t *table, seen map[string]bool) {
 	switch x := v.(type) {
 	case object:
 		for k, e := range x {
 			seen[t.name+"."+k] = true
 			if n, ok := t.nestOf(k); ok {
+				if n.many {
+					seen[n.table+"."+n.fk] = true
+					switch n.fk {
+					case linkID:
+						seen[n.table+"."+linkEntity] = true
+					case resourceID:
+						seen[n.table+"."+resourceType] = true
+					}
+				}
 				walkTyped(e, byName[n.table], seen)
 			}
 		}

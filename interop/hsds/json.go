@@ -90,9 +90,11 @@ func ReadJSON(ctx context.Context, r io.Reader, opts Options) (*Dataset, error) 
 	// Organizations, locations and terms may be nested in full in one record
 	// and only referenced by id in another, so file them all before mapping.
 	for _, o := range orgs {
+		unlink(o, byName["organization"])
 		im.index(o, "", "organization")
 	}
 	for _, s := range services {
+		unlink(s, byName["service"])
 		im.index(s, "", "service")
 	}
 	for _, o := range orgs {

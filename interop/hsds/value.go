@@ -206,7 +206,9 @@ func diff(c mintCtx, key string, in, out any) any {
 		for k, v := range iv {
 			o, present := ov[k]
 			if !present {
-				res[k] = v
+				if !empty(v) {
+					res[k] = v
+				}
 				continue
 			}
 			if d := diff(inner, k, v, o); d != nil {
@@ -261,6 +263,19 @@ func diffArray(c mintCtx, key string, in, out []any) any {
 		return nil
 	}
 	return object{itemsKey: items}
+}
+
+// empty reports a value that says nothing: null, or an empty array. The
+// tabular form cannot tell them from an absent field, so neither is kept, and
+// a record reads the same from either form.
+func empty(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case []any:
+		return len(x) == 0
+	}
+	return false
 }
 
 // matchByID finds the unused element with the given id.
