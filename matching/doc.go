@@ -76,5 +76,8 @@
 // ExplainFactor × radius carries all the reasons it failed (inactive,
 // domain-mismatch, out-of-radius, no-capacity, age-limit, unknown-fact,
 // rule-failed with the failing top-level clause, rule-error). Services reached only
-// through an area are candidates when they cover a requested domain.
+// through an area are candidates when they cover a requested domain. A service
+// kept in the directory although it can never match (referral.Service.Unmatchable)
+// is explained as "unmatchable": with no domain, when it is a candidate; with no
+// location that has coordinates and no area, whenever it covers a requested domain.
 package matching

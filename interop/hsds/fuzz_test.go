@@ -3,6 +3,7 @@ package hsds_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"strconv"
@@ -51,6 +52,19 @@ func FuzzReadJSON(f *testing.F) {
 		require.NoError(f, err)
 		f.Add(sample)
 	}
+	// The smallest service of the full-coverage fixture: a page of 150 kB
+	// would slow every mutation.
+	full, err := os.ReadFile("testdata/full-3.1/services.json")
+	require.NoError(f, err)
+	var page struct{ Contents []json.RawMessage }
+	require.NoError(f, json.Unmarshal(full, &page))
+	smallest := page.Contents[0]
+	for _, c := range page.Contents {
+		if len(c) < len(smallest) {
+			smallest = c
+		}
+	}
+	f.Add([]byte(smallest))
 	f.Add([]byte(goodService))
 	f.Add([]byte("[" + goodService + "]"))
 	f.Add([]byte(`{"contents": []}`))
@@ -66,6 +80,13 @@ func FuzzReadJSON(f *testing.F) {
 func FuzzReadDatapackage(f *testing.F) {
 	pkg := samplePackage(f)
 	f.Add(pkg["services.csv"].Data, pkg["locations.csv"].Data, pkg["schedules.csv"].Data)
+	var full [3][]byte
+	for i, name := range []string{"services.csv", "locations.csv", "schedules.csv"} {
+		b, err := os.ReadFile("testdata/full-3.0/csv/" + name)
+		require.NoError(f, err)
+		full[i] = b
+	}
+	f.Add(full[0], full[1], full[2])
 	f.Add([]byte("id,organization_id,name,status\ns1,o1,S,active\n"), []byte("id,latitude,longitude\nl1,NaN,Inf\n"), []byte("id\n"))
 	f.Add([]byte("\ufeffid;name\n"), []byte(""), []byte("id,service_id,byday,opens_at,closes_at,timezone\nx,s1,MO,09:00,08:00,-5\n"))
 	f.Add([]byte("id,organization_id,name,status\ns1,fc930162-b007-5860-9ccf-5a74ef39204f,S,active\n"), []byte("id,latitude,longitude\n"),
