@@ -147,6 +147,9 @@ func capacityValue(c *referral.Capacity) float64 {
 // openValue is 1 open, 0 closed, 0.5 when the schedules cannot say (none, or
 // one refkit cannot evaluate that might apply).
 func openValue(h *referral.Hours, t time.Time) float64 {
+	if h == nil {
+		return 0.5
+	}
 	switch h.At(t) {
 	case referral.OpenNow:
 		return 1

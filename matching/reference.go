@@ -138,7 +138,7 @@ func (s *Snapshot) judge(q *query, sc *scratch, c *candidate) {
 		}
 	}
 	if c.ok {
-		c.br = s.breakdown(q, &c.rankKey, overlap, languageValue(q.env.Languages, e.langs), capacityValue(published), openValue(&e.hours, q.asOf))
+		c.br = s.breakdown(q, &c.rankKey, overlap, languageValue(q.env.Languages, e.langs), capacityValue(published), openValue(e.hours, q.asOf))
 		c.score = c.br.Total()
 	}
 }

@@ -81,8 +81,9 @@ type svc struct {
 	maxAge  int
 	langs   []string
 	langSet int32 // index of langs in Snapshot.langSets
-	// hours are the service's schedules, compiled once (see hoursOf).
-	hours referral.Hours
+	// hours are the service's schedules, compiled once (see hoursOf); nil
+	// when it has none.
+	hours *referral.Hours
 	// ageText is the service's age reason text, built once; capacity lives in
 	// Snapshot.caps.
 	ageText string
@@ -227,7 +228,10 @@ func build(services []referral.Service, opts Options, rs *rules) (*Snapshot, err
 			langIdx[langKey] = langs
 		}
 		e.langSet = langs
-		e.hours = referral.CompileHours(hoursOf(sv))
+		if scs := hoursOf(sv); len(scs) > 0 {
+			h := referral.CompileHours(scs)
+			e.hours = &h
+		}
 		for j, l := range sv.Locations {
 			if l.Placed() {
 				points = append(points, placed{lat: l.Latitude, lon: l.Longitude, svc: int32(i), loc: int32(j), id: l.ID})

@@ -126,7 +126,7 @@ type profile struct {
 
 func profileOf(e *svc, locations int) profile {
 	return profile{rule: e.rule, langs: e.langSet, minAge: uint8(e.minAge), maxAge: uint8(e.maxAge),
-		timed: !e.hours.IsZero(), shared: locations > 1 || e.hasArea}
+		timed: e.hours != nil, shared: locations > 1 || e.hasArea}
 }
 
 // admits applies, for the explain-off path, the checks that depend on the service
