@@ -209,13 +209,15 @@ type Shape int
 const (
 	// ServicePage is a page of services, each with its organization,
 	// service_at_locations (and their locations) and everything else nested
-	// (GET /services with full details).
+	// (GET /services with full details). An organization without services is
+	// not on it.
 	ServicePage Shape = iota
 	// OrganizationPage is a page of organizations, each with its services nested
 	// (GET /organizations with full details).
 	OrganizationPage
 	// ServiceAtLocationPage is a page of service_at_locations, each with its
-	// location and its service (and the service's organization) nested.
+	// location and its service (and the service's organization) nested. A
+	// service without a location is not on it.
 	ServiceAtLocationPage
 )
 

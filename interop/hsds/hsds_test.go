@@ -169,15 +169,6 @@ func typedOnly(services []referral.Service) []referral.Service {
 	return out
 }
 
-func typedOrganizations(orgs []referral.Organization) []referral.Organization {
-	out := make([]referral.Organization, len(orgs))
-	for i, o := range orgs {
-		out[i] = o.Clone()
-		out[i].HSDS = nil
-	}
-	return out
-}
-
 func TestAgeRuleOption(t *testing.T) {
 	ds := readSampleJSON(t, hsds.Options{Network: network, AgeRule: true})
 	for _, s := range ds.Services {

@@ -24,16 +24,6 @@ import (
 // specification's files are not part of refkit; without the variables the
 // tests are skipped.
 
-func specDir(t *testing.T, v Version) string {
-	t.Helper()
-	name := map[Version]string{Version30: "REFKIT_HSDS_SPEC", Version31: "REFKIT_HSDS_SPEC_31"}[v]
-	dir := os.Getenv(name)
-	if dir == "" {
-		t.Skipf("%s names no checkout of the HSDS %s specification; skipping the checks against it", name, v)
-	}
-	return dir
-}
-
 func specVersions(t *testing.T) map[Version]string {
 	out := map[Version]string{}
 	for _, v := range []Version{Version30, Version31} {
