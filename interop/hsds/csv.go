@@ -113,7 +113,7 @@ func ReadDatapackage(ctx context.Context, fsys fs.FS, opts Options) (*Dataset, e
 	// with something in it (datapackage.json files often say 3.0.0 regardless).
 	im.v31 = strings.HasPrefix(dp.Version, "3.1") || len(tabs["service_capacity"].all()) > 0 || len(tabs["unit"].all()) > 0 ||
 		len(tabs["url"].all()) > 0 || tabs["attribute"].filled("label") || tabs["service_area"].filled("service_at_location_id")
-	a := &assembly{im: im, tabs: tabs, budget: 64*totalRows(tabs) + 100000}
+	a := &assembly{im: im, tabs: tabs, budget: maxExpansion*totalRows(tabs) + 100000}
 	orgs, services, err := a.records()
 	if err != nil {
 		return nil, err
@@ -308,6 +308,12 @@ func isNumber(s string) bool {
 	}
 	return json.Valid([]byte(s))
 }
+
+// maxExpansion bounds how many records, on average, a row may be nested into:
+// a location shared by a dozen services is nested under each, with its phones
+// and schedules; a package that expands far beyond is hostile, and would hold
+// memory out of proportion to its bytes.
+const maxExpansion = 16
 
 // assembly nests the rows of a data package into records.
 type assembly struct {
