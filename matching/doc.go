@@ -141,7 +141,10 @@
 // domain-mismatch, out-of-radius, no-capacity, age-limit, unknown-fact,
 // rule-failed with the failing top-level clause, rule-error). Services reached only
 // through an area are candidates when they cover a requested domain. Every match
-// carries its service's Organization, so a referral needs no second lookup.
+// carries its service's Organization, so a referral needs no second lookup. A
+// service kept in the directory although it can never match (referral.Service.Unmatchable)
+// is explained as "unmatchable": with no domain, when it is a candidate; with no
+// location that has coordinates and no area, whenever it covers a requested domain.
 //
 // # Dependencies
 //

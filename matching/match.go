@@ -30,6 +30,9 @@ const (
 	ReasonUnknownFact    = "unknown-fact"
 	ReasonRuleFailed     = "rule-failed"
 	ReasonRuleError      = "rule-error"
+	// ReasonUnmatchable: the service can never match until its record is
+	// fixed (no SDOH domain, or no location with coordinates and no area).
+	ReasonUnmatchable = "unmatchable"
 )
 
 // ExplainFactor widens the search when Explain is on: locations beyond the radius

@@ -73,7 +73,6 @@ func TestNewRejectsBadServices(t *testing.T) {
 		{"unknown domain", func(s *referral.Service) { s.Domains = []referral.Domain{"no-such-domain"} }, "services[0].domains[0]"},
 		{"no status", func(s *referral.Service) { s.Status = "" }, "services[0].status"},
 		{"bad latitude", func(s *referral.Service) { s.Locations[0].Latitude = 95 }, "services[0].locations[0].latitude"},
-		{"no place", func(s *referral.Service) { s.Locations = nil }, "services[0].locations"},
 		{"county without values", func(s *referral.Service) {
 			s.ServiceAreas = []referral.ServiceArea{{Kind: referral.AreaCounty}}
 		}, "services[0].service_areas[0].values"},

@@ -29,7 +29,8 @@ type Weights struct {
 	// Capacity rewards room: 1 with open slots, 0.25 with waitlist room only, 0 when
 	// full, 0.5 when the service does not publish capacity.
 	Capacity float64 `json:"capacity"`
-	// Open rewards being open at as_of: 1 open, 0 closed, 0.5 with no schedule.
+	// Open rewards being open at as_of: 1 open, 0 closed, 0.5 with no schedule
+	// or one refkit cannot evaluate (see referral.Hours).
 	Open float64 `json:"open"`
 }
 
@@ -143,16 +144,19 @@ func capacityValue(c *referral.Capacity) float64 {
 	return 0
 }
 
-func openValue(ws []window, t time.Time) float64 {
-	if len(ws) == 0 {
+// openValue is 1 open, 0 closed, 0.5 when the schedules cannot say (none, or
+// one refkit cannot evaluate that might apply).
+func openValue(h *referral.Hours, t time.Time) float64 {
+	if h == nil {
 		return 0.5
 	}
-	for _, w := range ws {
-		if w.openAt(t) {
-			return 1
-		}
+	switch h.At(t) {
+	case referral.OpenNow:
+		return 1
+	case referral.ClosedNow:
+		return 0
 	}
-	return 0
+	return 0.5
 }
 
 // topK keeps the best limit candidates seen, as a binary heap with the worst of

@@ -64,6 +64,9 @@ func (s *Snapshot) gatherAllServices(q *query, sc *scratch) {
 		e := &s.services[i]
 		if s.pointWanted(q, e) {
 			for j, l := range s.source[i].Locations {
+				if !l.Placed() {
+					continue
+				}
 				if h := haversine(q.center, newPoint(l.Latitude, l.Longitude)); h <= q.hSearch {
 					sc.offer(int32(i), int32(j), h)
 				}
@@ -112,7 +115,7 @@ func (s *Snapshot) judge(q *query, sc *scratch, c *candidate) {
 		return
 	}
 	overlap := e.domains.and(q.mask)
-	if overlap.empty() && fail(whyDomain, Reason{Code: ReasonDomainMismatch}) {
+	if overlap.empty() && fail(whyDomain, s.domainReason(c.svc)) {
 		return
 	}
 	if c.loc >= 0 && c.h > q.hRadius && fail(whyOutOfRadius, Reason{ReasonOutOfRadius, km(c.dist)}) {
@@ -147,7 +150,7 @@ func (s *Snapshot) judge(q *query, sc *scratch, c *candidate) {
 		}
 	}
 	if c.why == 0 || q.possibleFor(c.why) {
-		c.br = s.breakdown(q, &c.rankKey, overlap, languageValue(q.env.Languages, e.langs), capacityValue(published), openValue(e.windows, q.asOf))
+		c.br = s.breakdown(q, &c.rankKey, overlap, languageValue(q.env.Languages, e.langs), capacityValue(published), openValue(e.hours, q.asOf))
 		c.score = c.br.Total()
 	}
 }

@@ -20,7 +20,7 @@ func (s *Snapshot) result(q *query, sc *scratch, matched, possible, excluded []*
 		res.Possible = s.matches(q, sc, possible)
 	}
 	if q.req.Explain {
-		res.Excluded = s.exclusions(sc, excluded)
+		res.Excluded = s.withNowhere(q, s.exclusions(sc, excluded))
 	}
 	return res
 }
@@ -116,7 +116,7 @@ func (s *Snapshot) matchReasons(out []Reason, q *query, sc *scratch, c *candidat
 	if e := s.caps.at(c.svc); e.class != capUntracked {
 		out = append(out, e.reason())
 	}
-	if c.prof.timed && c.br.Open > 0 {
+	if c.prof.timed && c.br.Open > 0 && c.br.Open == s.opts.Weights.Open { // open, not unknown
 		out = append(out, Reason{Code: ReasonOpenNow})
 	}
 	return out

@@ -452,7 +452,7 @@ func (s *Snapshot) score(q *query, sc *scratch, c *candidate, overlap domainSet,
 func (s *Snapshot) breakdownOf(q *query, sc *scratch, k *rankKey, overlap domainSet, p profile) Breakdown {
 	open := 0.5 // openValue of no schedule
 	if p.timed {
-		open = openValue(s.services[k.svc].windows, q.asOf)
+		open = openValue(s.services[k.svc].hours, q.asOf)
 	}
 	return s.breakdown(q, k, overlap, s.languageOf(q, sc, p.langs), capClassValue[s.caps.class(k.svc)], open)
 }

@@ -71,13 +71,6 @@ func (d domainSet) has(i int) bool            { return d[i/64]&(1<<(i%64)) != 0 
 // maxDomains is how many distinct domains one snapshot's services may use.
 const maxDomains = 128
 
-// window is one opening window of a schedule, resolved once at load.
-type window struct {
-	loc         *time.Location
-	days        uint8
-	open, close int
-}
-
 // svc is a service as the matcher reads it: flattened, with its rule compiled.
 type svc struct {
 	id      referral.ID
@@ -89,7 +82,9 @@ type svc struct {
 	maxAge  int
 	langs   []string
 	langSet int32 // index of langs in Snapshot.langSets
-	windows []window
+	// hours are the service's schedules, compiled once (see hoursOf); nil
+	// when it has none.
+	hours *referral.Hours
 	// ageText is the service's age reason text, built once; capacity lives in
 	// Snapshot.caps.
 	ageText string
@@ -142,6 +137,9 @@ type Snapshot struct {
 	states   map[string]areaList
 	polygons map[h3.Cell]areaList
 	virtual  areaList
+	// nowhere lists the services with no place to be found (no placed or
+	// virtual location, no readable area): explanations name them.
+	nowhere []int32
 
 	// scratch is shared by the snapshots capacity updates derive from this one:
 	// they have the same services, rules and language lists, which is all a
@@ -170,7 +168,6 @@ func build(ctx context.Context, services []referral.Service, opts Options, rs *r
 	}
 	areas := newAreaLists()
 	gates := make([]gate, len(src))
-	zones := map[string]*time.Location{}
 	ruleIdx := map[*rule]int32{}
 	langIdx := map[string]int32{}
 	var points []placed
@@ -227,7 +224,7 @@ func build(ctx context.Context, services []referral.Service, opts Options, rs *r
 			}
 			e.rule = idx
 		}
-		for _, l := range sv.Languages {
+		for _, l := range languagesOf(sv) {
 			e.langs = append(e.langs, strings.ToLower(l))
 		}
 		langKey := ""
@@ -241,15 +238,22 @@ func build(ctx context.Context, services []referral.Service, opts Options, rs *r
 			langIdx[langKey] = langs
 		}
 		e.langSet = langs
-		for _, sc := range sv.Schedules {
-			e.windows = append(e.windows, resolveWindow(sc, zones))
+		if scs := hoursOf(sv); len(scs) > 0 {
+			h := referral.CompileHours(scs)
+			e.hours = &h
 		}
 		for j, l := range sv.Locations {
-			points = append(points, placed{lat: l.Latitude, lon: l.Longitude, svc: int32(i), loc: int32(j), id: l.ID})
+			if l.Placed() {
+				points = append(points, placed{lat: l.Latitude, lon: l.Longitude, svc: int32(i), loc: int32(j), id: l.ID})
+			}
 		}
-		e.hasArea = len(sv.ServiceAreas) > 0
+		served := areasOf(sv)
+		e.hasArea = len(served) > 0
+		if !e.hasArea && (len(points) == 0 || points[len(points)-1].svc != int32(i)) {
+			s.nowhere = append(s.nowhere, int32(i))
+		}
 		prof := profileOf(&e, len(sv.Locations))
-		areas.add(&e, sv.ServiceAreas, areaRef{svc: int32(i), status: s.statusOf(e.status), domains: e.domains, profile: prof}, opts.Resolution)
+		areas.add(&e, served, areaRef{svc: int32(i), status: s.statusOf(e.status), domains: e.domains, profile: prof}, opts.Resolution)
 		s.services[i] = e
 		gates[i] = gate{domains: e.domains, profile: prof, status: s.statusOf(e.status)}
 		s.caps.set(int32(i), sv.Capacity)
@@ -384,43 +388,87 @@ func polyfill(ring []referral.Point, res int) []h3.Cell {
 	return h3.CompactCells(cells)
 }
 
-// weekdays maps HSDS/iCalendar day codes to weekdays.
-var weekdays = map[string]time.Weekday{"SU": 0, "MO": 1, "TU": 2, "WE": 3, "TH": 4, "FR": 5, "SA": 6}
+// hoursOf is the schedules that say when a service is open: its own, else
+// those of its service_at_locations, else those of its locations.
+func hoursOf(sv *referral.Service) []referral.Schedule {
+	if len(sv.Schedules) > 0 {
+		return sv.Schedules
+	}
+	var out []referral.Schedule
+	for _, l := range sv.Locations {
+		out = append(out, l.ServiceSchedules...)
+	}
+	if len(out) > 0 {
+		return out
+	}
+	for _, l := range sv.Locations {
+		out = append(out, l.Schedules...)
+	}
+	return out
+}
 
-// resolveWindow parses a validated schedule once, so matching never loads a zone
-// while answering (referral.Schedule.OpenAt would, on its first call per zone). Zones
-// are loaded once per build through zones: loading one reads the zone database.
-func resolveWindow(sc referral.Schedule, zones map[string]*time.Location) window {
-	w := window{loc: time.UTC}
-	if sc.Timezone != "" {
-		loc, ok := zones[sc.Timezone]
-		if !ok {
-			var err error
-			if loc, err = time.LoadLocation(sc.Timezone); err != nil {
-				loc = time.UTC // unreachable: validation loaded it already
+// languagesOf is the languages a service is delivered in: its own, else those
+// spoken at its locations.
+func languagesOf(sv *referral.Service) []string {
+	if len(sv.Languages) > 0 {
+		return sv.Languages
+	}
+	var out []string
+	for _, l := range sv.Locations {
+		for _, lang := range l.Languages {
+			if !slices.ContainsFunc(out, func(o string) bool { return strings.EqualFold(o, lang) }) {
+				out = append(out, lang)
 			}
-			zones[sc.Timezone] = loc
 		}
-		w.loc = loc
 	}
-	for _, d := range sc.ByDay {
-		w.days |= 1 << weekdays[d]
-	}
-	w.open = clockMinutes(sc.OpensAt)
-	w.close = clockMinutes(sc.ClosesAt)
-	return w
+	return out
 }
 
-func clockMinutes(s string) int {
-	h, _ := strconv.Atoi(s[:2])
-	m, _ := strconv.Atoi(s[3:])
-	return h*60 + m
+// areasOf is the areas matching can read that a service serves: its own, those
+// it serves from its locations, and anywhere when it has a virtual location.
+func areasOf(sv *referral.Service) []referral.ServiceArea {
+	var out []referral.ServiceArea
+	add := func(areas []referral.ServiceArea) {
+		for _, a := range areas {
+			if a.Kind != "" {
+				out = append(out, a)
+			}
+		}
+	}
+	add(sv.ServiceAreas)
+	for _, l := range sv.Locations {
+		add(l.ServiceAreas)
+		if l.Type == referral.LocationVirtual {
+			out = append(out, referral.ServiceArea{Kind: referral.AreaVirtual})
+		}
+	}
+	return out
 }
 
-func (w window) openAt(t time.Time) bool {
-	local := t.In(w.loc)
-	minute := local.Hour()*60 + local.Minute()
-	return w.days&(1<<local.Weekday()) != 0 && minute >= w.open && minute < w.close
+// domainReason is why a service that covers none of the request's domains is
+// excluded: a service with no domain at all is unmatchable until its taxonomy
+// terms are mapped.
+func (s *Snapshot) domainReason(svc int32) Reason {
+	if s.services[svc].domains.empty() {
+		return Reason{ReasonUnmatchable, "no SDOH domain"}
+	}
+	return Reason{Code: ReasonDomainMismatch}
+}
+
+// withNowhere adds to explained exclusions the services that address a domain
+// of the request but have no place to be found, so a person can fix them.
+func (s *Snapshot) withNowhere(q *query, out []Exclusion) []Exclusion {
+	added := false
+	for _, i := range s.nowhere {
+		if !s.services[i].domains.and(q.mask).empty() {
+			out = append(out, Exclusion{Service: s.ids[i], Reasons: []Reason{{ReasonUnmatchable, "no location with coordinates and no service area"}}})
+			added = true
+		}
+	}
+	if added {
+		slices.SortStableFunc(out, func(a, b Exclusion) int { return a.Service.Compare(b.Service) })
+	}
+	return out
 }
 
 // validService checks what matching reads. It does not require network_id: a
@@ -470,7 +518,12 @@ func (s *Snapshot) Service(id referral.ID) (referral.Service, bool) {
 // capacity updates keep only in the capacity table.
 func (s *Snapshot) record(i int) referral.Service {
 	out := s.source[i].Clone()
-	out.Capacity = s.caps.at(int32(i)).capacity()
+	c := s.caps.at(int32(i)).capacity()
+	if c != nil && out.Capacity != nil { // keep what the table does not hold
+		out.Capacity.Available, out.Capacity.Waitlist = c.Available, c.Waitlist
+		c = out.Capacity
+	}
+	out.Capacity = c
 	return out
 }
 

@@ -159,7 +159,7 @@ type profile struct {
 
 func profileOf(e *svc, locations int) profile {
 	return profile{rule: e.rule, langs: e.langSet, minAge: uint8(e.minAge), maxAge: uint8(e.maxAge),
-		timed: len(e.windows) > 0, shared: locations > 1 || e.hasArea}
+		timed: e.hours != nil, shared: locations > 1 || e.hasArea}
 }
 
 // admits applies, for the explain-off path, the checks that depend on the service
@@ -231,7 +231,7 @@ func (s *Snapshot) reasons(out []Reason, sc *scratch, c *candidate, w why, kmTex
 		case whyInactive:
 			out = append(out, Reason{ReasonInactive, string(s.statuses[c.status])})
 		case whyDomain:
-			out = append(out, Reason{Code: ReasonDomainMismatch})
+			out = append(out, s.domainReason(c.svc))
 		case whyOutOfRadius:
 			out = append(out, Reason{ReasonOutOfRadius, kmText})
 		case whyNoCapacity:

@@ -99,11 +99,9 @@ func TestServiceValidate(t *testing.T) {
 	}{
 		{"no name", func(s *referral.Service) { s.Name = " " }, "name"},
 		{"bad status", func(s *referral.Service) { s.Status = "open" }, "status"},
-		{"no domains", func(s *referral.Service) { s.Domains = nil }, "domains"},
 		{"unknown domain", func(s *referral.Service) { s.Domains = []referral.Domain{"wellness"} }, "domains[0]"},
 		{"age range inverted", func(s *referral.Service) { s.MinimumAge, s.MaximumAge = 18, 10 }, "maximum_age"},
 		{"negative capacity", func(s *referral.Service) { s.Capacity = &referral.Capacity{Available: -1} }, "capacity"},
-		{"nowhere", func(s *referral.Service) { s.Locations, s.ServiceAreas = nil, nil }, "locations"},
 		{"location longitude", func(s *referral.Service) { s.Locations[0].Longitude = 200 }, "locations[0].longitude"},
 		{"duplicate location", func(s *referral.Service) { s.Locations = append(s.Locations, s.Locations[0]) }, "locations[1].id"},
 		{"empty county area", func(s *referral.Service) { s.ServiceAreas[0].Values = nil }, "service_areas[0].values"},
@@ -112,7 +110,8 @@ func TestServiceValidate(t *testing.T) {
 		}, "service_areas[0].polygon"},
 		{"bad area kind", func(s *referral.Service) { s.ServiceAreas[0].Kind = "city" }, "service_areas[0].kind"},
 		{"bad day", func(s *referral.Service) { s.Schedules[0].ByDay = []string{"MON"} }, "schedules[0].byday[0]"},
-		{"closes before opening", func(s *referral.Service) { s.Schedules[0].ClosesAt = "08:00" }, "schedules[0].closes_at"},
+		{"opening without closing", func(s *referral.Service) { s.Schedules[0].ClosesAt = "" }, "schedules[0].closes_at"},
+		{"bad opening", func(s *referral.Service) { s.Schedules[0].OpensAt = "9am" }, "schedules[0].opens_at"},
 		{"unknown zone", func(s *referral.Service) { s.Schedules[0].Timezone = "Mars/Olympus" }, "schedules[0].timezone"},
 	}
 	for _, tc := range tests {

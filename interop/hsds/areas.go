@@ -2,23 +2,22 @@ package hsds
 
 import (
 	"encoding/json"
-	"math"
-	"strconv"
+	"slices"
 	"strings"
 
 	"github.com/refkit/refkit/referral"
 )
 
-// area maps an HSDS service area; the reason is empty on success.
-func area(w wireServiceArea) (referral.ServiceArea, string) {
-	switch strings.ToLower(strings.TrimSpace(w.ExtentType)) {
+// area reads an HSDS extent; the reason is empty on success.
+func area(extent, extentType string) (referral.ServiceArea, string) {
+	switch strings.ToLower(strings.TrimSpace(extentType)) {
 	case "geojson":
-		return polygonArea(w.Extent)
+		return polygonArea(extent)
 	case "text", "":
-		if strings.TrimSpace(w.Extent) == "" {
+		if strings.TrimSpace(extent) == "" {
 			return referral.ServiceArea{}, "a free-text service area cannot be mapped: give a geojson extent or a text extent such as county:NAME"
 		}
-		return textArea(w.Extent)
+		return textArea(extent)
 	default:
 		return referral.ServiceArea{}, "extent_type must be geojson or text"
 	}
@@ -91,6 +90,21 @@ func polygonArea(extent string) (referral.ServiceArea, string) {
 	return a, ""
 }
 
+// extentFor is the extent to write for an area: the text it was read from while
+// that still reads as the area, else one made from it.
+func extentFor(a referral.ServiceArea) (extent, extentType string) {
+	if a.Kind == "" || a.Extent != "" && sameArea(a) {
+		return a.Extent, a.ExtentType
+	}
+	return extentOf(a)
+}
+
+// sameArea reports whether an area's extent text reads as its kind and values.
+func sameArea(a referral.ServiceArea) bool {
+	parsed, why := area(a.Extent, a.ExtentType)
+	return why == "" && parsed.Kind == a.Kind && slices.Equal(parsed.Values, a.Values) && slices.Equal(parsed.Polygon, a.Polygon)
+}
+
 // extentOf writes a service area as an HSDS extent and extent type.
 func extentOf(a referral.ServiceArea) (extent, extentType string) {
 	switch a.Kind {
@@ -109,135 +123,4 @@ func extentOf(a referral.ServiceArea) (extent, extentType string) {
 		return "virtual", "text"
 	}
 	return string(a.Kind) + ":" + strings.Join(a.Values, ","), "text"
-}
-
-// areaName is the human-readable name written beside an extent.
-func areaName(a referral.ServiceArea) string {
-	switch a.Kind {
-	case referral.AreaCounty:
-		return strings.Join(a.Values, ", ") + " " + plural(len(a.Values), "County", "Counties")
-	case referral.AreaZip:
-		return "ZIP " + plural(len(a.Values), "code", "codes") + " " + strings.Join(a.Values, ", ")
-	case referral.AreaState:
-		return strings.Join(a.Values, ", ")
-	case referral.AreaVirtual:
-		return "Anywhere (phone or online)"
-	}
-	return "Polygon"
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
-var byDay = map[string]bool{"MO": true, "TU": true, "WE": true, "TH": true, "FR": true, "SA": true, "SU": true}
-
-// schedule maps a weekly HSDS schedule to open hours; the reason is empty on
-// success.
-func schedule(w wireSchedule) (referral.Schedule, string) {
-	var sc referral.Schedule
-	if f := strings.ToUpper(strings.TrimSpace(w.Freq)); f != "" && f != "WEEKLY" {
-		return sc, "only weekly schedules are supported"
-	}
-	if w.Interval != nil && *w.Interval != 1 {
-		return sc, "only an interval of 1 is supported"
-	}
-	for _, d := range strings.Split(w.Byday, ",") {
-		d = strings.ToUpper(strings.TrimSpace(d))
-		if d == "" {
-			continue
-		}
-		if !byDay[d] {
-			return sc, "byday must list two-letter days (MO..SU) without ordinals"
-		}
-		sc.ByDay = append(sc.ByDay, d)
-	}
-	if len(sc.ByDay) == 0 {
-		return sc, "byday is required"
-	}
-	var openZone, closeZone string
-	var ok bool
-	if sc.OpensAt, openZone, ok = clock(w.OpensAt); !ok {
-		return sc, "opens_at must be HH:MM, optionally with seconds and a Z or ±HH:MM offset"
-	}
-	if sc.ClosesAt, closeZone, ok = clock(w.ClosesAt); !ok {
-		return sc, "closes_at must be HH:MM, optionally with seconds and a Z or ±HH:MM offset"
-	}
-	if openZone != closeZone {
-		return sc, "opens_at and closes_at have different UTC offsets"
-	}
-	sc.Timezone = openZone
-	if w.Timezone != nil {
-		zone, ok := offsetZone(*w.Timezone * 60)
-		if !ok {
-			return sc, "timezone must be a whole number of hours between -12 and 14"
-		}
-		if openZone != "" && openZone != zone {
-			return sc, "timezone and the offset of opens_at differ"
-		}
-		sc.Timezone = zone
-	}
-	return sc, ""
-}
-
-// clock parses "HH:MM", "HH:MM:SS" (seconds must be zero), each optionally
-// followed by "Z" or an offset "±HH:MM"; zone is the fixed IANA zone of the
-// offset, "" when none is given.
-func clock(s string) (hhmm, zone string, ok bool) {
-	s = strings.TrimSpace(s)
-	if len(s) < 5 || s[2] != ':' {
-		return "", "", false
-	}
-	hhmm, rest := s[:5], s[5:]
-	if strings.HasPrefix(rest, ":") {
-		if len(rest) < 3 || rest[1:3] != "00" {
-			return "", "", false
-		}
-		rest = rest[3:]
-	}
-	switch {
-	case rest == "":
-	case rest == "Z":
-		zone = "UTC"
-	case (rest[0] == '+' || rest[0] == '-') && len(rest) == 6 && rest[3] == ':':
-		h, err1 := strconv.Atoi(rest[1:3])
-		m, err2 := strconv.Atoi(rest[4:6])
-		if err1 != nil || err2 != nil {
-			return "", "", false
-		}
-		minutes := float64(h*60 + m)
-		if rest[0] == '-' {
-			minutes = -minutes
-		}
-		if zone, ok = offsetZone(minutes); !ok {
-			return "", "", false
-		}
-	default:
-		return "", "", false
-	}
-	for _, i := range []int{0, 1, 3, 4} {
-		if hhmm[i] < '0' || hhmm[i] > '9' {
-			return "", "", false
-		}
-	}
-	return hhmm, zone, true
-}
-
-// offsetZone names the fixed IANA zone of a whole-hour UTC offset in minutes.
-// POSIX inverts the sign: UTC-5 is Etc/GMT+5.
-func offsetZone(minutes float64) (string, bool) {
-	if math.IsNaN(minutes) || minutes < -12*60 || minutes > 14*60 || minutes != math.Trunc(minutes) || int(minutes)%60 != 0 {
-		return "", false
-	}
-	h := int(minutes) / 60
-	switch {
-	case h == 0:
-		return "UTC", true
-	case h > 0:
-		return "Etc/GMT-" + strconv.Itoa(h), true
-	}
-	return "Etc/GMT+" + strconv.Itoa(-h), true
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -13,24 +14,20 @@ import (
 	"github.com/refkit/refkit/interop/hsds"
 )
 
-// bigSample repeats the sample's services n times with distinct ids, as one JSON
-// page, so that per-service costs dominate.
+// bigSample repeats the sample's services n times, every id (of services and
+// of everything nested in them) made distinct per copy, as one JSON page, so
+// that per-service costs dominate.
 func bigSample(b *testing.B, n int) []byte {
 	raw, err := os.ReadFile("testdata/json/services.json")
 	require.NoError(b, err)
 	var page struct {
-		Contents []map[string]any `json:"contents"`
+		Contents []any `json:"contents"`
 	}
 	require.NoError(b, json.Unmarshal(raw, &page))
-	var out []map[string]any
+	var out []any
 	for i := range n {
 		for _, s := range page.Contents {
-			c := map[string]any{}
-			for k, v := range s {
-				c[k] = v
-			}
-			c["id"] = fmt.Sprintf("%v-%d", s["id"], i)
-			out = append(out, c)
+			out = append(out, renumber(s, fmt.Sprintf("-%d", i)))
 		}
 	}
 	doc, err := json.Marshal(map[string]any{"contents": out})
@@ -38,13 +35,36 @@ func bigSample(b *testing.B, n int) []byte {
 	return doc
 }
 
+// renumber copies a JSON value with every id, and every reference to one,
+// suffixed.
+func renumber(v any, suffix string) any {
+	switch x := v.(type) {
+	case map[string]any:
+		c := map[string]any{}
+		for k, e := range x {
+			if s, ok := e.(string); ok && (k == "id" || strings.HasSuffix(k, "_id")) && s != "" {
+				e = s + suffix
+			}
+			c[k] = renumber(e, suffix)
+		}
+		return c
+	case []any:
+		c := make([]any, len(x))
+		for i, e := range x {
+			c[i] = renumber(e, suffix)
+		}
+		return c
+	}
+	return v
+}
+
 func BenchmarkReadJSON(b *testing.B) {
-	doc := bigSample(b, 100) // 2,300 services, 1,800 importable
+	doc := bigSample(b, 100) // 2,300 services, 2,000 imported
 	b.SetBytes(int64(len(doc)))
 	b.ReportAllocs()
 	for b.Loop() {
 		ds, err := hsds.ReadJSON(context.Background(), bytes.NewReader(doc), hsds.Options{Network: network})
-		if err != nil || len(ds.Services) != 1800 {
+		if err != nil || len(ds.Services) != 2000 {
 			b.Fatal(err, len(ds.Services))
 		}
 	}
@@ -80,4 +100,34 @@ func BenchmarkDatapackageRoundTrip(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(ds.Services)), "ns/service")
+}
+
+// BenchmarkFullRecord reads and writes the full-coverage fixture's services,
+// whose every field is set, so the cost of keeping everything shows.
+func BenchmarkFullRecord(b *testing.B) {
+	doc, err := os.ReadFile("testdata/full-3.1/services.json")
+	require.NoError(b, err)
+	ds, err := hsds.ReadJSON(context.Background(), bytes.NewReader(doc), hsds.Options{Network: network})
+	require.NoError(b, err)
+	n := float64(len(ds.Services))
+	b.Run("read", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := hsds.ReadJSON(context.Background(), bytes.NewReader(doc), hsds.Options{Network: network}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/service")
+	})
+	b.Run("write", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf bytes.Buffer
+		for b.Loop() {
+			buf.Reset()
+			if err := hsds.WriteJSON(context.Background(), &buf, ds); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/service")
+	})
 }

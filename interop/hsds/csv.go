@@ -17,97 +17,64 @@ import (
 	"github.com/refkit/refkit/referral"
 )
 
-// The tables of the data package refkit reads and writes, by resource name, with
-// the columns refkit writes.
-var tables = []struct {
-	name, file string
-	columns    []string
-}{
-	{"organization", "organizations.csv", []string{"id", "name", "alternate_name", "description", "email", "website"}},
-	{"phone", "phones.csv", []string{"id", "organization_id", "number"}},
-	{"service", "services.csv", []string{"id", "organization_id", "name", "alternate_name", "description", "url", "email", "status", "eligibility_description", "minimum_age", "maximum_age"}},
-	{"location", "locations.csv", []string{"id", "location_type", "name", "description", "latitude", "longitude"}},
-	{"address", "addresses.csv", []string{"id", "location_id", "address_1", "address_2", "city", "region", "state_province", "postal_code", "country", "address_type"}},
-	{"service_at_location", "service_at_locations.csv", []string{"id", "service_id", "location_id"}},
-	{"service_area", "service_areas.csv", []string{"id", "service_id", "service_at_location_id", "name", "extent", "extent_type"}},
-	{"language", "languages.csv", []string{"id", "service_id", "location_id", "name", "code"}},
-	{"schedule", "schedules.csv", []string{"id", "service_id", "location_id", "service_at_location_id", "freq", "interval", "byday", "opens_at", "closes_at", "timezone"}},
-	{"taxonomy_term", "taxonomy_terms.csv", []string{"id", "code", "name", "description", "parent_id", "taxonomy"}},
-	{"attribute", "attributes.csv", []string{"id", "link_id", "link_type", "link_entity", "taxonomy_term_id", "value"}},
-}
-
-// tableOf names the table a data package resource holds, from its name or file
-// name, singular or plural ("services", "service_at_location.csv").
-func tableOf(name string) string {
-	n := strings.ToLower(strings.TrimSuffix(path.Base(name), ".csv"))
-	for _, t := range tables {
-		if n == t.name || n == strings.TrimSuffix(t.file, ".csv") {
-			return t.name
-		}
-	}
-	return ""
-}
+// The tabular form is read by nesting its rows into the JSON form's records
+// (each row under every record that links to it, as the HSDS API nests them)
+// and writing the JSON form's records back out as rows, one per id: both go
+// through the description of HSDS in spec.go, and the import through the same
+// mapping as the JSON form.
 
 type datapackage struct {
 	Name      string     `json:"name,omitempty"`
 	Profile   string     `json:"profile,omitempty"`
+	Version   string     `json:"version,omitempty"`
 	Resources []resource `json:"resources"`
 }
 
 type resource struct {
-	Name      string `json:"name"`
-	Path      string `json:"path"`
-	Profile   string `json:"profile,omitempty"`
-	Format    string `json:"format,omitempty"`
-	Mediatype string `json:"mediatype,omitempty"`
+	Name      string          `json:"name"`
+	Path      string          `json:"path"`
+	Profile   string          `json:"profile,omitempty"`
+	Format    string          `json:"format,omitempty"`
+	Mediatype string          `json:"mediatype,omitempty"`
+	Schema    *resourceSchema `json:"schema,omitempty"`
 }
 
-// row is one CSV record by column name; absent columns read as "".
-type row struct {
-	line int
-	cols map[string]int
-	rec  []string
+type resourceSchema struct {
+	Fields      []resourceField `json:"fields"`
+	PrimaryKey  string          `json:"primaryKey"`
+	ForeignKeys []foreignKey    `json:"foreignKeys,omitempty"`
 }
 
-func (r row) get(col string) string {
-	if i, ok := r.cols[col]; ok && i < len(r.rec) {
-		return strings.TrimSpace(r.rec[i])
-	}
-	return ""
+type resourceField struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
 }
 
-// number reads an optional number column; ok is false when it is not a number.
-func (r row) number(col string) (*float64, bool) {
-	s := r.get(col)
-	if s == "" {
-		return nil, true
-	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return nil, false
-	}
-	return &v, true
+type foreignKey struct {
+	Fields    string `json:"fields"`
+	Reference struct {
+		Resource string `json:"resource"`
+		Fields   string `json:"fields"`
+	} `json:"reference"`
 }
 
-// ReadDatapackage imports an HSDS 3.0 tabular data package: datapackage.json and
-// the CSV files its resources name (services, organizations, locations,
-// service_at_locations, addresses, phones, schedules, service_areas, languages,
-// attributes, taxonomy_terms; tables not listed are read as empty). Columns are
-// found by header name. A row that cannot be mapped, or that refers to a row that
-// is not there, is reported in Dataset.Problems and the rest imported (see
+// ReadDatapackage imports an HSDS 3.0 or 3.1 tabular data package:
+// datapackage.json and the CSV files its resources name (the specification's
+// names, or the plural file names refkit wrote before; tables not listed are
+// read as empty). Columns are found by header name. Rows are nested into
+// records as the JSON form nests them and mapped like it. A row that cannot be
+// read, that refers to a row that is not there, or that links to no service or
+// organization, is reported in Dataset.Problems and the rest imported (see
 // Options.Strict); a file that is not well-formed CSV fails the import.
 func ReadDatapackage(ctx context.Context, fsys fs.FS, opts Options) (*Dataset, error) {
 	im, err := newImporter(opts)
 	if err != nil {
 		return nil, err
 	}
-	b, err := fs.ReadFile(fsys, "datapackage.json")
+	budget := opts.maxBytes()
+	dp, err := readPackage(fsys, &budget)
 	if err != nil {
-		return nil, referral.Invalid("datapackage.json", "cannot be read: "+errors.Unwrap(err).Error())
-	}
-	var dp datapackage
-	if err := json.Unmarshal(b, &dp); err != nil {
-		return nil, referral.Invalid("datapackage.json", jsonProblem(err))
+		return nil, err
 	}
 	files := map[string]string{}
 	for i, r := range dp.Resources {
@@ -115,8 +82,8 @@ func ReadDatapackage(ctx context.Context, fsys fs.FS, opts Options) (*Dataset, e
 		if t == "" {
 			t = tableOf(r.Path)
 		}
-		if t == "" {
-			continue // a table refkit does not map (contacts, funding, ...)
+		if t == "" || files[t] != "" {
+			continue
 		}
 		p := path.Clean(r.Path)
 		if !fs.ValidPath(p) {
@@ -127,347 +94,508 @@ func ReadDatapackage(ctx context.Context, fsys fs.FS, opts Options) (*Dataset, e
 	if files["service"] == "" {
 		return nil, referral.Invalid("datapackage.json", "lists no services resource")
 	}
-	rows := map[string][]row{}
-	for t, p := range files {
+	tabs := map[string]*rows{}
+	for _, t := range tables {
+		p := files[t.name]
+		if p == "" {
+			continue
+		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		rs, err := readTable(im, fsys, t, p)
+		rs, err := readTable(im, fsys, t, p, &budget)
 		if err != nil {
 			return nil, err
 		}
-		rows[t] = rs
+		tabs[t.name] = rs
 	}
-	assemble(im, rows)
+	// The version is that of what the package holds: a 3.1 table or column
+	// with something in it (datapackage.json files often say 3.0.0 regardless).
+	im.v31 = strings.HasPrefix(dp.Version, "3.1") || len(tabs["service_capacity"].all()) > 0 || len(tabs["unit"].all()) > 0 ||
+		len(tabs["url"].all()) > 0 || tabs["attribute"].filled("label") || tabs["service_area"].filled("service_at_location_id")
+	a := &assembly{im: im, tabs: tabs, budget: maxExpansion*totalRows(tabs) + 100000}
+	orgs, services, err := a.records()
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range orgs {
+		unlink(o, byName["organization"])
+		im.index(o, "", "organization")
+	}
+	for _, s := range services {
+		unlink(s, byName["service"])
+		im.index(s, "", "service")
+	}
+	for _, o := range orgs {
+		im.organization(o)
+	}
+	for i, s := range services {
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		im.service(s)
+	}
+	a.reportUnused()
 	return im.finish(ctx)
 }
 
-func readTable(im *importer, fsys fs.FS, table, name string) ([]row, error) {
+// readPackage reads datapackage.json.
+func readPackage(fsys fs.FS, budget *int64) (*datapackage, error) {
+	f, err := fsys.Open("datapackage.json")
+	if err != nil {
+		return nil, referral.Invalid("datapackage.json", "cannot be read: "+errors.Unwrap(err).Error())
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, *budget+1))
+	if err != nil {
+		return nil, referral.Invalid("datapackage.json", "cannot be read")
+	}
+	if *budget -= int64(len(b)); *budget < 0 {
+		return nil, referral.Invalid("datapackage", "is larger than the import's MaxBytes")
+	}
+	var dp datapackage
+	if err := json.Unmarshal(b, &dp); err != nil {
+		return nil, referral.Invalid("datapackage.json", jsonProblem(err))
+	}
+	return &dp, nil
+}
+
+// rows is one table as read: every row as an object of its non-empty cells.
+type rows struct {
+	header []string
+	list   []*row
+	byID   map[string]*row
+	// by indexes rows by the value of a column, built on first use.
+	by map[string]map[string][]*row
+}
+
+type row struct {
+	o    object
+	used bool
+}
+
+// filled reports whether any row has a value in column name.
+func (rs *rows) filled(name string) bool {
+	for _, r := range rs.all() {
+		if _, ok := r.o[name]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (rs *rows) hasColumn(name string) bool {
+	return rs != nil && strings.Contains(","+strings.Join(rs.header, ",")+",", ","+name+",")
+}
+
+// lookup returns the rows whose column col holds v.
+func (rs *rows) lookup(col, v string) []*row {
+	if rs == nil || v == "" {
+		return nil
+	}
+	if rs.by == nil {
+		rs.by = map[string]map[string][]*row{}
+	}
+	idx, ok := rs.by[col]
+	if !ok {
+		idx = map[string][]*row{}
+		for _, r := range rs.list {
+			if s, ok := r.o[col].(string); ok && s != "" {
+				idx[s] = append(idx[s], r)
+			}
+		}
+		rs.by[col] = idx
+	}
+	return idx[v]
+}
+
+func totalRows(tabs map[string]*rows) int {
+	n := 0
+	for _, rs := range tabs {
+		n += len(rs.list)
+	}
+	return n
+}
+
+// budgetReader charges what it reads to a shared budget.
+type budgetReader struct {
+	r      io.Reader
+	budget *int64
+}
+
+var errBudget = errors.New("the data package is larger than the import's MaxBytes")
+
+func (b *budgetReader) Read(p []byte) (int, error) {
+	if *b.budget < 0 {
+		return 0, errBudget
+	}
+	n, err := b.r.Read(p)
+	if *b.budget -= int64(n); *b.budget < 0 {
+		return n, errBudget
+	}
+	return n, err
+}
+
+// readTable reads one CSV file. A number column's cell that is a JSON number is
+// read as one; every other cell, as the text it is.
+func readTable(im *importer, fsys fs.FS, t *table, name string, budget *int64) (*rows, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
 		return nil, referral.Invalid(name, "cannot be opened")
 	}
 	defer f.Close()
-	cr := csv.NewReader(f)
+	cr := csv.NewReader(&budgetReader{r: f, budget: budget})
 	cr.FieldsPerRecord = -1
+	rs := &rows{byID: map[string]*row{}}
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, nil
+		return rs, nil
 	}
 	if err != nil {
 		return nil, csvError(name, err)
 	}
-	cols := make(map[string]int, len(header))
-	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
-		if _, dup := cols[h]; !dup {
-			cols[h] = i
-		}
+	for _, h := range header {
+		rs.header = append(rs.header, strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))))
 	}
-	if _, ok := cols["id"]; !ok {
+	if !rs.hasColumn("id") {
 		return nil, referral.Invalid(name, "has no id column")
 	}
-	var out []row
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
-			return out, nil
+			return rs, nil
 		}
 		if err != nil {
 			return nil, csvError(name, err)
 		}
 		line, _ := cr.FieldPos(0)
-		r := row{line: line, cols: cols, rec: rec}
-		if len(rec) != len(header) {
-			im.report(table, r.get("id"), "row at line "+strconv.Itoa(line)+" has "+strconv.Itoa(len(rec))+" fields, the header "+strconv.Itoa(len(header)))
-			continue
+		o := object{}
+		for i, cell := range rec {
+			if i >= len(rs.header) || cell == "" {
+				continue
+			}
+			if _, dup := o[rs.header[i]]; dup {
+				continue
+			}
+			if c, ok := t.column(rs.header[i]); ok && c.typ == "number" && isNumber(cell) {
+				o[rs.header[i]] = json.Number(cell)
+			} else {
+				o[rs.header[i]] = cell
+			}
 		}
-		if r.get("id") == "" {
-			im.report(table, "", "row at line "+strconv.Itoa(line)+" has no id")
-			continue
+		id := idOf(o)
+		switch {
+		case len(rec) != len(header):
+			im.report(t.name, id, "row at line "+strconv.Itoa(line)+" has "+strconv.Itoa(len(rec))+" fields, the header "+strconv.Itoa(len(header)))
+		case id == "":
+			im.report(t.name, "", "row at line "+strconv.Itoa(line)+" has no id")
+		case rs.byID[id] != nil:
+			im.report(t.name, id, "id is a duplicate")
+		default:
+			r := &row{o: o}
+			rs.list = append(rs.list, r)
+			rs.byID[id] = r
 		}
-		out = append(out, r)
 	}
 }
 
-// assemble nests the rows of the tables into wire services, as the JSON shape
-// carries them, and hands them to the importer.
-func assemble(im *importer, rows map[string][]row) {
-	for _, r := range rows["taxonomy_term"] {
-		im.addTerm(&wireTerm{
-			ID: r.get("id"), Code: r.get("code"), Name: r.get("name"), Description: r.get("description"),
-			ParentID: r.get("parent_id"), Taxonomy: r.get("taxonomy"),
-		})
+// isNumber reports whether s is a JSON number.
+func isNumber(s string) bool {
+	if s == "" || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) {
+		return false
 	}
+	return json.Valid([]byte(s))
+}
 
-	orgs := map[string]*wireOrganization{}
-	var orgOrder []*wireOrganization
-	for _, r := range rows["organization"] {
-		id := r.get("id")
-		if orgs[id] != nil {
-			im.report("organization", id, "id is a duplicate")
-			continue
-		}
-		o := &wireOrganization{
-			ID: id, Name: r.get("name"), AlternateName: r.get("alternate_name"),
-			Description: r.get("description"), Email: r.get("email"), Website: r.get("website"),
-		}
-		orgs[id] = o
-		orgOrder = append(orgOrder, o)
-	}
-	for _, r := range rows["phone"] {
-		if o := orgs[r.get("organization_id")]; o != nil {
-			o.Phones = append(o.Phones, wirePhone{ID: r.get("id"), Number: r.get("number")})
-		}
-		// Phones of services, locations and contacts are not mapped: refkit keeps
-		// one phone, the organization's.
-	}
-	for _, o := range orgOrder {
-		im.organization(o)
-	}
+// maxExpansion bounds how many records, on average, a row may be nested into:
+// a location shared by a dozen services is nested under each, with its phones
+// and schedules; a package that expands far beyond is hostile, and would hold
+// memory out of proportion to its bytes.
+const maxExpansion = 16
 
-	locs := map[string]*wireLocation{}
-	badLoc := map[string]bool{} // reported already, with every row that refers to it
-	for _, r := range rows["location"] {
-		id := r.get("id")
-		if locs[id] != nil {
-			im.report("location", id, "id is a duplicate")
-			continue
-		}
-		lat, ok1 := r.number("latitude")
-		lon, ok2 := r.number("longitude")
-		if !ok1 || !ok2 {
-			im.report("location", id, "latitude and longitude must be numbers")
-			badLoc[id] = true
-			continue
-		}
-		l := &wireLocation{
-			ID: id, LocationType: r.get("location_type"), Name: r.get("name"),
-			Description: r.get("description"), Latitude: lat, Longitude: lon,
-		}
-		locs[id] = l
-		im.addLocation(l)
-	}
-	for _, r := range rows["address"] {
-		l := locs[r.get("location_id")]
-		if l == nil {
-			if !badLoc[r.get("location_id")] {
-				im.report("address", r.get("id"), "location_id refers to no location in the dataset")
-			}
-			continue
-		}
-		l.Addresses = append(l.Addresses, wireAddress{
-			ID: r.get("id"), LocationID: l.ID, Address1: r.get("address_1"), Address2: r.get("address_2"),
-			City: r.get("city"), Region: r.get("region"), StateProvince: r.get("state_province"),
-			PostalCode: r.get("postal_code"), Country: r.get("country"), AddressType: r.get("address_type"),
-		})
-	}
+// assembly nests the rows of a data package into records.
+type assembly struct {
+	im     *importer
+	tabs   map[string]*rows
+	budget int // objects the nesting may still build
+}
 
-	svcs := map[string]*wireService{}
-	badSvc := map[string]bool{}
-	var order []*wireService
-	for _, r := range rows["service"] {
-		id := r.get("id")
-		if svcs[id] != nil {
-			im.report("service", id, "id is a duplicate")
-			continue
-		}
-		minAge, ok1 := r.number("minimum_age")
-		maxAge, ok2 := r.number("maximum_age")
-		if !ok1 || !ok2 {
-			im.report("service", id, "minimum_age and maximum_age must be numbers")
-			badSvc[id] = true
-			continue
-		}
-		s := &wireService{
-			ID: id, OrganizationID: r.get("organization_id"), Name: r.get("name"),
-			AlternateName: r.get("alternate_name"), Description: r.get("description"), URL: r.get("url"),
-			Email: r.get("email"), Status: r.get("status"), EligibilityDescription: r.get("eligibility_description"),
-			MinimumAge: minAge, MaximumAge: maxAge,
-		}
-		svcs[id] = s
-		order = append(order, s)
-	}
-	// Rows of a service that was reported are dropped quietly with it.
-	quiet := func(serviceID string) bool { return badSvc[serviceID] }
+var errExpands = referral.Invalid("datapackage", "nests into too many records: rows linked from very many places")
 
-	type salRef struct {
-		s *wireService
-		i int
+// records nests every organization and service row into its record, as the
+// JSON form nests them; services name their organization by id.
+func (a *assembly) records() (orgs, services []object, err error) {
+	for _, r := range a.tabs["taxonomy_term"].all() {
+		a.im.addTerm(r.o)
 	}
-	salRefs := map[string]salRef{}
-	for _, r := range rows["service_at_location"] {
-		id, sid := r.get("id"), r.get("service_id")
-		s := svcs[sid]
-		if s == nil {
-			if !quiet(sid) {
-				im.report("service_at_location", id, "service_id refers to no service in the dataset")
-			}
-			continue
+	for _, r := range a.tabs["organization"].all() {
+		o, err := a.nested(byName["organization"], r)
+		if err != nil {
+			return nil, nil, err
 		}
-		if lid := r.get("location_id"); locs[lid] == nil {
-			if !badLoc[lid] {
-				im.report("service_at_location", id, "location_id refers to no location in the dataset")
-			}
-			continue
-		}
-		s.ServiceAtLocations = append(s.ServiceAtLocations, wireServiceAtLocation{ID: id, ServiceID: sid, LocationID: r.get("location_id")})
-		salRefs[id] = salRef{s, len(s.ServiceAtLocations) - 1}
+		orgs = append(orgs, o)
 	}
-	sal := func(id string) *wireServiceAtLocation {
-		if r, ok := salRefs[id]; ok {
-			return &r.s.ServiceAtLocations[r.i]
+	for _, r := range a.tabs["service"].all() {
+		o, err := a.nested(byName["service"], r)
+		if err != nil {
+			return nil, nil, err
 		}
+		services = append(services, o)
+	}
+	return orgs, services, nil
+}
+
+func (rs *rows) all() []*row {
+	if rs == nil {
 		return nil
 	}
+	return rs.list
+}
 
-	for _, r := range rows["service_area"] {
-		a := wireServiceArea{ID: r.get("id"), Name: r.get("name"), Extent: r.get("extent"), ExtentType: r.get("extent_type")}
-		switch sid, salID := r.get("service_id"), r.get("service_at_location_id"); {
-		case svcs[sid] != nil:
-			svcs[sid].ServiceAreas = append(svcs[sid].ServiceAreas, a)
-		case sal(salID) != nil:
-			sal(salID).ServiceAreas = append(sal(salID).ServiceAreas, a)
-		case !quiet(sid):
-			im.report("service_area", a.ID, "service_id refers to no service in the dataset")
-		}
+// nested builds the record of row r of table t with everything linked to it.
+// A service's organization is a record of its own and is not nested.
+func (a *assembly) nested(t *table, r *row) (object, error) {
+	if a.budget--; a.budget < 0 {
+		return nil, errExpands
 	}
-	for _, r := range rows["language"] {
-		l := wireLanguage{ID: r.get("id"), Name: r.get("name"), Code: r.get("code")}
-		switch sid, lid := r.get("service_id"), r.get("location_id"); {
-		case svcs[sid] != nil:
-			svcs[sid].Languages = append(svcs[sid].Languages, l)
-		case sid == "" && locs[lid] != nil:
-			locs[lid].Languages = append(locs[lid].Languages, l)
-		case !quiet(sid) && !badLoc[lid]:
-			im.report("language", l.ID, "refers to no service or location in the dataset")
-		}
-	}
-	for _, r := range rows["schedule"] {
-		interval, ok1 := r.number("interval")
-		tz, ok2 := r.number("timezone")
-		if !ok1 || !ok2 {
-			im.report("schedule", r.get("id"), "interval and timezone must be numbers")
+	r.used = true
+	o := cloneObject(r.o)
+	id := idOf(o)
+	for _, n := range t.nests {
+		child := a.tabs[n.table]
+		if child == nil || n.jsonOnly || (t.name == "service" && n.key == "organization") {
 			continue
 		}
-		sc := wireSchedule{
-			ID: r.get("id"), Timezone: tz, Freq: r.get("freq"), Interval: interval,
-			Byday: r.get("byday"), OpensAt: r.get("opens_at"), ClosesAt: r.get("closes_at"),
+		if !n.many {
+			fk, _ := o[n.fk].(string)
+			if target := child.byID[fk]; target != nil {
+				v, err := a.nested(byName[n.table], target)
+				if err != nil {
+					return nil, err
+				}
+				o[n.key] = v
+			}
+			continue
 		}
-		switch sid, salID, lid := r.get("service_id"), r.get("service_at_location_id"), r.get("location_id"); {
-		case sal(salID) != nil:
-			sal(salID).Schedules = append(sal(salID).Schedules, sc)
-		case svcs[sid] != nil:
-			svcs[sid].Schedules = append(svcs[sid].Schedules, sc)
-		case sid == "" && salID == "" && locs[lid] != nil:
-			locs[lid].Schedules = append(locs[lid].Schedules, sc)
-		case !quiet(sid) && !badLoc[lid]:
-			im.report("schedule", sc.ID, "refers to no service, service_at_location or location in the dataset")
+		var list []any
+		for _, cr := range child.lookup(n.fk, id) {
+			if !a.linksTo(cr.o, n.fk, t.name, id) {
+				continue
+			}
+			v, err := a.nested(byName[n.table], cr)
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, v)
+		}
+		if list != nil {
+			o[n.key] = list
 		}
 	}
-	for _, r := range rows["attribute"] {
-		a := wireAttribute{ID: r.get("id"), TaxonomyTermID: r.get("taxonomy_term_id"), Value: r.get("value")}
-		entity, link := strings.ToLower(r.get("link_entity")), r.get("link_id")
-		switch {
-		case entity != "" && entity != "service":
-			im.report("attribute", a.ID, "only attributes of services are mapped")
-		case svcs[link] != nil:
-			svcs[link].Attributes = append(svcs[link].Attributes, a)
-		case !quiet(link):
-			im.report("attribute", a.ID, "link_id refers to no service in the dataset")
-		}
+	return o, nil
+}
+
+// linksTo checks the entity an attribute or metadata row names: ids are unique
+// within a table, so the same id may be a service and a location. A row naming
+// another table that has no record with the id (or naming none that exists)
+// links to the record that has it.
+func (a *assembly) linksTo(o object, fk, table, id string) bool {
+	col := ""
+	switch fk {
+	case linkID:
+		col = linkEntity
+	case resourceID:
+		col = resourceType
+	default:
+		return true
 	}
-	for _, s := range order {
-		im.service(s)
+	entity, _ := o[col].(string)
+	if entity == "" || strings.EqualFold(entity, table) {
+		return true
+	}
+	other := a.tabs[strings.ToLower(entity)]
+	return other == nil || other.byID[id] == nil
+}
+
+// reportUnused reports the rows no kept record links to: a store keeps records,
+// and these belong to none.
+func (a *assembly) reportUnused() {
+	for _, t := range tables {
+		for _, r := range a.tabs[t.name].all() {
+			if !r.used {
+				a.im.report(t.name, idOf(r.o), "is linked to no service or organization in the package")
+			}
+		}
 	}
 }
 
-// WriteDatapackage exports a dataset as an HSDS 3.0 tabular data package into
-// dir (created if missing): datapackage.json and one CSV file per table. IDs
-// listed in ds.Sources are written as the HSDS ids they came from. The dataset must
-// be valid, as for WriteJSON.
+// WriteDatapackage exports a dataset as an HSDS tabular data package of version
+// ds.Version (3.0 when empty) into dir (created if missing): datapackage.json
+// and a CSV file for every table of that version, with exactly its columns.
+// Each record is written as WriteJSONAs writes it, one row per id: a record
+// nested in several places (a phone of a service and of its location) is one
+// row linking to all of them, and two copies that disagree fail the export.
 func WriteDatapackage(ctx context.Context, dir string, ds *Dataset) error {
-	services, orgs, err := exportServices(ctx, ds)
+	e, err := newExporter(ctx, ds)
 	if err != nil {
 		return err
 	}
-	out := map[string][][]string{}
-	add := func(table string, rec ...string) { out[table] = append(out[table], rec) }
-	num := func(v *float64) string {
-		if v == nil {
-			return ""
-		}
-		return strconv.FormatFloat(*v, 'f', -1, 64)
+	services, orgs, err := e.records(ctx)
+	if err != nil {
+		return err
 	}
-	written := map[string]map[string]bool{}
-	once := func(table, id string) bool {
-		if written[table] == nil {
-			written[table] = map[string]bool{}
+	k := &sink{ver: e.ver, rows: map[string][]object{}, byID: map[string]map[string]int{}}
+	for _, s := range services {
+		if err := k.flatten(byName["service"], s, link{}); err != nil {
+			return err
 		}
-		if written[table][id] {
-			return false
-		}
-		written[table][id] = true
-		return true
 	}
 	for _, o := range orgs {
-		add("organization", o.ID, o.Name, o.AlternateName, o.Description, o.Email, o.Website)
-		for _, p := range o.Phones {
-			add("phone", p.ID, o.ID, p.Number)
+		if err := k.flatten(byName["organization"], o, link{}); err != nil {
+			return err
 		}
 	}
-	// The data package lists each location once, so services sharing a location
-	// must agree on it.
-	locations := map[string][]byte{}
-	for i, s := range services {
-		add("service", s.ID, s.OrganizationID, s.Name, s.AlternateName, s.Description, s.URL, s.Email, s.Status,
-			s.EligibilityDescription, num(s.MinimumAge), num(s.MaximumAge))
-		for j, sal := range s.ServiceAtLocations {
-			l := sal.Location
-			b, err := json.Marshal(l)
-			if err != nil {
+	return k.write(dir)
+}
+
+// link is how a row links to the record it is nested in.
+type link struct {
+	col, id, entityCol, entity string
+}
+
+// sink collects the rows of an export, one per id and table.
+type sink struct {
+	ver  Version
+	rows map[string][]object
+	byID map[string]map[string]int
+}
+
+// flatten writes a record and everything nested in it as rows.
+func (k *sink) flatten(t *table, o object, l link) error {
+	if !k.ver.has(t.since) {
+		return nil
+	}
+	r := object{}
+	for _, c := range t.columnsOf(k.ver) {
+		if v, ok := o[c.name]; ok && v != nil && isScalar(v) {
+			r[c.name] = v
+		}
+	}
+	if l.col != "" {
+		if _, ok := r[l.col]; !ok && l.id != "" {
+			r[l.col] = l.id
+		}
+		if _, ok := r[l.entityCol]; !ok && l.entityCol != "" {
+			r[l.entityCol] = l.entity
+		}
+	}
+	id := idOf(o)
+	for _, n := range t.nests {
+		v, ok := o[n.key]
+		if !ok || n.jsonOnly || !k.ver.has(n.since) {
+			continue
+		}
+		child := byName[n.table]
+		if !n.many {
+			co, ok := v.(object)
+			if !ok {
+				continue
+			}
+			if _, has := r[n.fk]; !has && idOf(co) != "" {
+				r[n.fk] = idOf(co)
+			}
+			if t.name == "service" && n.key == "organization" {
+				continue // written from the dataset's organizations
+			}
+			if err := k.flatten(child, co, link{}); err != nil {
 				return err
 			}
-			if prev, ok := locations[l.ID]; ok && !bytes.Equal(prev, b) {
-				return referral.Invalid("services["+strconv.Itoa(i)+"].locations["+strconv.Itoa(j)+"]", "differs from another service's location with the same id")
-			}
-			locations[l.ID] = b
-			if once("location", l.ID) {
-				add("location", l.ID, l.LocationType, l.Name, l.Description, num(l.Latitude), num(l.Longitude))
-				for _, a := range l.Addresses {
-					add("address", a.ID, l.ID, a.Address1, a.Address2, a.City, a.Region, a.StateProvince, a.PostalCode, a.Country, a.AddressType)
+			continue
+		}
+		list, _ := v.([]any)
+		cl := link{col: n.fk, id: id}
+		switch n.fk {
+		case linkID:
+			cl.entityCol, cl.entity = linkEntity, t.name
+		case resourceID:
+			cl.entityCol, cl.entity = resourceType, t.name
+		}
+		for _, e := range list {
+			if eo, ok := e.(object); ok {
+				if err := k.flatten(child, eo, cl); err != nil {
+					return err
 				}
 			}
-			add("service_at_location", sal.ID, s.ID, l.ID)
-		}
-		for _, a := range s.ServiceAreas {
-			add("service_area", a.ID, s.ID, "", a.Name, a.Extent, a.ExtentType)
-		}
-		for _, l := range s.Languages {
-			add("language", l.ID, s.ID, "", l.Name, l.Code)
-		}
-		for _, sc := range s.Schedules {
-			add("schedule", sc.ID, s.ID, "", "", sc.Freq, num(sc.Interval), sc.Byday, sc.OpensAt, sc.ClosesAt, num(sc.Timezone))
-		}
-		for _, a := range s.Attributes {
-			t := a.TaxonomyTerm
-			if once("taxonomy_term", t.ID) {
-				add("taxonomy_term", t.ID, t.Code, t.Name, t.Description, t.ParentID, t.Taxonomy)
-			}
-			add("attribute", a.ID, s.ID, "", "service", t.ID, a.Value)
 		}
 	}
+	return k.add(t, r)
+}
+
+// add files a row; a row with an id already filed fills that row's empty cells
+// and must agree with the others.
+func (k *sink) add(t *table, r object) error {
+	id := idOf(r)
+	if id == "" {
+		k.rows[t.name] = append(k.rows[t.name], r)
+		return nil
+	}
+	if k.byID[t.name] == nil {
+		k.byID[t.name] = map[string]int{}
+	}
+	i, ok := k.byID[t.name][id]
+	if !ok {
+		k.byID[t.name][id] = len(k.rows[t.name])
+		k.rows[t.name] = append(k.rows[t.name], r)
+		return nil
+	}
+	prev := k.rows[t.name][i]
+	for c, v := range r {
+		pv, ok := prev[c]
+		switch {
+		case !ok:
+			prev[c] = v
+		case !sameScalar(pv, v):
+			return referral.Invalid(t.name+" "+id, "appears more than once with different "+c+": a data package holds one row per id")
+		}
+	}
+	return nil
+}
+
+// write writes the collected rows and datapackage.json.
+func (k *sink) write(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	dp := datapackage{Name: "refkit-hsds-export", Profile: "tabular-data-package"}
+	dp := datapackage{Name: "refkit-hsds-export", Profile: "tabular-data-package", Version: string(k.ver) + ".0"}
 	for _, t := range tables {
+		if !k.ver.has(t.since) {
+			continue
+		}
+		cols := t.columnsOf(k.ver)
 		var buf bytes.Buffer
 		cw := csv.NewWriter(&buf)
-		if err := cw.Write(t.columns); err != nil {
+		cw.UseCRLF = true // RFC 4180, as the specification's examples are written
+		header := make([]string, len(cols))
+		fields := make([]resourceField, len(cols))
+		for i, c := range cols {
+			header[i], fields[i] = c.name, resourceField{Name: c.name, Type: c.typ}
+		}
+		if err := cw.Write(header); err != nil {
 			return err
 		}
-		if err := cw.WriteAll(out[t.name]); err != nil {
+		for _, r := range k.rows[t.name] {
+			rec := make([]string, len(cols))
+			for i, c := range cols {
+				rec[i] = cell(r[c.name])
+			}
+			if err := cw.Write(rec); err != nil {
+				return err
+			}
+		}
+		cw.Flush()
+		if err := cw.Error(); err != nil {
 			return err
 		}
 		if err := os.WriteFile(filepath.Join(dir, t.file), buf.Bytes(), 0o644); err != nil {
@@ -475,6 +603,7 @@ func WriteDatapackage(ctx context.Context, dir string, ds *Dataset) error {
 		}
 		dp.Resources = append(dp.Resources, resource{
 			Name: t.name, Path: t.file, Profile: "tabular-data-resource", Format: "csv", Mediatype: "text/csv",
+			Schema: &resourceSchema{Fields: fields, PrimaryKey: "id", ForeignKeys: foreignKeys(cols)},
 		})
 	}
 	b, err := json.MarshalIndent(dp, "", "  ")
@@ -482,4 +611,45 @@ func WriteDatapackage(ctx context.Context, dir string, ds *Dataset) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "datapackage.json"), append(b, '\n'), 0o644)
+}
+
+// foreignKeys lists the columns that name a row of another table by its id.
+func foreignKeys(cols []column) []foreignKey {
+	var out []foreignKey
+	for _, c := range cols {
+		target, ok := strings.CutSuffix(c.name, "_id")
+		if !ok || byName[target] == nil {
+			continue
+		}
+		fk := foreignKey{Fields: c.name}
+		fk.Reference.Resource, fk.Reference.Fields = target, "id"
+		out = append(out, fk)
+	}
+	return out
+}
+
+// cell is a value as a CSV cell.
+func cell(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case json.Number:
+		return string(x)
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return ""
+}
+
+func csvError(what string, err error) error {
+	var pe *csv.ParseError
+	switch {
+	case errors.Is(err, errBudget):
+		return referral.Invalid("datapackage", "is larger than the import's MaxBytes")
+	case errors.As(err, &pe):
+		return referral.Invalid(what, "is not valid CSV at line "+strconv.Itoa(pe.Line)+": "+pe.Err.Error())
+	case errors.Is(err, io.EOF):
+		return referral.Invalid(what, "is empty")
+	}
+	return referral.Invalid(what, "cannot be read: "+err.Error())
 }

@@ -16,13 +16,13 @@ import (
 
 const exampleJSON = `{"contents": [
  {"id": "svc-1", "name": "Riverbend Pantry", "status": "active", "minimum_age": 18,
-  "organization": {"id": "org-1", "name": "Riverbend Community Pantry"},
+  "organization": {"id": "org-1", "name": "Riverbend Community Pantry", "description": ""},
   "service_at_locations": [{"id": "sal-1", "location": {"id": "loc-1", "location_type": "physical",
     "latitude": 30.2672, "longitude": -97.7431}}],
   "schedules": [{"id": "sch-1", "freq": "WEEKLY", "byday": "MO,WE", "opens_at": "09:00", "closes_at": "12:00", "timezone": -6}],
   "attributes": [{"id": "attr-1", "taxonomy_term": {"id": "t-1", "name": "Food Pantry", "description": "", "taxonomy": "Open Eligibility"}}]},
  {"id": "svc-2", "name": "Pop-up Clinic", "status": "active",
-  "organization": {"id": "org-1", "name": "Riverbend Community Pantry"},
+  "organization": {"id": "org-1", "name": "Riverbend Community Pantry", "description": ""},
   "service_at_locations": [{"id": "sal-2", "location": {"id": "loc-2", "location_type": "physical"}}],
   "attributes": [{"id": "attr-2", "taxonomy_term": {"id": "t-2", "name": "Dental Care", "description": "", "taxonomy": "Open Eligibility"}},
                  {"id": "attr-3", "taxonomy_term": {"id": "t-3", "name": "Emergency Food", "description": "", "taxonomy": "Open Eligibility"}}]}
@@ -36,18 +36,19 @@ func ExampleReadJSON() {
 		return
 	}
 	for _, s := range ds.Services {
-		fmt.Println(s.Name, s.Domains, "from age", s.MinimumAge, s.Schedules[0].ByDay, s.Schedules[0].Timezone)
-		fmt.Println("HSDS id:", ds.Sources[s.ID])
+		fmt.Println(s.Name, s.Domains, "unmatchable:", s.Unmatchable(), "HSDS id:", s.SourceID)
 	}
+	fmt.Println(ds.Services[0].Schedules[0].ByDay, ds.Services[0].Schedules[0].Timezone)
 	for _, p := range ds.Problems {
-		fmt.Println(p.Record, p.ID, "-", p.Reason)
+		fmt.Println(p.Record, p.ID, "kept:", p.Kept)
 	}
 	// Output:
-	// Riverbend Pantry [food-insecurity] from age 18 [MO WE] Etc/GMT+6
-	// HSDS id: svc-1
-	// attribute attr-2 - taxonomy term maps to no SDOH domain
-	// location loc-2 - latitude and longitude are required for a physical location
-	// service svc-2 - no location or service area could be mapped
+	// Riverbend Pantry [food-insecurity] unmatchable: [] HSDS id: svc-1
+	// Pop-up Clinic [food-insecurity] unmatchable: [no-place] HSDS id: svc-2
+	// [MO WE] Etc/GMT+6
+	// attribute attr-2 kept: true
+	// location loc-2 kept: true
+	// service svc-2 kept: true
 }
 
 func ExampleReadDatapackage() {
@@ -93,7 +94,7 @@ func ExampleWriteJSON() {
 	_ = json.Unmarshal(buf.Bytes(), &page)
 	term := page.Contents[0].Attributes[0].TaxonomyTerm
 	fmt.Println(page.TotalItems, page.Contents[0].ID, term.Code, term.Taxonomy == referral.SystemSDOHCC)
-	// Output: 1 svc-1 food-insecurity true
+	// Output: 2 svc-1 food-insecurity true
 }
 
 func ExampleWriteDatapackage() {
@@ -106,10 +107,11 @@ func ExampleWriteDatapackage() {
 		return
 	}
 	services, _ := os.ReadFile(filepath.Join(dir, "services.csv"))
-	fmt.Print(string(services))
+	fmt.Print(strings.ReplaceAll(string(services), "\r\n", "\n")) // rows end in CRLF, as RFC 4180 has them
 	// Output:
-	// id,organization_id,name,alternate_name,description,url,email,status,eligibility_description,minimum_age,maximum_age
-	// svc-1,org-1,Riverbend Pantry,,,,,active,,18,
+	// id,organization_id,program_id,name,alternate_name,description,url,email,status,interpretation_services,application_process,fees_description,wait_time,fees,accreditations,eligibility_description,minimum_age,maximum_age,assured_date,assurer_email,licenses,alert,last_modified
+	// svc-1,org-1,,Riverbend Pantry,,,,,active,,,,,,,,18,,,,,,
+	// svc-2,org-1,,Pop-up Clinic,,,,,active,,,,,,,,,,,,,,
 }
 
 func ExampleAgeRule() {
@@ -155,5 +157,45 @@ func ExampleProblem() {
 	network := referral.MustParseID("0190a6f0-8a4b-7c3d-9e2f-0123456789ab")
 	_, err := hsds.ReadJSON(context.Background(), strings.NewReader(exampleJSON), hsds.Options{Network: network, Strict: true})
 	fmt.Println(err)
-	// Output: refkit: invalid input: hsds attribute attr-2 not imported: taxonomy term maps to no SDOH domain
+	// Output: refkit: invalid input: hsds attribute attr-2 imported with a problem: taxonomy term maps to no SDOH domain: kept as given
+}
+
+func ExampleWriteJSONAs() {
+	network := referral.MustParseID("0190a6f0-8a4b-7c3d-9e2f-0123456789ab")
+	ds, _ := hsds.ReadJSON(context.Background(), strings.NewReader(exampleJSON), hsds.Options{Network: network})
+	var buf bytes.Buffer
+	if err := hsds.WriteJSONAs(context.Background(), &buf, ds, hsds.OrganizationPage); err != nil {
+		fmt.Println(err)
+		return
+	}
+	var page struct {
+		Contents []struct {
+			Name     string
+			Services []struct{ Name string }
+		}
+	}
+	_ = json.Unmarshal(buf.Bytes(), &page)
+	org := page.Contents[0]
+	fmt.Println(org.Name, "runs", len(org.Services), "services:", org.Services[0].Name, "and", org.Services[1].Name)
+	// Output: Riverbend Community Pantry runs 2 services: Riverbend Pantry and Pop-up Clinic
+}
+
+func ExampleVersion() {
+	network := referral.MustParseID("0190a6f0-8a4b-7c3d-9e2f-0123456789ab")
+	doc := `{"id": "svc-1", "name": "Shelter beds", "status": "active",
+	  "organization": {"id": "org-1", "name": "Night Shelter", "description": ""},
+	  "service_areas": [{"id": "a1", "extent": "county:Travis", "extent_type": "text"}],
+	  "capacities": [{"id": "c1", "available": 3, "maximum": 40, "unit": {"id": "u1", "name": "Bed"}, "updated": "2026-03-01T20:00:00Z"}],
+	  "attributes": [{"id": "t1", "taxonomy_term": {"id": "x", "name": "Emergency Shelter", "description": "", "taxonomy": "Open Eligibility"}}]}`
+	ds, _ := hsds.ReadJSON(context.Background(), strings.NewReader(doc), hsds.Options{Network: network})
+	c := ds.Services[0].Capacity
+	fmt.Println(ds.Version, c.Available, "of", c.Maximum, c.Unit.Name)
+
+	ds.Version = hsds.Version30 // 3.0 has no capacities: they are left out
+	var buf bytes.Buffer
+	_ = hsds.WriteJSON(context.Background(), &buf, ds)
+	fmt.Println(strings.Contains(buf.String(), "capacities"))
+	// Output:
+	// 3.1 3 of 40 Bed
+	// false
 }

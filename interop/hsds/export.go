@@ -3,194 +3,300 @@ package hsds
 import (
 	"context"
 	"errors"
-	"math"
 	"strconv"
-	"strings"
-	"sync"
-	"time"
 
 	"github.com/refkit/refkit/referral"
 )
 
-// exporter turns refkit records into wire records.
+// exporter turns a dataset's records back into HSDS records: each record's
+// projection with its kept part merged back.
 type exporter struct {
 	ds   *Dataset
-	orgs map[referral.ID]*wireOrganization
+	ver  Version
+	orgs map[referral.ID]int // organization ID → index in ds.Organizations
+	// svcsOf lists, per organization, the indexes of its services.
+	svcsOf map[referral.ID][]int
 }
 
-// src is the HSDS id to write for a refkit ID: the source id it was derived from,
-// or the ID itself.
-func (e *exporter) src(id referral.ID) string {
+// newExporter checks that a dataset can be written: every record valid, every
+// service's organization in it, no organization twice.
+func newExporter(ctx context.Context, ds *Dataset) (*exporter, error) {
+	if ds == nil {
+		return nil, referral.Invalid("dataset", "is required")
+	}
+	if !ds.Version.valid() {
+		return nil, referral.Invalid("version", "must be 3.0 or 3.1")
+	}
+	e := &exporter{ds: ds, ver: ds.Version.orDefault(), orgs: make(map[referral.ID]int, len(ds.Organizations)), svcsOf: map[referral.ID][]int{}}
+	for i, o := range ds.Organizations {
+		if err := o.Validate(); err != nil {
+			return nil, prefixed("organizations["+strconv.Itoa(i)+"]", err)
+		}
+		if _, dup := e.orgs[o.ID]; dup {
+			return nil, referral.Invalid("organizations["+strconv.Itoa(i)+"].id", "is a duplicate")
+		}
+		e.orgs[o.ID] = i
+	}
+	for i, s := range ds.Services {
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		field := "services[" + strconv.Itoa(i) + "]"
+		if err := s.Validate(); err != nil {
+			return nil, prefixed(field, err)
+		}
+		if _, ok := e.orgs[s.Organization]; !ok {
+			return nil, referral.Invalid(field+".organization_id", "refers to no organization in the dataset")
+		}
+		e.svcsOf[s.Organization] = append(e.svcsOf[s.Organization], i)
+	}
+	return e, nil
+}
+
+// src is the HSDS id to write for a record: its source id, the one ds.Sources
+// lists, or the ID itself.
+func (e *exporter) src(id referral.ID, source string) string {
+	if source != "" {
+		return source
+	}
 	if s, ok := e.ds.Sources[id]; ok {
 		return s
 	}
 	return id.String()
 }
 
-// sub mints the id of a record refkit does not keep (a service_at_location, an
-// attribute): derived from its owner and what it holds, so repeated exports agree.
-func sub(owner referral.ID, record, key string) string {
-	return derive(owner, record, key).String()
+// mergeKept merges a record's kept part into its projection.
+func mergeKept(owner referral.ID, proj object, kept []byte, field string) (object, error) {
+	markMinted(mintCtx{owner: owner}, "", proj)
+	k, err := decodeKept(kept)
+	if err != nil {
+		return nil, referral.Invalid(field+".hsds", "must be a JSON object")
+	}
+	out, ok := merge(mintCtx{owner: owner}, "", proj, k).(object)
+	if !ok {
+		return nil, referral.Invalid(field+".hsds", "must be a JSON object")
+	}
+	dropMarks(out)
+	return out, nil
 }
 
-// exportServices maps and validates a dataset for the writers; orgs lists every
-// organization in dataset order.
-func exportServices(ctx context.Context, ds *Dataset) (services []wireService, orgs []*wireOrganization, err error) {
-	if ds == nil {
-		return nil, nil, referral.Invalid("dataset", "is required")
+// organization writes the organization at index i, without its services.
+func (e *exporter) organization(i int) (object, error) {
+	o := &e.ds.Organizations[i]
+	return mergeKept(o.ID, projectOrganization(o, e.src(o.ID, o.SourceID)), o.HSDS, "organizations["+strconv.Itoa(i)+"]")
+}
+
+// service writes the service at index i, without its organization.
+func (e *exporter) service(i int) (object, error) {
+	s := &e.ds.Services[i]
+	org := &e.ds.Organizations[e.orgs[s.Organization]]
+	id := e.src(s.ID, s.SourceID)
+	proj := projectService(s, id, e.src(org.ID, org.SourceID))
+	for j := range s.Locations {
+		if l := &s.Locations[j]; l.SourceID == "" {
+			if src, ok := e.ds.Sources[l.ID]; ok {
+				proj["service_at_locations"].([]any)[j].(object)["location"].(object)["id"] = src
+				proj["service_at_locations"].([]any)[j].(object)["location_id"] = src
+			}
+		}
 	}
-	e := &exporter{ds: ds, orgs: make(map[referral.ID]*wireOrganization, len(ds.Organizations))}
-	for i, o := range ds.Organizations {
-		if err := o.Validate(); err != nil {
-			return nil, nil, prefixed("organizations["+strconv.Itoa(i)+"]", err)
-		}
-		w := &wireOrganization{
-			ID: e.src(o.ID), Name: o.Name, AlternateName: o.AlternateName,
-			Description: o.Description, Email: o.Email, Website: o.Website,
-		}
-		if o.Phone != "" {
-			w.Phones = []wirePhone{{ID: sub(o.ID, "phone", o.Phone), Number: o.Phone}}
-		}
-		if _, dup := e.orgs[o.ID]; dup {
-			return nil, nil, referral.Invalid("organizations["+strconv.Itoa(i)+"].id", "is a duplicate")
-		}
-		e.orgs[o.ID] = w
-		orgs = append(orgs, w)
+	out, err := mergeKept(s.ID, proj, s.HSDS, "services["+strconv.Itoa(i)+"]")
+	if err != nil {
+		return nil, err
 	}
-	services = make([]wireService, 0, len(ds.Services))
-	for i, s := range ds.Services {
+	dropDuplicateDomainTerms(s, out)
+	if e.ver == Version30 {
+		liftSiteAreas(out)
+	}
+	return out, nil
+}
+
+// dropDuplicateDomainTerms removes refkit's attribute for a domain when a kept
+// attribute already names the domain by refkit's own code: a feed that uses
+// SDOH codes itself keeps its attributes, without a copy.
+func dropDuplicateDomainTerms(s *referral.Service, out object) {
+	attrs, _ := out["attributes"].([]any)
+	if len(attrs) == 0 {
+		return
+	}
+	minted := map[string]referral.Domain{}
+	for _, d := range s.Domains {
+		minted[derive(s.ID, "attribute", string(d)).String()] = d
+	}
+	named := map[referral.Domain]bool{}
+	for _, a := range attrs {
+		ao, _ := a.(object)
+		if _, own := minted[idOf(ao)]; own || ao == nil {
+			continue
+		}
+		if t, ok := ao["taxonomy_term"].(object); ok {
+			code, _ := t["code"].(string)
+			if info, ok := referral.LookupDomain(referral.Domain(code)); ok && info.System == termTaxonomy(t) {
+				named[info.Code] = true
+			}
+		}
+	}
+	kept := attrs[:0]
+	for _, a := range attrs {
+		if d, own := minted[idOf(a)]; own && named[d] {
+			continue
+		}
+		kept = append(kept, a)
+	}
+	out["attributes"] = kept
+}
+
+// liftSiteAreas moves the service areas of service_at_locations, which HSDS 3.0
+// does not have, to the service.
+func liftSiteAreas(svc object) {
+	sals, _ := svc["service_at_locations"].([]any)
+	areas, _ := svc["service_areas"].([]any)
+	have := map[string]bool{}
+	for _, a := range areas {
+		have[idOf(a)] = true
+	}
+	for _, s := range sals {
+		so, ok := s.(object)
+		if !ok {
+			continue
+		}
+		list, _ := so["service_areas"].([]any)
+		for _, a := range list {
+			if id := idOf(a); id == "" || !have[id] {
+				have[id] = true
+				areas = append(areas, a)
+			}
+		}
+		delete(so, "service_areas")
+	}
+	if len(areas) > 0 {
+		svc["service_areas"] = areas
+	}
+}
+
+// withLocations replaces the locations an organization record nests by the
+// ones its services export with the same id: those are the records as they are
+// now, the organization's copies as they were read.
+func withLocations(org object, services []object) {
+	locs, _ := org["locations"].([]any)
+	if len(locs) == 0 {
+		return
+	}
+	current := map[string]any{}
+	for _, s := range services {
+		sals, _ := s["service_at_locations"].([]any)
+		for _, sal := range sals {
+			if so, ok := sal.(object); ok {
+				if l, ok := so["location"].(object); ok {
+					current[idOf(l)] = l
+				}
+			}
+		}
+	}
+	for i, l := range locs {
+		if c, ok := current[idOf(l)]; ok {
+			locs[i] = c
+		}
+	}
+}
+
+// Shape is a JSON document the writers produce, as the HSDS API serves it.
+type Shape int
+
+// Shapes of the JSON form.
+const (
+	// ServicePage is a page of services, each with its organization,
+	// service_at_locations (and their locations) and everything else nested
+	// (GET /services with full details). An organization without services is
+	// not on it.
+	ServicePage Shape = iota
+	// OrganizationPage is a page of organizations, each with its services nested
+	// (GET /organizations with full details).
+	OrganizationPage
+	// ServiceAtLocationPage is a page of service_at_locations, each with its
+	// location and its service (and the service's organization) nested. A
+	// service without a location is not on it.
+	ServiceAtLocationPage
+)
+
+// records writes every service (without its organization) and every
+// organization (without its services), in dataset order.
+func (e *exporter) records(ctx context.Context) (services, orgs []object, err error) {
+	services = make([]object, len(e.ds.Services))
+	for i := range e.ds.Services {
 		if i%256 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, nil, err
 			}
 		}
-		field := "services[" + strconv.Itoa(i) + "]"
-		if err := s.Validate(); err != nil {
-			return nil, nil, prefixed(field, err)
+		if services[i], err = e.service(i); err != nil {
+			return nil, nil, err
 		}
-		org, ok := e.orgs[s.Organization]
-		if !ok {
-			return nil, nil, referral.Invalid(field+".organization_id", "refers to no organization in the dataset")
+	}
+	orgs = make([]object, len(e.ds.Organizations))
+	for i, o := range e.ds.Organizations {
+		if orgs[i], err = e.organization(i); err != nil {
+			return nil, nil, err
 		}
-		services = append(services, e.service(s, org))
+		var own []object
+		for _, j := range e.svcsOf[o.ID] {
+			own = append(own, services[j])
+		}
+		withLocations(orgs[i], own)
 	}
 	return services, orgs, nil
 }
 
-func (e *exporter) service(s referral.Service, org *wireOrganization) wireService {
-	w := wireService{
-		ID: e.src(s.ID), OrganizationID: org.ID, Name: s.Name, AlternateName: s.AlternateName,
-		Description: s.Description, URL: s.URL, Email: s.Email, Status: string(s.Status),
-		EligibilityDescription: s.EligibilityDescription, Organization: org,
-	}
-	if s.MinimumAge > 0 {
-		v := float64(s.MinimumAge)
-		w.MinimumAge = &v
-	}
-	if s.MaximumAge > 0 {
-		v := float64(s.MaximumAge)
-		w.MaximumAge = &v
-	}
-	for _, l := range s.Locations {
-		lat, lon := l.Latitude, l.Longitude
-		loc := &wireLocation{
-			ID: e.src(l.ID), LocationType: "physical", Name: l.Name, Description: l.Description,
-			Latitude: &lat, Longitude: &lon,
-		}
-		if a := l.Address; a != nil {
-			loc.Addresses = []wireAddress{{
-				ID: sub(l.ID, "address", ""), LocationID: loc.ID, Address1: a.Address1, Address2: a.Address2,
-				City: a.City, Region: a.Region, StateProvince: a.StateProvince, PostalCode: a.PostalCode,
-				Country: a.Country, AddressType: "physical",
-			}}
-		}
-		w.ServiceAtLocations = append(w.ServiceAtLocations, wireServiceAtLocation{
-			ID: sub(s.ID, "service_at_location", l.ID.String()), ServiceID: w.ID, LocationID: loc.ID, Location: loc,
-		})
-	}
-	for i, a := range s.ServiceAreas {
-		extent, kind := extentOf(a)
-		w.ServiceAreas = append(w.ServiceAreas, wireServiceArea{
-			ID: sub(s.ID, "service_area", strconv.Itoa(i)), Name: areaName(a), Extent: extent, ExtentType: kind,
-		})
-	}
-	for _, l := range s.Languages {
-		w.Languages = append(w.Languages, wireLanguage{ID: sub(s.ID, "language", l), Code: l})
-	}
-	for i, sc := range s.Schedules {
-		w.Schedules = append(w.Schedules, wireSchedule{
-			ID: sub(s.ID, "schedule", strconv.Itoa(i)), Freq: "WEEKLY", Interval: ptr(1),
-			Byday: strings.Join(sc.ByDay, ","), OpensAt: sc.OpensAt, ClosesAt: sc.ClosesAt,
-			Timezone: zoneOffset(sc.Timezone),
-		})
-	}
-	for _, d := range s.Domains {
-		t := domainTerm(d)
-		w.Attributes = append(w.Attributes, wireAttribute{
-			ID: sub(s.ID, "attribute", string(d)), TaxonomyTermID: t.ID, TaxonomyTerm: t,
-		})
-	}
-	if s.Eligibility != "" {
-		t := ruleTerm()
-		w.Attributes = append(w.Attributes, wireAttribute{
-			ID: sub(s.ID, "attribute", ruleCode), TaxonomyTermID: t.ID, Value: s.Eligibility, TaxonomyTerm: t,
-		})
-	}
-	return w
-}
-
-// domainTerm is the taxonomy term refkit writes for a domain: its code in its code
-// system, which the importer maps back to the domain without a TaxonomyMap.
-func domainTerm(d referral.Domain) *wireTerm {
-	info, _ := referral.LookupDomain(d)
-	return &wireTerm{
-		ID:   derive(referral.NilID, "taxonomy_term", info.System+"|"+string(d)).String(),
-		Code: string(d), Name: info.Display, Description: info.Display + " (SDOH domain)", Taxonomy: info.System,
-	}
-}
-
-func ruleTerm() *wireTerm {
-	return &wireTerm{
-		ID:   derive(referral.NilID, "taxonomy_term", RuleTaxonomy+"|"+ruleCode).String(),
-		Code: ruleCode, Name: "Eligibility rule",
-		Description: "A refkit eligibility rule: an expr expression over the person's facts, in the attribute value",
-		Taxonomy:    RuleTaxonomy,
-	}
-}
-
-// zones caches loaded zones: time.LoadLocation reads the zone database on every
-// call, and an export converts one zone per schedule.
-var zones sync.Map
-
-func loadZone(name string) (*time.Location, error) {
-	if loc, ok := zones.Load(name); ok {
-		return loc.(*time.Location), nil
-	}
-	loc, err := time.LoadLocation(name)
+// documents builds the records of a shape.
+func (e *exporter) documents(ctx context.Context, shape Shape) ([]any, *table, error) {
+	services, orgs, err := e.records(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	zones.Store(name, loc)
-	return loc, nil
-}
-
-func ptr(v float64) *float64 { return &v }
-
-// zoneOffset is the HSDS timezone (UTC offset in hours) of an IANA zone. HSDS has
-// no daylight saving time, so a zone that observes it is written with its standard
-// (smaller) offset of 2025; nil means UTC, HSDS's default.
-func zoneOffset(name string) *float64 {
-	if name == "" {
-		return nil
+	orgOf := func(i int) object { return orgs[e.orgs[e.ds.Services[i].Organization]] }
+	var out []any
+	switch shape {
+	case ServicePage:
+		for i, s := range services {
+			s = cloneObject(s)
+			s["organization"] = orgOf(i)
+			out = append(out, s)
+		}
+		return out, byName["service"], nil
+	case OrganizationPage:
+		for i, o := range e.ds.Organizations {
+			org := cloneObject(orgs[i])
+			var own []any
+			for _, j := range e.svcsOf[o.ID] {
+				own = append(own, services[j])
+			}
+			if own != nil {
+				org["services"] = own
+			}
+			out = append(out, org)
+		}
+		return out, byName["organization"], nil
+	case ServiceAtLocationPage:
+		for i, s := range services {
+			svc := cloneObject(s)
+			svc["organization"] = orgOf(i)
+			sals, _ := svc["service_at_locations"].([]any)
+			delete(svc, "service_at_locations")
+			for _, sal := range sals {
+				so, ok := sal.(object)
+				if !ok {
+					continue
+				}
+				so = cloneObject(so)
+				so["service"] = svc
+				out = append(out, so)
+			}
+		}
+		return out, byName["service_at_location"], nil
 	}
-	loc, err := loadZone(name)
-	if err != nil {
-		return nil
-	}
-	_, jan := time.Date(2025, time.January, 1, 12, 0, 0, 0, loc).Zone()
-	_, jul := time.Date(2025, time.July, 1, 12, 0, 0, 0, loc).Zone()
-	hours := float64(min(jan, jul)) / 3600
-	return ptr(math.Round(hours*100) / 100)
+	return nil, nil, errors.New("hsds: unknown shape")
 }
 
 // prefixed re-roots a validation error under parent ("services[3].name").

@@ -1,7 +1,9 @@
 package hsds
 
 import (
+	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/refkit/refkit/referral"
 )
@@ -12,14 +14,32 @@ type Options struct {
 	Network referral.ID
 	// Taxonomy maps taxonomy terms to SDOH domains; nil uses OpenEligibility().
 	Taxonomy *TaxonomyMap
-	// Strict aborts the import at the first record that cannot be mapped.
+	// Strict aborts the import at the first problem, with it as the error.
 	Strict bool
 	// AgeRule writes minimum_age and maximum_age into the eligibility rule instead
-	// of Service.MinimumAge and MaximumAge.
+	// of Service.MinimumAge and MaximumAge (the HSDS fields are then not kept).
 	AgeRule bool
+	// MaxBytes bounds what an import reads: the JSON document, or the data
+	// package's files together. 0 means DefaultMaxBytes.
+	MaxBytes int64
 }
 
-func (o Options) validate() error { return o.Network.Require("network_id") }
+// DefaultMaxBytes is the default bound on what an import reads.
+const DefaultMaxBytes = 256 << 20
+
+func (o Options) validate() error {
+	if o.MaxBytes < 0 {
+		return referral.Invalid("max_bytes", "must not be negative")
+	}
+	return o.Network.Require("network_id")
+}
+
+func (o Options) maxBytes() int64 {
+	if o.MaxBytes == 0 {
+		return DefaultMaxBytes
+	}
+	return o.MaxBytes
+}
 
 func (o Options) taxonomy() *TaxonomyMap {
 	if o.Taxonomy != nil {
@@ -30,26 +50,35 @@ func (o Options) taxonomy() *TaxonomyMap {
 
 // Dataset is an imported directory, or one to export.
 type Dataset struct {
+	// Version is the HSDS version the dataset was read as (3.1 when the feed
+	// uses a field only 3.1 has) and the one the writers write; empty is 3.0.
+	Version       Version                 `json:"version,omitempty"`
 	Organizations []referral.Organization `json:"organizations"`
 	Services      []referral.Service      `json:"services"`
-	// Problems lists every record that could not be mapped, in the order found.
+	// Problems lists every record that could not be mapped, or was kept with
+	// something refkit cannot use, in the order found.
 	Problems []Problem `json:"problems,omitempty"`
-	// Sources maps each ID derived from an HSDS id that was not a UUIDv7 to that id
-	// as given, so an export can write the original ids again.
+	// Sources maps each ID derived from an HSDS id that was not a UUIDv7 to that
+	// id as given. The records carry the same in their SourceID fields, which
+	// writers prefer; Sources serves exports of records that lack them.
 	Sources map[referral.ID]string `json:"sources,omitempty"`
 }
 
-// Problem is one HSDS record that could not be mapped and was left out of the
-// import. It is also the error a strict import returns.
+// Problem is one HSDS record that could not be mapped, or was imported with
+// something refkit cannot use (Kept). It is also the error a strict import
+// returns.
 type Problem struct {
 	// Record is the HSDS record type: service, organization, location,
 	// service_at_location, service_area, schedule, language, attribute, address,
-	// taxonomy_term, phone.
+	// taxonomy_term, phone, ...
 	Record string `json:"record"`
 	// ID is the record's HSDS id as given; empty when the record has none.
 	ID string `json:"id,omitempty"`
 	// Reason says what is wrong, without the offending value.
 	Reason string `json:"reason"`
+	// Kept is set when the record was imported all the same: kept as given
+	// beside the refkit record, or imported but unmatchable until fixed.
+	Kept bool `json:"kept,omitempty"`
 }
 
 func (p *Problem) Error() string {
@@ -57,14 +86,55 @@ func (p *Problem) Error() string {
 	if id == "" {
 		id = "(no id)"
 	}
-	return fmt.Sprintf("refkit: invalid input: hsds %s %s not imported: %s", p.Record, id, p.Reason)
+	what := "not imported"
+	if p.Kept {
+		what = "imported with a problem"
+	}
+	return fmt.Sprintf("refkit: invalid input: hsds %s %s %s: %s", p.Record, id, what, p.Reason)
 }
 
 // Unwrap makes errors.Is(err, referral.ErrInvalid) hold.
 func (p *Problem) Unwrap() error { return referral.ErrInvalid }
 
-// RuleTaxonomy names the taxonomy of the attribute that carries a refkit
-// eligibility rule (term code "eligibility-rule", rule text in the value).
+// RuleTaxonomy names refkit's own taxonomy, whose terms carry what HSDS has no
+// field for: "eligibility-rule" (an attribute of a service whose value is its
+// eligibility rule), "closed" (an attribute marking a schedule as a closure)
+// and "waitlist" (an attribute of a service_capacity whose value is the
+// waitlist room).
 const RuleTaxonomy = "https://refkit.dev/hsds/taxonomy"
 
-const ruleCode = "eligibility-rule"
+// Codes of refkit's own taxonomy terms.
+const (
+	ruleCode     = "eligibility-rule"
+	closedCode   = "closed"
+	waitlistCode = "waitlist"
+)
+
+var ownTerms = map[string][2]string{
+	ruleCode:     {"Eligibility rule", "A refkit eligibility rule: an expr expression over the person's facts, in the attribute value"},
+	closedCode:   {"Closed", "The schedule lists closures: the service is closed whenever it occurs"},
+	waitlistCode: {"Waitlist", "How many more people the service will waitlist once its capacity is taken, in the attribute value"},
+}
+
+// ownTerm is refkit's taxonomy term with code.
+func ownTerm(code string) object {
+	t := ownTerms[code]
+	return object{
+		"id":   derive(referral.NilID, "taxonomy_term", RuleTaxonomy+"|"+code).String(),
+		"code": code, "name": t[0], "description": t[1], "taxonomy": RuleTaxonomy,
+	}
+}
+
+// domainTerm is the taxonomy term refkit writes for a domain: its code in its code
+// system, which the importer maps back to the domain without a TaxonomyMap.
+func domainTerm(d referral.Domain) object {
+	info, _ := referral.LookupDomain(d)
+	return object{
+		"id":   derive(referral.NilID, "taxonomy_term", info.System+"|"+string(d)).String(),
+		"code": string(d), "name": info.Display, "description": info.Display + " (SDOH domain)", "taxonomy": info.System,
+	}
+}
+
+func itoa(v int) string { return strconv.Itoa(v) }
+
+func jsonNumber(s string) json.Number { return json.Number(s) }

@@ -7,16 +7,12 @@ import (
 	"github.com/refkit/refkit/referral"
 )
 
-// ids maps HSDS ids to refkit IDs for one import and remembers the ids it had to
-// derive, so the writers can restore them.
+// ids maps HSDS ids to refkit IDs for one import.
 type ids struct {
 	network referral.ID
-	sources map[referral.ID]string
 }
 
-func newIDs(network referral.ID) *ids {
-	return &ids{network: network, sources: map[referral.ID]string{}}
-}
+func newIDs(network referral.ID) *ids { return &ids{network: network} }
 
 // of returns the refkit ID for the HSDS id raw of the given record type. A UUIDv7
 // is kept as is (upper case is accepted); anything else is hashed, with the
@@ -26,9 +22,16 @@ func (m *ids) of(record, raw string) referral.ID {
 	if id, err := referral.ParseID(strings.ToLower(raw)); err == nil {
 		return id
 	}
-	id := derive(m.network, record, raw)
-	m.sources[id] = raw
-	return id
+	return derive(m.network, record, raw)
+}
+
+// source is the id to keep as the record's SourceID: raw when refkit derived
+// the ID from it, "" when the ID is raw itself.
+func (m *ids) source(raw string) string {
+	if id, err := referral.ParseID(strings.ToLower(raw)); err == nil && id.String() == raw {
+		return ""
+	}
+	return raw
 }
 
 func derive(network referral.ID, record, raw string) referral.ID {

@@ -1,10 +1,11 @@
 package hsds
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -12,20 +13,23 @@ import (
 	"github.com/refkit/refkit/referral"
 )
 
-// importer maps wire records to refkit records for one import. Both readers fill
-// its tables and hand it services in input order.
+// importer maps HSDS records to refkit records for one import. Both readers hand
+// it organizations and services as generic JSON objects (see value.go), in input
+// order.
 type importer struct {
 	opts  Options
 	tax   *TaxonomyMap
 	ids   *ids
 	ds    *Dataset
 	seen  map[Problem]bool
-	orgs  map[string]referral.ID // HSDS organization id → imported organization
-	bad   map[string]bool        // HSDS organization ids that were not imported
-	locs  map[string]*wireLocation
-	terms map[string]*wireTerm
+	orgs  map[string]int    // HSDS organization id → index in ds.Organizations
+	first map[string][]byte // HSDS organization id → its first copy, encoded
+	bad   map[string]bool   // HSDS organization ids that were not imported
+	locs  map[string]object
+	terms map[string]object
 	svcs  map[string]bool
 	rules map[string]string // rule text → why it does not compile ("" when it does)
+	v31   bool              // a 3.1 field was seen
 }
 
 func newImporter(opts Options) (*importer, error) {
@@ -33,24 +37,23 @@ func newImporter(opts Options) (*importer, error) {
 		return nil, err
 	}
 	return &importer{
-		opts:  opts,
-		tax:   opts.taxonomy(),
-		ids:   newIDs(opts.Network),
-		ds:    &Dataset{},
-		seen:  map[Problem]bool{},
-		orgs:  map[string]referral.ID{},
-		bad:   map[string]bool{},
-		locs:  map[string]*wireLocation{},
-		terms: map[string]*wireTerm{},
-		svcs:  map[string]bool{},
-		rules: map[string]string{},
+		opts: opts, tax: opts.taxonomy(), ids: newIDs(opts.Network), ds: &Dataset{},
+		seen: map[Problem]bool{}, orgs: map[string]int{}, first: map[string][]byte{}, bad: map[string]bool{},
+		locs: map[string]object{}, terms: map[string]object{}, svcs: map[string]bool{}, rules: map[string]string{},
 	}, nil
 }
 
-// report records a problem once; the same shared record (a location several
-// services use, say) is reported a single time.
+// report records a problem with a record left out of the import, once.
 func (im *importer) report(record, id, reason string) {
-	p := Problem{Record: record, ID: id, Reason: reason}
+	im.add(Problem{Record: record, ID: id, Reason: reason})
+}
+
+// keep records a problem with a record that was imported all the same.
+func (im *importer) keep(record, id, reason string) {
+	im.add(Problem{Record: record, ID: id, Reason: reason, Kept: true})
+}
+
+func (im *importer) add(p Problem) {
 	if im.seen[p] {
 		return
 	}
@@ -67,22 +70,25 @@ func (im *importer) finish(ctx context.Context) (*Dataset, error) {
 		p := im.ds.Problems[0]
 		return nil, &p
 	}
-	// Keep the sources of the records imported, not of those dropped.
-	keep := func(id referral.ID) {
-		if raw, ok := im.ids.sources[id]; ok {
+	im.ds.Version = Version30
+	if im.v31 {
+		im.ds.Version = Version31
+	}
+	src := func(id referral.ID, source string) {
+		if source != "" {
 			if im.ds.Sources == nil {
 				im.ds.Sources = map[referral.ID]string{}
 			}
-			im.ds.Sources[id] = raw
+			im.ds.Sources[id] = source
 		}
 	}
 	for _, o := range im.ds.Organizations {
-		keep(o.ID)
+		src(o.ID, o.SourceID)
 	}
 	for _, s := range im.ds.Services {
-		keep(s.ID)
+		src(s.ID, s.SourceID)
 		for _, l := range s.Locations {
-			keep(l.ID)
+			src(l.ID, l.SourceID)
 		}
 	}
 	return im.ds, nil
@@ -90,152 +96,250 @@ func (im *importer) finish(ctx context.Context) (*Dataset, error) {
 
 // addTerm files a taxonomy term so attributes that give only its id, and child
 // terms that name it as parent, can find it.
-func (im *importer) addTerm(t *wireTerm) {
-	if t == nil || t.ID == "" {
-		return
-	}
-	if _, ok := im.terms[t.ID]; !ok {
-		im.terms[t.ID] = t
-	}
-}
-
-func (im *importer) addLocation(l *wireLocation) {
-	if l == nil || l.ID == "" {
-		return
-	}
-	if _, ok := im.locs[l.ID]; !ok {
-		im.locs[l.ID] = l
+func (im *importer) addTerm(t object) {
+	if id := idOf(t); id != "" {
+		if _, ok := im.terms[id]; !ok {
+			im.terms[id] = t
+		}
 	}
 }
 
-// organization imports one organization; the first record with an id wins.
-func (im *importer) organization(w *wireOrganization) {
-	if w.ID == "" {
+// addLocation files a location so service_at_locations that give only its id
+// can find it.
+func (im *importer) addLocation(l object) {
+	if id := idOf(l); id != "" {
+		if _, ok := im.locs[id]; !ok {
+			im.locs[id] = l
+		}
+	}
+}
+
+// index files the terms and locations a record nests, at any depth, notes the
+// fields only 3.1 has, and removes field names refkit reserves for what it
+// keeps of a record (they start with $; HSDS has none).
+func (im *importer) index(v any, key string, record string) {
+	switch x := v.(type) {
+	case object:
+		switch key {
+		case "taxonomy_term":
+			im.addTerm(x)
+		case "location", "locations":
+			im.addLocation(x)
+		}
+		for k, e := range x {
+			if strings.HasPrefix(k, "$") {
+				delete(x, k)
+				im.keep(record, idOf(x), "a field name starting with $ is not HSDS: not kept")
+				continue
+			}
+			if _, ok := v31Keys[k]; ok {
+				im.v31 = true
+			}
+			if k == "service_areas" && key == "service_at_locations" {
+				im.v31 = true
+			}
+			im.index(e, k, record)
+		}
+	case []any:
+		for _, e := range x {
+			im.index(e, key, record)
+		}
+	}
+}
+
+// unlink removes, from the records nested in a record of table t, the link
+// columns that only restate the nesting: a phone under service S saying
+// service_id S, an attribute under it saying link_id S and link_entity
+// "service". The tabular form needs them, the JSON form leaves them out, and
+// both forms then import alike; the tabular writer puts them back from the
+// nesting. A link to another record is data, and stays.
+func unlink(v any, t *table) {
+	o, ok := v.(object)
+	if !ok {
+		return
+	}
+	id := idOf(o)
+	for _, n := range t.nests {
+		child, present := o[n.key]
+		if !present || n.jsonOnly {
+			continue
+		}
+		if !n.many {
+			unlink(child, byName[n.table])
+			continue
+		}
+		list, _ := child.([]any)
+		for _, e := range list {
+			co, ok := e.(object)
+			if !ok {
+				continue
+			}
+			if v, ok := co[n.fk].(string); ok && id != "" && v == id {
+				delete(co, n.fk)
+				entity := map[string]string{linkID: linkEntity, resourceID: resourceType}[n.fk]
+				if e, ok := co[entity].(string); ok && entity != "" && strings.EqualFold(e, t.name) {
+					delete(co, entity)
+				}
+			}
+			unlink(co, byName[n.table])
+		}
+	}
+}
+
+// v31Keys are the JSON keys only HSDS 3.1 defines (with the service_areas of
+// a service_at_location).
+var v31Keys = map[string]struct{}{"capacities": {}, "additional_urls": {}, "additional_websites": {}, "label": {}}
+
+// organization imports one organization; the first copy of an id wins, and a
+// later copy that differs is reported.
+func (im *importer) organization(in object) {
+	r := im.read("organization", in)
+	if r.id == "" {
 		im.report("organization", "", "id is required")
 		return
 	}
-	if _, ok := im.orgs[w.ID]; ok || im.bad[w.ID] {
+	body := encodeRecord(in, "services")
+	if prev, ok := im.first[r.id]; ok {
+		if !bytes.Equal(prev, body) {
+			im.keep("organization", r.id, "appears more than once with different fields: the first copy is kept")
+		}
 		return
 	}
+	im.first[r.id] = body
 	o := referral.Organization{
-		ID:            im.ids.of("organization", w.ID),
-		Network:       im.opts.Network,
-		Name:          w.Name,
-		AlternateName: w.AlternateName,
-		Description:   w.Description,
-		Email:         w.Email,
-		Website:       w.Website,
+		ID: im.ids.of("organization", r.id), Network: im.opts.Network, SourceID: im.ids.source(r.id),
+		Name: r.str("name"), AlternateName: r.str("alternate_name"), Description: r.str("description"),
+		Email: r.str("email"), Website: r.str("website"),
+		Phones: im.phones(r.objects("phones")), Contacts: im.contacts(r.objects("contacts")),
+		Identifiers: im.identifiers(r.objects("organization_identifiers")),
 	}
-	for _, p := range w.Phones {
+	for _, p := range o.Phones {
 		if strings.TrimSpace(p.Number) != "" {
 			o.Phone = strings.TrimSpace(p.Number)
 			break
 		}
 	}
-	if err := o.Validate(); err != nil {
-		im.bad[w.ID] = true
-		im.report("organization", w.ID, problemOf(err))
+	kept, err := keptPart(o.ID, strip(in, "services"), projectOrganization(&o, r.id))
+	if err == nil {
+		o.HSDS = kept
+		err = o.Validate()
+	}
+	if err != nil {
+		im.bad[r.id] = true
+		im.report("organization", r.id, problemOf(err))
 		return
 	}
-	im.orgs[w.ID] = o.ID
+	im.orgs[r.id] = len(im.ds.Organizations)
 	im.ds.Organizations = append(im.ds.Organizations, o)
 }
 
-// service imports one service, reporting what it cannot map.
-func (im *importer) service(w *wireService) {
-	if w.ID == "" {
+// keptPart is what of a record in its projection does not reproduce, encoded.
+func keptPart(owner referral.ID, in object, proj object) ([]byte, error) {
+	markMinted(mintCtx{owner: owner}, "", proj)
+	return keptJSON(diff(mintCtx{owner: owner}, "", in, proj))
+}
+
+// service imports one service, reporting what it cannot map. A service whose
+// parts are unusable for matching (no domain, no placed location) is imported
+// and reported; only a service that would be wrong to match (its eligibility or
+// organization unknown) or invalid is left out.
+func (im *importer) service(in object) {
+	r := im.read("service", in)
+	if r.id == "" {
 		im.report("service", "", "id is required")
 		return
 	}
-	if im.svcs[w.ID] {
-		im.report("service", w.ID, "id is a duplicate")
+	if im.svcs[r.id] {
+		im.report("service", r.id, "id is a duplicate")
 		return
 	}
-	im.svcs[w.ID] = true
-	drop := func(reason string) { im.report("service", w.ID, reason) }
-
-	orgRaw := w.OrganizationID
-	if w.Organization != nil && w.Organization.ID != "" {
-		if orgRaw != "" && orgRaw != w.Organization.ID {
-			drop("organization_id and organization.id differ")
-			return
-		}
-		orgRaw = w.Organization.ID
-	}
-	if orgRaw == "" {
-		drop("organization_id is required")
-		return
-	}
-	org, ok := im.orgs[orgRaw]
-	if !ok {
-		if im.bad[orgRaw] {
-			drop("its organization was not imported")
-		} else {
-			drop("organization_id refers to no organization in the dataset")
-		}
+	im.svcs[r.id] = true
+	org, orgSource, why := im.organizationOf(in)
+	if why != "" {
+		im.report("service", r.id, why)
 		return
 	}
 	s := referral.Service{
-		ID:                     im.ids.of("service", w.ID),
-		Network:                im.opts.Network,
-		Organization:           org,
-		Name:                   w.Name,
-		AlternateName:          w.AlternateName,
-		Description:            w.Description,
-		URL:                    w.URL,
-		Email:                  w.Email,
-		Status:                 referral.ServiceStatus(w.Status),
-		EligibilityDescription: w.EligibilityDescription,
+		ID: im.ids.of("service", r.id), Network: im.opts.Network, Organization: org, SourceID: im.ids.source(r.id),
+		Name: r.str("name"), AlternateName: r.str("alternate_name"), Description: r.str("description"),
+		URL: r.str("url"), Email: r.str("email"), Status: referral.ServiceStatus(r.str("status")),
+		EligibilityDescription: r.str("eligibility_description"), ApplicationProcess: r.str("application_process"),
+		FeesDescription: r.str("fees_description"), InterpretationServices: r.str("interpretation_services"),
+		Alert: r.str("alert"),
 	}
-	minAge, err := age("minimum_age", w.MinimumAge)
-	if err != "" {
-		drop(err)
+	if why := im.eligibility(&s, in); why != "" {
+		im.report("service", r.id, why)
 		return
 	}
-	maxAge, err := age("maximum_age", w.MaximumAge)
-	if err != "" {
-		drop(err)
+	im.serviceParts(&s, r)
+	im.serviceLocations(&s, r.objects("service_at_locations"))
+	stripped := strip(in, "organization")
+	if im.opts.AgeRule {
+		delete(stripped, "minimum_age")
+		delete(stripped, "maximum_age")
+	}
+	kept, err := keptPart(s.ID, stripped, projectService(&s, r.id, orgSource))
+	if err == nil {
+		s.HSDS = kept
+		err = s.Validate()
+	}
+	if err != nil {
+		im.report("service", r.id, problemOf(err))
 		return
+	}
+	for _, code := range s.Unmatchable() {
+		im.keep("service", r.id, unmatchableReason[code])
+	}
+	im.ds.Services = append(im.ds.Services, s)
+}
+
+var unmatchableReason = map[string]string{
+	referral.UnmatchableNoDomain: "no attribute maps to an SDOH domain: kept, but matching cannot offer it until a taxonomy term is mapped",
+	referral.UnmatchableNoPlace:  "no location with usable coordinates and no service area refkit can read: kept, but matching cannot offer it until one is fixed",
+}
+
+// organizationOf finds the imported organization of a service.
+func (im *importer) organizationOf(in object) (referral.ID, string, string) {
+	orgRaw, _ := in["organization_id"].(string)
+	if nested, ok := in["organization"].(object); ok {
+		if id := idOf(nested); id != "" {
+			if orgRaw != "" && orgRaw != id {
+				return referral.NilID, "", "organization_id and organization.id differ"
+			}
+			orgRaw = id
+		}
+	}
+	if orgRaw == "" {
+		return referral.NilID, "", "organization_id is required"
+	}
+	i, ok := im.orgs[orgRaw]
+	if !ok {
+		if im.bad[orgRaw] {
+			return referral.NilID, "", "its organization was not imported"
+		}
+		return referral.NilID, "", "organization_id refers to no organization in the dataset"
+	}
+	return im.ds.Organizations[i].ID, orgRaw, ""
+}
+
+// eligibility reads the service's domains, age limits and rule: what decides
+// whom matching offers it to. A reason is returned when the service must not be
+// imported.
+func (im *importer) eligibility(s *referral.Service, in object) string {
+	minAge, why := age(in, "minimum_age")
+	if why != "" {
+		return why
+	}
+	maxAge, why := age(in, "maximum_age")
+	if why != "" {
+		return why
 	}
 	if maxAge != 0 && maxAge < minAge {
-		drop("maximum_age is below minimum_age")
-		return
+		return "maximum_age is below minimum_age"
 	}
-
-	rule := ""
-	for _, a := range w.Attributes {
-		t := a.TaxonomyTerm
-		if t == nil && a.TaxonomyTermID != "" {
-			t = im.terms[a.TaxonomyTermID]
-		}
-		if t == nil {
-			im.report("attribute", a.ID, "taxonomy_term_id refers to no taxonomy term in the dataset")
-			continue
-		}
-		if fold(t.taxonomy()) == fold(RuleTaxonomy) && t.Code == ruleCode {
-			if rule != "" {
-				drop("has more than one eligibility rule attribute")
-				return
-			}
-			if strings.TrimSpace(a.Value) == "" {
-				drop("eligibility rule attribute has no value")
-				return
-			}
-			rule = a.Value
-			continue
-		}
-		ds := im.domainsOf(t)
-		if len(ds) == 0 {
-			im.report("attribute", a.ID, "taxonomy term maps to no SDOH domain")
-			continue
-		}
-		for _, d := range ds {
-			s.Domains = appendDomain(s.Domains, d)
-		}
-	}
-	if len(s.Domains) == 0 {
-		drop("no attribute maps to an SDOH domain")
-		return
+	rule, why := im.classify(s, in)
+	if why != "" {
+		return why
 	}
 	if im.opts.AgeRule {
 		rule = joinRules(rule, AgeRule(minAge, maxAge))
@@ -244,85 +348,79 @@ func (im *importer) service(w *wireService) {
 	}
 	if rule != "" {
 		if why := im.checkRule(rule); why != "" {
-			drop(why)
-			return
+			return why
 		}
 		s.Eligibility = rule
 	}
+	return ""
+}
 
-	var locLangs []wireLanguage
-	var salSchedules, locSchedules []wireSchedule
-	for _, sal := range w.ServiceAtLocations {
-		l := sal.Location
-		if l == nil {
-			l = im.locs[sal.LocationID]
-		}
-		if l == nil {
-			im.report("service_at_location", sal.ID, "location_id refers to no location in the dataset")
+// classify maps the service's attributes to domains and finds its rule. Every
+// attribute is kept as given; refkit's own rule attribute is consumed.
+func (im *importer) classify(s *referral.Service, in object) (rule, why string) {
+	attrs, _ := in["attributes"].([]any)
+	for _, a := range attrs {
+		ao, ok := a.(object)
+		if !ok {
 			continue
 		}
-		salSchedules = append(salSchedules, sal.Schedules...)
-		locSchedules = append(locSchedules, l.Schedules...)
-		locLangs = append(locLangs, l.Languages...)
-		for _, a := range sal.ServiceAreas {
-			s.ServiceAreas = im.addArea(s.ServiceAreas, a)
+		t := im.termOf(ao)
+		if t == nil {
+			im.keep("attribute", idOf(ao), "taxonomy_term_id refers to no taxonomy term in the dataset: kept as given")
+			continue
 		}
-		loc, virtual, ok := im.location(l)
-		switch {
-		case !ok:
-		case virtual:
-			s.ServiceAreas = appendArea(s.ServiceAreas, referral.ServiceArea{Kind: referral.AreaVirtual})
-		default:
-			if _, dup := s.Location(loc.ID); !dup {
-				s.Locations = append(s.Locations, loc)
+		if isOwnTerm(t, ruleCode) {
+			if rule != "" {
+				return "", "has more than one eligibility rule attribute"
 			}
-		}
-	}
-	for _, a := range w.ServiceAreas {
-		s.ServiceAreas = im.addArea(s.ServiceAreas, a)
-	}
-
-	langs := w.Languages
-	if len(langs) == 0 {
-		langs = locLangs
-	}
-	for _, l := range langs {
-		code := strings.TrimSpace(l.Code)
-		if code == "" {
-			im.report("language", l.ID, "code is required")
+			v, _ := ao["value"].(string)
+			if strings.TrimSpace(v) == "" {
+				return "", "eligibility rule attribute has no value"
+			}
+			rule = v
+			ao[consumedKey] = true
 			continue
 		}
-		if !validTag(code) {
-			im.report("language", l.ID, "code is not an ISO 639 language code")
+		ds := im.domainsOf(t)
+		if len(ds) == 0 {
+			im.keep("attribute", idOf(ao), "taxonomy term maps to no SDOH domain: kept as given")
 			continue
 		}
-		if !containsFold(s.Languages, code) {
-			s.Languages = append(s.Languages, code)
+		for _, d := range ds {
+			s.Domains = appendDomain(s.Domains, d)
 		}
 	}
+	return rule, ""
+}
 
-	schedules := w.Schedules
-	if len(schedules) == 0 {
-		schedules = salSchedules
+// termOf is an attribute's taxonomy term, nested or by id.
+func (im *importer) termOf(a object) object {
+	if t, ok := a["taxonomy_term"].(object); ok {
+		return t
 	}
-	if len(schedules) == 0 {
-		schedules = locSchedules
+	if id, ok := a["taxonomy_term_id"].(string); ok && id != "" {
+		return im.terms[id]
 	}
-	for _, ws := range schedules {
-		if sc, ok := im.schedule(ws); ok {
-			s.Schedules = append(s.Schedules, sc)
-		}
-	}
+	return nil
+}
 
-	if len(s.Locations) == 0 && len(s.ServiceAreas) == 0 {
-		drop("no location or service area could be mapped")
-		return
+// isOwnTerm reports whether t is refkit's own term with code.
+func isOwnTerm(t object, code string) bool {
+	c, _ := t["code"].(string)
+	return c == code && fold(termTaxonomy(t)) == fold(RuleTaxonomy)
+}
+
+// termTaxonomy is the taxonomy a term names: its taxonomy field, else the name
+// of its taxonomy_detail.
+func termTaxonomy(t object) string {
+	if s, ok := t["taxonomy"].(string); ok && s != "" {
+		return s
 	}
-	if err := s.Validate(); err != nil {
-		drop(problemOf(err))
-		return
+	if d, ok := t["taxonomy_detail"].(object); ok {
+		s, _ := d["name"].(string)
+		return s
 	}
-	im.ds.Services = append(im.ds.Services, s)
+	return ""
 }
 
 // checkRule compiles each distinct rule text once per import (compiling costs
@@ -345,116 +443,42 @@ func (im *importer) checkRule(rule string) string {
 }
 
 // domainsOf maps a term, or failing that its nearest mapped ancestor, to domains.
-func (im *importer) domainsOf(t *wireTerm) []referral.Domain {
+func (im *importer) domainsOf(t object) []referral.Domain {
 	for depth := 0; t != nil && depth < 32; depth++ {
-		if t.Code != "" {
-			if info, ok := referral.LookupDomain(referral.Domain(t.Code)); ok && info.System == t.taxonomy() {
+		code, _ := t["code"].(string)
+		name, _ := t["name"].(string)
+		if code != "" {
+			if info, ok := referral.LookupDomain(referral.Domain(code)); ok && info.System == termTaxonomy(t) {
 				return []referral.Domain{info.Code}
 			}
 		}
-		if ds := im.tax.lookup(t.taxonomy(), t.Code, t.Name); len(ds) > 0 {
+		if ds := im.tax.lookup(termTaxonomy(t), code, name); len(ds) > 0 {
 			return ds
 		}
-		if t.ParentID == "" || t.ParentID == t.ID {
+		parent, _ := t["parent_id"].(string)
+		if parent == "" || parent == idOf(t) {
 			return nil
 		}
-		t = im.terms[t.ParentID]
+		t = im.terms[parent]
 	}
 	return nil
 }
 
-// location maps a location; virtual reports a virtual location (a virtual area).
-func (im *importer) location(l *wireLocation) (loc referral.Location, virtual, ok bool) {
-	if l.ID == "" {
-		im.report("location", "", "id is required")
-		return loc, false, false
-	}
-	switch l.LocationType {
-	case "virtual":
-		return loc, true, true
-	case "postal":
-		im.report("location", l.ID, "a postal location is not a place of service")
-		return loc, false, false
-	case "physical", "":
-	default:
-		im.report("location", l.ID, "location_type must be physical, postal or virtual")
-		return loc, false, false
-	}
-	if l.Latitude == nil || l.Longitude == nil {
-		im.report("location", l.ID, "latitude and longitude are required for a physical location")
-		return loc, false, false
-	}
-	loc = referral.Location{
-		ID:          im.ids.of("location", l.ID),
-		Name:        l.Name,
-		Description: l.Description,
-		Latitude:    *l.Latitude,
-		Longitude:   *l.Longitude,
-	}
-	for _, a := range l.Addresses {
-		if a.AddressType != "" && a.AddressType != "physical" {
-			continue
-		}
-		loc.Address = &referral.Address{
-			Address1: a.Address1, Address2: a.Address2, City: a.City, Region: a.Region,
-			StateProvince: a.StateProvince, PostalCode: a.PostalCode, Country: a.Country,
-		}
-		break
-	}
-	if err := loc.Validate(); err != nil {
-		im.report("location", l.ID, problemOf(err))
-		return loc, false, false
-	}
-	return loc, false, true
-}
-
-func (im *importer) addArea(areas []referral.ServiceArea, w wireServiceArea) []referral.ServiceArea {
-	a, reason := area(w)
-	if reason == "" {
-		if err := a.Validate(); err != nil {
-			reason = problemOf(err)
-		}
-	}
-	if reason != "" {
-		im.report("service_area", w.ID, reason)
-		return areas
-	}
-	return appendArea(areas, a)
-}
-
-// appendArea adds a unless an equal area is already there.
-func appendArea(areas []referral.ServiceArea, a referral.ServiceArea) []referral.ServiceArea {
-	for _, x := range areas {
-		if x.Kind == a.Kind && slices.Equal(x.Values, a.Values) && slices.Equal(x.Polygon, a.Polygon) {
-			return areas
-		}
-	}
-	return append(areas, a)
-}
-
-func (im *importer) schedule(w wireSchedule) (referral.Schedule, bool) {
-	sc, reason := schedule(w)
-	if reason == "" {
-		if err := sc.Validate(); err != nil {
-			reason = problemOf(err)
-		}
-	}
-	if reason != "" {
-		im.report("schedule", w.ID, reason)
-		return sc, false
-	}
-	return sc, true
-}
-
 // age converts an HSDS age limit to whole years; 0 is no limit.
-func age(field string, v *float64) (int, string) {
-	if v == nil {
+func age(in object, field string) (int, string) {
+	v, ok := in[field]
+	if !ok || v == nil {
 		return 0, ""
 	}
-	if *v != math.Trunc(*v) || *v < 0 || *v > 150 {
+	n, isNum := v.(json.Number)
+	f, fin := finite(n)
+	if !isNum || !fin {
+		return 0, field + " must be a number"
+	}
+	if f != math.Trunc(f) || f < 0 || f > 150 {
 		return 0, field + " must be a whole number of years between 0 and 150"
 	}
-	return int(*v), ""
+	return int(f), ""
 }
 
 // AgeRule returns the eligibility expression for HSDS age limits in whole years (0
@@ -490,27 +514,4 @@ func problemOf(err error) string {
 		return ve.Field + " " + ve.Problem
 	}
 	return err.Error()
-}
-
-// validTag accepts the shape referral requires of language tags.
-func validTag(s string) bool {
-	if len(s) > 35 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || (c == '-' && i > 0)) {
-			return false
-		}
-	}
-	return true
-}
-
-func containsFold(list []string, s string) bool {
-	for _, x := range list {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
 }

@@ -6,69 +6,125 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"reflect"
 	"strconv"
-	"strings"
 
 	"github.com/refkit/refkit/referral"
 )
 
-// ReadJSON imports an HSDS 3.0 dataset in the JSON API shape: a list of services
-// with their organization, service_at_locations (each with its location),
-// service_areas, languages, schedules and attributes nested, given either as the
-// paginated list GET /services returns ({"contents": [...], ...}), as a bare
-// array, or as one service object. A service that cannot be decoded or mapped is
-// reported in Dataset.Problems and the rest imported (see Options.Strict).
+// ReadJSON imports an HSDS 3.0 or 3.1 dataset in the JSON form of the HSDS API:
+// a page as GET /services, /organizations or /service_at_locations returns it
+// ({"contents": [...], ...}), a bare array of such records, or one record. Each
+// record is read as what it is: a service (it has a status) with its
+// organization and service_at_locations nested; a service_at_location (it nests
+// its service) with its location and service; or an organization with its
+// services. A record that cannot be decoded or mapped is reported in
+// Dataset.Problems and the rest imported (see Options.Strict).
 func ReadJSON(ctx context.Context, r io.Reader, opts Options) (*Dataset, error) {
 	im, err := newImporter(opts)
 	if err != nil {
 		return nil, err
 	}
-	data, err := io.ReadAll(r)
+	data, err := io.ReadAll(io.LimitReader(r, opts.maxBytes()+1))
 	if err != nil {
 		return nil, err
 	}
-	raws, err := splitServices(data)
+	if int64(len(data)) > opts.maxBytes() {
+		return nil, referral.Invalid("json", "is larger than the import's MaxBytes")
+	}
+	raws, err := splitRecords(data)
 	if err != nil {
 		return nil, err
 	}
-	services := make([]*wireService, 0, len(raws))
+	var orgs, services []object
+	sites := map[string]int{} // service id → index in services, for service_at_location records
 	for i, raw := range raws {
 		if i%256 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
-		var ws wireService
-		if err := json.Unmarshal(raw, &ws); err != nil {
-			im.report("service", rawID(raw), jsonProblem(err))
+		v, err := decodeValue(raw)
+		o, isObject := v.(object)
+		if err != nil || !isObject {
+			why := "must be an object"
+			if err != nil {
+				why = jsonProblem(err)
+			}
+			im.report("service", rawID(raw), why)
 			continue
 		}
-		services = append(services, &ws)
-	}
-	// Organizations, locations and terms may be nested in full in one service and
-	// only referenced by id in another, so file them all before mapping.
-	for _, ws := range services {
-		for _, a := range ws.Attributes {
-			im.addTerm(a.TaxonomyTerm)
+		switch recordKind(o) {
+		case "organization":
+			orgs = append(orgs, o)
+			nested, _ := o["services"].([]any)
+			for _, s := range nested {
+				if so, ok := s.(object); ok {
+					if _, has := so["organization_id"]; !has {
+						so["organization_id"] = idOf(o)
+					}
+					services = append(services, so)
+				}
+			}
+		case "service_at_location":
+			svc := o["service"].(object)
+			site := cloneObject(o)
+			delete(site, "service")
+			j, seen := sites[idOf(svc)]
+			if !seen || idOf(svc) == "" {
+				svc = cloneObject(svc)
+				j = len(services)
+				sites[idOf(svc)] = j
+				services = append(services, svc)
+			}
+			list, _ := services[j]["service_at_locations"].([]any)
+			services[j]["service_at_locations"] = append(list, site)
+		default:
+			services = append(services, o)
 		}
-		for _, sal := range ws.ServiceAtLocations {
-			im.addLocation(sal.Location)
+	}
+	for _, s := range services {
+		if org, ok := s["organization"].(object); ok {
+			orgs = append(orgs, org)
 		}
 	}
-	for _, ws := range services {
-		if ws.Organization != nil {
-			im.organization(ws.Organization)
-		}
+	// Organizations, locations and terms may be nested in full in one record
+	// and only referenced by id in another, so file them all before mapping.
+	for _, o := range orgs {
+		unlink(o, byName["organization"])
+		im.index(o, "", "organization")
 	}
-	for _, ws := range services {
-		im.service(ws)
+	for _, s := range services {
+		unlink(s, byName["service"])
+		im.index(s, "", "service")
+	}
+	for _, o := range orgs {
+		im.organization(o)
+	}
+	for _, s := range services {
+		im.service(s)
 	}
 	return im.finish(ctx)
 }
 
-// splitServices finds the service objects in a document.
-func splitServices(data []byte) ([]json.RawMessage, error) {
+// recordKind tells what an HSDS API record is.
+func recordKind(o object) string {
+	if _, ok := o["service"].(object); ok {
+		return "service_at_location"
+	}
+	if _, ok := o["status"]; ok {
+		return "service"
+	}
+	if _, ok := o["services"]; ok {
+		return "organization"
+	}
+	if _, ok := o["service_at_locations"]; ok {
+		return "service"
+	}
+	return "organization"
+}
+
+// splitRecords finds the records in a document.
+func splitRecords(data []byte) ([]json.RawMessage, error) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
 		return nil, referral.Invalid("json", "is empty")
@@ -92,11 +148,11 @@ func splitServices(data []byte) ([]json.RawMessage, error) {
 		}
 		var list []json.RawMessage
 		if err := json.Unmarshal(probe.Contents, &list); err != nil {
-			return nil, referral.Invalid("contents", "must be an array of services")
+			return nil, referral.Invalid("contents", "must be an array of records")
 		}
 		return list, nil
 	}
-	return nil, referral.Invalid("json", "must be an array of services, a page of services or one service")
+	return nil, referral.Invalid("json", "must be an array of records, a page of records or one record")
 }
 
 // rawID digs the id out of a record that did not decode, so the problem can name
@@ -115,60 +171,55 @@ func rawID(raw json.RawMessage) string {
 	return id
 }
 
-// jsonProblem describes a decoding error by position and field, never by value.
+// jsonProblem describes a decoding error by position, never by value.
 func jsonProblem(err error) string {
 	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
 	switch {
+	case errors.Is(err, errTooDeep):
+		return errTooDeep.Error()
 	case errors.As(err, &se):
 		return "is not valid JSON (syntax error at byte " + strconv.FormatInt(se.Offset, 10) + ")"
-	case errors.As(err, &te):
-		field := te.Field
-		if field == "" {
-			field = "record"
-		}
-		got, _, _ := strings.Cut(te.Value, " ") // "number 1e999" carries the value
-		return field + " must be " + kindOf(te.Type) + ", not a JSON " + got
 	}
 	return "is not valid JSON"
 }
 
-func kindOf(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Float64, reflect.Int:
-		return "a number"
-	case reflect.Slice:
-		return "an array"
-	case reflect.Struct, reflect.Pointer:
-		return "an object"
-	}
-	return "another type"
+// WriteJSON exports a dataset as a ServicePage (see WriteJSONAs).
+func WriteJSON(ctx context.Context, w io.Writer, ds *Dataset) error {
+	return WriteJSONAs(ctx, w, ds, ServicePage)
 }
 
-// WriteJSON exports a dataset in the HSDS 3.0 JSON API shape: one page (as GET
-// /services returns it) holding every service with its organization, locations,
-// areas, languages, schedules and attributes nested. IDs listed in ds.Sources are
-// written as the HSDS ids they came from. The JSON shape nests organizations in
-// services, so an organization without services is not written. The dataset must be valid: every service
-// validates and its organization is in ds.Organizations.
-func WriteJSON(ctx context.Context, w io.Writer, ds *Dataset) error {
-	services, _, err := exportServices(ctx, ds)
+// WriteJSONAs exports a dataset in the HSDS version ds.Version (3.0 when empty)
+// as one page of the given shape, holding every record. Each record is its
+// refkit fields with what the record kept of its source merged back, so a
+// dataset read from HSDS is written with every field and id it was read with
+// (see the package documentation for the exceptions). The dataset must be
+// valid: every record validates and every service's organization is in
+// ds.Organizations.
+func WriteJSONAs(ctx context.Context, w io.Writer, ds *Dataset, shape Shape) error {
+	e, err := newExporter(ctx, ds)
 	if err != nil {
 		return err
 	}
-	p := page{
-		TotalItems: len(services), TotalPages: 1, PageNumber: 1, Size: len(services),
-		FirstPage: true, LastPage: true, Empty: len(services) == 0, Contents: services,
+	docs, t, err := e.documents(ctx, shape)
+	if err != nil {
+		return err
 	}
-	if p.Contents == nil {
-		p.Contents = []wireService{}
+	var buf bytes.Buffer
+	n := strconv.Itoa(len(docs))
+	buf.WriteString(`{"total_items":` + n + `,"total_pages":1,"page_number":1,"size":` + n +
+		`,"first_page":true,"last_page":true,"empty":` + strconv.FormatBool(len(docs) == 0) + `,"contents":`)
+	if docs == nil {
+		docs = []any{}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	// Eligibility rules travel as attribute values; "age >= 60" should read
-	// as written, not as "age \u003e= 60".
-	enc.SetEscapeHTML(false)
-	return enc.Encode(p)
+	if err := encodeValue(&buf, docs, t, e.ver); err != nil {
+		return err
+	}
+	buf.WriteByte('}')
+	var out bytes.Buffer
+	if err := json.Indent(&out, buf.Bytes(), "", "  "); err != nil {
+		return err
+	}
+	out.WriteByte('\n')
+	_, err = w.Write(out.Bytes())
+	return err
 }

@@ -146,14 +146,3 @@ func appendDomain(ds []referral.Domain, d referral.Domain) []referral.Domain {
 	}
 	return append(ds, d)
 }
-
-func csvError(what string, err error) error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return referral.Invalid(what, "is not valid CSV at line "+strconv.Itoa(pe.Line)+": "+pe.Err.Error())
-	}
-	if errors.Is(err, io.EOF) {
-		return referral.Invalid(what, "is empty")
-	}
-	return referral.Invalid(what, "cannot be read: "+err.Error())
-}

@@ -234,9 +234,9 @@ func testValidation(t *testing.T, s storage.Store) {
 	network := referral.Network{ID: f.ID()}
 	org := f.NewOrganization("")
 	svc := f.NewService(f.Receiver.ID)
-	svc.Domains = nil
+	svc.Domains = []referral.Domain{"no-such-domain"}
 	badSchedule := f.NewService(f.Receiver.ID)
-	badSchedule.Schedules[0].ClosesAt = "08:00"
+	badSchedule.Schedules[0].ClosesAt = "8 pm"
 	person := f.NewPerson()
 	person.State = "new york"
 	consent := f.NewConsent(f.Person.ID, f.Other.ID, "everything")
@@ -256,9 +256,9 @@ func testValidation(t *testing.T, s storage.Store) {
 			notFound(func() error { _, err := s.GetNetwork(ctx, network.ID); return err })},
 		{"organization without name", func() error { return s.PutOrganization(ctx, org) },
 			notFound(func() error { _, err := s.GetOrganization(ctx, f.Network.ID, org.ID); return err })},
-		{"service without domains", func() error { return s.PutService(ctx, svc) },
+		{"service with an unknown domain", func() error { return s.PutService(ctx, svc) },
 			notFound(func() error { _, err := s.GetService(ctx, f.Network.ID, svc.ID); return err })},
-		{"service closing before it opens", func() error { return s.PutService(ctx, badSchedule) },
+		{"service with a malformed closing time", func() error { return s.PutService(ctx, badSchedule) },
 			notFound(func() error { _, err := s.GetService(ctx, f.Network.ID, badSchedule.ID); return err })},
 		{"person with a bad state code", func() error { return s.PutPerson(ctx, person) },
 			notFound(func() error { _, err := s.GetPerson(ctx, f.Network.ID, person.ID); return err })},
