@@ -123,7 +123,7 @@ func responses(in *screening.Instrument) ([]person, error) {
 		"rcc-other": "Help filling in the school meals form"
 	}}`))
 	if err != nil {
-		return nil, fmt.Errorf("Ana's answers: %w", err)
+		return nil, fmt.Errorf("answers of Ana: %w", err)
 	}
 
 	// A host's own UI answers item by item, by id or by readable key.
@@ -138,7 +138,7 @@ func responses(in *screening.Instrument) ([]person, error) {
 		{"household-size", "1"},
 	} {
 		if err := ben.Answer(a.item, a.answer); err != nil {
-			return nil, fmt.Errorf("Ben's answers: %w", err)
+			return nil, fmt.Errorf("answers of Ben: %w", err)
 		}
 	}
 
@@ -151,7 +151,7 @@ func responses(in *screening.Instrument) ([]person, error) {
 		"rcc-stress": 0
 	}}`))
 	if err != nil {
-		return nil, fmt.Errorf("Carla's answers: %w", err)
+		return nil, fmt.Errorf("answers of Carla: %w", err)
 	}
 	return []person{
 		{"Ana", "JSON from a web form", ana},

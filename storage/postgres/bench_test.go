@@ -3,108 +3,27 @@ package postgres
 import (
 	"context"
 	"os"
-	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
-	"github.com/refkit/refkit/lifecycle"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/storage"
 	"github.com/refkit/refkit/storage/storagetest"
 )
 
-// benchNetwork is one fixture with an engine on it and the two parties' actors.
-type benchNetwork struct {
-	engine           *lifecycle.Engine
-	f                *storagetest.Fixture
-	sender, receiver referral.Actor
-}
-
-func newBenchNetwork(b *testing.B, s *Store, seed uint64) *benchNetwork {
-	f := storagetest.NewFixture(b, s, seed)
-	engine, err := lifecycle.New(s, s, lifecycle.Options{})
-	require.NoError(b, err)
-	return &benchNetwork{
-		engine:   engine,
-		f:        f,
-		sender:   referral.Actor{Network: f.Network.ID, Organization: f.Sender.ID, User: "navigator", Role: referral.RoleStaff},
-		receiver: referral.Actor{Network: f.Network.ID, Organization: f.Receiver.ID, User: "intake", Role: referral.RoleStaff},
-	}
-}
-
-// loop closes one referral: create (a draft), send, accept, complete. Each is a
-// durable transition: one conditional write of the referral with its event.
-func (n *benchNetwork) loop(ctx context.Context) error {
-	r, err := n.engine.Create(ctx, n.sender, lifecycle.CreateRequest{
-		Person: n.f.Person.ID, Receiver: n.f.Receiver.ID,
-		Needs: []referral.Need{{Domain: referral.FoodInsecurity, Urgency: referral.Urgent}},
-	})
-	if err != nil {
-		return err
-	}
-	if _, err := n.engine.Send(ctx, n.sender, r.ID); err != nil {
-		return err
-	}
-	if _, err := n.engine.Accept(ctx, n.receiver, r.ID, ""); err != nil {
-		return err
-	}
-	_, err = n.engine.Complete(ctx, n.receiver, r.ID, referral.Outcome{Code: "got-help"})
-	return err
-}
-
-const transitionsPerLoop = 4
-
-// BenchmarkTransitions measures durable transitions per second through
-// lifecycle.Engine: one writer, then eight concurrent writers on one network
-// (they serialise on its feed head) and on eight networks (they do not), with
-// and without NOTIFY.
-func BenchmarkTransitions(b *testing.B) {
-	ctx := context.Background()
+// BenchmarkStore runs the workload every backend runs (storagetest.Benchmark),
+// with NOTIFY (the default) and without. The pool has room for the eight
+// concurrent writers.
+func BenchmarkStore(b *testing.B) {
 	for _, mode := range []struct {
 		name string
 		opts Options
-	}{{"notify", Options{}}, {"no-notify", Options{NoNotify: true}}} {
-		b.Run(mode.name+"/1-writer", func(b *testing.B) {
-			s := openTest(b, mode.opts)
-			n := newBenchNetwork(b, s, 1)
-			for b.Loop() {
-				if err := n.loop(ctx); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(transitionsPerLoop*b.N)/b.Elapsed().Seconds(), "transitions/s")
+	}{{"notify", Options{MaxConns: 16}}, {"no-notify", Options{MaxConns: 16, NoNotify: true}}} {
+		b.Run(mode.name, func(b *testing.B) {
+			storagetest.Benchmark(b, func(b *testing.B) storage.Store { return openTest(b, mode.opts) })
 		})
-		for _, networks := range []int{1, 8} {
-			name := mode.name + "/8-writers-1-network"
-			if networks > 1 {
-				name = mode.name + "/8-writers-8-networks"
-			}
-			b.Run(name, func(b *testing.B) {
-				opts := mode.opts
-				opts.MaxConns = 16
-				s := openTest(b, opts)
-				nets := make([]*benchNetwork, networks)
-				for i := range nets {
-					nets[i] = newBenchNetwork(b, s, uint64(i+1))
-				}
-				var next atomic.Int64
-				writers := 8
-				b.SetParallelism((writers + 1) / 2) // ×GOMAXPROCS (2 here) goroutines
-				b.ResetTimer()
-				b.RunParallel(func(pb *testing.PB) {
-					n := nets[int(next.Add(1))%len(nets)]
-					for pb.Next() {
-						if err := n.loop(ctx); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				})
-				b.ReportMetric(float64(transitionsPerLoop*b.N)/b.Elapsed().Seconds(), "transitions/s")
-			})
-		}
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -58,26 +57,25 @@ func closeLoop(ctx context.Context, e *lifecycle.Engine, f *storagetest.Fixture,
 	return err
 }
 
-// BenchmarkTransitions measures durable transitions through lifecycle.Engine,
-// one writer: an op is one referral's four transitions.
-func BenchmarkTransitions(b *testing.B) {
+// BenchmarkStore runs the workload every backend runs (storagetest.Benchmark),
+// with synchronous=NORMAL (the default) and FULL.
+func BenchmarkStore(b *testing.B) {
 	for _, sync := range []string{SyncNormal, SyncFull} {
 		b.Run("sync="+sync, func(b *testing.B) {
-			engine, _, f, sender, receiver := benchEngine(b, sync)
-			ctx := b.Context()
-			for b.Loop() {
-				if err := closeLoop(ctx, engine, f, sender, receiver, referral.NilID); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(4*b.N)/b.Elapsed().Seconds(), "transitions/s")
+			storagetest.Benchmark(b, func(b *testing.B) storage.Store {
+				s, err := Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"), Options{Synchronous: sync})
+				require.NoError(b, err)
+				b.Cleanup(func() { s.Close() })
+				return s
+			})
 		})
 	}
 }
 
-// BenchmarkTransitionsCitingScreening is BenchmarkTransitions (NORMAL) with a
-// need that cites the person's screening, which every write checks: the cost
-// of keeping other people's screenings out of a referral.
+// BenchmarkTransitionsCitingScreening closes loops through lifecycle.Engine
+// (synchronous=NORMAL, one writer), without and with a need that cites the
+// person's screening, which every write checks: the cost of keeping other
+// people's screenings out of a referral.
 func BenchmarkTransitionsCitingScreening(b *testing.B) {
 	for _, cite := range []bool{false, true} {
 		b.Run(fmt.Sprintf("cites=%v", cite), func(b *testing.B) {
@@ -95,29 +93,6 @@ func BenchmarkTransitionsCitingScreening(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(4*b.N)/b.Elapsed().Seconds(), "transitions/s")
-		})
-	}
-}
-
-// BenchmarkTransitionsParallel is BenchmarkTransitions with 8 concurrent
-// writers, each on its own referrals.
-func BenchmarkTransitionsParallel(b *testing.B) {
-	for _, sync := range []string{SyncNormal, SyncFull} {
-		b.Run("sync="+sync, func(b *testing.B) {
-			engine, _, f, sender, receiver := benchEngine(b, sync)
-			ctx := b.Context()
-			b.SetParallelism(max(1, 8/runtimeProcs()))
-			b.ResetTimer()
-			start := time.Now()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if err := closeLoop(ctx, engine, f, sender, receiver, referral.NilID); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-			b.ReportMetric(float64(4*b.N)/time.Since(start).Seconds(), "transitions/s")
 		})
 	}
 }
@@ -190,5 +165,3 @@ func bulkEvents(ctx context.Context, s *Store, f *storagetest.Fixture, n, per in
 		return nil
 	})
 }
-
-func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
