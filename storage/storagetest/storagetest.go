@@ -9,7 +9,8 @@ import (
 // Run runs the conformance suite against the backend newStore builds. Every
 // subtest gets a fresh, empty store from newStore; the backend releases it
 // through t.Cleanup. Run calls Close only in its Close subtest, so the
-// backend's cleanup must accept a store closed already.
+// backend's cleanup must accept a store closed already. The subtests run in
+// parallel (t.Parallel), so newStore must be safe to call concurrently.
 func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	suite := []struct {
 		name string
@@ -43,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	}
 	for _, tc := range suite {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			tc.test(t, newStore(t))
 		})
 	}
