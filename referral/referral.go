@@ -268,6 +268,9 @@ func (e Event) Validate() error {
 // Replay folds a referral's event history and returns the status and version it
 // leads to. It fails, wrapping ErrConflict, if the events are out of sequence or a
 // From does not continue the previous To: the checks a store's history must pass.
+// It is supported API, not a test helper: a host auditing its database (after a
+// restore, or a failover) replays each referral's events and compares the result
+// with the stored referral, as the storage conformance suite does.
 func Replay(events []Event) (Status, int64, error) {
 	var status Status
 	for i, e := range events {
