@@ -266,3 +266,19 @@ func dependencySection(t *testing.T, p *listed) string {
 	require.Fail(t, "no # Dependencies section", "%s: add one to the package doc", p.ImportPath)
 	return ""
 }
+
+// TestArchitectureNamesEveryPackage keeps docs/architecture.md, the page a
+// newcomer reads first, in step with the code: every public package of the
+// module (examples aside) is named there, in backquotes.
+func TestArchitectureNamesEveryPackage(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "architecture.md"))
+	require.NoError(t, err)
+	for path, p := range list(t) {
+		name := short(path)
+		if !ours(p) || len(p.GoFiles) == 0 || strings.Contains(path, "/internal/") ||
+			strings.HasPrefix(name, "internal/") || strings.HasPrefix(name, "examples/") {
+			continue
+		}
+		require.Contains(t, string(doc), "`"+name+"`", "docs/architecture.md does not name package %s", name)
+	}
+}
