@@ -3,11 +3,13 @@ package screening
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/refkit/refkit/internal/strictjson"
 	"github.com/refkit/refkit/referral"
 )
 
@@ -197,8 +199,17 @@ var (
 
 // Parse decodes and validates an instrument definition and compiles its rules.
 // source names the definition in errors. Errors are *DefinitionError values
-// carrying line, column and JSON path, and wrap referral.ErrInvalid.
+// carrying line, column and JSON path, and wrap referral.ErrInvalid. The
+// definition is at most 4 MiB of strict I-JSON, nested and sized as the
+// limits on instruments allow (see the package's limits): anything else is
+// refused before it is decoded.
 func Parse(source string, data []byte) (*Instrument, error) {
+	if err := strictjson.Check(data, definitionLimits); err != nil {
+		var se *strictjson.Error
+		errors.As(err, &se)
+		line, col := lineColumn(data, int64(se.Offset))
+		return nil, &DefinitionError{Source: source, Line: line, Column: col, Problem: se.Problem}
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var in Instrument
