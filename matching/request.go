@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/refkit/refkit/referral"
 )
@@ -188,6 +189,9 @@ func validPerson(p referral.Person) error {
 		if len(f.v) > maxFieldText {
 			return invalidf("person."+f.name, "is too long")
 		}
+		if !plainText(f.v) {
+			return invalidf("person."+f.name, "must be valid text without control characters")
+		}
 	}
 	if len(p.Attributes) > maxAttributes {
 		return invalidf("person.attributes", "has too many entries")
@@ -196,8 +200,24 @@ func validPerson(p referral.Person) error {
 		if k == "" || len(k) > maxAttributeKey || len(v) > maxAttributeValue {
 			return invalidf("person.attributes", "keys must be 1 to 64 characters and values at most 1000")
 		}
+		if !plainText(k) || !plainText(v) {
+			return invalidf("person.attributes", "keys and values must be valid text without control characters")
+		}
 	}
 	return nil
+}
+
+// plainText applies the rule referral.Person.Validate holds text to, so that a
+// person matching accepts is one a store accepts: valid UTF-8 (a decoder's
+// U+FFFD for invalid input included) without control characters other than
+// tab, line feed and carriage return.
+func plainText(s string) bool {
+	for _, r := range s {
+		if r == utf8.RuneError || (r < 0x20 && r != '\t' && r != '\n' && r != '\r') {
+			return false
+		}
+	}
+	return true
 }
 
 func upper(c byte) bool { return c >= 'A' && c <= 'Z' }
