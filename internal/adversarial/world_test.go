@@ -89,6 +89,7 @@ func (c *clock) Now() time.Time {
 //   - third: an organization with no part in it and no consent;
 //   - viewer: holds the person's active view consent;
 //   - lapsed: held a view consent whose period has ended;
+//   - pending: holds a view consent whose period has not begun;
 //   - revoked: held a view consent the person withdrew;
 //   - referrer: holds the person's referral-scope consent only (which lets a
 //     referral be sent to it, not see others');
@@ -106,9 +107,9 @@ type world struct {
 
 	network, elsewhere referral.ID
 
-	sender, receiver, third, viewer, lapsed, revoked, referrer, admins referral.ID
-	person, other                                                      referral.ID
-	service, location                                                  referral.ID
+	sender, receiver, third, viewer, lapsed, pending, revoked, referrer, admins referral.ID
+	person, other                                                               referral.ID
+	service, location                                                           referral.ID
 	// foreign is a referral in the other network, so lists and feeds there
 	// are not empty.
 	foreign referral.ID
@@ -147,6 +148,7 @@ func newWorld(t *testing.T, store storage.Store, opts worldOptions) *world {
 	}
 	w.sender, w.receiver, w.third = org("Riverside Clinic"), org("Eastside Food Bank"), org("Hilltop Housing")
 	w.viewer, w.lapsed, w.revoked = org("Care Coordination Hub"), org("Former Coordinator"), org("Withdrawn Coordinator")
+	w.pending = org("Future Coordinator")
 	w.referrer, w.admins = org("Legal Aid"), org("Network Office")
 
 	p := opts.person.Clone()
@@ -166,6 +168,7 @@ func newWorld(t *testing.T, store storage.Store, opts worldOptions) *world {
 	consent(w.receiver, referral.ScopeReferral, year, time.Time{})
 	consent(w.viewer, referral.ScopeView, year, time.Time{})
 	consent(w.lapsed, referral.ScopeView, referral.Period{Start: epoch.AddDate(-1, 0, 0), End: epoch.AddDate(0, 0, -1)}, time.Time{})
+	consent(w.pending, referral.ScopeView, referral.Period{Start: epoch.AddDate(0, 1, 0), End: epoch.AddDate(1, 0, 0)}, time.Time{})
 	consent(w.revoked, referral.ScopeView, year, epoch.AddDate(0, 0, -1))
 	consent(w.referrer, referral.ScopeReferral, year, time.Time{})
 
