@@ -2,6 +2,8 @@ package matching_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -44,4 +46,30 @@ func TestPersonTextIsValidated(t *testing.T) {
 	req.Person.County, req.Person.Attributes = "Doña Ana", map[string]string{"note": "line one\nline two\tend"}
 	_, err = ix.Match(ctx, req)
 	require.NoError(t, err, "text with accents, tabs and line breaks is text")
+}
+
+// BenchmarkRequestValidate is the check every Match runs first, for a typical
+// person and for the largest a request may carry (100 attributes of 1,000
+// bytes), whose text it now reads whole.
+func BenchmarkRequestValidate(b *testing.B) {
+	typical := exampleRequest()
+	typical.Person.Zip, typical.Person.County, typical.Person.Insurance = "43215", "Franklin", "medicaid"
+	typical.Person.Attributes = map[string]string{"tribe": "none", "program": "wic"}
+	largest := exampleRequest()
+	largest.Person.Zip, largest.Person.County = strings.Repeat("9", 100), strings.Repeat("c", 100)
+	largest.Person.Insurance = strings.Repeat("i", 100)
+	largest.Person.Attributes = map[string]string{}
+	for i := range 100 {
+		largest.Person.Attributes[fmt.Sprintf("%064d", i)] = strings.Repeat("v", 1000)
+	}
+	for name, req := range map[string]matching.Request{"typical": typical, "largest": largest} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := req.Validate(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
