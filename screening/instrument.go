@@ -209,7 +209,9 @@ func Parse(source string, data []byte) (*Instrument, error) {
 		var se *strictjson.Error
 		errors.As(err, &se)
 		line, col := lineColumn(data, int64(se.Offset))
-		return nil, &DefinitionError{Source: source, Line: line, Column: col, Problem: se.Problem}
+		// Syntax errors read as they always have: "malformed JSON: ...".
+		problem := strings.Replace(se.Problem, "is malformed JSON: ", "malformed JSON: ", 1)
+		return nil, &DefinitionError{Source: source, Line: line, Column: col, Problem: problem}
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
