@@ -67,8 +67,9 @@ func guarded(t *testing.T, f func() error) (err error) {
 }
 
 // bigDecoderCase are the large values only a decoder sees: for the records a
-// host decodes itself, they (and any large value in a number slot) test
-// encoding/json, not refkit.
+// host decodes itself, they (and any large value in a number slot, and a
+// document padded past every cap, which a record has none of) test
+// encoding/json and the host's reader, not refkit.
 var bigDecoderCase = map[string]bool{
 	"deep-array": true, "deep-object": true, "long-array": true, "wide-object": true,
 	"long-number": true, "long-fraction": true,
@@ -127,8 +128,8 @@ func TestHostileJSON(t *testing.T) {
 			}
 			require.NoError(t, guarded(t, func() error { return ep.run(valid) }), "the template is a document the entry point accepts")
 			for _, c := range ep.tmpl.Cases() {
-				if ep.limit == 0 && c.Big && (c.Kind != String || bigDecoderCase[c.Value]) {
-					continue // how encoding/json fails on it is the host's decoder's business
+				if ep.limit == 0 && (c.Name == "padded-past-caps" || c.Big && (c.Kind != String || bigDecoderCase[c.Value])) {
+					continue // how encoding/json reads it is the host's decoder's business
 				}
 				ep.check(t, c)
 			}
@@ -211,7 +212,6 @@ func entryPoints(t *testing.T) []entryPoint {
 	hostDecoder := map[string]string{
 		"duplicate-key":            "the host's decoder (encoding/json) keeps the last member; Validate sees one value",
 		"duplicate-key-other-case": "the host's decoder matches field names in any case and keeps the last",
-		"padded-past-caps":         "a record has no size cap of its own: the host's reader bounds what it decodes",
 	}
 
 	return []entryPoint{
