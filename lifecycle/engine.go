@@ -524,6 +524,9 @@ func checkCommand(t Trigger, cmd *Command) error {
 // load reads a referral the actor may see at now; one it may not see is ErrNotFound.
 func (e *Engine) load(ctx context.Context, actor referral.Actor, id referral.ID, now time.Time) (referral.Referral, error) {
 	r, err := e.store.GetReferral(ctx, actor.Network, id)
+	if errors.Is(err, referral.ErrNotFound) {
+		return referral.Referral{}, unseen(id)
+	}
 	if err != nil {
 		return referral.Referral{}, err
 	}
@@ -532,9 +535,17 @@ func (e *Engine) load(ctx context.Context, actor referral.Actor, id referral.ID,
 		return referral.Referral{}, err
 	}
 	if !ok {
-		return referral.Referral{}, fmt.Errorf("referral %s: %w", id, referral.ErrNotFound)
+		return referral.Referral{}, unseen(id)
 	}
 	return r, nil
+}
+
+// unseen is the one error for a referral that does not exist (in the actor's
+// network) and for one the actor may not see: the store's own message for a
+// missing one ("sqlite: referral ...") would tell the two apart, and so tell
+// that a referral exists.
+func unseen(id referral.ID) error {
+	return fmt.Errorf("referral %s: %w", id, referral.ErrNotFound)
 }
 
 // visible applies storage.Visibility, loading consents only when the cheap checks

@@ -40,7 +40,9 @@
 // per distinct text (services sharing a text share the program), type-checked
 // against Env, and evaluated at most once per request. A rule that does not
 // compile, or that the limits below refuse, is rejected with a *RuleError naming
-// the service, the reason and expr's line and column.
+// the service, the reason and expr's line and column. A service without a rule
+// has the empty string; a rule of white space only is refused, as CheckRule
+// refuses it, rather than read as no rule.
 //
 // The vocabulary (fields of Env):
 //

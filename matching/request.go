@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/refkit/refkit/referral"
 )
@@ -188,6 +189,9 @@ func validPerson(p referral.Person) error {
 		if len(f.v) > maxFieldText {
 			return invalidf("person."+f.name, "is too long")
 		}
+		if !plainText(f.v) {
+			return invalidf("person."+f.name, "must be valid text without control characters")
+		}
 	}
 	if len(p.Attributes) > maxAttributes {
 		return invalidf("person.attributes", "has too many entries")
@@ -196,8 +200,35 @@ func validPerson(p referral.Person) error {
 		if k == "" || len(k) > maxAttributeKey || len(v) > maxAttributeValue {
 			return invalidf("person.attributes", "keys must be 1 to 64 characters and values at most 1000")
 		}
+		if !plainText(k) || !plainText(v) {
+			return invalidf("person.attributes", "keys and values must be valid text without control characters")
+		}
 	}
 	return nil
+}
+
+// plainText applies the rule referral.Person.Validate holds text to, so that a
+// person matching accepts is one a store accepts: valid UTF-8 (a decoder's
+// U+FFFD for invalid input included) without control characters other than
+// tab, line feed and carriage return. Every request runs it over up to 100 KB
+// of attributes, so plain ASCII is read eight bytes at a time: a word with no
+// byte below 0x20 and none above 0x7f needs no closer look.
+func plainText(s string) bool {
+	const lows, highs = 0x2020202020202020, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if (w|(w-lows))&highs != 0 {
+			break
+		}
+	}
+	for _, r := range s[i:] {
+		if r == utf8.RuneError || (r < 0x20 && r != '\t' && r != '\n' && r != '\r') {
+			return false
+		}
+	}
+	return true
 }
 
 func upper(c byte) bool { return c >= 'A' && c <= 'Z' }

@@ -205,7 +205,7 @@ func build(ctx context.Context, services []referral.Service, opts Options, rs *r
 			}
 			e.domains.set(bit)
 		}
-		if strings.TrimSpace(sv.Eligibility) != "" {
+		if sv.Eligibility != "" {
 			ru, err := rs.compile(sv.Eligibility)
 			if err != nil {
 				var re *RuleError

@@ -383,6 +383,9 @@ func validState(field, s string) error {
 	return nil
 }
 
+// validAttributes checks a person's attributes. A key is the host's, and may
+// say something about the person ("hiv_status"), so an error names the field
+// and never which key.
 func validAttributes(field string, attrs map[string]string) error {
 	if len(attrs) > 100 {
 		return invalid(field, "has too many entries")
@@ -391,11 +394,14 @@ func validAttributes(field string, attrs map[string]string) error {
 		if k == "" || len(k) > 64 {
 			return invalid(field, "keys must be 1 to 64 characters")
 		}
-		if err := optionalText(field+"."+k, k, 64); err != nil {
+		if err := optionalText(field, k, 64); err != nil {
 			return invalid(field, "keys must be text without control characters")
 		}
-		if err := optionalText(field+"."+k, v, 1000); err != nil {
-			return err
+		if len(v) > 1000 {
+			return invalid(field, "values must be at most 1000 characters")
+		}
+		if err := optionalText(field, v, 1000); err != nil {
+			return invalid(field, "values must be valid text without control characters")
 		}
 	}
 	return nil

@@ -22,6 +22,14 @@
 // compiled once when the instrument is loaded. Parse reports malformed
 // definitions with their line, column and JSON path.
 //
+// Every document the package parses (a response for ParseAnswers, a FHIR
+// QuestionnaireResponse, an instrument definition) comes from outside, so each
+// is checked before it is decoded: at most 4 MiB of strict I-JSON (UTF-8, no
+// unpaired surrogate escapes, no member named twice in an object in any
+// letter case, nothing after the document), nested and holding no more values,
+// array entries and object members than the limits on instruments allow. What
+// breaks them is referral.ErrInvalid, at a cost bounded by the limits.
+//
 // The built-in instruments (ahc-hrsn, hunger-vital-sign, phq-2, phq-9, gad-7,
 // prapare) are embedded and loaded by Default. Each cites its publisher's
 // scoring rules in its sources.

@@ -1,7 +1,6 @@
 package screening
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -77,15 +76,16 @@ type QRAnswer struct {
 // computes those. An integer item takes valueInteger or a whole valueDecimal, a
 // text item valueString. Any other unknown linkId, a repeated item or an
 // answer that fits no option or breaks the item's bounds fails the whole
-// response.
+// response. The document is at most 4 MiB of strict I-JSON, nested and sized
+// as a response to an instrument can be (see the package's limits): anything
+// else is refused before it is decoded.
 func ParseQuestionnaireResponse(in *Instrument, data []byte) (*Response, error) {
-	var qr QuestionnaireResponse
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&qr); err != nil {
-		return nil, referral.Invalid("questionnaireResponse", "is not a well-formed QuestionnaireResponse")
+	if err := checkDocument(data, "questionnaireResponse", questionnaireLimits); err != nil {
+		return nil, err
 	}
-	if dec.More() {
-		return nil, referral.Invalid("questionnaireResponse", "has data after the resource")
+	var qr QuestionnaireResponse
+	if err := json.Unmarshal(data, &qr); err != nil {
+		return nil, referral.Invalid("questionnaireResponse", "is not a well-formed QuestionnaireResponse")
 	}
 	if qr.ResourceType != "QuestionnaireResponse" {
 		return nil, referral.Invalid("resourceType", "must be QuestionnaireResponse")
@@ -118,7 +118,7 @@ func (r *Response) addQRItems(items []QRItem, at string, depth int) error {
 		}
 		k, ok := r.in.byID[id]
 		if !ok {
-			return referral.Invalid("answers."+id, "is not an item of instrument "+r.in.ID)
+			return unknownItem(r.in, id)
 		}
 		tokens, err := qrTokens(&r.in.Items[k], it.Answer)
 		if err != nil {

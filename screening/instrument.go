@@ -3,11 +3,14 @@ package screening
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 
+	"github.com/refkit/refkit/internal/strictjson"
 	"github.com/refkit/refkit/referral"
 )
 
@@ -197,8 +200,19 @@ var (
 
 // Parse decodes and validates an instrument definition and compiles its rules.
 // source names the definition in errors. Errors are *DefinitionError values
-// carrying line, column and JSON path, and wrap referral.ErrInvalid.
+// carrying line, column and JSON path, and wrap referral.ErrInvalid. The
+// definition is at most 4 MiB of strict I-JSON, nested and sized as the
+// limits on instruments allow (see the package's limits): anything else is
+// refused before it is decoded.
 func Parse(source string, data []byte) (*Instrument, error) {
+	if err := strictjson.Check(data, definitionLimits); err != nil {
+		var se *strictjson.Error
+		errors.As(err, &se)
+		line, col := lineColumn(data, int64(se.Offset))
+		// Syntax errors read as they always have: "malformed JSON: ...".
+		problem := strings.Replace(se.Problem, "is malformed JSON: ", "malformed JSON: ", 1)
+		return nil, &DefinitionError{Source: source, Line: line, Column: col, Problem: problem}
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var in Instrument
@@ -235,6 +249,18 @@ func (in *Instrument) compile() error {
 	}
 	if strings.TrimSpace(in.Title) == "" {
 		return problem(root.key("title"), "is required")
+	}
+	for _, f := range []struct {
+		name, value string
+	}{{"version", in.Version}, {"title", in.Title}, {"publisher", in.Publisher}, {"missing_rule", in.MissingRule}} {
+		if err := plainText(root.key(f.name), f.value); err != nil {
+			return err
+		}
+	}
+	for i, src := range in.Sources {
+		if err := plainText(root.key("sources").index(i), src); err != nil {
+			return err
+		}
 	}
 	if in.Code != "" && !loinc.MatchString(in.Code) {
 		return problem(root.key("code"), "must be a LOINC code such as 44249-1")
@@ -316,8 +342,8 @@ func (in *Instrument) counts(id string) bool {
 
 func (in *Instrument) compileItem(at path, i int, keys map[string]bool) error {
 	it := &in.Items[i]
-	if strings.TrimSpace(it.ID) == "" || len(it.ID) > 64 || strings.ContainsAny(it.ID, " /\"") {
-		return problem(at.key("id"), "must be a LOINC or local code without spaces, slashes or quotes")
+	if strings.TrimSpace(it.ID) == "" || len(it.ID) > 64 || strings.ContainsAny(it.ID, " /\"") || strings.ContainsFunc(it.ID, unicode.IsControl) {
+		return problem(at.key("id"), "must be a LOINC or local code without spaces, slashes, quotes or control characters")
 	}
 	if _, dup := in.byID[it.ID]; dup {
 		return problem(at.key("id"), "repeats item %s", it.ID)
@@ -332,6 +358,9 @@ func (in *Instrument) compileItem(at path, i int, keys map[string]bool) error {
 	keys[it.Key] = true
 	if strings.TrimSpace(it.Text) == "" {
 		return problem(at.key("text"), "is required")
+	}
+	if err := plainText(at.key("text"), it.Text); err != nil {
+		return err
 	}
 	if it.Domain != "" {
 		if err := it.Domain.Validate(); err != nil {
@@ -364,6 +393,12 @@ func (in *Instrument) compileItem(at path, i int, keys map[string]bool) error {
 		oat := at.key("options").index(j)
 		if strings.TrimSpace(o.Code) == "" || len(o.Code) > 64 {
 			return problem(oat.key("code"), "is required")
+		}
+		if strings.ContainsFunc(o.Code, unicode.IsControl) {
+			return problem(oat.key("code"), "must not contain control characters")
+		}
+		if err := plainText(oat.key("display"), o.Display); err != nil {
+			return err
 		}
 		if codes[o.Code] {
 			return problem(oat.key("code"), "repeats answer code %s", o.Code)
@@ -433,6 +468,16 @@ func compileFreeEntry(at path, it *Item) error {
 		return problem(at, "has min above max")
 	}
 	it.valued = true
+	return nil
+}
+
+// plainText refuses control characters other than tab, line feed and
+// carriage return in a definition's text: it is shown to people and written
+// into FHIR resources. (The document is UTF-8 already: Parse checks.)
+func plainText(at path, s string) error {
+	if strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' }) {
+		return problem(at, "must not contain control characters")
+	}
 	return nil
 }
 

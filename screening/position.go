@@ -101,7 +101,13 @@ func position(source string, data []byte, err error) error {
 	case errors.As(err, &typ):
 		out.Line, out.Column = lineColumn(data, typ.Offset)
 		out.Path = typ.Field
-		out.Problem = "must be " + jsonKind(typ.Type.Kind().String()) + ", not " + typ.Value
+		// encoding/json quotes a number it could not store ("number 1e999"):
+		// keep the kind, not the literal, which may be of any length.
+		what, _, quoted := strings.Cut(typ.Value, " ")
+		out.Problem = "must be " + jsonKind(typ.Type.Kind().String()) + ", not " + what
+		if quoted {
+			out.Problem = "is a number out of range or not whole"
+		}
 	case errors.As(err, &def):
 		out.Path = def.at.String()
 		out.Problem = def.problem

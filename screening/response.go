@@ -69,7 +69,7 @@ func (r *Response) Reset() {
 func (r *Response) Answer(item string, answers ...string) error {
 	i, ok := r.in.index(item)
 	if !ok {
-		return referral.Invalid("answers."+item, "is not an item of instrument "+r.in.ID)
+		return unknownItem(r.in, item)
 	}
 	it := &r.in.Items[i]
 	// The field name is built only on failure, so a valid answer allocates nothing.
@@ -145,7 +145,7 @@ func (r *Response) answerFreeEntry(i int, it *Item, a string, bad func(string) e
 func (r *Response) Decline(item string) error {
 	i, ok := r.in.index(item)
 	if !ok {
-		return referral.Invalid("answers."+item, "is not an item of instrument "+r.in.ID)
+		return unknownItem(r.in, item)
 	}
 	if r.state[i] != unanswered {
 		return referral.Invalid("answers."+r.in.Items[i].ID, "is answered more than once")
@@ -272,8 +272,13 @@ func resolveOption(it *Item, a string) (int, error) {
 // (not answered) or, for a multiple-answer item, an array of those; an answer
 // to an integer item is a JSON number and to a text item a JSON string (or
 // null). A duplicate item, an unknown item or an answer that fits no option or
-// breaks the item's bounds fails the whole response.
+// breaks the item's bounds fails the whole response. The document is at most
+// 4 MiB of strict I-JSON (see the package's limits): anything else is refused
+// before it is decoded.
 func ParseAnswers(in *Instrument, data []byte) (*Response, error) {
+	if err := checkDocument(data, "response", answersLimits); err != nil {
+		return nil, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if err := expectDelim(dec, '{', "response"); err != nil {
@@ -296,8 +301,12 @@ func ParseAnswers(in *Instrument, data []byte) (*Response, error) {
 				return nil, err
 			}
 		default:
-			key, _ := k.(string)
-			return nil, referral.Invalid(key, "is not a field of a response: expected answers")
+			// A misspelt member is named, so the developer sees it; anything
+			// not shaped as a name is not repeated back.
+			if key, _ := k.(string); nameShaped(key) {
+				return nil, referral.Invalid(key, "is not a field of a response: expected answers")
+			}
+			return nil, referral.Invalid("response", "has a member other than answers")
 		}
 	}
 	if _, err := dec.Token(); err != nil {
@@ -323,10 +332,9 @@ func parseAnswerObject(dec *json.Decoder, r *Response) error {
 			return malformed("answers")
 		}
 		key, _ := kt.(string)
-		field := "answers." + key
 		i, ok := r.in.index(key)
 		if !ok {
-			return referral.Invalid(field, "is not an item of instrument "+r.in.ID)
+			return unknownItem(r.in, key)
 		}
 		id := r.in.Items[i].ID
 		if seen[id] {

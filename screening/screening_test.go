@@ -339,7 +339,7 @@ func TestBadAnswers(t *testing.T) {
 		{"empty array", ahc, `{"answers":{"96778-6":[]}}`, "answers.96778-6"},
 		{"unknown field", phq9, `{"answers":{},"extra":1}`, "extra"},
 		{"no answers", phq9, `{}`, "answers"},
-		{"not json", phq9, `{"answers":`, "answers"},
+		{"not json", phq9, `{"answers":`, "response"},
 		{"trailing data", phq9, `{"answers":{}} {}`, "response"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

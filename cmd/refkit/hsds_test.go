@@ -99,7 +99,7 @@ func TestHSDSErrors(t *testing.T) {
 		{"missing package", "", []string{"hsds", "import", "--network", hsdsNetwork, "--format", "csv", tmp}, "datapackage.json cannot be read"},
 		{"bad taxonomy", "", []string{"hsds", "import", "--network", hsdsNetwork, "--taxonomy", orgs, sample}, "--taxonomy: refkit: invalid input"},
 		{"export without organizations", `{"services": []}`, []string{"hsds", "export"}, "--organizations is required"},
-		{"export unknown field", `{"servces": []}`, []string{"hsds", "export", "--organizations", orgs}, "directory: json: unknown field"},
+		{"export unknown field", `{"servces": []}`, []string{"hsds", "export", "--organizations", orgs}, "directory: refkit: invalid input: servces is not a known field"},
 		{"export dangling organization", `{"services": [{"id":"0190a6f0-8a4b-7c3d-9e2f-000000000001","network_id":"` + hsdsNetwork + `","organization_id":"0190a6f0-8a4b-7c3d-9e2f-0000000000a1","name":"P","status":"active","domains":["food-insecurity"],"service_areas":[{"kind":"virtual"}]}]}`,
 			[]string{"hsds", "export", "--organizations", orgs}, "services[0].organization_id refers to no organization in the dataset"},
 		{"export csv without out", `{"services": []}`, []string{"hsds", "export", "--organizations", orgs, "--format", "csv"}, "--out DIR is required for csv"},

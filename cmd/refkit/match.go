@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
+	"github.com/refkit/refkit/internal/strictjson"
 	"github.com/refkit/refkit/matching"
 	"github.com/refkit/refkit/referral"
 )
@@ -81,7 +83,7 @@ func (c *matchCmd) run(ctx context.Context, args []string, std stdio) error {
 		}
 		defer f.Close()
 		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+		sc.Buffer(make([]byte, 64*1024), maxRequest)
 		line := 0
 		for sc.Scan() {
 			line++
@@ -89,7 +91,7 @@ func (c *matchCmd) run(ctx context.Context, args []string, std stdio) error {
 				continue
 			}
 			var req matching.Request
-			if err := decodeStrict(bytes.NewReader(sc.Bytes()), &req); err != nil {
+			if err := parseRequest(sc.Bytes(), &req); err != nil {
 				return fmt.Errorf("requests line %d: %w", line, err)
 			}
 			res, err := ix.Match(ctx, req)
@@ -100,6 +102,9 @@ func (c *matchCmd) run(ctx context.Context, args []string, std stdio) error {
 				return err
 			}
 		}
+		if errors.Is(sc.Err(), bufio.ErrTooLong) {
+			return fmt.Errorf("requests line %d: %w", line+1, referral.Invalid("request", "is larger than 1 MiB"))
+		}
 		if err := sc.Err(); err != nil {
 			return fmt.Errorf("requests: %w", err)
 		}
@@ -107,9 +112,13 @@ func (c *matchCmd) run(ctx context.Context, args []string, std stdio) error {
 		var req matching.Request
 		var err error
 		if c.request != "" {
-			err = decodeFile(c.request, &req)
+			var f *os.File
+			if f, err = os.Open(c.request); err == nil {
+				err = decodeRequest(f, &req)
+				f.Close()
+			}
 		} else {
-			err = decodeStrict(std.in, &req)
+			err = decodeRequest(std.in, &req)
 		}
 		if err != nil {
 			return fmt.Errorf("request: %w", err)
@@ -136,15 +145,78 @@ func decodeFile(path string, v any) error {
 }
 
 // decodeStrict decodes one JSON value and rejects unknown fields and trailing data,
-// so a misspelt field is an error rather than silently ignored.
+// so a misspelt field is an error rather than silently ignored. Errors wrap
+// referral.ErrInvalid and name the field, never the value: encoding/json's
+// own messages quote numbers it cannot store (an income, an age).
 func decodeStrict(r io.Reader, v any) error {
 	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return err
+		return jsonError(err, dec.InputOffset())
 	}
 	if dec.More() {
-		return errors.New("unexpected data after the JSON value")
+		return referral.Invalid("json", "has data after the JSON value")
 	}
 	return nil
+}
+
+// maxRequest bounds one match request: the largest a person's limits allow
+// (100 attributes of 1,000 characters, escaped) is well under it.
+const maxRequest = 1 << 20
+
+// requestLimits is what a request may hold besides: strict I-JSON (no member
+// named twice, in any letter case, which encoding/json would read as one),
+// nested and sized as a request can be.
+var requestLimits = strictjson.Limits{Bytes: maxRequest, Depth: 8, Values: 10_000, Elements: 1000, Members: 200}
+
+// decodeRequest reads one match request: at most maxRequest bytes, checked
+// as strict JSON within requestLimits before it is decoded strictly.
+func decodeRequest(r io.Reader, req *matching.Request) error {
+	data, err := io.ReadAll(io.LimitReader(r, maxRequest+1))
+	if err != nil {
+		return err
+	}
+	return parseRequest(data, req)
+}
+
+func parseRequest(data []byte, req *matching.Request) error {
+	if err := strictjson.Check(data, requestLimits); err != nil {
+		return referral.Invalid("request", err.Error())
+	}
+	return decodeStrict(bytes.NewReader(data), req)
+}
+
+// jsonError turns encoding/json's errors into refkit's shape, keeping the
+// field and the offset and dropping the values its messages quote.
+func jsonError(err error, offset int64) error {
+	var (
+		syntax  *json.SyntaxError
+		typeErr *json.UnmarshalTypeError
+		ve      *referral.ValidationError
+	)
+	switch {
+	case errors.As(err, &ve):
+		return err
+	case errors.Is(err, io.EOF):
+		return referral.Invalid("json", "is empty")
+	case errors.As(err, &syntax):
+		return referral.Invalid("json", fmt.Sprintf("is malformed at byte %d", syntax.Offset))
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			field = "json"
+		}
+		what, _, _ := strings.Cut(typeErr.Value, " ")
+		return referral.Invalid(field, "must be "+typeErr.Type.String()+", not this "+what)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		// encoding/json has no error type for this one.
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		if len(field) > 64 || strings.ContainsFunc(field, func(r rune) bool { return r < 0x20 }) {
+			return referral.Invalid("json", "has an unknown field")
+		}
+		return referral.Invalid(field, "is not a known field")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return referral.Invalid("json", fmt.Sprintf("ends early, at byte %d", offset))
+	}
+	return err
 }

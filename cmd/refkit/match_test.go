@@ -110,7 +110,7 @@ func TestMatchCommandErrors(t *testing.T) {
 		{"no needs", []string{"match", "--directory", dir}, `{"near":{"latitude":1,"longitude":1},"radius_m":5}`, "needs"},
 		{"latitude", []string{"match", "--directory", dir}, strings.Replace(matchRequest, `"latitude":37.8`, `"latitude":97.8`, 1), "near.latitude"},
 		{"unknown domain", []string{"match", "--directory", dir}, strings.Replace(matchRequest, `"domain":"food-insecurity"`, `"domain":"nope"`, 1), "needs[0].domain"},
-		{"unknown field", []string{"match", "--directory", dir}, strings.Replace(matchRequest, `"radius_m"`, `"radius"`, 1), `unknown field "radius"`},
+		{"unknown field", []string{"match", "--directory", dir}, strings.Replace(matchRequest, `"radius_m"`, `"radius"`, 1), `radius is not a known field`},
 		{"bad line, nothing printed", []string{"match", "--directory", dir, "--requests", reqs}, "", "requests line 2: refkit: invalid input: radius_m must not be negative"},
 		{"both request flags", []string{"match", "--directory", dir, "--request", "a", "--requests", "b"}, "", "mutually exclusive"},
 	}

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
+	"unicode"
 
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/storage"
@@ -77,31 +79,96 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // decode reads the request body into v strictly: one JSON value, no unknown
-// fields, at most maxBody bytes. An empty body is allowed when optional (the
-// referral commands that take nothing). Malformed JSON is invalid input, so it
-// gets a 400 naming the field where that is known.
+// fields, no member named twice, at most maxBody bytes. An empty body is
+// allowed when optional (the referral commands that take nothing). Malformed
+// JSON is invalid input, so it gets a 400 naming the field where that is known.
 func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if errors.Is(err, io.EOF) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		return jsonError(err)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
 		if optional {
 			return nil
 		}
 		return referral.Invalid("body", "is required")
 	}
-	if err == nil {
-		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-			return referral.Invalid("body", "must hold one JSON value")
-		}
-		return nil
+	if err := noRepeatedMembers(data); err != nil {
+		return err
 	}
-	return jsonError(err)
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return referral.Invalid("body", "must hold one JSON value")
+	}
+	return nil
+}
+
+// noRepeatedMembers refuses a body that names a member twice in one object.
+// encoding/json would keep the last (and matches names in any letter case),
+// while a proxy or log in front of the API may read the first: two readers
+// must never disagree about what a request says.
+func noRepeatedMembers(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var value func() error
+	value = func() error {
+		tok, err := dec.Token()
+		if err != nil {
+			return jsonError(err)
+		}
+		switch tok {
+		case json.Delim('{'):
+			names := map[string]bool{}
+			for dec.More() {
+				tok, err := dec.Token()
+				if err != nil {
+					return jsonError(err)
+				}
+				name, _ := tok.(string)
+				if names[fold(name)] {
+					return referral.Invalid("body", "names a member twice")
+				}
+				names[fold(name)] = true
+				if err := value(); err != nil {
+					return err
+				}
+			}
+		case json.Delim('['):
+			for dec.More() {
+				if err := value(); err != nil {
+					return err
+				}
+			}
+		default:
+			return nil
+		}
+		_, err = dec.Token() // the closing delimiter
+		return jsonError(err)
+	}
+	return value()
+}
+
+// fold spells a name the one way every spelling encoding/json matches to it
+// folds to (it compares names as strings.EqualFold does).
+func fold(name string) string {
+	return strings.Map(func(r rune) rune {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		return least
+	}, name)
 }
 
 // jsonError turns encoding/json's errors into refkit's shape. Their messages
 // can quote the input, so only the field name is kept.
 func jsonError(err error) error {
+	if err == nil {
+		return nil
+	}
 	var (
 		typeErr *json.UnmarshalTypeError
 		tooBig  *http.MaxBytesError

@@ -55,11 +55,13 @@ const (
 // rules covers every package of the module with non-test Go files.
 var rules = map[string]rule{
 	"referral":                        {modules: []string{uuid}},
-	"screening":                       {imports: []string{"referral", "internal/rulecost"}, modules: []string{expr}},
+	"screening":                       {imports: []string{"referral", "internal/rulecost", "internal/strictjson"}, modules: []string{expr}},
 	"matching":                        {imports: []string{"referral", "internal/rulecost", "matching/internal/reference"}, modules: []string{expr, h3}},
 	"matching/internal/reference":     {},
 	"internal/rulecost":               {modules: []string{expr}},
 	"internal/rulecost/corpus":        {},
+	"internal/strictjson":             {},
+	"internal/adversarial":            {},
 	"matching/synth":                  {imports: []string{"referral", "matching", "matching/synth/internal/rulemix"}},
 	"matching/synth/internal/rulemix": {},
 	"matching/synth/harness":          {imports: []string{"referral", "matching", "matching/internal/reference", "matching/synth", "matching/synth/internal/rulemix"}, modules: []string{pgx}},
@@ -73,7 +75,7 @@ var rules = map[string]rule{
 	"simulation":                      {imports: []string{"referral", "screening", "matching", "matching/synth", "storage", "storage/memory", "lifecycle"}, modules: []string{h3}},
 	"simulation/plot":                 {imports: []string{"simulation"}, modules: []string{gonum}},
 	"interop/hsds":                    {imports: []string{"referral", "storage", "matching"}},
-	"interop/fhir":                    {imports: []string{"referral", "storage", "lifecycle", "screening"}},
+	"interop/fhir":                    {imports: []string{"referral", "storage", "lifecycle", "screening", "internal/strictjson"}},
 	"demo":                            {imports: []string{"referral", "screening", "matching", "storage", "storage/memory", "lifecycle"}},
 	"demo/internal/gensample":         {imports: []string{"referral", "matching"}},
 	"cmd/refkit":                      {anyImport: true, modules: []string{term}},

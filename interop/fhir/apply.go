@@ -11,19 +11,18 @@ import (
 )
 
 // ParseTask reads a Task update: a FHIR R4 Task (JSON), or a Bundle holding
-// exactly one Task. It checks the Task's own shape (the elements the
-// TaskForReferralManagement profile requires of an update: status, intent
-// order, code fulfill when given, focus on a ServiceRequest); whether the
-// update fits the referral is Apply's business. Errors wrap referral.ErrInvalid.
+// exactly one Task, within the parsers' limits (see ParseBundle). It checks
+// the Task's own shape (the elements the TaskForReferralManagement profile
+// requires of an update: status, intent order, code fulfill when given, focus
+// on a ServiceRequest, an id of FHIR's id syntax when given); whether the
+// update fits the referral is Apply's business. Errors wrap
+// referral.ErrInvalid.
 func ParseTask(data []byte) (*Task, error) {
-	if len(data) > maxResource {
-		return nil, referral.Invalid("task", "is larger than 4 MiB")
-	}
 	// One decode serves the common case, a bare Task; a Bundle is decoded again
 	// as such.
 	t := new(Task)
-	if err := decodeOne(data, t); err != nil {
-		return nil, referral.Invalid("task", "is not a well-formed FHIR JSON resource")
+	if err := decode(data, "task", t); err != nil {
+		return nil, err
 	}
 	switch t.ResourceType {
 	case "Task":
@@ -48,6 +47,9 @@ func ParseTask(data []byte) (*Task, error) {
 
 // check validates what an update must carry.
 func (t *Task) check() error {
+	if t.ID != "" && !isID(t.ID) {
+		return referral.Invalid("task.id", "is not a FHIR id (1 to 64 letters, digits, hyphens and dots)")
+	}
 	if err := referral.Status(t.Status).Validate(); err != nil {
 		return referral.Invalid("task.status", "is not a FHIR Task status")
 	}
@@ -69,6 +71,20 @@ func (t *Task) check() error {
 		}
 	}
 	return nil
+}
+
+// isID reports whether s has the syntax of a FHIR resource id.
+func isID(s string) bool {
+	if len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // ReferralID returns the referral a Task is about: the id of its focus ServiceRequest.

@@ -29,9 +29,11 @@
 // checked against the referral, so a Task about another referral, person or
 // organization is rejected rather than trusted.
 //
-// Errors wrap the referral sentinels: a malformed resource is
-// referral.ErrInvalid (a *referral.ValidationError naming the FHIR element,
-// never its value), a transition the lifecycle forbids is
+// Errors wrap the referral sentinels: a malformed resource, or one beyond the
+// parsers' limits (at most 4 MiB of strict I-JSON, nested 32 deep, 100,000
+// values, 10,000 entries in an array and 100 members in an object, checked
+// before anything is decoded), is referral.ErrInvalid (a
+// *referral.ValidationError naming the FHIR element, never its value), a transition the lifecycle forbids is
 // referral.ErrInvalidTransition with the reason, a Task written against a
 // stale version (meta.versionId) is referral.ErrConflict, and a referral the
 // actor may not see is referral.ErrNotFound.

@@ -1,9 +1,9 @@
 package fhir
 
 import (
-	"bytes"
 	"encoding/json"
 
+	"github.com/refkit/refkit/internal/strictjson"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/screening"
 )
@@ -258,19 +258,25 @@ func all[T any](b *Bundle) []T {
 	return out
 }
 
-// maxResource bounds what the parsers read, so a hostile peer cannot make a
-// receiver buffer an unbounded document.
-const maxResource = 4 << 20
+// limits bound what the parsers accept, so that a hostile peer can make a
+// receiver neither buffer a document without end nor decode a small one into
+// millions of values (4 MiB of empty objects in Task.output decoded to 400 MB
+// before they were bounded): at most 4 MiB, nested at most 32 deep (refkit's
+// own resources nest 10), and at most 100,000 values (an exported referral
+// with fifty screenings' Observations holds about 35,000). The document must
+// be strict I-JSON besides: UTF-8, no unpaired surrogate escapes, no member
+// named twice in one object (in any letter case, which encoding/json would
+// read as the same element), nothing after the resource.
+var limits = strictjson.Limits{Bytes: 4 << 20, Depth: 32, Values: 100_000, Elements: 10_000, Members: 100}
 
-// ParseBundle reads a Bundle (JSON). A malformed document is an error wrapping
-// referral.ErrInvalid; Validate checks the profiles' required elements.
+// ParseBundle reads a Bundle (JSON). A malformed document, or one beyond the
+// parsers' limits (4 MiB, nesting 32 deep, 100,000 values, strict I-JSON), is
+// an error wrapping referral.ErrInvalid; Validate checks the profiles'
+// required elements.
 func ParseBundle(data []byte) (*Bundle, error) {
-	if len(data) > maxResource {
-		return nil, referral.Invalid("bundle", "is larger than 4 MiB")
-	}
 	var b Bundle
-	if err := decodeOne(data, &b); err != nil {
-		return nil, referral.Invalid("bundle", "is not a well-formed FHIR JSON Bundle")
+	if err := decode(data, "bundle", &b); err != nil {
+		return nil, err
 	}
 	if b.ResourceType != "Bundle" {
 		return nil, referral.Invalid("resourceType", "must be Bundle")
@@ -278,14 +284,14 @@ func ParseBundle(data []byte) (*Bundle, error) {
 	return &b, nil
 }
 
-// decodeOne decodes exactly one JSON value.
-func decodeOne(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(v); err != nil {
-		return err
+// decode checks data against the limits, then decodes it into v. field names
+// the document in errors, which never quote it.
+func decode(data []byte, field string, v any) error {
+	if err := strictjson.Check(data, limits); err != nil {
+		return referral.Invalid(field, err.Error())
 	}
-	if dec.More() {
-		return referral.Invalid("json", "has data after the resource")
+	if err := json.Unmarshal(data, v); err != nil {
+		return referral.Invalid(field, "is not a well-formed FHIR JSON resource")
 	}
 	return nil
 }
