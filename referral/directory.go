@@ -20,6 +20,9 @@ type Organization struct {
 	Phone         string    `json:"phone,omitempty"`
 	Created       time.Time `json:"created,omitzero"`
 	Updated       time.Time `json:"updated,omitzero"`
+
+	// Identifiers are the organization's ids in other systems (NPI, tax id).
+	Identifiers []Identifier `json:"identifiers,omitempty"`
 }
 
 // Validate checks the organization's fields.
@@ -39,6 +42,9 @@ func (o Organization) Validate() error {
 		if err := optionalText(f.name, f.v, 300); err != nil {
 			return err
 		}
+	}
+	if err := validIdentifiers("identifiers", o.Identifiers); err != nil {
+		return err
 	}
 	return optionalText("description", o.Description, 10000)
 }
