@@ -212,8 +212,6 @@ func command(from referral.Status, t *Task) (lifecycle.Trigger, lifecycle.Comman
 	switch to {
 	case referral.StatusRequested:
 		trig = lifecycle.TriggerSend
-	case referral.StatusReceived:
-		trig = lifecycle.TriggerAcknowledge
 	case referral.StatusAccepted:
 		trig = lifecycle.TriggerAccept
 	case referral.StatusRejected:
