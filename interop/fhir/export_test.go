@@ -558,3 +558,176 @@ func TestExportNeverSendsAnotherPersonsScreening(t *testing.T) {
 		require.ErrorIs(t, err, referral.ErrUnavailable)
 	})
 }
+
+// TestExportURNs: without a base URL every entry is a urn:uuid (the
+// referral's ServiceRequest keeps its id as its UUID; a Task or an
+// Observation gets one derived from its id, the same at every export), and
+// every reference is the URN of an entry.
+func TestExportURNs(t *testing.T) {
+	n := newNetwork()
+	r := n.refer()
+	x, err := fhir.New(n.engine, n.store, n.store, fhir.Options{Now: n.now})
+	require.NoError(t, err)
+	b, err := x.Export(context.Background(), n.clinic, r.ID)
+	require.NoError(t, err)
+	require.NoError(t, b.Validate())
+	urls := map[string]bool{}
+	for _, e := range b.Entry {
+		require.Regexp(t, `^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`, e.FullURL)
+		urls[e.FullURL] = true
+	}
+	require.Equal(t, "urn:uuid:"+r.ID.String(), b.Entry[0].FullURL)
+	task := b.Task()
+	require.NotEqual(t, b.Entry[0].FullURL, b.Entry[1].FullURL, "the Task has a UUID of its own")
+	require.Equal(t, b.Entry[1].FullURL, task.Identifier[0].Value)
+	for _, ref := range []*fhir.Reference{task.Focus, task.For, task.Owner, task.Requester, b.ServiceRequest().Subject} {
+		require.True(t, urls[ref.Reference], ref.Reference)
+	}
+	again, err := x.Export(context.Background(), n.clinic, r.ID)
+	require.NoError(t, err)
+	for i := range b.Entry {
+		require.Equal(t, b.Entry[i].FullURL, again.Entry[i].FullURL, "the same URNs at every export")
+	}
+
+	// The exported Task, applied back, is the referral as it stands.
+	got, err := x.Apply(context.Background(), n.foodBank, marshal(t, task))
+	require.NoError(t, err)
+	require.Equal(t, r.Version, got.Version)
+}
+
+// TestExportTransaction: a transaction creates what is created once by
+// identifier (ifNoneExist) and updates the referral's mutable resources by
+// identifier, without resource ids, all linked by URN.
+func TestExportTransaction(t *testing.T) {
+	n := newNetwork()
+	p, err := n.store.GetPerson(context.Background(), n.clinic.Network, n.person)
+	require.NoError(t, err)
+	p.Identifiers = []referral.Identifier{{System: "http://hospital.example.org/mrn", Value: "10|32,702", Type: "MR"}}
+	require.NoError(t, n.store.PutPerson(context.Background(), p))
+	r := n.refer()
+	x, err := fhir.New(n.engine, n.store, n.store, fhir.Options{Now: n.now, Transaction: true, BaseURL: baseURL})
+	require.NoError(t, err)
+	b, err := x.Export(context.Background(), n.clinic, r.ID)
+	require.NoError(t, err)
+	require.Equal(t, "transaction", b.Type)
+	require.NoError(t, b.Validate())
+	byKind := map[string]*fhir.Entry{}
+	for i := range b.Entry {
+		e := &b.Entry[i]
+		kind, id := func() (string, string) {
+			data, _ := json.Marshal(e.Resource)
+			var head struct{ ResourceType, ID string }
+			_ = json.Unmarshal(data, &head)
+			return head.ResourceType, head.ID
+		}()
+		require.Empty(t, id, "the server assigns ids")
+		require.True(t, strings.HasPrefix(e.FullURL, "urn:uuid:"), "a transaction's entries are URNs, base URL or not")
+		if byKind[kind] == nil {
+			byKind[kind] = e
+		}
+	}
+	require.Equal(t, &fhir.EntryRequest{Method: "PUT", URL: "Task?identifier=urn%3Aietf%3Arfc%3A3986|urn%3Auuid%3A" + strings.TrimPrefix(byKind["Task"].FullURL, "urn:uuid:")}, byKind["Task"].Request)
+	require.Equal(t, &fhir.EntryRequest{Method: "POST", URL: "Patient", IfNoneExist: "identifier=http%3A%2F%2Fhospital.example.org%2Fmrn|10%5C%7C32%5C%2C702"}, byKind["Patient"].Request,
+		"the host's identifier, with FHIR search escapes for | and ,")
+	require.Equal(t, "POST", byKind["Observation"].Request.Method)
+	require.Equal(t, "PUT", byKind["Consent"].Request.Method)
+}
+
+// TestExportNarratives: every resource has a generated XHTML narrative;
+// hostile text is escaped, and a person's name appears in the Patient and
+// nowhere else.
+func TestExportNarratives(t *testing.T) {
+	n := newNetwork()
+	p, err := n.store.GetPerson(context.Background(), n.clinic.Network, n.person)
+	require.NoError(t, err)
+	p.GivenName, p.FamilyName = "<script>alert(1)</script>", "O'Brien & Sons"
+	require.NoError(t, n.store.PutPerson(context.Background(), p))
+	o, err := n.store.GetOrganization(context.Background(), n.clinic.Network, n.foodBank.Organization)
+	require.NoError(t, err)
+	o.Name = `North <b onmouseover="x">Food</b> Bank`
+	require.NoError(t, n.store.PutOrganization(context.Background(), o))
+	r := n.refer()
+	b, data := exportJSON(t, n, fhir.Options{Now: n.now, BaseURL: baseURL}, r.ID)
+	requireConformant(t, data)
+	for _, e := range b.Entry {
+		raw, err := json.Marshal(e.Resource)
+		require.NoError(t, err)
+		var res struct {
+			ResourceType string
+			Text         *fhir.Narrative
+		}
+		require.NoError(t, json.Unmarshal(raw, &res))
+		require.NotNil(t, res.Text, res.ResourceType)
+		require.Equal(t, "generated", res.Text.Status)
+		require.NotContains(t, res.Text.Div, "<script>")
+		require.NotContains(t, res.Text.Div, "<b ", "markup in a name is text")
+		if res.ResourceType != "Patient" {
+			require.NotContains(t, string(raw), "Brien", "%s carries the person's name", res.ResourceType)
+		}
+	}
+	require.Contains(t, b.Patient().Text.Div, "&lt;script&gt;alert(1)&lt;/script&gt; O&#39;Brien &amp; Sons")
+}
+
+// TestExportRefusesWhatUSCoreRefuses: an organization identifier the US Core
+// Organization profile refuses fails the export, naming the identifier and
+// never its value.
+func TestExportRefusesWhatUSCoreRefuses(t *testing.T) {
+	tests := []struct {
+		name string
+		id   referral.Identifier
+		ok   bool
+	}{
+		{"valid NPI", referral.Identifier{System: "http://hl7.org/fhir/sid/us-npi", Value: "1234567893"}, true},
+		{"NPI with a bad check digit", referral.Identifier{System: "http://hl7.org/fhir/sid/us-npi", Value: "1234567890"}, false},
+		{"NPI too short", referral.Identifier{System: "http://hl7.org/fhir/sid/us-npi", Value: "12345"}, false},
+		{"valid CLIA", referral.Identifier{System: "urn:oid:2.16.840.1.113883.4.7", Value: "12D3456789"}, true},
+		{"bad CLIA", referral.Identifier{System: "urn:oid:2.16.840.1.113883.4.7", Value: "123456789X"}, false},
+		{"valid NAIC", referral.Identifier{System: "urn:oid:2.16.840.1.113883.6.300", Value: "12345"}, true},
+		{"bad NAIC", referral.Identifier{System: "urn:oid:2.16.840.1.113883.6.300", Value: "1234"}, false},
+		{"tax id, unconstrained", referral.Identifier{System: "urn:oid:2.16.840.1.113883.4.4", Value: "12-3456789", Type: "TAX"}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newNetwork()
+			o, err := n.store.GetOrganization(context.Background(), n.clinic.Network, n.foodBank.Organization)
+			require.NoError(t, err)
+			o.Identifiers = []referral.Identifier{tc.id}
+			require.NoError(t, n.store.PutOrganization(context.Background(), o))
+			r := n.refer()
+			b, err := n.x.Export(context.Background(), n.clinic, r.ID)
+			if tc.ok {
+				require.NoError(t, err)
+				require.NoError(t, b.Validate())
+				return
+			}
+			var ve *referral.ValidationError
+			require.ErrorAs(t, err, &ve)
+			require.Equal(t, "organization.identifiers[0]", ve.Field)
+			require.NotContains(t, err.Error(), tc.id.Value)
+		})
+	}
+}
+
+func TestNewRefusesBadOptions(t *testing.T) {
+	n := newNetwork()
+	for _, tc := range []struct {
+		name  string
+		opts  fhir.Options
+		field string
+	}{
+		{"relative base URL", fhir.Options{BaseURL: "fhir/r4"}, "base_url"},
+		{"base URL with a query", fhir.Options{BaseURL: "https://fhir.example.org/r4?x=1"}, "base_url"},
+		{"base URL not http", fhir.Options{BaseURL: "ftp://fhir.example.org"}, "base_url"},
+		{"person identifier system not a URI", fhir.Options{PersonIdentifierSystem: "refkit people"}, "person_identifier_system"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := fhir.New(n.engine, n.store, n.store, tc.opts)
+			var ve *referral.ValidationError
+			require.ErrorAs(t, err, &ve)
+			require.Equal(t, tc.field, ve.Field)
+		})
+	}
+	x, err := fhir.New(n.engine, n.store, n.store, fhir.Options{BaseURL: "https://fhir.example.org/r4/"})
+	require.NoError(t, err, "a trailing slash is dropped")
+	require.Equal(t, fhir.DefaultCodes(), x.Codes())
+}
