@@ -73,8 +73,8 @@
 //
 // # Dependencies
 //
-// Outside the standard library, fhir imports github.com/google/uuid (the
-// UUIDs of its urn:uuid entries); through lifecycle, screening and referral
-// it links github.com/qmuntal/stateless and github.com/expr-lang/expr. It
-// links no database driver.
+// Outside the standard library, fhir imports nothing itself; through
+// lifecycle, screening and referral it links github.com/qmuntal/stateless,
+// github.com/expr-lang/expr and github.com/google/uuid. It links no database
+// driver.
 package fhir

@@ -2,6 +2,8 @@ package fhir
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -10,8 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/refkit/refkit/lifecycle"
 	"github.com/refkit/refkit/referral"
@@ -198,21 +198,43 @@ func (e *exporter) load(ctx context.Context) error {
 	return nil
 }
 
-// uuidNamespace names the UUIDs refkit derives (RFC 4122 version 5) for
+// uuidNamespace names the UUIDs refkit derives (RFC 9562 version 5) for
 // resources whose id is not itself a UUID, so every export of a resource
 // gives it the same urn:uuid.
-var uuidNamespace = uuid.MustParse("6f1b2c9e-3d0a-5b7e-9c41-72a5e0d8f3b6")
+var uuidNamespace = [16]byte{0x6f, 0x1b, 0x2c, 0x9e, 0x3d, 0x0a, 0x5b, 0x7e, 0x9c, 0x41, 0x72, 0xa5, 0xe0, 0xd8, 0xf3, 0xb6}
+
+var canonicalUUID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 // resourceUUID is the UUID behind a resource's urn:uuid: its id when that is
 // a UUID, else one derived from its type and id. The Task shares the
 // referral's id with the ServiceRequest, so its UUID is always derived.
 func resourceUUID(kind, id string) string {
-	if kind != "Task" {
-		if u, err := uuid.Parse(id); err == nil && len(id) == 36 {
-			return u.String()
-		}
+	if kind != "Task" && canonicalUUID.MatchString(id) {
+		return id
 	}
-	return uuid.NewSHA1(uuidNamespace, []byte(kind+"/"+id)).String()
+	return uuid5(uuidNamespace, kind+"/"+id)
+}
+
+// uuid5 is the name-based (SHA-1) UUID of name in a namespace.
+func uuid5(namespace [16]byte, name string) string {
+	h := sha1.New()
+	h.Write(namespace[:])
+	h.Write([]byte(name))
+	var u [16]byte
+	copy(u[:], h.Sum(nil))
+	u[6] = u[6]&0x0f | 0x50 // version 5
+	u[8] = u[8]&0x3f | 0x80 // the RFC variant
+	var b [36]byte
+	hex.Encode(b[0:8], u[0:4])
+	b[8] = '-'
+	hex.Encode(b[9:13], u[4:6])
+	b[13] = '-'
+	hex.Encode(b[14:18], u[6:8])
+	b[18] = '-'
+	hex.Encode(b[19:23], u[8:10])
+	b[23] = '-'
+	hex.Encode(b[24:], u[10:])
+	return string(b[:])
 }
 
 // urnIdentifier identifies a resource as its urn:uuid.
