@@ -789,6 +789,13 @@ func TestGraph(t *testing.T) {
 	for _, s := range referral.Statuses() {
 		require.Contains(t, dot, string(s))
 	}
+	// Business statuses are drawn as substates, and the two-step cancellation
+	// as transitions out of them.
+	for _, want := range []string{`"requested / acknowledged"`, `subgraph cluster_accepted`, `"accepted / waitlisted"`,
+		`"in-progress / no-show"`, `"on-hold / cancel-requested" -> cancelled`, "confirm-cancel [byReceiver]", "refuse-cancel [byReceiver]"} {
+		require.Contains(t, dot, want)
+	}
+	require.NotContains(t, dot, "received")
 }
 
 func TestNewRejectsBadOptions(t *testing.T) {
