@@ -521,3 +521,51 @@ func mustTime(s string) time.Time {
 	must(err)
 	return t
 }
+
+// TestUSCoreExamples runs US Core 7.0.0's own examples of the profiles refkit
+// emits through the checker, and its Hunger Vital Sign and PRAPARE
+// QuestionnaireResponses through the screening parser:
+//
+//	git -C /path/to/HL7+US-Core archive 7.0.0 input/examples | tar -x -C /tmp/uscore-7.0.0
+//	REFKIT_USCORE=/tmp/uscore-7.0.0 go test ./interop/fhir -run TestUSCoreExamples
+func TestUSCoreExamples(t *testing.T) {
+	dir := os.Getenv("REFKIT_USCORE")
+	if dir == "" {
+		t.Skip("REFKIT_USCORE is not set: it names a checkout of HL7/US-Core (tag 7.0.0) to read its examples from")
+	}
+	read := func(name string) obj {
+		data, err := os.ReadFile(filepath.Join(dir, "input", "examples", name))
+		require.NoError(t, err)
+		var res obj
+		require.NoError(t, json.Unmarshal(data, &res))
+		return res
+	}
+	for _, name := range []string{"patient-example.json", "patient-child-example.json", "organization-acme-lab.json",
+		"organization-holy-healthcare.json", "example-organization-2.json",
+		"QuestionnaireResponse-hunger-vital-sign-example.json", "QuestionnaireResponse-PRAPARE-example.json"} {
+		res := read(name)
+		vs := checkBundle(obj{"resourceType": "Bundle", "type": "collection",
+			"entry": []any{obj{"fullUrl": "https://uscore.example.org/fhir/" + str(res, "resourceType") + "/" + str(res, "id"), "resource": res}}}, true, igSkips...)
+		require.Empty(t, vs, name)
+	}
+	reg, err := screening.Builtin()
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name, instrument string
+		positive         referral.Domain
+	}{
+		{"QuestionnaireResponse-hunger-vital-sign-example.json", "hunger-vital-sign", referral.FoodInsecurity},
+		{"QuestionnaireResponse-PRAPARE-example.json", "prapare", ""},
+	} {
+		in, err := reg.Lookup(tc.instrument)
+		require.NoError(t, err)
+		data, err := json.Marshal(read(tc.name))
+		require.NoError(t, err)
+		resp, err := screening.ParseQuestionnaireResponse(in, data)
+		require.NoError(t, err, tc.name)
+		res := resp.Score()
+		if tc.positive != "" {
+			require.Contains(t, res.PositiveDomains, tc.positive)
+		}
+	}
+}
