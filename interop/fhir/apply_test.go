@@ -497,3 +497,20 @@ func TestApplyMalformed(t *testing.T) {
 	_, err = n.x.ApplyTask(context.Background(), n.foodBank, &fhir.Task{ResourceType: "Task", Status: "accepted", Intent: "order"})
 	require.ErrorIs(t, err, referral.ErrInvalid)
 }
+
+// TestDefaultCodesFollowTheEngine: with the host's own outcome list, the
+// default tables keep the rows of the outcomes the engine has.
+func TestDefaultCodesFollowTheEngine(t *testing.T) {
+	n := newNetwork()
+	codes := lifecycle.DefaultCodes()
+	codes.Outcome = []string{"got-help", "enrolled"}
+	engine, err := lifecycle.New(n.store, n.store, lifecycle.Options{Codes: codes})
+	require.NoError(t, err)
+	x, err := fhir.New(engine, n.store, n.store, fhir.Options{})
+	require.NoError(t, err)
+	got := x.Codes()
+	for _, p := range got.Procedures {
+		require.Equal(t, "got-help", p.Outcome)
+	}
+	require.Equal(t, []fhir.EnrollmentCode{{Outcome: "enrolled", Status: "enrolled"}}, got.Enrollments)
+}

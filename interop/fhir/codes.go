@@ -158,6 +158,23 @@ func (c Codes) outcomeOfEnrollment(status string) (string, bool) {
 	return "", false
 }
 
+// only keeps the rows whose outcome is one of outcomes: the defaults, for an
+// engine whose outcome list is the host's own.
+func (c Codes) only(outcomes []string) Codes {
+	var out Codes
+	for _, p := range c.Procedures {
+		if slices.Contains(outcomes, p.Outcome) {
+			out.Procedures = append(out.Procedures, p)
+		}
+	}
+	for _, e := range c.Enrollments {
+		if slices.Contains(outcomes, e.Outcome) {
+			out.Enrollments = append(out.Enrollments, e)
+		}
+	}
+	return out
+}
+
 func (c Codes) clone() Codes {
 	return Codes{Procedures: slices.Clone(c.Procedures), Enrollments: slices.Clone(c.Enrollments)}
 }

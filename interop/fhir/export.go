@@ -55,8 +55,9 @@ type Options struct {
 	// Empty uses urn:ietf:rfc:3986 and the value urn:uuid:<person id>.
 	PersonIdentifierSystem string
 	// Codes translate outcomes to the IG's procedures and enrollment
-	// statuses; the zero value uses DefaultCodes. Every row's outcome must be
-	// in the engine's outcome code list.
+	// statuses. The zero value uses the rows of DefaultCodes whose outcomes
+	// the engine closes referrals with; tables given here must name only
+	// such outcomes.
 	Codes Codes
 }
 
@@ -98,11 +99,12 @@ func New(engine *lifecycle.Engine, people People, directory lifecycle.Directory,
 	if opts.PersonIdentifierSystem != "" && (!absoluteURI(opts.PersonIdentifierSystem) || strings.ContainsAny(opts.PersonIdentifierSystem, " |")) {
 		return nil, referral.Invalid("person_identifier_system", "must be an absolute URI")
 	}
+	outcomes := engine.Codes().Outcome
 	codes := opts.Codes.clone()
 	if len(codes.Procedures) == 0 && len(codes.Enrollments) == 0 {
-		codes = DefaultCodes()
+		codes = DefaultCodes().only(outcomes)
 	}
-	if err := codes.validate(engine.Codes().Outcome); err != nil {
+	if err := codes.validate(outcomes); err != nil {
 		return nil, err
 	}
 	x := &Exchange{
