@@ -231,7 +231,6 @@ func (e *Engine) create(ctx context.Context, actor referral.Actor, req CreateReq
 		if err != nil {
 			return referral.Referral{}, false, err
 		}
-		draft := r
 		fc := newFiring(ctx, r, actor, Command{Note: req.Note}, &e.codes)
 		fc.f.consent = consent
 		err = fc.fire(TriggerSend)
@@ -240,7 +239,7 @@ func (e *Engine) create(ctx context.Context, actor referral.Actor, req CreateReq
 		if err != nil {
 			return referral.Referral{}, false, err
 		}
-		e.afterTransition(&r, draft, TriggerSend, now)
+		e.afterTransition(&r, referral.StatusDraft, time.Time{}, TriggerSend, now)
 	}
 	// The store validates the referral and its event (storage.CheckCreate).
 	ev := referral.Event{
@@ -501,8 +500,7 @@ func (e *Engine) do(ctx context.Context, actor referral.Actor, id referral.ID, t
 		return referral.Referral{}, referral.Event{}, fmt.Errorf("%s referral %s: at version %d, not %d: %w",
 			t, id, r.Version, cmd.IfVersion, referral.ErrConflict)
 	}
-	before := r
-	from := r.Status
+	from, cancelReason, dueBefore := r.Status, r.CancelReason, pendingDeadline(r)
 	consent := false
 	if t == TriggerSend && r.Status == referral.StatusDraft {
 		if consent, err = e.consented(ctx, r, now); err != nil {
@@ -523,7 +521,7 @@ func (e *Engine) do(ctx context.Context, actor referral.Actor, id referral.ID, t
 		// The status's own reason (a hold's) stands while the receiver decides.
 		r.CancelReason = cmd.Reason
 	case t == TriggerConfirmCancel:
-		r.Reason, evReason = before.CancelReason, before.CancelReason
+		r.Reason, evReason = cancelReason, cancelReason
 	case cmd.Reason != "":
 		r.Reason = cmd.Reason
 	case r.Status != from:
@@ -536,7 +534,7 @@ func (e *Engine) do(ctx context.Context, actor referral.Actor, id referral.ID, t
 		o := *cmd.Outcome
 		r.Outcome = &o
 	}
-	e.afterTransition(&r, before, t, now)
+	e.afterTransition(&r, from, dueBefore, t, now)
 	r.Updated = now
 	r.Version++
 	ev := referral.Event{
@@ -638,17 +636,17 @@ func (e *Engine) visibilityFilter(actor referral.Actor) *storage.Visibility {
 }
 
 // afterTransition keeps milestones and deadlines in step with a change from
-// before: the acknowledged milestone is the first of acknowledge, accept or
+// status from, when dueBefore was pending: the acknowledged milestone is the first of acknowledge, accept or
 // waitlist; an escalation is forgotten once the deadline it was about is no
 // longer pending.
-func (e *Engine) afterTransition(r *referral.Referral, before referral.Referral, t Trigger, now time.Time) {
+func (e *Engine) afterTransition(r *referral.Referral, from referral.Status, dueBefore time.Time, t Trigger, now time.Time) {
 	if t == TriggerEscalate {
 		r.Escalated = now
 	}
-	if r.Status != before.Status || !pendingDeadline(*r).Equal(pendingDeadline(before)) {
+	if r.Status != from || !pendingDeadline(*r).Equal(dueBefore) {
 		r.Escalated = time.Time{}
 	}
-	if r.Status != before.Status {
+	if r.Status != from {
 		switch r.Status {
 		case referral.StatusRequested:
 			r.Sent = now
