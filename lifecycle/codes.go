@@ -8,7 +8,8 @@ import (
 )
 
 // Codes are the code lists reasons and outcomes are checked against (FHIR
-// Task.businessStatus / statusReason / output). Hosts extend the defaults:
+// Task.statusReason and Task.output). Cancel governs both an immediate cancel
+// and a request to cancel. Hosts extend the defaults:
 //
 //	codes := lifecycle.DefaultCodes()
 //	codes.Decline = append(codes.Decline, "language-not-served")
@@ -30,7 +31,9 @@ func DefaultCodes() Codes {
 		Fail:    []string{"unable-to-contact", "client-declined", "no-show", "not-eligible", "no-capacity", "moved", "other"},
 		Cancel:  []string{"client-declined", "no-longer-needed", "referred-elsewhere", "need-met-elsewhere", "other"},
 		Hold:    []string{"waitlisted", "awaiting-documents", "client-request", "other"},
-		Outcome: []string{"got-help", "partially-helped", "need-met-elsewhere", "other"},
+		// enrolled, not-enrolled and on-waitlist close a referral to a program
+		// with the IG's program enrollment statuses.
+		Outcome: []string{"got-help", "partially-helped", "need-met-elsewhere", "enrolled", "not-enrolled", "on-waitlist", "other"},
 	}
 }
 

@@ -2,22 +2,43 @@
 //
 // One state machine definition (qmuntal/stateless, external state, immediate
 // firing) is built once and shared by every referral; the referral being acted on
-// travels with the call. Statuses are FHIR R4 Task statuses as profiled by the SDOH
-// Clinical Care IG:
+// travels with the call. Statuses are the FHIR R4 Task statuses the SDOH
+// Clinical Care IG allows for a referral (no received, no ready); a business
+// status (referral.BusinessStatus, FHIR Task.businessStatus) carries the
+// finer steps within a status, each a substate of its status in the machine:
 //
-//	send          draft → requested                  (sender; needs consent)
-//	acknowledge   requested → received               (receiver)
-//	accept        requested, received → accepted     (receiver)
-//	decline       requested, received → rejected     (receiver; reason)
-//	start         accepted → in-progress             (receiver)
-//	hold          accepted, in-progress → on-hold    (receiver; optional reason)
-//	resume        on-hold → in-progress              (receiver)
-//	complete      accepted, in-progress → completed  (receiver; outcome: the loop closes)
-//	fail          received, accepted, in-progress, on-hold → failed (receiver; reason)
-//	cancel        any open status → cancelled        (sender or the person's delegate; reason)
-//	expire        requested, received → cancelled    (system, via Sweep; reason "expired")
+//	send            draft → requested                         (sender; needs consent)
+//	acknowledge     requested → requested/acknowledged        (receiver)
+//	accept          requested → accepted                      (receiver)
+//	waitlist        requested, accepted → accepted/waitlisted (receiver)
+//	decline         requested → rejected                      (receiver; reason)
+//	schedule        accepted, in-progress → same/scheduled    (receiver; again to reschedule)
+//	no-show         …/scheduled → same/no-show                (receiver)
+//	start           accepted → in-progress                    (receiver)
+//	hold            accepted, in-progress → on-hold           (receiver; optional reason)
+//	resume          on-hold → in-progress                     (receiver)
+//	complete        accepted, in-progress → completed         (receiver; outcome: the loop closes)
+//	fail            requested/acknowledged, accepted, in-progress, on-hold → failed (receiver; reason)
+//	cancel          draft, requested → cancelled              (sender or the person's delegate; reason)
+//	request-cancel  accepted, in-progress, on-hold → same/cancel-requested (sender or delegate; reason)
+//	confirm-cancel  …/cancel-requested → cancelled            (receiver; the request's reason)
+//	refuse-cancel   …/cancel-requested → same/cancel-refused  (receiver)
+//	expire          requested → cancelled                     (system, via Sweep; reason "expired")
 //	enter-in-error  any status but entered-in-error → entered-in-error (either party or system)
-//	note, escalate  no status change: a message between the parties; a missed deadline
+//	note, escalate  no change: a message between the parties; a missed deadline
+//
+// A transition from a status holds in its business statuses too, with two
+// exceptions: while a cancellation is requested the receiver may confirm,
+// refuse, complete or fail the referral but not start, hold, resume,
+// waitlist or schedule it; and a status change clears the business status.
+// Cancelling a referral the receiver has accepted or started takes both
+// parties (the two-step cancellation of the IG's workflow and of 360X):
+// Cancel refuses it, RequestCancel asks.
+//
+// The acknowledged milestone (Referral.Acknowledged, the time-to-acknowledge
+// metric) is the first of acknowledge, accept and waitlist; the acknowledge
+// deadline is met by any of them, the accept deadline by accept, waitlist or
+// decline.
 //
 // Every command is: load the referral with its version → check the actor may see
 // it → fire the trigger, whose guards check the actor's role, the person's consent

@@ -59,9 +59,9 @@ type Options struct {
 // referral, counted from when it was sent. The sweep escalates a referral at a
 // missed deadline and expires it ExpireAfter later.
 type Deadlines struct {
-	// Acknowledge: from requested to received (or beyond). Zero sets no deadline.
+	// Acknowledge: from sent to acknowledged (or beyond). Zero sets no deadline.
 	Acknowledge time.Duration `json:"acknowledge"`
-	// Accept: from requested or received to accepted (or declined). Zero sets none.
+	// Accept: from sent to accepted, waitlisted or declined. Zero sets none.
 	Accept time.Duration `json:"accept"`
 	// ExpireAfter is the grace after a missed deadline before the sweep expires the
 	// referral (status cancelled, reason "expired"). Zero expires at the deadline
@@ -239,7 +239,7 @@ func (e *Engine) create(ctx context.Context, actor referral.Actor, req CreateReq
 		if err != nil {
 			return referral.Referral{}, false, err
 		}
-		e.afterTransition(&r, referral.StatusDraft, TriggerSend, now)
+		e.afterTransition(&r, referral.StatusDraft, time.Time{}, TriggerSend, now)
 	}
 	// The store validates the referral and its event (storage.CheckCreate).
 	ev := referral.Event{
@@ -361,7 +361,9 @@ func (e *Engine) Send(ctx context.Context, actor referral.Actor, id referral.ID)
 	return e.Do(ctx, actor, id, TriggerSend, Command{})
 }
 
-// Acknowledge records that the receiver has seen the referral (received).
+// Acknowledge records that the receiver has seen the referral and not yet
+// decided: it stays requested, with business status acknowledged (the FHIR
+// "received" status, which the SDOH Clinical Care IG leaves out of referrals).
 func (e *Engine) Acknowledge(ctx context.Context, actor referral.Actor, id referral.ID) (referral.Referral, error) {
 	return e.Do(ctx, actor, id, TriggerAcknowledge, Command{})
 }
@@ -369,6 +371,27 @@ func (e *Engine) Acknowledge(ctx context.Context, actor referral.Actor, id refer
 // Accept records that the receiver will serve the person.
 func (e *Engine) Accept(ctx context.Context, actor referral.Actor, id referral.ID, note string) (referral.Referral, error) {
 	return e.Do(ctx, actor, id, TriggerAccept, Command{Note: note})
+}
+
+// Waitlist records that the receiver takes the person onto its waiting list:
+// accepted, business status waitlisted. It accepts a requested referral, or
+// puts an accepted one back on the list.
+func (e *Engine) Waitlist(ctx context.Context, actor referral.Actor, id referral.ID, note string) (referral.Referral, error) {
+	return e.Do(ctx, actor, id, TriggerWaitlist, Command{Note: note})
+}
+
+// Schedule records that an appointment is booked for an accepted or started
+// referral (business status scheduled); scheduling again reschedules. The
+// note can carry the time and place.
+func (e *Engine) Schedule(ctx context.Context, actor referral.Actor, id referral.ID, note string) (referral.Referral, error) {
+	return e.Do(ctx, actor, id, TriggerSchedule, Command{Note: note})
+}
+
+// NoShow records that the person missed a scheduled appointment (business
+// status no-show). The receiver may schedule again, or fail the referral
+// with reason no-show.
+func (e *Engine) NoShow(ctx context.Context, actor referral.Actor, id referral.ID, note string) (referral.Referral, error) {
+	return e.Do(ctx, actor, id, TriggerNoShow, Command{Note: note})
 }
 
 // Decline records that the receiver will not serve the person (rejected); reason
@@ -403,10 +426,33 @@ func (e *Engine) Fail(ctx context.Context, actor referral.Actor, id referral.ID,
 	return e.Do(ctx, actor, id, TriggerFail, Command{Reason: reason, Note: note})
 }
 
-// Cancel withdraws the referral (sender or the person's delegate); reason comes
-// from Codes.Cancel.
+// Cancel withdraws a referral the receiver has not taken on (a draft, or a
+// requested one): the sender or the person's delegate, with a reason from
+// Codes.Cancel. One the receiver accepted or started is cancelled in two
+// steps: RequestCancel, then the receiver's ConfirmCancel or RefuseCancel.
 func (e *Engine) Cancel(ctx context.Context, actor referral.Actor, id referral.ID, reason, note string) (referral.Referral, error) {
 	return e.Do(ctx, actor, id, TriggerCancel, Command{Reason: reason, Note: note})
+}
+
+// RequestCancel asks the receiver to cancel a referral it has accepted or
+// started (the sender or the person's delegate, with a reason from
+// Codes.Cancel). The status stays; the business status is cancel-requested
+// until the receiver answers, and meanwhile the receiver may only confirm,
+// refuse, complete or fail it.
+func (e *Engine) RequestCancel(ctx context.Context, actor referral.Actor, id referral.ID, reason, note string) (referral.Referral, error) {
+	return e.Do(ctx, actor, id, TriggerRequestCancel, Command{Reason: reason, Note: note})
+}
+
+// ConfirmCancel is the receiver agreeing to a requested cancellation: the
+// referral is cancelled with the reason the request gave.
+func (e *Engine) ConfirmCancel(ctx context.Context, actor referral.Actor, id referral.ID, note string) (referral.Referral, error) {
+	return e.Do(ctx, actor, id, TriggerConfirmCancel, Command{Note: note})
+}
+
+// RefuseCancel is the receiver declining a requested cancellation and going on
+// serving the person (business status cancel-refused); the note says why.
+func (e *Engine) RefuseCancel(ctx context.Context, actor referral.Actor, id referral.ID, note string) (referral.Referral, error) {
+	return e.Do(ctx, actor, id, TriggerRefuseCancel, Command{Note: note})
 }
 
 // Expire cancels an overdue referral with reason "expired". Only a system actor may;
@@ -454,7 +500,7 @@ func (e *Engine) do(ctx context.Context, actor referral.Actor, id referral.ID, t
 		return referral.Referral{}, referral.Event{}, fmt.Errorf("%s referral %s: at version %d, not %d: %w",
 			t, id, r.Version, cmd.IfVersion, referral.ErrConflict)
 	}
-	from := r.Status
+	from, cancelReason, dueBefore := r.Status, r.CancelReason, pendingDeadline(r)
 	consent := false
 	if t == TriggerSend && r.Status == referral.StatusDraft {
 		if consent, err = e.consented(ctx, r, now); err != nil {
@@ -464,26 +510,36 @@ func (e *Engine) do(ctx context.Context, actor referral.Actor, id referral.ID, t
 	fc := newFiring(ctx, r, actor, cmd, &e.codes)
 	fc.f.consent = consent
 	err = fc.fire(t)
-	r.Status = fc.r.Status
+	r.Status, r.BusinessStatus = fc.r.Status, fc.r.BusinessStatus
 	fc.release()
 	if err != nil {
 		return referral.Referral{}, referral.Event{}, fmt.Errorf("%s referral %s: %w", t, id, err)
 	}
-	if cmd.Reason != "" {
+	evReason := cmd.Reason
+	switch {
+	case t == TriggerRequestCancel:
+		// The status's own reason (a hold's) stands while the receiver decides.
+		r.CancelReason = cmd.Reason
+	case t == TriggerConfirmCancel:
+		r.Reason, evReason = cancelReason, cancelReason
+	case cmd.Reason != "":
 		r.Reason = cmd.Reason
-	} else if r.Status != from {
+	case r.Status != from:
 		r.Reason = ""
+	}
+	if r.BusinessStatus != referral.BusinessCancelRequested {
+		r.CancelReason = ""
 	}
 	if cmd.Outcome != nil {
 		o := *cmd.Outcome
 		r.Outcome = &o
 	}
-	e.afterTransition(&r, from, t, now)
+	e.afterTransition(&r, from, dueBefore, t, now)
 	r.Updated = now
 	r.Version++
 	ev := referral.Event{
 		Network: r.Network, Referral: r.ID, Sequence: r.Version, Type: evType, Actor: actor,
-		At: now, From: from, To: r.Status, Reason: cmd.Reason, Note: cmd.Note,
+		At: now, From: from, To: r.Status, Reason: evReason, Note: cmd.Note,
 	}
 	stored, err := e.store.UpdateReferral(ctx, r, ev)
 	if err != nil {
@@ -504,7 +560,7 @@ func checkCommand(t Trigger, cmd *Command) error {
 		return referral.Invalid("if_version", "must not be negative")
 	}
 	switch t {
-	case TriggerDecline, TriggerFail, TriggerCancel, TriggerHold:
+	case TriggerDecline, TriggerFail, TriggerCancel, TriggerHold, TriggerRequestCancel:
 	case TriggerExpire:
 		if cmd.Reason != "" && cmd.Reason != ReasonExpired {
 			return referral.Invalid("reason", "must be "+ReasonExpired+" or empty to expire")
@@ -590,13 +646,18 @@ func (e *Engine) visibilityFilter(actor referral.Actor) *storage.Visibility {
 	return &v
 }
 
-// afterTransition keeps milestones and deadlines in step with a status change.
-func (e *Engine) afterTransition(r *referral.Referral, from referral.Status, t Trigger, now time.Time) {
+// afterTransition keeps milestones and deadlines in step with a change from
+// status from, when dueBefore was pending: the acknowledged milestone is the first of acknowledge, accept or
+// waitlist; an escalation is forgotten once the deadline it was about is no
+// longer pending.
+func (e *Engine) afterTransition(r *referral.Referral, from referral.Status, dueBefore time.Time, t Trigger, now time.Time) {
 	if t == TriggerEscalate {
 		r.Escalated = now
 	}
-	if r.Status != from {
+	if r.Status != from || !pendingDeadline(*r).Equal(dueBefore) {
 		r.Escalated = time.Time{}
+	}
+	if r.Status != from {
 		switch r.Status {
 		case referral.StatusRequested:
 			r.Sent = now
@@ -606,22 +667,22 @@ func (e *Engine) afterTransition(r *referral.Referral, from referral.Status, t T
 			if e.deadlines.Accept > 0 {
 				r.AcceptBy = now.Add(e.deadlines.Accept)
 			}
-		case referral.StatusReceived:
-			r.Acknowledged = now
+			r.Escalated = time.Time{}
 		case referral.StatusAccepted:
-			if r.Acknowledged.IsZero() {
-				r.Acknowledged = now
-			}
 			r.Accepted = now
 		}
 		if r.Status.Terminal() {
 			r.Closed = now
 		}
 	}
+	if r.Acknowledged.IsZero() && (r.BusinessStatus == referral.BusinessAcknowledged || r.Status == referral.StatusAccepted) {
+		r.Acknowledged = now
+	}
 	r.NextDeadline = e.nextDeadline(*r)
 }
 
-// pendingDeadline is the earliest deadline the referral's status still waits on.
+// pendingDeadline is the earliest deadline the referral still waits on: a
+// requested referral's acknowledgement (until acknowledged) and acceptance.
 func pendingDeadline(r referral.Referral) time.Time {
 	var due time.Time
 	consider := func(t time.Time) {
@@ -629,11 +690,10 @@ func pendingDeadline(r referral.Referral) time.Time {
 			due = t
 		}
 	}
-	switch r.Status {
-	case referral.StatusRequested:
-		consider(r.AcknowledgeBy)
-		consider(r.AcceptBy)
-	case referral.StatusReceived:
+	if r.Status == referral.StatusRequested {
+		if r.BusinessStatus != referral.BusinessAcknowledged {
+			consider(r.AcknowledgeBy)
+		}
 		consider(r.AcceptBy)
 	}
 	return due

@@ -124,7 +124,70 @@ func ExampleEngine_Feed() {
 	// Output:
 	// 1 created requested
 	// 2 note requested
-	// 3 acknowledged received
+	// 3 acknowledged requested
+}
+
+// A referral the receiver has accepted is cancelled in two steps: the sender
+// asks, the receiver answers.
+func ExampleEngine_RequestCancel() {
+	ctx := context.Background()
+	engine, clinic, foodBank, person, _ := exampleNetwork(lifecycle.Deadlines{})
+	r, err := engine.Create(ctx, clinic, lifecycle.CreateRequest{
+		Person: person, Receiver: foodBank.Organization, Send: true,
+		Needs: []referral.Need{{Domain: referral.FoodInsecurity, Urgency: referral.Routine}},
+	})
+	must(err)
+	_, err = engine.Accept(ctx, foodBank, r.ID, "")
+	must(err)
+
+	_, err = engine.Cancel(ctx, clinic, r.ID, "need-met-elsewhere", "")
+	var te *lifecycle.TransitionError
+	fmt.Println(errors.As(err, &te), te.Status)
+	r, err = engine.RequestCancel(ctx, clinic, r.ID, "need-met-elsewhere", "The county housed them.")
+	must(err)
+	fmt.Println(r.Status, r.BusinessStatus, r.CancelReason)
+	r, err = engine.ConfirmCancel(ctx, foodBank, r.ID, "")
+	must(err)
+	fmt.Println(r.Status, r.Reason)
+	// Output:
+	// true accepted
+	// accepted cancel-requested need-met-elsewhere
+	// cancelled need-met-elsewhere
+}
+
+// Business statuses record the steps inside a status: acknowledged while
+// requested; waitlisted, scheduled and no-show once accepted.
+func ExampleEngine_Schedule() {
+	ctx := context.Background()
+	engine, clinic, foodBank, person, _ := exampleNetwork(lifecycle.Deadlines{})
+	r, err := engine.Create(ctx, clinic, lifecycle.CreateRequest{
+		Person: person, Receiver: foodBank.Organization, Send: true,
+		Needs: []referral.Need{{Domain: referral.FoodInsecurity, Urgency: referral.Routine}},
+	})
+	must(err)
+	for _, step := range []func() (referral.Referral, error){
+		func() (referral.Referral, error) { return engine.Acknowledge(ctx, foodBank, r.ID) },
+		func() (referral.Referral, error) {
+			return engine.Waitlist(ctx, foodBank, r.ID, "A place frees up in May.")
+		},
+		func() (referral.Referral, error) { return engine.Schedule(ctx, foodBank, r.ID, "Intake 6 May, 10:00.") },
+		func() (referral.Referral, error) { return engine.NoShow(ctx, foodBank, r.ID, "") },
+		func() (referral.Referral, error) {
+			return engine.Schedule(ctx, foodBank, r.ID, "Intake 13 May, 10:00.")
+		},
+		func() (referral.Referral, error) { return engine.Start(ctx, foodBank, r.ID) },
+	} {
+		r, err = step()
+		must(err)
+		fmt.Println(r.Status, r.BusinessStatus)
+	}
+	// Output:
+	// requested acknowledged
+	// accepted waitlisted
+	// accepted scheduled
+	// accepted no-show
+	// accepted scheduled
+	// in-progress
 }
 
 func ExampleEngine_Metrics() {

@@ -135,6 +135,24 @@ var (
 	cancel step = func(e *env, id referral.ID) (referral.Referral, error) {
 		return e.engine.Cancel(e.ctx, e.senderA, id, "no-longer-needed", "")
 	}
+	waitlist step = func(e *env, id referral.ID) (referral.Referral, error) {
+		return e.engine.Waitlist(e.ctx, e.receiverA, id, "")
+	}
+	schedule step = func(e *env, id referral.ID) (referral.Referral, error) {
+		return e.engine.Schedule(e.ctx, e.receiverA, id, "Tuesday 10:00 at the pantry")
+	}
+	noShow step = func(e *env, id referral.ID) (referral.Referral, error) {
+		return e.engine.NoShow(e.ctx, e.receiverA, id, "")
+	}
+	requestCancel step = func(e *env, id referral.ID) (referral.Referral, error) {
+		return e.engine.RequestCancel(e.ctx, e.senderA, id, "need-met-elsewhere", "Housed by the county.")
+	}
+	confirmCancel step = func(e *env, id referral.ID) (referral.Referral, error) {
+		return e.engine.ConfirmCancel(e.ctx, e.receiverA, id, "")
+	}
+	refuseCancel step = func(e *env, id referral.ID) (referral.Referral, error) {
+		return e.engine.RefuseCancel(e.ctx, e.receiverA, id, "The first delivery is already on its way.")
+	}
 	inError step = func(e *env, id referral.ID) (referral.Referral, error) {
 		return e.engine.EnterInError(e.ctx, e.senderA, id, "wrong person")
 	}
@@ -171,18 +189,19 @@ func TestHappyPathClosesTheLoop(t *testing.T) {
 
 	for _, s := range []struct {
 		step step
-		want referral.Status
-	}{{ack, referral.StatusReceived}, {accept, referral.StatusAccepted}, {start, referral.StatusInProgress},
-		{hold, referral.StatusOnHold}, {resume, referral.StatusInProgress}, {complete, referral.StatusCompleted}} {
+		want place
+	}{{ack, acknowledged}, {accept, accepted}, {schedule, place{referral.StatusAccepted, referral.BusinessScheduled}},
+		{start, inProgress}, {hold, onHold}, {resume, inProgress}, {complete, completedPlace}} {
 		e.clock.Advance(time.Hour)
 		r, err = s.step(e, r.ID)
 		require.NoError(t, err)
-		require.Equal(t, s.want, r.Status)
+		require.Equal(t, s.want, placeOf(r))
 	}
 	require.Equal(t, "got-help", r.Outcome.Code)
-	require.EqualValues(t, 8, r.Version)
+	require.EqualValues(t, 9, r.Version)
 	require.Equal(t, time.Hour, r.Acknowledged.Sub(r.Sent))
-	require.Equal(t, 6*time.Hour, r.Closed.Sub(r.Sent))
+	require.Equal(t, 2*time.Hour, r.Accepted.Sub(r.Sent))
+	require.Equal(t, 7*time.Hour, r.Closed.Sub(r.Sent))
 	require.True(t, r.NextDeadline.IsZero())
 
 	history, err := e.engine.History(e.ctx, e.senderA, r.ID)
@@ -200,28 +219,62 @@ func TestHappyPathClosesTheLoop(t *testing.T) {
 }
 
 func TestTransitionRules(t *testing.T) {
+	scheduled := place{referral.StatusAccepted, referral.BusinessScheduled}
 	tests := []struct {
 		name    string
 		path    []step
 		command step
-		want    referral.Status
+		want    place
 		err     error
 	}{
-		{"accept without acknowledging", nil, accept, referral.StatusAccepted, nil},
-		{"decline from requested", nil, decline, referral.StatusRejected, nil},
-		{"decline from received", []step{ack}, decline, referral.StatusRejected, nil},
-		{"fail from on-hold", []step{accept, hold}, fail, referral.StatusFailed, nil},
-		{"complete from accepted", []step{accept}, complete, referral.StatusCompleted, nil},
-		{"cancel in progress", []step{accept, start}, cancel, referral.StatusCancelled, nil},
-		{"entered in error after completion", []step{accept, complete}, inError, referral.StatusEnteredInError, nil},
-		{"start before accepting", nil, start, "", referral.ErrInvalidTransition},
-		{"complete a requested referral", nil, complete, "", referral.ErrInvalidTransition},
-		{"accept twice", []step{accept}, accept, "", referral.ErrInvalidTransition},
-		{"resume without hold", []step{accept, start}, resume, "", referral.ErrInvalidTransition},
-		{"cancel a completed referral", []step{accept, complete}, cancel, "", referral.ErrInvalidTransition},
-		{"decline after accepting", []step{accept}, decline, "", referral.ErrInvalidTransition},
-		{"anything after entered in error", []step{inError}, accept, "", referral.ErrInvalidTransition},
-		{"fail from requested", nil, fail, "", referral.ErrInvalidTransition},
+		{"accept without acknowledging", nil, accept, accepted, nil},
+		{"acknowledge keeps the referral requested", nil, ack, acknowledged, nil},
+		{"decline from requested", nil, decline, rejectedPlace, nil},
+		{"decline after acknowledging", []step{ack}, decline, rejectedPlace, nil},
+		{"fail after acknowledging", []step{ack}, fail, failedPlace, nil},
+		{"waitlist accepts", []step{ack}, waitlist, waitlistedPlace, nil},
+		{"waitlist an accepted referral", []step{accept, schedule}, waitlist, waitlistedPlace, nil},
+		{"schedule from the waiting list", []step{waitlist}, schedule, scheduled, nil},
+		{"start from the waiting list", []step{waitlist}, start, inProgress, nil},
+		{"reschedule", []step{accept, schedule}, schedule, scheduled, nil},
+		{"reschedule after a no-show", []step{accept, schedule, noShow}, schedule, scheduled, nil},
+		{"fail after a no-show", []step{accept, schedule, noShow}, fail, failedPlace, nil},
+		{"schedule in progress", []step{accept, start}, schedule, place{referral.StatusInProgress, referral.BusinessScheduled}, nil},
+		{"no-show in progress", []step{accept, start, schedule}, noShow, place{referral.StatusInProgress, referral.BusinessNoShow}, nil},
+		{"start clears the business status", []step{accept, schedule}, start, inProgress, nil},
+		{"fail from on-hold", []step{accept, hold}, fail, failedPlace, nil},
+		{"complete from accepted", []step{accept}, complete, completedPlace, nil},
+		{"cancel a requested referral at once", nil, cancel, cancelled, nil},
+		{"request to cancel in progress", []step{accept, start}, requestCancel, place{referral.StatusInProgress, referral.BusinessCancelRequested}, nil},
+		{"request to cancel on hold", []step{accept, hold}, requestCancel, place{referral.StatusOnHold, referral.BusinessCancelRequested}, nil},
+		{"confirm a cancellation", []step{accept, requestCancel}, confirmCancel, cancelled, nil},
+		{"refuse a cancellation", []step{accept, start, requestCancel}, refuseCancel, place{referral.StatusInProgress, referral.BusinessCancelRefused}, nil},
+		{"ask again after a refusal", []step{accept, requestCancel, refuseCancel}, requestCancel, place{referral.StatusAccepted, referral.BusinessCancelRequested}, nil},
+		{"complete despite a pending request", []step{accept, requestCancel}, complete, completedPlace, nil},
+		{"entered in error after completion", []step{accept, complete}, inError, enteredInError, nil},
+		{"entered in error from a business status", []step{accept, schedule}, inError, enteredInError, nil},
+		{"start before accepting", nil, start, place{}, referral.ErrInvalidTransition},
+		{"complete a requested referral", nil, complete, place{}, referral.ErrInvalidTransition},
+		{"accept twice", []step{accept}, accept, place{}, referral.ErrInvalidTransition},
+		{"acknowledge twice", []step{ack}, ack, place{}, referral.ErrInvalidTransition},
+		{"waitlist twice", []step{waitlist}, waitlist, place{}, referral.ErrInvalidTransition},
+		{"no-show without an appointment", []step{accept}, noShow, place{}, referral.ErrInvalidTransition},
+		{"schedule a requested referral", nil, schedule, place{}, referral.ErrInvalidTransition},
+		{"resume without hold", []step{accept, start}, resume, place{}, referral.ErrInvalidTransition},
+		{"cancel an accepted referral at once", []step{accept}, cancel, place{}, referral.ErrInvalidTransition},
+		{"cancel in progress at once", []step{accept, start}, cancel, place{}, referral.ErrInvalidTransition},
+		{"request to cancel a requested referral", nil, requestCancel, place{}, referral.ErrInvalidTransition},
+		{"request to cancel twice", []step{accept, requestCancel}, requestCancel, place{}, referral.ErrInvalidTransition},
+		{"start while a cancellation is pending", []step{accept, requestCancel}, start, place{}, referral.ErrInvalidTransition},
+		{"schedule while a cancellation is pending", []step{accept, requestCancel}, schedule, place{}, referral.ErrInvalidTransition},
+		{"hold while a cancellation is pending", []step{accept, start, requestCancel}, hold, place{}, referral.ErrInvalidTransition},
+		{"resume while a cancellation is pending", []step{accept, hold, requestCancel}, resume, place{}, referral.ErrInvalidTransition},
+		{"confirm with nothing requested", []step{accept}, confirmCancel, place{}, referral.ErrInvalidTransition},
+		{"refuse after refusing", []step{accept, requestCancel, refuseCancel}, refuseCancel, place{}, referral.ErrInvalidTransition},
+		{"cancel a completed referral", []step{accept, complete}, cancel, place{}, referral.ErrInvalidTransition},
+		{"decline after accepting", []step{accept}, decline, place{}, referral.ErrInvalidTransition},
+		{"anything after entered in error", []step{inError}, accept, place{}, referral.ErrInvalidTransition},
+		{"fail from requested", nil, fail, place{}, referral.ErrInvalidTransition},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -233,16 +286,88 @@ func TestTransitionRules(t *testing.T) {
 				var te *lifecycle.TransitionError
 				require.ErrorAs(t, err, &te)
 				require.Equal(t, r.Status, te.Status)
+				require.Equal(t, r.BusinessStatus, te.Business)
 				after, err := e.engine.Get(e.ctx, e.senderA, r.ID)
 				require.NoError(t, err)
 				require.Equal(t, r, after, "a refused command writes nothing")
 				return
 			}
 			require.NoError(t, err)
-			require.Equal(t, tc.want, got.Status)
+			require.Equal(t, tc.want, placeOf(got))
 			require.Equal(t, r.Version+1, got.Version)
+			require.NoError(t, got.Validate())
 		})
 	}
+}
+
+// TestTwoStepCancellation follows a request to cancel through both answers:
+// the reason travels from the request to the cancelled referral, a hold's
+// reason survives a refused request, and the events tell the conversation.
+func TestTwoStepCancellation(t *testing.T) {
+	t.Run("confirmed", func(t *testing.T) {
+		e := newEnv(t, nil)
+		r := e.walk(t, accept, start, hold)
+		require.Equal(t, "waitlisted", r.Reason)
+		r = e.walk0(t, r.ID, requestCancel)
+		require.Equal(t, referral.BusinessCancelRequested, r.BusinessStatus)
+		require.Equal(t, "need-met-elsewhere", r.CancelReason)
+		require.Equal(t, "waitlisted", r.Reason, "the hold's reason stands while the receiver decides")
+		r = e.walk0(t, r.ID, confirmCancel)
+		require.Equal(t, cancelled, placeOf(r))
+		require.Equal(t, "need-met-elsewhere", r.Reason)
+		require.Empty(t, r.CancelReason)
+		require.False(t, r.Closed.IsZero())
+		history, err := e.engine.History(e.ctx, e.senderA, r.ID)
+		require.NoError(t, err)
+		last := history[len(history)-2:]
+		require.Equal(t, referral.EventCancelRequested, last[0].Type)
+		require.Equal(t, e.senderA, last[0].Actor)
+		require.Equal(t, "Housed by the county.", last[0].Note)
+		require.Equal(t, referral.EventCancelled, last[1].Type)
+		require.Equal(t, e.receiverA, last[1].Actor)
+		require.Equal(t, "need-met-elsewhere", last[1].Reason)
+	})
+	t.Run("refused", func(t *testing.T) {
+		e := newEnv(t, nil)
+		r := e.walk(t, accept, start, hold, requestCancel, refuseCancel)
+		require.Equal(t, place{referral.StatusOnHold, referral.BusinessCancelRefused}, placeOf(r))
+		require.Equal(t, "waitlisted", r.Reason)
+		require.Empty(t, r.CancelReason)
+		r = e.walk0(t, r.ID, resume)
+		require.Equal(t, inProgress, placeOf(r))
+	})
+	t.Run("guards", func(t *testing.T) {
+		e := newEnv(t, nil)
+		r := e.walk(t, accept)
+		_, err := e.engine.RequestCancel(e.ctx, e.receiverA, r.ID, "other", "")
+		require.ErrorIs(t, err, referral.ErrForbidden, "the receiver answers, it does not ask")
+		_, err = e.engine.RequestCancel(e.ctx, e.senderA, r.ID, "", "")
+		require.ErrorIs(t, err, referral.ErrInvalid, "a request gives a reason")
+		_, err = e.engine.RequestCancel(e.ctx, e.senderA, r.ID, "bored", "")
+		require.ErrorIs(t, err, referral.ErrInvalid, "from the cancel list")
+		r = e.walk0(t, r.ID, requestCancel)
+		_, err = e.engine.ConfirmCancel(e.ctx, e.senderA, r.ID, "")
+		require.ErrorIs(t, err, referral.ErrForbidden, "the sender does not answer its own request")
+		_, err = e.engine.Do(e.ctx, e.receiverA, r.ID, lifecycle.TriggerConfirmCancel, lifecycle.Command{Reason: "other"})
+		require.ErrorIs(t, err, referral.ErrInvalid, "the request's reason is the one recorded")
+		delegate := referral.Actor{Network: e.network, Role: referral.RoleDelegate, Person: e.person}
+		r2 := e.walk(t, accept)
+		got, err := e.engine.RequestCancel(e.ctx, delegate, r2.ID, "client-declined", "")
+		require.NoError(t, err, "the person's delegate may ask too")
+		require.Equal(t, referral.BusinessCancelRequested, got.BusinessStatus)
+	})
+}
+
+// walk0 applies steps to an existing referral.
+func (e *env) walk0(t testing.TB, id referral.ID, steps ...step) referral.Referral {
+	t.Helper()
+	var r referral.Referral
+	for _, s := range steps {
+		var err error
+		r, err = s(e, id)
+		require.NoError(t, err)
+	}
+	return r
 }
 
 func TestGuards(t *testing.T) {
@@ -557,6 +682,33 @@ func TestSweep(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, got.NextDeadline.IsZero())
 	})
+	t.Run("acknowledging after an escalation re-arms the accept deadline", func(t *testing.T) {
+		e := newEnv(t, func(c *lifecycle.Options) { c.Deadlines = deadlines })
+		r := e.create(t)
+		e.clock.Advance(25 * time.Hour)
+		res, err := e.engine.Sweep(e.ctx, e.clock.Now())
+		require.NoError(t, err)
+		require.Equal(t, lifecycle.SweepResult{Escalated: 1}, res)
+		got, err := e.engine.Acknowledge(e.ctx, e.receiverA, r.ID)
+		require.NoError(t, err)
+		require.Equal(t, referral.StatusRequested, got.Status, "acknowledging keeps the status")
+		require.True(t, got.Escalated.IsZero(), "the escalated deadline is met")
+		require.Equal(t, r.AcceptBy, got.NextDeadline)
+		require.Equal(t, e.clock.Now(), got.Acknowledged)
+		e.clock.Advance(48 * time.Hour) // 73h: the accept deadline is missed
+		res, err = e.engine.Sweep(e.ctx, e.clock.Now())
+		require.NoError(t, err)
+		require.Equal(t, lifecycle.SweepResult{Escalated: 1}, res, "the accept deadline escalates before expiring")
+	})
+	t.Run("waitlisting meets both deadlines", func(t *testing.T) {
+		e := newEnv(t, func(c *lifecycle.Options) { c.Deadlines = deadlines })
+		r := e.walk(t, waitlist)
+		require.Equal(t, r.Accepted, r.Acknowledged, "taking the person on acknowledges too")
+		require.True(t, r.NextDeadline.IsZero())
+		res, err := e.engine.Sweep(e.ctx, e.clock.Now().Add(365*24*time.Hour))
+		require.NoError(t, err)
+		require.Equal(t, lifecycle.SweepResult{}, res)
+	})
 	t.Run("accepted referrals are not swept", func(t *testing.T) {
 		e := newEnv(t, func(c *lifecycle.Options) { c.Deadlines = deadlines })
 		e.walk(t, accept)
@@ -637,6 +789,13 @@ func TestGraph(t *testing.T) {
 	for _, s := range referral.Statuses() {
 		require.Contains(t, dot, string(s))
 	}
+	// Business statuses are drawn as substates, and the two-step cancellation
+	// as transitions out of them.
+	for _, want := range []string{`"requested / acknowledged"`, `subgraph cluster_accepted`, `"accepted / waitlisted"`,
+		`"in-progress / no-show"`, `"on-hold / cancel-requested" -> cancelled`, "confirm-cancel [byReceiver]", "refuse-cancel [byReceiver]"} {
+		require.Contains(t, dot, want)
+	}
+	require.NotContains(t, dot, "received")
 }
 
 func TestNewRejectsBadOptions(t *testing.T) {

@@ -15,22 +15,32 @@ import (
 // Trigger names a command that may change a referral's status.
 type Trigger string
 
-// Triggers. Each status-changing command fires one.
+// Triggers. Each command that changes a referral's status or business status
+// fires one.
 const (
-	TriggerSend         Trigger = "send"
-	TriggerAcknowledge  Trigger = "acknowledge"
-	TriggerAccept       Trigger = "accept"
-	TriggerDecline      Trigger = "decline"
-	TriggerStart        Trigger = "start"
-	TriggerHold         Trigger = "hold"
-	TriggerResume       Trigger = "resume"
-	TriggerComplete     Trigger = "complete"
-	TriggerFail         Trigger = "fail"
-	TriggerCancel       Trigger = "cancel"
-	TriggerExpire       Trigger = "expire"
-	TriggerEnterInError Trigger = "enter-in-error"
-	TriggerNote         Trigger = "note"
-	TriggerEscalate     Trigger = "escalate"
+	TriggerSend        Trigger = "send"
+	TriggerAcknowledge Trigger = "acknowledge"
+	TriggerAccept      Trigger = "accept"
+	TriggerWaitlist    Trigger = "waitlist"
+	TriggerSchedule    Trigger = "schedule"
+	TriggerNoShow      Trigger = "no-show"
+	TriggerDecline     Trigger = "decline"
+	TriggerStart       Trigger = "start"
+	TriggerHold        Trigger = "hold"
+	TriggerResume      Trigger = "resume"
+	TriggerComplete    Trigger = "complete"
+	TriggerFail        Trigger = "fail"
+	TriggerCancel      Trigger = "cancel"
+	// TriggerRequestCancel, TriggerConfirmCancel and TriggerRefuseCancel are
+	// the two-step cancellation of a referral the receiver has accepted or
+	// started: the sender asks, the receiver confirms or refuses.
+	TriggerRequestCancel Trigger = "request-cancel"
+	TriggerConfirmCancel Trigger = "confirm-cancel"
+	TriggerRefuseCancel  Trigger = "refuse-cancel"
+	TriggerExpire        Trigger = "expire"
+	TriggerEnterInError  Trigger = "enter-in-error"
+	TriggerNote          Trigger = "note"
+	TriggerEscalate      Trigger = "escalate"
 )
 
 // eventTypes maps each trigger to the event it records.
@@ -42,6 +52,9 @@ var eventTypes = map[Trigger]referral.EventType{
 	TriggerFail: referral.EventFailed, TriggerCancel: referral.EventCancelled,
 	TriggerExpire: referral.EventExpired, TriggerEnterInError: referral.EventEnteredInError,
 	TriggerNote: referral.EventNote, TriggerEscalate: referral.EventEscalated,
+	TriggerWaitlist: referral.EventWaitlisted, TriggerSchedule: referral.EventScheduled,
+	TriggerNoShow: referral.EventNoShow, TriggerRequestCancel: referral.EventCancelRequested,
+	TriggerConfirmCancel: referral.EventCancelled, TriggerRefuseCancel: referral.EventCancelRefused,
 }
 
 // firing is the state of one command while the shared machine runs it. It travels
@@ -49,6 +62,7 @@ var eventTypes = map[Trigger]referral.EventType{
 // is what lets one machine definition serve every referral concurrently.
 type firing struct {
 	r       *referral.Referral
+	trigger Trigger
 	actor   referral.Actor
 	cmd     *Command
 	codes   *Codes
@@ -101,23 +115,51 @@ func (c *firingContext) release() {
 
 // fire runs trigger on the firing's referral through the shared machine.
 func (c *firingContext) fire(t Trigger) error {
+	c.f.trigger = t
 	return machine.FireCtx(c, t)
 }
 
-// states holds each status boxed once, so the state accessor does not allocate.
-var states = func() map[referral.Status]stateless.State {
-	m := make(map[referral.Status]stateless.State)
+// node is a state of the lifecycle machine: a status and, within it, a
+// business status. The diagram draws every business status as a substate of
+// its status, so a transition configured on a status holds in each of its
+// business statuses unless a guard says otherwise.
+type node struct {
+	status   referral.Status
+	business referral.BusinessStatus
+}
+
+// String names the node in the diagram and in errors.
+func (n node) String() string {
+	if n.business == "" {
+		return string(n.status)
+	}
+	return string(n.status) + " / " + string(n.business)
+}
+
+// nodeOf is the node of a status with no business status.
+func nodeOf(s referral.Status) node { return node{status: s} }
+
+// within is the node of business status b of status s.
+func within(s referral.Status, b referral.BusinessStatus) node { return node{status: s, business: b} }
+
+// states holds each node boxed once, so the state accessor does not allocate.
+var states = func() map[node]stateless.State {
+	m := make(map[node]stateless.State)
 	for _, s := range referral.Statuses() {
-		m[s] = s
+		for _, b := range append(referral.BusinessStatuses(), "") {
+			if b.Within(s) {
+				m[within(s, b)] = within(s, b)
+			}
+		}
 	}
 	return m
 }()
 
-func boxed(s referral.Status) stateless.State {
-	if b, ok := states[s]; ok {
+func boxed(n node) stateless.State {
+	if b, ok := states[n]; ok {
 		return b
 	}
-	return s
+	return n
 }
 
 // fail records the first guard failure, which becomes the command's error.
@@ -279,6 +321,44 @@ func optionalHoldReason(ctx context.Context, _ ...any) bool {
 	return check(ctx, func(f *firing) error { return reasonIn(f, f.codes.Hold, "hold", false) })
 }
 
+// notAcknowledged refuses to acknowledge twice.
+func notAcknowledged(ctx context.Context, _ ...any) bool {
+	return check(ctx, func(f *firing) error {
+		if f.r.BusinessStatus == referral.BusinessAcknowledged {
+			return f.refused()
+		}
+		return nil
+	})
+}
+
+// notWaitlisted refuses to waitlist a referral already on the waiting list.
+func notWaitlisted(ctx context.Context, _ ...any) bool {
+	return check(ctx, func(f *firing) error {
+		if f.r.BusinessStatus == referral.BusinessWaitlisted {
+			return f.refused()
+		}
+		return nil
+	})
+}
+
+// noCancelPending holds the receiver's work while the sender's request to
+// cancel awaits an answer: it may confirm or refuse, or close the referral
+// (complete, fail), but not start, hold, resume or reschedule it, and the
+// sender may not ask again.
+func noCancelPending(ctx context.Context, _ ...any) bool {
+	return check(ctx, func(f *firing) error {
+		if f.r.BusinessStatus == referral.BusinessCancelRequested {
+			return f.refused()
+		}
+		return nil
+	})
+}
+
+// refused is the TransitionError for the firing's command in its node.
+func (f *firing) refused() error {
+	return &TransitionError{Status: f.r.Status, Business: f.r.BusinessStatus, Trigger: f.trigger}
+}
+
 // keepStatus is the action of internal transitions (notes, escalations): the
 // status stays, the event is the record.
 func keepStatus(context.Context, ...any) error { return nil }
@@ -295,10 +375,12 @@ func newMachine() *stateless.StateMachine {
 			if f == nil {
 				return nil, fmt.Errorf("lifecycle: machine fired without a referral")
 			}
-			return boxed(f.r.Status), nil
+			return boxed(within(f.r.Status, f.r.BusinessStatus)), nil
 		},
 		func(ctx context.Context, s stateless.State) error {
-			firingFrom(ctx).r.Status = s.(referral.Status)
+			n := s.(node)
+			f := firingFrom(ctx)
+			f.r.Status, f.r.BusinessStatus = n.status, n.business
 			return nil
 		},
 		stateless.FiringImmediate,
@@ -307,56 +389,79 @@ func newMachine() *stateless.StateMachine {
 		if f := firingFrom(ctx); f != nil && f.err != nil {
 			return f.err
 		}
-		return &TransitionError{Status: state.(referral.Status), Trigger: trigger.(Trigger)}
+		n := state.(node)
+		return &TransitionError{Status: n.status, Business: n.business, Trigger: trigger.(Trigger)}
 	})
 
 	for _, s := range referral.Statuses() {
 		if s != referral.StatusEnteredInError {
-			c := m.Configure(s).InternalTransition(TriggerNote, keepStatus, byParty, withNote)
-			if !s.Terminal() {
-				c.Permit(TriggerCancel, referral.StatusCancelled, bySenderOrDelegate, cancelReason)
-			}
-			c.Permit(TriggerEnterInError, referral.StatusEnteredInError, byPartyOrSystem)
+			m.Configure(nodeOf(s)).InternalTransition(TriggerNote, keepStatus, byParty, withNote).
+				Permit(TriggerEnterInError, nodeOf(referral.StatusEnteredInError), byPartyOrSystem)
 		}
 	}
-	m.Configure(referral.StatusDraft).
-		Permit(TriggerSend, referral.StatusRequested, bySender, withConsent)
-	m.Configure(referral.StatusRequested).
-		Permit(TriggerAcknowledge, referral.StatusReceived, byReceiver).
-		Permit(TriggerAccept, referral.StatusAccepted, byReceiver).
-		Permit(TriggerDecline, referral.StatusRejected, byReceiver, declineReason).
-		Permit(TriggerExpire, referral.StatusCancelled, bySystem).
+	// A sent referral the receiver has not taken on may be withdrawn at once;
+	// one it accepted or started is cancelled in two steps (below).
+	m.Configure(nodeOf(referral.StatusDraft)).
+		Permit(TriggerSend, nodeOf(referral.StatusRequested), bySender, withConsent).
+		Permit(TriggerCancel, nodeOf(referral.StatusCancelled), bySenderOrDelegate, cancelReason)
+	m.Configure(nodeOf(referral.StatusRequested)).
+		Permit(TriggerAcknowledge, within(referral.StatusRequested, referral.BusinessAcknowledged), byReceiver, notAcknowledged).
+		Permit(TriggerAccept, nodeOf(referral.StatusAccepted), byReceiver).
+		Permit(TriggerWaitlist, within(referral.StatusAccepted, referral.BusinessWaitlisted), byReceiver).
+		Permit(TriggerDecline, nodeOf(referral.StatusRejected), byReceiver, declineReason).
+		Permit(TriggerCancel, nodeOf(referral.StatusCancelled), bySenderOrDelegate, cancelReason).
+		Permit(TriggerExpire, nodeOf(referral.StatusCancelled), bySystem).
 		InternalTransition(TriggerEscalate, keepStatus, bySystem)
-	m.Configure(referral.StatusReceived).
-		Permit(TriggerAccept, referral.StatusAccepted, byReceiver).
-		Permit(TriggerDecline, referral.StatusRejected, byReceiver, declineReason).
-		Permit(TriggerFail, referral.StatusFailed, byReceiver, failReason).
-		Permit(TriggerExpire, referral.StatusCancelled, bySystem).
-		InternalTransition(TriggerEscalate, keepStatus, bySystem)
-	m.Configure(referral.StatusAccepted).
-		Permit(TriggerStart, referral.StatusInProgress, byReceiver).
-		Permit(TriggerHold, referral.StatusOnHold, byReceiver, optionalHoldReason).
-		Permit(TriggerComplete, referral.StatusCompleted, byReceiver, withOutcome).
-		Permit(TriggerFail, referral.StatusFailed, byReceiver, failReason)
-	m.Configure(referral.StatusInProgress).
-		Permit(TriggerHold, referral.StatusOnHold, byReceiver, optionalHoldReason).
-		Permit(TriggerComplete, referral.StatusCompleted, byReceiver, withOutcome).
-		Permit(TriggerFail, referral.StatusFailed, byReceiver, failReason)
-	m.Configure(referral.StatusOnHold).
-		Permit(TriggerResume, referral.StatusInProgress, byReceiver).
-		Permit(TriggerFail, referral.StatusFailed, byReceiver, failReason)
+	m.Configure(within(referral.StatusRequested, referral.BusinessAcknowledged)).
+		SubstateOf(nodeOf(referral.StatusRequested)).
+		Permit(TriggerFail, nodeOf(referral.StatusFailed), byReceiver, failReason)
+
+	m.Configure(nodeOf(referral.StatusAccepted)).
+		Permit(TriggerStart, nodeOf(referral.StatusInProgress), byReceiver, noCancelPending).
+		Permit(TriggerHold, nodeOf(referral.StatusOnHold), byReceiver, optionalHoldReason, noCancelPending).
+		Permit(TriggerWaitlist, within(referral.StatusAccepted, referral.BusinessWaitlisted), byReceiver, notWaitlisted, noCancelPending).
+		Permit(TriggerSchedule, within(referral.StatusAccepted, referral.BusinessScheduled), byReceiver, noCancelPending).
+		Permit(TriggerComplete, nodeOf(referral.StatusCompleted), byReceiver, withOutcome).
+		Permit(TriggerFail, nodeOf(referral.StatusFailed), byReceiver, failReason).
+		Permit(TriggerRequestCancel, within(referral.StatusAccepted, referral.BusinessCancelRequested), bySenderOrDelegate, cancelReason, noCancelPending)
+	m.Configure(nodeOf(referral.StatusInProgress)).
+		Permit(TriggerHold, nodeOf(referral.StatusOnHold), byReceiver, optionalHoldReason, noCancelPending).
+		Permit(TriggerSchedule, within(referral.StatusInProgress, referral.BusinessScheduled), byReceiver, noCancelPending).
+		Permit(TriggerComplete, nodeOf(referral.StatusCompleted), byReceiver, withOutcome).
+		Permit(TriggerFail, nodeOf(referral.StatusFailed), byReceiver, failReason).
+		Permit(TriggerRequestCancel, within(referral.StatusInProgress, referral.BusinessCancelRequested), bySenderOrDelegate, cancelReason, noCancelPending)
+	m.Configure(nodeOf(referral.StatusOnHold)).
+		Permit(TriggerResume, nodeOf(referral.StatusInProgress), byReceiver, noCancelPending).
+		Permit(TriggerFail, nodeOf(referral.StatusFailed), byReceiver, failReason).
+		Permit(TriggerRequestCancel, within(referral.StatusOnHold, referral.BusinessCancelRequested), bySenderOrDelegate, cancelReason, noCancelPending)
+
+	for _, s := range []referral.Status{referral.StatusAccepted, referral.StatusInProgress} {
+		if s == referral.StatusAccepted {
+			m.Configure(within(s, referral.BusinessWaitlisted)).SubstateOf(nodeOf(s))
+		}
+		m.Configure(within(s, referral.BusinessScheduled)).SubstateOf(nodeOf(s)).
+			Permit(TriggerNoShow, within(s, referral.BusinessNoShow), byReceiver)
+		m.Configure(within(s, referral.BusinessNoShow)).SubstateOf(nodeOf(s))
+	}
+	for _, s := range []referral.Status{referral.StatusAccepted, referral.StatusInProgress, referral.StatusOnHold} {
+		m.Configure(within(s, referral.BusinessCancelRequested)).SubstateOf(nodeOf(s)).
+			Permit(TriggerConfirmCancel, nodeOf(referral.StatusCancelled), byReceiver).
+			Permit(TriggerRefuseCancel, within(s, referral.BusinessCancelRefused), byReceiver)
+		m.Configure(within(s, referral.BusinessCancelRefused)).SubstateOf(nodeOf(s))
+	}
 	return m
 }
 
-// TransitionError says a command is not allowed in a status. It wraps
-// ErrInvalidTransition.
+// TransitionError says a command is not allowed in a status (and business
+// status). It wraps ErrInvalidTransition.
 type TransitionError struct {
-	Status  referral.Status
-	Trigger Trigger
+	Status   referral.Status
+	Business referral.BusinessStatus
+	Trigger  Trigger
 }
 
 func (e *TransitionError) Error() string {
-	return fmt.Sprintf("refkit: cannot %s a referral that is %s", e.Trigger, e.Status)
+	return fmt.Sprintf("refkit: cannot %s a referral that is %s", e.Trigger, within(e.Status, e.Business))
 }
 
 // Unwrap makes errors.Is(err, referral.ErrInvalidTransition) hold.

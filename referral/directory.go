@@ -63,6 +63,13 @@ func (o Organization) Validate() error {
 	if err := eachOf("identifiers", o.Identifiers, 100, Identifier.Validate); err != nil {
 		return err
 	}
+	for i, id := range o.Identifiers {
+		for _, prev := range o.Identifiers[:i] {
+			if prev.System == id.System && prev.Value == id.Value {
+				return invalid("identifiers["+strconv.Itoa(i)+"]", "repeats an earlier identifier")
+			}
+		}
+	}
 	if err := eachOf("phones", o.Phones, 100, Phone.Validate); err != nil {
 		return err
 	}
@@ -85,10 +92,13 @@ func (o Organization) Clone() Organization {
 // organization's tax or charity number, a clinician's NPI, a person's medical
 // record number. It is FHIR's Identifier reduced to what refkit exchanges.
 type Identifier struct {
-	// System is the namespace of Value: a URI (FHIR) or a scheme code such as
-	// an org-id.guide list ("US-EIN", "GB-CHC").
+	// System is the namespace Value is unique in: an absolute URI such as
+	// http://hl7.org/fhir/sid/us-npi (FHIR; a person's identifiers need one),
+	// or, for an organization imported from HSDS, a scheme code such as an
+	// org-id.guide list ("US-EIN", "GB-CHC").
 	System string `json:"system,omitempty"`
-	// Type says what kind of identifier it is ("Tax ID", "Company number").
+	// Type says what kind of identifier it is: an HL7 v2 table 0203 code
+	// ("MR", "NPI", "TAX") where one fits, or HSDS's free text ("Tax ID").
 	Type  string `json:"type,omitempty"`
 	Value string `json:"value"`
 }

@@ -103,6 +103,12 @@ type Person struct {
 	GivenName  string `json:"given_name,omitempty"`
 	FamilyName string `json:"family_name,omitempty"`
 	BirthDate  Date   `json:"birth_date,omitzero"`
+	// Gender is the administrative gender the host records; empty when not
+	// recorded (FHIR exchange then sends "unknown").
+	Gender Gender `json:"gender,omitempty"`
+	// Identifiers are the person's ids in the host's and partners' systems,
+	// such as a medical record number, so a receiver can match its own record.
+	Identifiers []Identifier `json:"identifiers,omitempty"`
 	// HouseholdSize counts the people in the household, the person included; 0 is
 	// unknown.
 	HouseholdSize int `json:"household_size,omitempty"`
@@ -145,6 +151,12 @@ func (p Person) Validate() error {
 	if !p.BirthDate.IsZero() && !p.BirthDate.valid() {
 		return invalid("birth_date", "is not a calendar date")
 	}
+	if err := p.Gender.Validate(); err != nil {
+		return err
+	}
+	if err := validIdentifiers("identifiers", p.Identifiers); err != nil {
+		return err
+	}
 	if p.HouseholdSize < 0 || p.HouseholdSize > 100 {
 		return invalid("household_size", "must be between 0 and 100")
 	}
@@ -173,6 +185,7 @@ func (p Person) Validate() error {
 // Clone returns a deep copy, so stores can hand out values callers may mutate.
 func (p Person) Clone() Person {
 	p.Languages = slices.Clone(p.Languages)
+	p.Identifiers = slices.Clone(p.Identifiers)
 	p.Attributes = maps.Clone(p.Attributes)
 	if p.IncomeAnnual != nil {
 		v := *p.IncomeAnnual
@@ -192,6 +205,65 @@ func cloneBool(b *bool) *bool {
 	}
 	v := *b
 	return &v
+}
+
+// Gender is a person's administrative gender: the FHIR AdministrativeGender
+// codes.
+type Gender string
+
+// Genders.
+const (
+	GenderMale    Gender = "male"
+	GenderFemale  Gender = "female"
+	GenderOther   Gender = "other"
+	GenderUnknown Gender = "unknown"
+)
+
+// Validate accepts the AdministrativeGender codes and the empty value (not
+// recorded).
+func (g Gender) Validate() error {
+	switch g {
+	case "", GenderMale, GenderFemale, GenderOther, GenderUnknown:
+		return nil
+	}
+	return invalid("gender", "must be male, female, other or unknown")
+}
+
+// MaxIdentifiers bounds the identifiers one person or organization carries.
+const MaxIdentifiers = 20
+
+// validIdentifiers checks a record's identifiers: each has an absolute URI
+// system and a value, bounded in length and count, and no system and value
+// pair repeats. Errors name the entry, never its value: an identifier such as
+// a medical record number is personal data.
+func validIdentifiers(field string, ids []Identifier) error {
+	if len(ids) > MaxIdentifiers {
+		return invalid(field, "has too many entries")
+	}
+	for i, id := range ids {
+		at := field + "[" + strconv.Itoa(i) + "]"
+		if err := requiredText(at+".system", id.System, 2048); err != nil {
+			return err
+		}
+		if u, err := url.Parse(id.System); err != nil || !u.IsAbs() || strings.ContainsAny(id.System, " \t\n\r|") {
+			return invalid(at+".system", "must be an absolute URI")
+		}
+		if err := requiredText(at+".value", id.Value, 256); err != nil {
+			return err
+		}
+		if strings.TrimSpace(id.Value) != id.Value {
+			return invalid(at+".value", "must not start or end with white space")
+		}
+		if err := optionalText(at+".type", id.Type, 64); err != nil {
+			return err
+		}
+		for _, prev := range ids[:i] {
+			if prev.System == id.System && prev.Value == id.Value {
+				return invalid(at, "repeats an earlier identifier")
+			}
+		}
+	}
+	return nil
 }
 
 // Known returns a known answer for Person's yes-or-no facts, which are nil when

@@ -2,6 +2,7 @@ package referral_test
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -117,12 +118,38 @@ func TestStatuses(t *testing.T) {
 		referral.StatusCompleted: true, referral.StatusRejected: true, referral.StatusCancelled: true,
 		referral.StatusFailed: true, referral.StatusEnteredInError: true,
 	}
-	require.Len(t, referral.Statuses(), 11)
+	// SDOHCCValueSetReferralTaskStatus (SDOH Clinical Care IG 2.3.0,
+	// input/fsh/valuesets/SDOHCCValueSetReferralTaskStatus.fsh): FHIR's Task
+	// statuses but ready and received.
+	require.Len(t, referral.Statuses(), 10)
 	for _, s := range referral.Statuses() {
 		require.NoError(t, s.Validate())
 		require.Equal(t, terminal[s], s.Terminal(), s)
 	}
-	require.ErrorIs(t, referral.Status("closed").Validate(), referral.ErrInvalid)
+	for _, s := range []referral.Status{"closed", "received", "ready"} {
+		require.ErrorIs(t, s.Validate(), referral.ErrInvalid, s)
+	}
+}
+
+func TestBusinessStatuses(t *testing.T) {
+	within := map[referral.BusinessStatus][]referral.Status{
+		"":                               referral.Statuses(),
+		referral.BusinessAcknowledged:    {referral.StatusRequested},
+		referral.BusinessWaitlisted:      {referral.StatusAccepted},
+		referral.BusinessScheduled:       {referral.StatusAccepted, referral.StatusInProgress},
+		referral.BusinessNoShow:          {referral.StatusAccepted, referral.StatusInProgress},
+		referral.BusinessCancelRequested: {referral.StatusAccepted, referral.StatusInProgress, referral.StatusOnHold},
+		referral.BusinessCancelRefused:   {referral.StatusAccepted, referral.StatusInProgress, referral.StatusOnHold},
+	}
+	require.Len(t, referral.BusinessStatuses(), len(within)-1)
+	for _, b := range append(referral.BusinessStatuses(), "") {
+		require.NoError(t, b.Validate())
+		for _, s := range referral.Statuses() {
+			require.Equal(t, slices.Contains(within[b], s), b.Within(s), "%s within %s", b, s)
+		}
+	}
+	require.ErrorIs(t, referral.BusinessStatus("received").Validate(), referral.ErrInvalid)
+	require.False(t, referral.BusinessStatus("received").Within(referral.StatusRequested))
 }
 
 func TestReferralAndScreeningClonesAreDeep(t *testing.T) {

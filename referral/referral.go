@@ -7,15 +7,17 @@ import (
 	"time"
 )
 
-// Status is a referral's status: the FHIR R4 Task status codes as profiled by the
-// SDOH Clinical Care IG. It encodes in JSON as the FHIR code.
+// Status is a referral's status: the FHIR R4 Task status codes the SDOH
+// Clinical Care IG allows for a referral Task (value set
+// SDOHCCValueSetReferralTaskStatus, which leaves out received and ready). It
+// encodes in JSON as the FHIR code. Finer states within a status are its
+// BusinessStatus.
 type Status string
 
 // Statuses.
 const (
 	StatusDraft          Status = "draft"
 	StatusRequested      Status = "requested"
-	StatusReceived       Status = "received"
 	StatusAccepted       Status = "accepted"
 	StatusRejected       Status = "rejected"
 	StatusCancelled      Status = "cancelled"
@@ -29,19 +31,20 @@ const (
 // Statuses lists every status in lifecycle order.
 func Statuses() []Status {
 	return []Status{
-		StatusDraft, StatusRequested, StatusReceived, StatusAccepted, StatusInProgress, StatusOnHold,
+		StatusDraft, StatusRequested, StatusAccepted, StatusInProgress, StatusOnHold,
 		StatusCompleted, StatusRejected, StatusCancelled, StatusFailed, StatusEnteredInError,
 	}
 }
 
-// Validate rejects unknown status codes.
+// Validate rejects unknown status codes, including the FHIR Task statuses the
+// IG excludes from referrals (received, ready).
 func (s Status) Validate() error {
 	switch s {
-	case StatusDraft, StatusRequested, StatusReceived, StatusAccepted, StatusRejected, StatusCancelled,
+	case StatusDraft, StatusRequested, StatusAccepted, StatusRejected, StatusCancelled,
 		StatusInProgress, StatusOnHold, StatusFailed, StatusCompleted, StatusEnteredInError:
 		return nil
 	}
-	return invalid("status", "is not a FHIR Task status")
+	return invalid("status", "is not a referral Task status")
 }
 
 // Terminal reports whether no further work can happen on a referral in this status.
@@ -52,6 +55,67 @@ func (s Status) Terminal() bool {
 		return true
 	}
 	return false
+}
+
+// BusinessStatus is a referral's finer state within its Status: a workflow
+// step the FHIR Task status does not name, exported as Task.businessStatus.
+// The lifecycle sets it; empty means none. Each is possible in some statuses
+// only (see Within).
+type BusinessStatus string
+
+// Business statuses.
+const (
+	// BusinessAcknowledged: the receiver has seen a requested referral and not
+	// yet decided (what FHIR's excluded "received" status would say).
+	BusinessAcknowledged BusinessStatus = "acknowledged"
+	// BusinessWaitlisted: the receiver accepted the person onto its waiting
+	// list; service starts when a place frees up.
+	BusinessWaitlisted BusinessStatus = "waitlisted"
+	// BusinessScheduled: an appointment is booked.
+	BusinessScheduled BusinessStatus = "scheduled"
+	// BusinessNoShow: the person missed the booked appointment.
+	BusinessNoShow BusinessStatus = "no-show"
+	// BusinessCancelRequested: the sender (or the person's delegate) asked to
+	// cancel a referral the receiver had accepted or started; the receiver has
+	// yet to confirm or refuse.
+	BusinessCancelRequested BusinessStatus = "cancel-requested"
+	// BusinessCancelRefused: the receiver refused a request to cancel and goes
+	// on serving the person.
+	BusinessCancelRefused BusinessStatus = "cancel-refused"
+)
+
+// BusinessStatuses lists every business status.
+func BusinessStatuses() []BusinessStatus {
+	return []BusinessStatus{
+		BusinessAcknowledged, BusinessWaitlisted, BusinessScheduled, BusinessNoShow,
+		BusinessCancelRequested, BusinessCancelRefused,
+	}
+}
+
+// Within reports whether b is a business status a referral in status s may
+// have. No business status (empty) fits every status.
+func (b BusinessStatus) Within(s Status) bool {
+	switch b {
+	case "":
+		return true
+	case BusinessAcknowledged:
+		return s == StatusRequested
+	case BusinessWaitlisted:
+		return s == StatusAccepted
+	case BusinessScheduled, BusinessNoShow:
+		return s == StatusAccepted || s == StatusInProgress
+	case BusinessCancelRequested, BusinessCancelRefused:
+		return s == StatusAccepted || s == StatusInProgress || s == StatusOnHold
+	}
+	return false
+}
+
+// Validate rejects unknown business statuses; empty is valid.
+func (b BusinessStatus) Validate() error {
+	if b == "" || slices.Contains(BusinessStatuses(), b) {
+		return nil
+	}
+	return invalid("business_status", "is not a business status")
 }
 
 // Outcome is how a referral ended for the person: recorded on completion, it is
@@ -86,10 +150,15 @@ type Referral struct {
 	Location ID      `json:"location_id,omitzero"`
 	Status   Status  `json:"status"`
 	Priority Urgency `json:"priority"`
-	// Reason is the business status code explaining the last status change
-	// ("no-capacity", "unable-to-contact", ...): FHIR Task.businessStatus / statusReason.
-	Reason  string   `json:"reason,omitempty"`
-	Outcome *Outcome `json:"outcome,omitempty"`
+	// BusinessStatus is the finer state within Status (FHIR Task.businessStatus).
+	BusinessStatus BusinessStatus `json:"business_status,omitempty"`
+	// Reason is the reason code of the last status change ("no-capacity",
+	// "unable-to-contact", ...): FHIR Task.statusReason.
+	Reason string `json:"reason,omitempty"`
+	// CancelReason is the reason a pending request to cancel gave, set while
+	// BusinessStatus is BusinessCancelRequested and empty otherwise.
+	CancelReason string   `json:"cancel_reason,omitempty"`
+	Outcome      *Outcome `json:"outcome,omitempty"`
 	// AcknowledgeBy and AcceptBy are the deadlines set when the referral is sent.
 	AcknowledgeBy time.Time `json:"acknowledge_by,omitzero"`
 	AcceptBy      time.Time `json:"accept_by,omitzero"`
@@ -139,6 +208,20 @@ func (r Referral) Validate() error {
 	if err := r.Status.Validate(); err != nil {
 		return err
 	}
+	if err := r.BusinessStatus.Validate(); err != nil {
+		return err
+	}
+	if !r.BusinessStatus.Within(r.Status) {
+		return invalid("business_status", "is not a business status of the referral's status")
+	}
+	switch {
+	case r.BusinessStatus == BusinessCancelRequested:
+		if err := validCode("cancel_reason", r.CancelReason); err != nil {
+			return err
+		}
+	case r.CancelReason != "":
+		return invalid("cancel_reason", "is only set while a cancellation is requested")
+	}
 	if err := r.Priority.Validate(); err != nil {
 		return invalid("priority", "must be routine, urgent or emergent")
 	}
@@ -174,24 +257,30 @@ func (r Referral) Clone() Referral {
 // EventType names what an event records.
 type EventType string
 
-// Event types. Status-changing events are named after the command; notes and
-// escalations leave the status as it was.
+// Event types. Status-changing events are named after the command; notes,
+// escalations and the business-status steps (acknowledged, scheduled,
+// no-show, cancel-requested, cancel-refused) leave the status as it was.
 const (
-	EventCreated        EventType = "created"
-	EventSent           EventType = "sent"
-	EventAcknowledged   EventType = "acknowledged"
-	EventAccepted       EventType = "accepted"
-	EventDeclined       EventType = "declined"
-	EventStarted        EventType = "started"
-	EventHeld           EventType = "held"
-	EventResumed        EventType = "resumed"
-	EventCompleted      EventType = "completed"
-	EventFailed         EventType = "failed"
-	EventCancelled      EventType = "cancelled"
-	EventExpired        EventType = "expired"
-	EventEnteredInError EventType = "entered-in-error"
-	EventNote           EventType = "note"
-	EventEscalated      EventType = "escalated"
+	EventCreated         EventType = "created"
+	EventSent            EventType = "sent"
+	EventAcknowledged    EventType = "acknowledged"
+	EventAccepted        EventType = "accepted"
+	EventWaitlisted      EventType = "waitlisted"
+	EventScheduled       EventType = "scheduled"
+	EventNoShow          EventType = "no-show"
+	EventCancelRequested EventType = "cancel-requested"
+	EventCancelRefused   EventType = "cancel-refused"
+	EventDeclined        EventType = "declined"
+	EventStarted         EventType = "started"
+	EventHeld            EventType = "held"
+	EventResumed         EventType = "resumed"
+	EventCompleted       EventType = "completed"
+	EventFailed          EventType = "failed"
+	EventCancelled       EventType = "cancelled"
+	EventExpired         EventType = "expired"
+	EventEnteredInError  EventType = "entered-in-error"
+	EventNote            EventType = "note"
+	EventEscalated       EventType = "escalated"
 )
 
 // Event is one append-only record of a change to a referral. Messages between the
@@ -219,7 +308,8 @@ func (t EventType) known() bool {
 	switch t {
 	case EventCreated, EventSent, EventAcknowledged, EventAccepted, EventDeclined, EventStarted, EventHeld,
 		EventResumed, EventCompleted, EventFailed, EventCancelled, EventExpired, EventEnteredInError,
-		EventNote, EventEscalated:
+		EventNote, EventEscalated, EventWaitlisted, EventScheduled, EventNoShow, EventCancelRequested,
+		EventCancelRefused:
 		return true
 	}
 	return false
@@ -251,11 +341,11 @@ func (e Event) Validate() error {
 	}
 	if e.From != "" {
 		if err := e.From.Validate(); err != nil {
-			return invalid("from", "is not a FHIR Task status")
+			return invalid("from", "is not a referral Task status")
 		}
 	}
 	if err := e.To.Validate(); err != nil {
-		return invalid("to", "is not a FHIR Task status")
+		return invalid("to", "is not a referral Task status")
 	}
 	if e.Reason != "" {
 		if err := validCode("reason", e.Reason); err != nil {

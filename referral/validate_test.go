@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,6 +31,11 @@ func validPerson() referral.Person {
 		Location: &referral.Point{Latitude: 41.88, Longitude: -87.63}, Zip: "60601", County: "Cook", State: "IL",
 		Attributes: map[string]string{"program": "snap"},
 		Veteran:    referral.Known(false), Disabled: referral.Known(true),
+		Gender: referral.GenderFemale,
+		Identifiers: []referral.Identifier{
+			{System: "http://hospital.example.org/mrn", Value: "1032702", Type: "MR"},
+			{System: "urn:oid:2.16.840.1.113883.4.1", Value: "999-00-1234"},
+		},
 	}
 }
 
@@ -80,6 +86,25 @@ func TestPersonValidate(t *testing.T) {
 		{"latitude out of range", func(p *referral.Person) { p.Location = &referral.Point{Latitude: 91} }, "location.latitude"},
 		{"lower-case state", func(p *referral.Person) { p.State = "il" }, "state"},
 		{"control character", func(p *referral.Person) { p.GivenName = "A\x00" }, "given_name"},
+		{"unknown gender", func(p *referral.Person) { p.Gender = "f" }, "gender"},
+		{"identifier without system", func(p *referral.Person) { p.Identifiers[1].System = "" }, "identifiers[1].system"},
+		{"identifier system not a URI", func(p *referral.Person) { p.Identifiers[0].System = "mrn" }, "identifiers[0].system"},
+		{"identifier system with a bar", func(p *referral.Person) { p.Identifiers[0].System = "urn:x|y" }, "identifiers[0].system"},
+		{"identifier system too long", func(p *referral.Person) {
+			p.Identifiers[0].System = "urn:x:" + strings.Repeat("a", 2048)
+		}, "identifiers[0].system"},
+		{"identifier without value", func(p *referral.Person) { p.Identifiers[0].Value = " " }, "identifiers[0].value"},
+		{"identifier value padded", func(p *referral.Person) { p.Identifiers[0].Value = " 1032702" }, "identifiers[0].value"},
+		{"identifier value too long", func(p *referral.Person) { p.Identifiers[0].Value = strings.Repeat("9", 257) }, "identifiers[0].value"},
+		{"identifier value with control characters", func(p *referral.Person) { p.Identifiers[0].Value = "10\x0032" }, "identifiers[0].value"},
+		{"identifier type too long", func(p *referral.Person) { p.Identifiers[0].Type = strings.Repeat("T", 65) }, "identifiers[0].type"},
+		{"identifier repeated", func(p *referral.Person) { p.Identifiers[1] = p.Identifiers[0] }, "identifiers[1]"},
+		{"too many identifiers", func(p *referral.Person) {
+			p.Identifiers = nil
+			for i := range referral.MaxIdentifiers + 1 {
+				p.Identifiers = append(p.Identifiers, referral.Identifier{System: "urn:x", Value: strconv.Itoa(i)})
+			}
+		}, "identifiers"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,6 +160,16 @@ func TestReferralValidate(t *testing.T) {
 		{"need domain", func(r *referral.Referral) { r.Needs[0].Domain = "nope" }, "needs[0].domain"},
 		{"need urgency", func(r *referral.Referral) { r.Needs[0].Urgency = "soon" }, "needs[0].urgency"},
 		{"status", func(r *referral.Referral) { r.Status = "done" }, "status"},
+		{"received is not a referral status", func(r *referral.Referral) { r.Status = "received" }, "status"},
+		{"unknown business status", func(r *referral.Referral) { r.BusinessStatus = "pending" }, "business_status"},
+		{"business status of another status", func(r *referral.Referral) { r.BusinessStatus = referral.BusinessScheduled }, "business_status"},
+		{"cancellation requested without a reason", func(r *referral.Referral) {
+			r.Status, r.BusinessStatus = referral.StatusAccepted, referral.BusinessCancelRequested
+		}, "cancel_reason"},
+		{"cancel reason with nothing requested", func(r *referral.Referral) { r.CancelReason = "other" }, "cancel_reason"},
+		{"cancel reason shape", func(r *referral.Referral) {
+			r.Status, r.BusinessStatus, r.CancelReason = referral.StatusAccepted, referral.BusinessCancelRequested, "Other"
+		}, "cancel_reason"},
 		{"priority", func(r *referral.Referral) { r.Priority = "" }, "priority"},
 		{"reason shape", func(r *referral.Referral) { r.Reason = "No Capacity" }, "reason"},
 		{"outcome code", func(r *referral.Referral) { r.Outcome = &referral.Outcome{} }, "outcome.code"},
@@ -278,6 +313,7 @@ func TestCloneIsDeep(t *testing.T) {
 	*pc.IncomeAnnual = 1
 	pc.Attributes["program"] = "x"
 	pc.Languages[0] = "fr"
+	pc.Identifiers[0].Value = "x"
 	*pc.Veteran, *pc.Disabled = true, false
 	require.Equal(t, validPerson(), p)
 }
@@ -350,4 +386,18 @@ func FuzzValidate(f *testing.F) {
 			check(a.Validate())
 		}
 	})
+}
+
+// An organization's identifiers may name their system by a URI (FHIR) or by
+// a scheme code (HSDS organization_identifiers), and never repeat.
+func TestOrganizationIdentifiers(t *testing.T) {
+	o := referral.Organization{ID: orgID, Network: netID, Name: "North Food Bank",
+		Identifiers: []referral.Identifier{{System: "http://hl7.org/fhir/sid/us-npi", Value: "1234567893", Type: "NPI"}}}
+	require.NoError(t, o.Validate())
+	o.Identifiers = append(o.Identifiers, referral.Identifier{System: "US-EIN", Value: "12-3456789", Type: "Tax ID"})
+	require.NoError(t, o.Validate())
+	o.Identifiers = append(o.Identifiers, o.Identifiers[0])
+	requireField(t, o.Validate(), "identifiers[2]")
+	o.Identifiers = []referral.Identifier{{System: "US-EIN"}}
+	requireField(t, o.Validate(), "identifiers[0].value")
 }

@@ -43,11 +43,19 @@
 //
 // The package reads FHIR R4 QuestionnaireResponses whose item linkIds are LOINC
 // item codes (answers as valueCoding, valueInteger, a whole valueDecimal or
-// valueString) and writes SDOH Clinical Care style screening-response
-// Observations, using small structs for exactly those resources. Codes shaped
-// as LOINC codes are labelled LOINC; an instrument's local codes (item ids,
-// answer codes, and the panel of an instrument without a LOINC code) are
-// labelled with its System, so a host's own codes are never passed off as LOINC.
+// valueString), as the SDOH Clinical Care IG's examples send them: items the
+// instrument computes (its total, the Hunger Vital Sign's 88124-3 "Food
+// insecurity risk") are accepted and checked against the other answers. It
+// writes them back (Response.QuestionnaireResponse, US Core 7 profile) and
+// renders the IG's screening-response Observations (Response.Observations):
+// categories survey, sdoh and the SDOH domains, the SDOHCC Observation
+// Screening Response profile (US Core's Observation Screening Assessment for
+// instruments that screen for no SDOH domain or codes that are not LOINC),
+// derived from the QuestionnaireResponse. Small structs model exactly those
+// resources. Codes shaped as LOINC codes are labelled LOINC; an instrument's
+// local codes (item ids, answer codes, and the panel of an instrument without
+// a LOINC code) are labelled with its System, so a host's own codes are never
+// passed off as LOINC.
 //
 // # Dependencies
 //

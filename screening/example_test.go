@@ -3,6 +3,7 @@ package screening_test
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/refkit/refkit/referral"
@@ -127,7 +128,8 @@ func ExampleResponse_Observations() {
 	_ = r.Answer("44250-9", "0")
 	_ = r.Answer("44255-8", "1")
 	res := r.Score()
-	for _, o := range r.Observations(&res, "obs", "Patient/example", time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)) {
+	opts := screening.ObservationOptions{Prefix: "obs", Subject: "Patient/example", At: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
+	for _, o := range r.Observations(&res, opts) {
 		value := ""
 		if o.ValueCodeableConcept != nil {
 			value = o.ValueCodeableConcept.Coding[0].Code
@@ -141,6 +143,40 @@ func ExampleResponse_Observations() {
 	// obs-1 44250-9 LA6568-5
 	// obs-2 44255-8 LA6569-3
 	// obs-3 55757-9 1
+}
+
+// The Hunger Vital Sign as the SDOH Clinical Care IG sends it: the two
+// questions and the food insecurity risk computed from them, which refkit
+// checks rather than trusts. The Observations are the IG's screening
+// responses, derived from the QuestionnaireResponse.
+func ExampleParseQuestionnaireResponse_derivedItem() {
+	in, _ := screening.Default().Lookup("hunger-vital-sign")
+	body := `{"resourceType": "QuestionnaireResponse", "status": "completed",
+	  "questionnaire": "http://hl7.org/fhir/us/sdoh-clinicalcare/Questionnaire/SDOHCC-QuestionnaireHungerVitalSign",
+	  "item": [
+	    {"linkId": "/88122-7", "answer": [{"valueCoding": {"system": "http://loinc.org", "code": "LA28397-0"}}]},
+	    {"linkId": "/88123-5", "answer": [{"valueCoding": {"system": "http://loinc.org", "code": "LA28398-8"}}]},
+	    {"linkId": "/88124-3", "answer": [{"valueCoding": {"system": "http://loinc.org", "code": "LA19952-3"}}]}]}`
+	r, err := screening.ParseQuestionnaireResponse(in, []byte(body))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	res := r.Score()
+	for _, o := range r.Observations(&res, screening.ObservationOptions{Prefix: "hvs", Subject: "Patient/1",
+		At: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), Source: "QuestionnaireResponse/qr1"}) {
+		fmt.Println(o.ID, o.Code.Coding[0].Code, o.Category[1].Coding[0].Code, len(o.DerivedFrom))
+	}
+
+	// A risk the answers do not give is refused, naming the item.
+	_, err = screening.ParseQuestionnaireResponse(in, []byte(strings.Replace(body, "LA19952-3", "LA19983-8", 1)))
+	fmt.Println(err)
+	// Output:
+	// hvs-1 88122-7 sdoh 1
+	// hvs-2 88123-5 sdoh 1
+	// hvs-3 88124-3 sdoh 3
+	// hvs-4 88121-9 sdoh 1
+	// refkit: invalid input: answers.88124-3 does not match what the other answers give
 }
 
 func ExampleResult_Screening() {

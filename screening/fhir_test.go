@@ -24,7 +24,7 @@ func TestQuestionnaireResponse(t *testing.T) {
 	require.Equal(t, "mild", res.Band)
 	require.Equal(t, []string{"self-harm-risk"}, res.Flags)
 
-	obs := r.Observations(&res, "obs", "Patient/p1", time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC))
+	obs := r.Observations(&res, ObservationOptions{Prefix: "obs", Subject: "Patient/p1", At: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)})
 	require.Len(t, obs, 10)
 	first := obs[0]
 	require.Equal(t, "Observation", first.ResourceType)
@@ -50,12 +50,13 @@ func TestObservationsMultipleAndDeclined(t *testing.T) {
 	a["93038-8"] = "LA30122-8"
 	r := parse(t, in, a)
 	res := r.Score()
-	obs := r.Observations(&res, "o", "", time.Unix(0, 0))
+	obs := r.Observations(&res, ObservationOptions{Prefix: "o", Subject: "", At: time.Unix(0, 0)})
 	var housing, declined int
 	for _, o := range obs {
 		if o.Code.Coding[0].Code == "96778-6" {
 			housing++
-			require.Equal(t, referral.SystemSDOHCC, o.Category[1].Coding[0].System)
+			require.Equal(t, SystemUSCoreCategory, o.Category[1].Coding[0].System, "an SDOH instrument's Observations are sdoh")
+			require.Equal(t, referral.SystemSDOHCC, o.Category[2].Coding[0].System)
 		}
 		if o.DataAbsentReason != nil {
 			declined++
@@ -65,7 +66,7 @@ func TestObservationsMultipleAndDeclined(t *testing.T) {
 	}
 	require.Equal(t, 2, housing)
 	require.Equal(t, 1, declined)
-	require.Equal(t, "inadequate-housing", obs[len(obs)-1].Category[1].Coding[0].Code)
+	require.Equal(t, "inadequate-housing", obs[len(obs)-1].Category[2].Coding[0].Code)
 }
 
 func TestQuestionnaireResponseErrors(t *testing.T) {
@@ -119,7 +120,7 @@ func TestObservationsLabelLocalCodes(t *testing.T) {
 			require.NoError(t, r.Answer("88122-7", "never"))
 			require.NoError(t, r.Answer("cc-rides", "LA32-8"))
 			res := r.Score()
-			obs := r.Observations(&res, "o", "", time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+			obs := r.Observations(&res, ObservationOptions{Prefix: "o", Subject: "", At: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)})
 			require.Len(t, obs, 3, "two items and the panel")
 			systems := func(o Observation) [2]string {
 				return [2]string{o.Code.Coding[0].System, o.ValueCodeableConcept.Coding[0].System}

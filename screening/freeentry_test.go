@@ -285,7 +285,7 @@ func TestPRAPAREFullQuestionnaireResponse(t *testing.T) {
 	require.NoError(t, err)
 	require.NotContains(t, string(out), "Example Avenue")
 
-	obs := r.Observations(&res, "p", "Patient/example", time.Date(2025, 4, 1, 10, 0, 0, 0, time.UTC))
+	obs := r.Observations(&res, ObservationOptions{Prefix: "p", Subject: "Patient/example", At: time.Date(2025, 4, 1, 10, 0, 0, 0, time.UTC)})
 	require.Len(t, obs, len(in.Items)+2, "one per item, two for the two material needs, and the panel")
 	values := map[string]Observation{}
 	for _, o := range obs {

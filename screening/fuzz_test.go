@@ -1,8 +1,10 @@
 package screening
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -119,7 +121,7 @@ func FuzzParseQuestionnaireResponseFreeEntry(f *testing.F) {
 		if res.Total.Set && (res.Total.Value < 0 || res.Total.Value > 21) {
 			t.Fatalf("tally %d out of range", res.Total.Value)
 		}
-		_ = r.Observations(&res, "f", "", time.Unix(0, 0))
+		_ = r.Observations(&res, ObservationOptions{Prefix: "f", Subject: "", At: time.Unix(0, 0)})
 	})
 }
 
@@ -172,5 +174,52 @@ func FuzzParseInstrument(f *testing.F) {
 			}
 		}
 		_ = r.Score()
+	})
+}
+
+// FuzzQuestionnaireResponseRoundTrip reads QuestionnaireResponses as the
+// SDOH Clinical Care IG sends them (derived items, LHC-Forms groups, every
+// value type) for each IG-shaped fixture's instrument: no panic, failures
+// wrap ErrInvalid, and an accepted response rendered back as a
+// QuestionnaireResponse reads back to the same result.
+func FuzzQuestionnaireResponseRoundTrip(f *testing.F) {
+	instruments := map[byte]*Instrument{}
+	var i byte
+	for _, fx := range []struct{ file, id string }{
+		{"hunger-vital-sign-qr.json", "hunger-vital-sign"}, {"prapare-qr.json", "prapare"}, {"ahc-hrsn-qr.json", "ahc-hrsn"},
+	} {
+		file, id := fx.file, fx.id
+		data, err := os.ReadFile("testdata/ig/" + file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		instruments[i] = builtin(f, id)
+		f.Add(i, string(data))
+		i++
+	}
+	f.Add(byte(0), `{"resourceType":"QuestionnaireResponse","item":[{"linkId":"/88124-3","answer":[{"valueString":"No risk"}]}]}`)
+	f.Add(byte(0), "{\"resourceType\":\"QuestionnaireResponse\",\"item\":[{\"linkId\":\"/88122-7\",\"answer\":[{\"valueString\":\"\xffOften\"}]}]}")
+	f.Fuzz(func(t *testing.T, which byte, body string) {
+		in := instruments[which%byte(len(instruments))]
+		r, err := ParseQuestionnaireResponse(in, []byte(body))
+		if err != nil {
+			if r != nil || !errors.Is(err, referral.ErrInvalid) {
+				t.Fatalf("error %v with response %v", err, r)
+			}
+			return
+		}
+		res := r.Score()
+		qr := r.QuestionnaireResponse(&res, QuestionnaireResponseOptions{ID: "x", At: time.Unix(0, 0)})
+		out, err := json.Marshal(qr)
+		if err != nil {
+			t.Fatalf("rendered QuestionnaireResponse does not encode: %v", err)
+		}
+		again, err := ParseQuestionnaireResponse(in, out)
+		if err != nil {
+			t.Fatalf("rendered QuestionnaireResponse does not read back: %v", err)
+		}
+		if got := again.Score(); !reflect.DeepEqual(res, got) {
+			t.Fatalf("read back as %+v, not %+v", got, res)
+		}
 	})
 }

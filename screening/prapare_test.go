@@ -257,7 +257,7 @@ func TestPRAPAREQuestionnaireResponse(t *testing.T) {
 	require.True(t, res.Valid)
 	require.Equal(t, Score{Value: 9, Set: true}, res.Total)
 
-	obs := r.Observations(&res, "p", "Patient/1", time.Date(2025, 5, 1, 10, 0, 0, 0, time.UTC))
+	obs := r.Observations(&res, ObservationOptions{Prefix: "p", Subject: "Patient/1", At: time.Date(2025, 5, 1, 10, 0, 0, 0, time.UTC)})
 	panel := obs[len(obs)-1]
 	require.Equal(t, "93025-5", panel.Code.Coding[0].Code)
 	require.Equal(t, 9, *panel.ValueInteger)

@@ -631,8 +631,8 @@ func (s *sim) acknowledge(ri int32) error {
 
 func (s *sim) decide(ri int32) error {
 	rf := &s.refs[ri]
-	if rf.status != referral.StatusReceived {
-		return nil
+	if rf.status != referral.StatusRequested || rf.milestone[1] == 0 {
+		return nil // not acknowledged: expired meanwhile
 	}
 	st := &s.svcs[rf.svc]
 	reason := ""

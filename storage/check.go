@@ -82,7 +82,7 @@ func CheckReferralQuery(q ReferralQuery) (int, error) {
 	}
 	for i, st := range q.Statuses {
 		if err := st.Validate(); err != nil {
-			return 0, referral.Invalid("statuses["+strconv.Itoa(i)+"]", "is not a FHIR Task status")
+			return 0, referral.Invalid("statuses["+strconv.Itoa(i)+"]", "is not a referral Task status")
 		}
 		if slices.Contains(q.Statuses[:i], st) {
 			return 0, referral.Invalid("statuses["+strconv.Itoa(i)+"]", "repeats an earlier status")

@@ -178,7 +178,7 @@ const (
 	MaxLimit = 1000
 	// MaxStatuses is the most entries a status filter may have: one per status
 	// (a repeated status is ErrInvalid too).
-	MaxStatuses = 11
+	MaxStatuses = 10
 )
 
 // Page asks for one page of an id-ordered listing.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/refkit/refkit/interop/fhir"
@@ -22,21 +23,25 @@ import (
 func init() {
 	register(&command{
 		name:    "fhir",
-		summary: "export a referral as a FHIR R4 bundle, or apply a FHIR Task update (SDOH Clinical Care IG)",
-		args:    "export|apply [flags]",
+		summary: "export a referral as a FHIR R4 bundle, apply a FHIR Task update, or answer a capacity inquiry (SDOH Clinical Care IG)",
+		args:    "export|apply|capacity [flags]",
 		about: `The fhir command exchanges referrals with partner systems in FHIR R4, as
-profiled by the SDOH Clinical Care IG. export prints a referral as a Bundle
-(SDOHCC ServiceRequest, Task, Consent, Patient, Organizations, screening
-Observations); apply reads a partner's Task, or a Bundle holding one, applies it
-through the lifecycle, so every guard and access check holds, and prints the
-referral as it stands afterwards.
+profiled by the SDOH Clinical Care IG (STU 2.3; enrollment and capacity from
+its STU3 ballot) and US Core 7.0.0. export prints a referral as a Bundle
+(SDOHCC ServiceRequest and Task, Consents, US Core Patient and Organizations,
+the QuestionnaireResponse and screening Observations of its needs, and the
+Procedure or enrollment Observation that closed its loop); apply reads a
+partner's Task, or a Bundle holding one with the Procedure or enrollment
+Observation it points to, applies it through the lifecycle, so every guard and
+access check holds, and prints the referral as it stands afterwards; capacity
+prints services' capacity statuses as the IG's HealthcareServices.
 
 The records come from a refkit SQLite database (--db with --network, which apply
 updates, recording the event) or from a JSON snapshot of one network (--state:
 network, organizations, persons, consents, screenings, referrals; apply rewrites
 it only with --save). The acting identity is given by --org, --role, --user and
 --person: the command trusts its flags as a host trusts its own authentication.`,
-		subcommands: []*command{fhirExport, fhirApply},
+		subcommands: []*command{fhirExport, fhirApply, fhirCapacity},
 	})
 }
 
@@ -45,14 +50,19 @@ var fhirExport = &command{
 	summary: "print a referral as a FHIR R4 Bundle",
 	args:    "(--db FILE --network ID | --state FILE) --referral ID --org ID [flags]",
 	about: `Export prints the referral --referral as a FHIR R4 Bundle (SDOHCC
-ServiceRequest, Task, Consent, Patient, Organizations, screening Observations),
-as the organization --org sees it: a referral it may not see is not found. The
-records come from the SQLite database --db (network --network) or the snapshot
---state; 'refkit demo --dir DIR' keeps a database and prints this command for one
-of its referrals.`,
+ServiceRequest and Task, Consents, US Core Patient and Organizations, the
+QuestionnaireResponse and screening Observations of its needs, and once
+completed the SDOHCC Procedure or enrollment Observation of its outcome), as the
+organization --org sees it: a referral it may not see is not found. Every entry
+has a fullUrl: --base-url/Type/id, or urn:uuid without a base URL.
+--transaction prints a transaction bundle a FHIR server applies as is
+(conditional creates and updates by identifier). The records come from the
+SQLite database --db (network --network) or the snapshot --state; 'refkit demo
+--dir DIR' keeps a database and prints this command for one of its referrals.`,
 	examples: []string{
 		"refkit fhir export --db /tmp/refkit-demo/refkit.db --network NETWORK-ID --org ORG-ID --referral REFERRAL-ID",
 		"refkit fhir export --state network.json --org ORG-ID --referral REFERRAL-ID --base-url https://fhir.example.org/r4",
+		"refkit fhir export --state network.json --org ORG-ID --referral REFERRAL-ID --transaction",
 	},
 	new: func() runner { return &fhirExportCmd{} },
 }
@@ -62,11 +72,17 @@ var fhirApply = &command{
 	summary: "apply a partner's FHIR Task update through the lifecycle",
 	args:    "(--db FILE --network ID | --state FILE [--save]) --org ID [flags] [--in TASK.json]",
 	about: `Apply reads a FHIR R4 Task, or a Bundle holding one, from --in or standard input
-and applies the change it asks for (accept, reject, start, complete, ...) to the
-referral it focuses on, through the lifecycle as the organization --org: the
-same guards, consent and access checks as any host command. It prints the
-referral as it stands afterwards. A database (--db) is updated with the event
-recorded; a snapshot (--state) is rewritten only with --save.`,
+and applies the change it asks for to the referral it focuses on, through the
+lifecycle as the organization --org: the same guards, consent and access checks
+as any host command. The Task's status and business status name the change:
+accepted, rejected, in-progress, on-hold, completed (the outcome from refkit's
+outcome output, or the IG's Procedure or enrollment Observation in the Bundle),
+failed, cancelled; or, in the same status, the business statuses acknowledged,
+waitlisted, scheduled, no-show, and the two-step cancellation
+(cancel-requested from the sender, cancel-refused or cancelled from the
+receiver). It prints the referral as it stands afterwards. A database (--db) is
+updated with the event recorded; a snapshot (--state) is rewritten only with
+--save.`,
 	examples: []string{
 		"refkit fhir apply --db /tmp/refkit-demo/refkit.db --network NETWORK-ID --org ORG-ID --user intake --in task.json",
 		"refkit fhir apply --state network.json --org ORG-ID --save < task.json",
@@ -171,7 +187,7 @@ type fhirRecords struct {
 // load opens the database or loads the snapshot into a memory store, and
 // builds the lifecycle engine and the FHIR exchange over it. The caller closes
 // the store.
-func (a fhirArgs) load(ctx context.Context, baseURL string) (*fhirRecords, error) {
+func (a fhirArgs) load(ctx context.Context, opts fhir.Options) (*fhirRecords, error) {
 	recs := &fhirRecords{actor: a.actor}
 	if a.dbPath != "" {
 		// The database must exist: a mistyped path should not create an empty one.
@@ -198,7 +214,8 @@ func (a fhirArgs) load(ctx context.Context, baseURL string) (*fhirRecords, error
 		recs.store.Close()
 		return nil, err
 	}
-	recs.exchange, err = fhir.New(engine, recs.store, recs.store, fhir.Options{Now: a.now, BaseURL: baseURL})
+	opts.Now = a.now
+	recs.exchange, err = fhir.New(engine, recs.store, recs.store, opts)
 	if err != nil {
 		recs.store.Close()
 		return nil, err
@@ -206,15 +223,33 @@ func (a fhirArgs) load(ctx context.Context, baseURL string) (*fhirRecords, error
 	return recs, nil
 }
 
+var fhirCapacity = &command{
+	name:    "capacity",
+	summary: "print services' capacity statuses as FHIR HealthcareServices (a capacity inquiry)",
+	args:    "(--db FILE --network ID | --state FILE) --org ID --service ID[,ID...] [flags]",
+	about: `Capacity answers the SDOH Clinical Care IG's capacity inquiry, made before a
+referral: it prints a searchset Bundle of the services --service (at most 100)
+as the IG's HealthcareService for referral management, each with its capacity
+status (has capacity, no capacity, waitlist) from the capacity the service
+publishes, and the organizations that provide them. The inquiry names no person.`,
+	examples: []string{
+		"refkit fhir capacity --db /tmp/refkit-demo/refkit.db --network NETWORK-ID --org ORG-ID --service SERVICE-ID",
+	},
+	new: func() runner { return &fhirCapacityCmd{} },
+}
+
 type fhirExportCmd struct {
 	fhirFlags
-	referral, baseURL string
+	referral, baseURL, personSystem string
+	transaction                     bool
 }
 
 func (c *fhirExportCmd) flags(fs *flag.FlagSet) {
 	c.define(fs)
 	fs.StringVar(&c.referral, "referral", "", "the referral's `ID` (required)")
-	fs.StringVar(&c.baseURL, "base-url", "", "FHIR base `URL` for the entries' fullUrl")
+	fs.StringVar(&c.baseURL, "base-url", "", "FHIR base `URL` for the entries' fullUrl (default: urn:uuid entries)")
+	fs.BoolVar(&c.transaction, "transaction", false, "print a transaction bundle of conditional creates and updates")
+	fs.StringVar(&c.personSystem, "person-identifier-system", "", "identifier system `URI` of refkit's person id, for a person the host gave no identifier")
 }
 
 func (c *fhirExportCmd) run(ctx context.Context, args []string, std stdio) error {
@@ -229,12 +264,54 @@ func (c *fhirExportCmd) run(ctx context.Context, args []string, std stdio) error
 	if err != nil {
 		return fmt.Errorf("--referral: %w", err)
 	}
-	recs, err := a.load(ctx, c.baseURL)
+	recs, err := a.load(ctx, fhir.Options{BaseURL: c.baseURL, Transaction: c.transaction, PersonIdentifierSystem: c.personSystem})
 	if err != nil {
 		return err
 	}
 	defer recs.store.Close()
 	return exportFHIR(ctx, recs, id, std.out)
+}
+
+type fhirCapacityCmd struct {
+	fhirFlags
+	services, baseURL string
+}
+
+func (c *fhirCapacityCmd) flags(fs *flag.FlagSet) {
+	c.define(fs)
+	fs.StringVar(&c.services, "service", "", "the services' `IDs`, comma-separated (required)")
+	fs.StringVar(&c.baseURL, "base-url", "", "FHIR base `URL` for the entries' fullUrl (default: urn:uuid entries)")
+}
+
+func (c *fhirCapacityCmd) run(ctx context.Context, args []string, std stdio) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unexpected argument %q", args[0])
+	}
+	a, err := c.parse(false)
+	if err != nil {
+		return err
+	}
+	if c.services == "" {
+		return errors.New("--service is required")
+	}
+	var ids []referral.ID
+	for s := range strings.SplitSeq(c.services, ",") {
+		id, err := referral.ParseID(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("--service: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	recs, err := a.load(ctx, fhir.Options{BaseURL: c.baseURL})
+	if err != nil {
+		return err
+	}
+	defer recs.store.Close()
+	b, err := recs.exchange.Capacity(ctx, recs.actor, ids...)
+	if err != nil {
+		return err
+	}
+	return newEncoder(std.out, true).Encode(b)
 }
 
 // exportFHIR prints the referral as a FHIR Bundle.
@@ -266,7 +343,7 @@ func (c *fhirApplyCmd) run(ctx context.Context, args []string, std stdio) error 
 	if err != nil {
 		return err
 	}
-	recs, err := a.load(ctx, "")
+	recs, err := a.load(ctx, fhir.Options{})
 	if err != nil {
 		return err
 	}

@@ -181,3 +181,82 @@ func TestFHIROnDatabase(t *testing.T) {
 	require.Equal(t, referral.StatusAccepted, events[1].To)
 	require.Equal(t, "intake", events[1].Actor.User)
 }
+
+// TestFHIRNewShapes: export prints the IG's and US Core's shapes (urn:uuid
+// entries without a base URL, a transaction with --transaction), apply takes
+// business statuses and the two-step cancellation, and capacity answers a
+// capacity inquiry.
+func TestFHIRNewShapes(t *testing.T) {
+	state := writeFHIRState(t)
+	code, out, errOut := runFHIRCmd(t, "", "export", "--state", state, "--referral", fhirReferral, "--org", fhirClinic,
+		"--now", "2026-03-02T10:00:00Z")
+	require.Equal(t, 0, code, errOut)
+	b, err := fhir.ParseBundle([]byte(out))
+	require.NoError(t, err)
+	require.NoError(t, b.Validate())
+	require.Equal(t, "urn:uuid:"+fhirReferral, b.Entry[0].FullURL)
+	require.Equal(t, "unknown", b.Patient().Gender)
+
+	code, out, errOut = runFHIRCmd(t, "", "export", "--state", state, "--referral", fhirReferral, "--org", fhirClinic,
+		"--now", "2026-03-02T10:00:00Z", "--transaction", "--person-identifier-system", "https://clinic.example.org/people")
+	require.Equal(t, 0, code, errOut)
+	b, err = fhir.ParseBundle([]byte(out))
+	require.NoError(t, err)
+	require.Equal(t, "transaction", b.Type)
+	require.Equal(t, "https://clinic.example.org/people", b.Patient().Identifier[0].System)
+
+	focus := `"focus":{"reference":"ServiceRequest/` + fhirReferral + `"}`
+	for _, step := range []struct {
+		org, task, status, business string
+	}{
+		{fhirFoodBank, `{"resourceType":"Task","status":"requested","intent":"order",` + focus + `,"businessStatus":{"coding":[{"system":"` + fhir.SystemBusinessStatus + `","code":"acknowledged"}]}}`, "requested", "acknowledged"},
+		{fhirFoodBank, `{"resourceType":"Task","status":"accepted","intent":"order",` + focus + `}`, "accepted", ""},
+		{fhirClinic, `{"resourceType":"Task","status":"accepted","intent":"order",` + focus + `,"businessStatus":{"coding":[{"system":"` + fhir.SystemBusinessStatus + `","code":"cancel-requested"}]},"statusReason":{"coding":[{"system":"` + fhir.SystemReason + `","code":"need-met-elsewhere"}],"text":"need-met-elsewhere"}}`, "accepted", "cancel-requested"},
+		{fhirFoodBank, `{"resourceType":"Task","status":"cancelled","intent":"order",` + focus + `}`, "cancelled", ""},
+	} {
+		code, out, errOut := runFHIRCmd(t, step.task, "apply", "--state", state, "--org", step.org, "--save")
+		require.Equal(t, 0, code, errOut)
+		var got struct {
+			Status   string `json:"status"`
+			Business string `json:"business_status"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &got))
+		require.Equal(t, step.status, got.Status)
+		require.Equal(t, step.business, got.Business)
+	}
+}
+
+func TestFHIRCapacity(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "refkit.db")
+	store, err := sqlite.Open(ctx, path, sqlite.Options{})
+	require.NoError(t, err)
+	id := func(s string) referral.ID { v, err := referral.ParseID(s); require.NoError(t, err); return v }
+	network := id(fhirNetwork)
+	require.NoError(t, store.PutNetwork(ctx, referral.Network{ID: network, Name: "Lake County"}))
+	require.NoError(t, store.PutOrganization(ctx, referral.Organization{ID: id(fhirFoodBank), Network: network, Name: "North Food Bank"}))
+	svc := referral.Service{ID: id(fhirShelter), Network: network, Organization: id(fhirFoodBank), Name: "Pantry",
+		Status: referral.ServiceActive, Domains: []referral.Domain{referral.FoodInsecurity}, Capacity: &referral.Capacity{Available: 2},
+		ServiceAreas: []referral.ServiceArea{{Kind: referral.AreaVirtual}}}
+	require.NoError(t, store.PutService(ctx, svc))
+	require.NoError(t, store.Close())
+
+	code, out, errOut := runFHIRCmd(t, "", "capacity", "--db", path, "--network", fhirNetwork, "--org", fhirFoodBank, "--service", fhirShelter)
+	require.Equal(t, 0, code, errOut)
+	b, err := fhir.ParseBundle([]byte(out))
+	require.NoError(t, err)
+	require.NoError(t, b.Validate())
+	require.Equal(t, fhir.CapacityAvailable, b.HealthcareServices()[0].Extension[0].Extension[0].ValueCodeableConcept.Coding[0].Code)
+
+	for _, bad := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"capacity", "--db", path, "--network", fhirNetwork, "--org", fhirFoodBank}, "--service is required"},
+		{[]string{"capacity", "--db", path, "--network", fhirNetwork, "--org", fhirFoodBank, "--service", "x"}, "--service"},
+	} {
+		code, _, errOut := runFHIRCmd(t, "", bad.args...)
+		require.Equal(t, 1, code)
+		require.Contains(t, errOut, bad.want)
+	}
+}

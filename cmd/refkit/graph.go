@@ -13,10 +13,11 @@ func init() {
 		name:    "graph",
 		summary: "print the referral state diagram as Graphviz DOT",
 		about: `Graph prints the referral lifecycle's state machine (FHIR R4 Task statuses as
-profiled by the SDOH Clinical Care IG, and the commands that move a referral
-between them) as Graphviz DOT source. docs/lifecycle.svg is rendered from it.
-It takes no flags and no arguments.`,
-		examples: []string{"refkit graph | dot -Tsvg > docs/lifecycle.svg"},
+profiled by the SDOH Clinical Care IG, each business status a substate of its
+status, and the commands that move a referral between them) as Graphviz DOT
+source. docs/lifecycle.dot is its output and docs/lifecycle.svg is rendered
+from it. It takes no flags and no arguments.`,
+		examples: []string{"refkit graph > docs/lifecycle.dot && dot -Tsvg docs/lifecycle.dot > docs/lifecycle.svg"},
 		new:      func() runner { return graphCmd{} },
 	})
 }

@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/refkit/refkit/lifecycle"
 )
 
 func TestGraphCommand(t *testing.T) {
@@ -27,5 +31,20 @@ func TestGraphCommand(t *testing.T) {
 			require.Equal(t, tc.code, code, errOut.String())
 			require.True(t, strings.HasPrefix(out.String(), tc.out))
 		})
+	}
+}
+
+// TestDiagramIsCurrent: docs/lifecycle.dot is what graph prints now, so the
+// rendered docs/lifecycle.svg shows the lifecycle as it is (regenerate both
+// with: go run ./cmd/refkit graph > docs/lifecycle.dot && dot -Tsvg
+// docs/lifecycle.dot > docs/lifecycle.svg).
+func TestDiagramIsCurrent(t *testing.T) {
+	committed, err := os.ReadFile(filepath.Join("..", "..", "docs", "lifecycle.dot"))
+	require.NoError(t, err)
+	require.Equal(t, lifecycle.Graph(), string(committed))
+	svg, err := os.ReadFile(filepath.Join("..", "..", "docs", "lifecycle.svg"))
+	require.NoError(t, err)
+	for _, node := range []string{"requested / acknowledged", "accepted / cancel-requested", "confirm-cancel"} {
+		require.Contains(t, strings.ReplaceAll(string(svg), "&#45;", "-"), node, "the rendered diagram shows the current lifecycle")
 	}
 }

@@ -204,7 +204,7 @@ func store(w io.Writer, r *screening.Response, res screening.Result) error {
 	fmt.Fprintf(w, "\nstored screening for Ana: instrument %s %s, %d needs, first need cites the screening: %t\n",
 		s.Instrument, s.Version, len(s.Needs), s.Needs[0].Screening == s.ID)
 
-	obs := r.Observations(&res, "ana-screen", "Patient/"+person.String(), screenedAt)
+	obs := r.Observations(&res, screening.ObservationOptions{Prefix: "ana-screen", Subject: "Patient/" + person.String(), At: screenedAt})
 	// Items reusing LOINC codes are labelled LOINC; the clinic's own codes go
 	// under the instrument's "system"; the last Observation is the panel,
 	// carrying the total and its members.

@@ -54,7 +54,7 @@ func serve(h http.Handler, method, path string, headers map[string]string, body 
 func TestHostileBodies(t *testing.T) {
 	h, store := hostileHandler(t, slog.New(slog.DiscardHandler))
 	ctx := context.Background()
-	sent, err := lifecycle.New(lifecycle.Config{Store: store})
+	sent, err := lifecycle.New(store, store, lifecycle.Options{})
 	require.NoError(t, err)
 	ref, err := sent.Create(ctx, referral.Actor{Network: seeded.Network, Organization: seeded.Clinic, Role: referral.RoleStaff, User: "n"},
 		lifecycle.CreateRequest{Person: seeded.Person, Receiver: seeded.FoodBank, Needs: foodNeed, Send: true})

@@ -183,8 +183,8 @@ func TestClosedLoopOverHTTP(t *testing.T) {
 		command, body string
 		want          referral.Status
 	}{
-		{"acknowledge", "", referral.StatusReceived},
-		{"note", `{"note":"Can Sam come on Thursday?"}`, referral.StatusReceived},
+		{"acknowledge", "", referral.StatusRequested},
+		{"note", `{"note":"Can Sam come on Thursday?"}`, referral.StatusRequested},
 		{"accept", `{"version":3,"note":"Booked for Thursday."}`, referral.StatusAccepted},
 		{"start", "", referral.StatusInProgress},
 		{"complete", `{"outcome":{"code":"got-help","note":"Enrolled in the weekly pantry."}}`, referral.StatusCompleted},

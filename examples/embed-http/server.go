@@ -227,18 +227,24 @@ func (s *server) create(w http.ResponseWriter, r *http.Request, actor referral.A
 }
 
 // commands maps the last path segment of POST /referrals/{id}/{command} to a
-// lifecycle trigger. Send, fail, expire and enter-in-error exist in lifecycle
-// too; a host exposes the ones its users need.
+// lifecycle trigger. Send, fail, expire, enter-in-error and the business-status
+// steps (waitlist, schedule, no-show) exist in lifecycle too; a host exposes
+// the ones its users need. Cancel withdraws a referral the receiver has not
+// taken on; one it accepted is cancelled in two steps (request-cancel, then
+// the receiver's confirm-cancel or refuse-cancel).
 var commands = map[string]lifecycle.Trigger{
-	"acknowledge": lifecycle.TriggerAcknowledge,
-	"accept":      lifecycle.TriggerAccept,
-	"decline":     lifecycle.TriggerDecline,
-	"start":       lifecycle.TriggerStart,
-	"hold":        lifecycle.TriggerHold,
-	"resume":      lifecycle.TriggerResume,
-	"complete":    lifecycle.TriggerComplete,
-	"cancel":      lifecycle.TriggerCancel,
-	"note":        lifecycle.TriggerNote,
+	"acknowledge":    lifecycle.TriggerAcknowledge,
+	"accept":         lifecycle.TriggerAccept,
+	"decline":        lifecycle.TriggerDecline,
+	"start":          lifecycle.TriggerStart,
+	"hold":           lifecycle.TriggerHold,
+	"resume":         lifecycle.TriggerResume,
+	"complete":       lifecycle.TriggerComplete,
+	"cancel":         lifecycle.TriggerCancel,
+	"request-cancel": lifecycle.TriggerRequestCancel,
+	"confirm-cancel": lifecycle.TriggerConfirmCancel,
+	"refuse-cancel":  lifecycle.TriggerRefuseCancel,
+	"note":           lifecycle.TriggerNote,
 }
 
 // commandRequest is the optional body of a referral command. Version, when
@@ -314,7 +320,7 @@ func (s *server) history(w http.ResponseWriter, r *http.Request, actor referral.
 	return nil
 }
 
-// list answers GET /referrals?status=requested,received&limit=50&after=ID.
+// list answers GET /referrals?status=requested,accepted&limit=50&after=ID.
 // The next page's cursor comes back as "next" (absent on the last page).
 func (s *server) list(w http.ResponseWriter, r *http.Request, actor referral.Actor) error {
 	q := r.URL.Query()

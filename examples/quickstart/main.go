@@ -105,7 +105,11 @@ func run(ctx context.Context, out io.Writer) error {
 		if r, err = step.do(); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "  %s  %s\n", now.Format("Mon 02 Jan 15:04"), r.Status)
+		state := string(r.Status)
+		if r.BusinessStatus != "" {
+			state += " (" + string(r.BusinessStatus) + ")"
+		}
+		fmt.Fprintf(out, "  %s  %s\n", now.Format("Mon 02 Jan 15:04"), state)
 	}
 
 	report, err := engine.Metrics(ctx, clinic, now.AddDate(0, 0, -7), now.Add(time.Minute))

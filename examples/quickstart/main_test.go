@@ -21,7 +21,7 @@ func TestRun(t *testing.T) {
 	require.NoError(t, run(context.Background(), &out))
 	lines := regexp.MustCompile(`\n`).Split(out.String(), -1)
 	require.Regexp(t, `^Referred María for food-insecurity to ".+" at .+: requested$`, lines[0])
-	require.Equal(t, "  Mon 02 Mar 17:00  received", lines[1])
+	require.Equal(t, "  Mon 02 Mar 17:00  requested (acknowledged)", lines[1])
 	require.Equal(t, "  Tue 03 Mar 15:00  accepted", lines[2])
 	require.Equal(t, "  Thu 05 Mar 15:00  in-progress", lines[3])
 	require.Equal(t, "  Thu 05 Mar 17:00  completed", lines[4])

@@ -36,7 +36,9 @@ import (
 // from another network is in otherNetwork below.
 //
 // Operations: the queries (get, list, history, feed), FHIR export, every
-// lifecycle command, a FHIR Task update in the referral's current status
+// lifecycle command (the business-status steps and the two-step
+// cancellation included: confirm-cancel and refuse-cancel need a pending
+// request, which none of these states has), a FHIR Task update in the referral's current status
 // (apply-same) and one asking for accepted (apply-accepted), and a new
 // referral that replaces this one (redirect).
 const accessMatrix = `
@@ -56,7 +58,7 @@ sender         hold            IT     IT    FB        IT         IT         IT  
 sender         resume          IT     IT    IT        IT         IT         IT      IT
 sender         complete        IT     IT    FB        IT         IT         IT      IT
 sender         fail            IT     IT    FB        IT         IT         IT      IT
-sender         cancel          ok     ok    ok        IT         IT         IT      IT
+sender         cancel          ok     ok    IT        IT         IT         IT      IT
 sender         expire          IT     FB    IT        IT         IT         IT      IT
 sender         escalate        IT     FB    IT        IT         IT         IT      IT
 sender         enter-in-error  ok     ok    ok        ok         ok         IT      IT
@@ -64,6 +66,12 @@ sender         note            ok     ok    ok        ok         ok         IT  
 sender         apply-same      ok     ok    ok        ok         ok         ok      ok
 sender         apply-accepted  IT     FB    ok        IT         IT         IT      IT
 sender         redirect        ok     ok    ok        ok         ok         ok      ok
+sender         waitlist        IT     FB    FB        IT         IT         IT      IT
+sender         schedule        IT     IT    FB        IT         IT         IT      IT
+sender         no-show         IT     IT    IT        IT         IT         IT      IT
+sender         request-cancel  IT     IT    ok        IT         IT         IT      IT
+sender         confirm-cancel  IT     IT    IT        IT         IT         IT      IT
+sender         refuse-cancel   IT     IT    IT        IT         IT         IT      IT
 
 receiver       get             NF     ok    ok        ok         NF         ok      NF
 receiver       list            NF     ok    ok        ok         NF         ok      NF
@@ -79,7 +87,7 @@ receiver       hold            NF     IT    ok        IT         NF         IT  
 receiver       resume          NF     IT    IT        IT         NF         IT      NF
 receiver       complete        NF     IT    ok        IT         NF         IT      NF
 receiver       fail            NF     IT    ok        IT         NF         IT      NF
-receiver       cancel          NF     FB    FB        IT         NF         IT      NF
+receiver       cancel          NF     FB    IT        IT         NF         IT      NF
 receiver       expire          NF     FB    IT        IT         NF         IT      NF
 receiver       escalate        NF     FB    IT        IT         NF         IT      NF
 receiver       enter-in-error  NF     ok    ok        ok         NF         IT      NF
@@ -87,6 +95,12 @@ receiver       note            NF     ok    ok        ok         NF         IT  
 receiver       apply-same      NF     ok    ok        ok         NF         ok      NF
 receiver       apply-accepted  NF     ok    ok        IT         NF         IT      NF
 receiver       redirect        NF     ok    ok        ok         NF         ok      NF
+receiver       waitlist        NF     ok    ok        IT         NF         IT      NF
+receiver       schedule        NF     IT    ok        IT         NF         IT      NF
+receiver       no-show         NF     IT    IT        IT         NF         IT      NF
+receiver       request-cancel  NF     IT    FB        IT         NF         IT      NF
+receiver       confirm-cancel  NF     IT    IT        IT         NF         IT      NF
+receiver       refuse-cancel   NF     IT    IT        IT         NF         IT      NF
 
 viewer         get             NF     ok    ok        ok         NF         ok      NF
 viewer         list            NF     ok    ok        ok         NF         ok      NF
@@ -102,7 +116,7 @@ viewer         hold            NF     IT    FB        IT         NF         IT  
 viewer         resume          NF     IT    IT        IT         NF         IT      NF
 viewer         complete        NF     IT    FB        IT         NF         IT      NF
 viewer         fail            NF     IT    FB        IT         NF         IT      NF
-viewer         cancel          NF     FB    FB        IT         NF         IT      NF
+viewer         cancel          NF     FB    IT        IT         NF         IT      NF
 viewer         expire          NF     FB    IT        IT         NF         IT      NF
 viewer         escalate        NF     FB    IT        IT         NF         IT      NF
 viewer         enter-in-error  NF     FB    FB        FB         NF         IT      NF
@@ -110,6 +124,12 @@ viewer         note            NF     FB    FB        FB         NF         IT  
 viewer         apply-same      NF     ok    ok        ok         NF         ok      NF
 viewer         apply-accepted  NF     FB    ok        IT         NF         IT      NF
 viewer         redirect        NF     ok    ok        ok         NF         ok      NF
+viewer         waitlist        NF     FB    FB        IT         NF         IT      NF
+viewer         schedule        NF     IT    FB        IT         NF         IT      NF
+viewer         no-show         NF     IT    IT        IT         NF         IT      NF
+viewer         request-cancel  NF     IT    FB        IT         NF         IT      NF
+viewer         confirm-cancel  NF     IT    IT        IT         NF         IT      NF
+viewer         refuse-cancel   NF     IT    IT        IT         NF         IT      NF
 
 delegate       get             NF     ok    ok        ok         NF         ok      NF
 delegate       list            NF     ok    ok        ok         NF         ok      NF
@@ -125,7 +145,7 @@ delegate       hold            NF     IT    FB        IT         NF         IT  
 delegate       resume          NF     IT    IT        IT         NF         IT      NF
 delegate       complete        NF     IT    FB        IT         NF         IT      NF
 delegate       fail            NF     IT    FB        IT         NF         IT      NF
-delegate       cancel          NF     ok    ok        IT         NF         IT      NF
+delegate       cancel          NF     ok    IT        IT         NF         IT      NF
 delegate       expire          NF     FB    IT        IT         NF         IT      NF
 delegate       escalate        NF     FB    IT        IT         NF         IT      NF
 delegate       enter-in-error  NF     FB    FB        FB         NF         IT      NF
@@ -133,6 +153,12 @@ delegate       note            NF     ok    ok        ok         NF         IT  
 delegate       apply-same      NF     ok    ok        ok         NF         ok      NF
 delegate       apply-accepted  NF     FB    ok        IT         NF         IT      NF
 delegate       redirect        FB     FB    FB        FB         FB         FB      FB
+delegate       waitlist        NF     FB    FB        IT         NF         IT      NF
+delegate       schedule        NF     IT    FB        IT         NF         IT      NF
+delegate       no-show         NF     IT    IT        IT         NF         IT      NF
+delegate       request-cancel  NF     IT    ok        IT         NF         IT      NF
+delegate       confirm-cancel  NF     IT    IT        IT         NF         IT      NF
+delegate       refuse-cancel   NF     IT    IT        IT         NF         IT      NF
 
 admin          get             ok     ok    ok        ok         ok         ok      ok
 admin          list            ok     ok    ok        ok         ok         ok      ok
@@ -148,7 +174,7 @@ admin          hold            IT     IT    FB        IT         IT         IT  
 admin          resume          IT     IT    IT        IT         IT         IT      IT
 admin          complete        IT     IT    FB        IT         IT         IT      IT
 admin          fail            IT     IT    FB        IT         IT         IT      IT
-admin          cancel          FB     FB    FB        IT         IT         IT      IT
+admin          cancel          FB     FB    IT        IT         IT         IT      IT
 admin          expire          IT     FB    IT        IT         IT         IT      IT
 admin          escalate        IT     FB    IT        IT         IT         IT      IT
 admin          enter-in-error  FB     FB    FB        FB         FB         IT      IT
@@ -156,6 +182,12 @@ admin          note            FB     FB    FB        FB         FB         IT  
 admin          apply-same      ok     ok    ok        ok         ok         ok      ok
 admin          apply-accepted  IT     FB    ok        IT         IT         IT      IT
 admin          redirect        FB     FB    FB        FB         FB         FB      FB
+admin          waitlist        IT     FB    FB        IT         IT         IT      IT
+admin          schedule        IT     IT    FB        IT         IT         IT      IT
+admin          no-show         IT     IT    IT        IT         IT         IT      IT
+admin          request-cancel  IT     IT    FB        IT         IT         IT      IT
+admin          confirm-cancel  IT     IT    IT        IT         IT         IT      IT
+admin          refuse-cancel   IT     IT    IT        IT         IT         IT      IT
 
 system         get             ok     ok    ok        ok         ok         ok      ok
 system         list            ok     ok    ok        ok         ok         ok      ok
@@ -171,7 +203,7 @@ system         hold            IT     IT    FB        IT         IT         IT  
 system         resume          IT     IT    IT        IT         IT         IT      IT
 system         complete        IT     IT    FB        IT         IT         IT      IT
 system         fail            IT     IT    FB        IT         IT         IT      IT
-system         cancel          FB     FB    FB        IT         IT         IT      IT
+system         cancel          FB     FB    IT        IT         IT         IT      IT
 system         expire          IT     ok    IT        IT         IT         IT      IT
 system         escalate        IT     ok    IT        IT         IT         IT      IT
 system         enter-in-error  ok     ok    ok        ok         ok         IT      IT
@@ -179,6 +211,12 @@ system         note            FB     FB    FB        FB         FB         IT  
 system         apply-same      ok     ok    ok        ok         ok         ok      ok
 system         apply-accepted  IT     FB    ok        IT         IT         IT      IT
 system         redirect        FB     FB    FB        FB         FB         FB      FB
+system         waitlist        IT     FB    FB        IT         IT         IT      IT
+system         schedule        IT     IT    FB        IT         IT         IT      IT
+system         no-show         IT     IT    IT        IT         IT         IT      IT
+system         request-cancel  IT     IT    FB        IT         IT         IT      IT
+system         confirm-cancel  IT     IT    IT        IT         IT         IT      IT
+system         refuse-cancel   IT     IT    IT        IT         IT         IT      IT
 `
 
 // unseen are the actors who see none of the person's referrals in any state:
@@ -201,7 +239,8 @@ var (
 	operations   = []string{
 		"get", "list", "history", "feed", "export", "send", "acknowledge", "accept", "decline", "start", "hold",
 		"resume", "complete", "fail", "cancel", "expire", "escalate", "enter-in-error", "note", "apply-same",
-		"apply-accepted", "redirect",
+		"apply-accepted", "redirect", "waitlist", "schedule", "no-show", "request-cancel", "confirm-cancel",
+		"refuse-cancel",
 	}
 	// readOnly operations never write; the others do when they succeed.
 	readOnly = map[string]bool{"get": true, "list": true, "history": true, "feed": true, "export": true, "apply-same": true, "redirect": true}
@@ -453,6 +492,18 @@ func (m *matrix) do(actor referral.Actor, op string, r referral.Referral) error 
 		}
 		_, err = m.fhir.Apply(ctx, actor, fmt.Appendf(nil,
 			`{"resourceType":"Task","status":%q,"intent":"order","focus":{"reference":"ServiceRequest/%s"}}`, status, r.ID))
+	case "waitlist":
+		_, err = e.Waitlist(ctx, actor, r.ID, "")
+	case "schedule":
+		_, err = e.Schedule(ctx, actor, r.ID, "")
+	case "no-show":
+		_, err = e.NoShow(ctx, actor, r.ID, "")
+	case "request-cancel":
+		_, err = e.RequestCancel(ctx, actor, r.ID, "no-longer-needed", "")
+	case "confirm-cancel":
+		_, err = e.ConfirmCancel(ctx, actor, r.ID, "")
+	case "refuse-cancel":
+		_, err = e.RefuseCancel(ctx, actor, r.ID, "")
 	case "redirect":
 		req := m.request(false)
 		req.Replaces = r.ID

@@ -147,7 +147,7 @@ func TestNoPersonalDataLeaks(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			logs := &lockedBuffer{}
 			logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug, AddSource: true}))
-			w := newWorld(t, b.open(t), worldOptions{person: sentinelPerson(), config: func(c *lifecycle.Config) {
+			w := newWorld(t, b.open(t), worldOptions{person: sentinelPerson(), config: func(c *lifecycle.Options) {
 				c.Logger = logger
 				c.Deadlines = lifecycle.Deadlines{Acknowledge: 24 * time.Hour}
 			}})
@@ -224,7 +224,7 @@ func (f *flows) screen(t *testing.T) {
 	require.NotContains(t, output(t, res), mine["address answer"], "a text answer is never in a Result")
 	f.l.legit.WriteString(output(t, res))
 	// The Observations are the person's record: they carry the text.
-	f.l.allowed("the screening's Observations", resp.Observations(&res, "obs", "Patient/"+f.person.String(), f.clock.Now()))
+	f.l.allowed("the screening's Observations", resp.Observations(&res, screening.ObservationOptions{Prefix: "obs", Subject: "Patient/" + f.person.String(), At: f.clock.Now()}))
 
 	for name, doc := range map[string][]byte{
 		"an address too long":           answers(strings.Repeat(mine["address answer"], 30), "1"),

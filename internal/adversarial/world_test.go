@@ -120,21 +120,21 @@ type worldOptions struct {
 	// person is stored as the referred person (its ids and network are set);
 	// zero stores a plain one.
 	person referral.Person
-	config func(*lifecycle.Config)
+	config func(*lifecycle.Options)
 }
 
 func newWorld(t *testing.T, store storage.Store, opts worldOptions) *world {
 	t.Helper()
 	w := &world{ctx: t.Context(), store: store, clock: &clock{now: epoch}}
 	w.ids = referral.NewIDGenerator(w.clock.Now, rand.NewChaCha8([32]byte{1, 9}))
-	cfg := lifecycle.Config{Store: store, Now: w.clock.Now, IDs: w.ids}
+	cfg := lifecycle.Options{Now: w.clock.Now, IDs: w.ids}
 	if opts.config != nil {
 		opts.config(&cfg)
 	}
-	engine, err := lifecycle.New(cfg)
+	engine, err := lifecycle.New(store, store, cfg)
 	require.NoError(t, err)
 	w.engine = engine
-	w.fhir, err = fhir.New(fhir.Config{Engine: engine, Store: store, Now: w.clock.Now})
+	w.fhir, err = fhir.New(engine, store, store, fhir.Options{Now: w.clock.Now})
 	require.NoError(t, err)
 
 	id := w.ids.MustNew

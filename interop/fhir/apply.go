@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/refkit/refkit/lifecycle"
 	"github.com/refkit/refkit/referral"
@@ -13,36 +15,44 @@ import (
 // ParseTask reads a Task update: a FHIR R4 Task (JSON), or a Bundle holding
 // exactly one Task, within the parsers' limits (see ParseBundle). It checks
 // the Task's own shape (the elements the TaskForReferralManagement profile
-// requires of an update: status, intent order, code fulfill when given, focus
-// on a ServiceRequest, an id of FHIR's id syntax when given); whether the
-// update fits the referral is Apply's business. Errors wrap
-// referral.ErrInvalid.
+// requires of an update: a status from the IG's referral Task statuses,
+// intent order, code fulfill when given, focus on a ServiceRequest, an id of
+// FHIR's id syntax when given); whether the update fits the referral is
+// Apply's business. Errors wrap referral.ErrInvalid.
 func ParseTask(data []byte) (*Task, error) {
+	t, _, err := parseUpdate(data)
+	return t, err
+}
+
+// parseUpdate reads a Task update and, when it came in a Bundle, the bundle,
+// whose other entries may hold the resources the Task's outputs reference.
+func parseUpdate(data []byte) (*Task, *Bundle, error) {
 	// One decode serves the common case, a bare Task; a Bundle is decoded again
 	// as such.
 	t := new(Task)
 	if err := decode(data, "task", t); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	var b *Bundle
 	switch t.ResourceType {
 	case "Task":
 	case "Bundle":
-		b, err := ParseBundle(data)
-		if err != nil {
-			return nil, err
+		var err error
+		if b, err = ParseBundle(data); err != nil {
+			return nil, nil, err
 		}
 		tasks := all[*Task](b)
 		if len(tasks) != 1 {
-			return nil, referral.Invalid("bundle.entry", "must hold exactly one Task")
+			return nil, nil, referral.Invalid("bundle.entry", "must hold exactly one Task")
 		}
 		t = tasks[0]
 	default:
-		return nil, referral.Invalid("resourceType", "must be Task or Bundle")
+		return nil, nil, referral.Invalid("resourceType", "must be Task or Bundle")
 	}
 	if err := t.check(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return t, nil
+	return t, b, nil
 }
 
 // check validates what an update must carry.
@@ -51,7 +61,7 @@ func (t *Task) check() error {
 		return referral.Invalid("task.id", "is not a FHIR id (1 to 64 letters, digits, hyphens and dots)")
 	}
 	if err := referral.Status(t.Status).Validate(); err != nil {
-		return referral.Invalid("task.status", "is not a FHIR Task status")
+		return referral.Invalid("task.status", "is not in the IG's referral Task status value set (which has no received or ready)")
 	}
 	if t.Intent != "order" {
 		return referral.Invalid("task.intent", "must be order")
@@ -70,6 +80,9 @@ func (t *Task) check() error {
 			return referral.Invalid("task.meta.versionId", "must be a positive integer")
 		}
 	}
+	if len(t.Output) > maxEntries {
+		return referral.Invalid("task.output", "has too many entries")
+	}
 	return nil
 }
 
@@ -87,7 +100,9 @@ func isID(s string) bool {
 	return true
 }
 
-// ReferralID returns the referral a Task is about: the id of its focus ServiceRequest.
+// ReferralID returns the referral a Task is about: the id of its focus
+// ServiceRequest, referenced as ServiceRequest/<id> (relative or absolute) or
+// as urn:uuid:<id>, the form Export uses without a base URL.
 func (t *Task) ReferralID() (referral.ID, error) {
 	if t.Focus == nil {
 		return referral.NilID, referral.Invalid("task.focus", "is required")
@@ -95,22 +110,40 @@ func (t *Task) ReferralID() (referral.ID, error) {
 	return referenceID(t.Focus, "ServiceRequest", "task.focus")
 }
 
-// referenceID reads the refkit id from a literal reference "Type/id", relative
-// or absolute (".../Type/id", optionally followed by "/_history/n").
+// referenceID reads the refkit id from a literal reference: "Type/id",
+// relative or absolute (".../Type/id", optionally followed by
+// "/_history/n"), or "urn:uuid:<id>".
 func referenceID(r *Reference, kind, field string) (referral.ID, error) {
+	id, ok, err := referenceTo(r, kind, field)
+	if err == nil && !ok {
+		err = referral.Invalid(field, "must reference a "+kind)
+	}
+	return id, err
+}
+
+// referenceTo reads the refkit id a reference gives, ok false when it names a
+// resource of another type.
+func referenceTo(r *Reference, kind, field string) (id referral.ID, ok bool, err error) {
 	s := r.Reference
+	if u, found := strings.CutPrefix(s, "urn:uuid:"); found {
+		id, err := referral.ParseID(u)
+		if err != nil {
+			return referral.NilID, false, referral.Invalid(field, "must be a urn:uuid holding a refkit id")
+		}
+		return id, true, nil
+	}
 	if i := strings.Index(s, "/_history/"); i >= 0 {
 		s = s[:i]
 	}
 	k := strings.LastIndex(s, kind+"/")
 	if k < 0 || (k > 0 && s[k-1] != '/') {
-		return referral.NilID, referral.Invalid(field, "must reference a "+kind)
+		return referral.NilID, false, nil
 	}
-	id, err := referral.ParseID(s[k+len(kind)+1:])
+	id, err = referral.ParseID(s[k+len(kind)+1:])
 	if err != nil {
-		return referral.NilID, referral.Invalid(field, "must reference a "+kind+" by its refkit id")
+		return referral.NilID, false, referral.Invalid(field, "must reference a "+kind+" by its refkit id")
 	}
-	return id, nil
+	return id, true, nil
 }
 
 func hasCoding(c *CodeableConcept, system, code string) bool {
@@ -140,26 +173,70 @@ func (e *StatusChangeError) Unwrap() error { return referral.ErrInvalidTransitio
 // Apply parses a Task update (see ParseTask) and applies it to the referral its
 // focus names, as actor, through the lifecycle engine. The actor is who the
 // host authenticated as the sender of the update; nothing in the Task is
-// trusted as identity. It returns the referral as it stands afterwards.
+// trusted as identity. It returns the referral as it stands afterwards. A
+// Bundle may carry, beside the Task, the Procedure or enrollment Observation
+// its outputs reference.
 //
-// A Task in the referral's current status changes nothing. A Task carrying
-// meta.versionId other than the referral's version is stale: ErrConflict. Its
-// for, owner and requester, when present, must be the referral's person,
-// receiver and sender. The reason comes from a statusReason or businessStatus
-// coding in SystemReason (or without a system), the outcome from an output
-// of type resulting-activity whose value codes it in SystemOutcome; a
-// statusReason.text or outcome text other than the bare code becomes the
+// The Task's status and business status (Task.businessStatus coded in
+// SystemBusinessStatus; codes of other systems are a partner's own and left
+// alone) name where the sender wants the referral, and Apply runs the one
+// command that leads there:
+//
+//	accepted → Accept (with business status waitlisted: Waitlist)
+//	rejected → Decline; in-progress → Start, or Resume from on-hold
+//	on-hold → Hold; failed → Fail; requested → Send; entered-in-error → EnterInError
+//	completed → Complete, with the outcome read from the outputs (below)
+//	cancelled → ConfirmCancel when a cancellation was requested, else Cancel
+//	same status, business status acknowledged, waitlisted, scheduled, no-show,
+//	cancel-requested or cancel-refused → Acknowledge, Waitlist, Schedule,
+//	NoShow, RequestCancel, RefuseCancel
+//
+// A Task in the referral's current status and business status changes
+// nothing, so a redelivered update is harmless; a business status the
+// referral already has is not restated. An update that would take two
+// commands (a new status and a new business status) is refused: send them
+// one at a time.
+//
+// A Task carrying meta.versionId other than the referral's version is stale:
+// ErrConflict. Its for, owner and requester, when they reference a Patient,
+// Organization or HealthcareService, must be the referral's person, receiver
+// (or its service) and sender. The reason comes from a statusReason coding in
+// SystemReason (or without a system; the IG's no-capacity code reads as
+// no-capacity); a statusReason.text other than the bare code becomes the
 // event's note.
+//
+// A completed Task's outcome is, in order: refkit's outcome output (type
+// OutputOutcome), the outcome Codes.Procedures gives a referenced Procedure's
+// code or a resulting-activity code, or the outcome Codes.Enrollments gives a
+// referenced enrollment Observation's status. A code no row maps is
+// referral.ErrInvalid naming the code and the table to extend; a reference to
+// a resource the update does not carry is ErrInvalid too.
 func (x *Exchange) Apply(ctx context.Context, actor referral.Actor, data []byte) (referral.Referral, error) {
-	t, err := ParseTask(data)
+	t, b, err := parseUpdate(data)
 	if err != nil {
 		return referral.Referral{}, fmt.Errorf("fhir apply: %w", err)
 	}
-	return x.ApplyTask(ctx, actor, t)
+	return x.apply(ctx, actor, t, b)
 }
 
-// ApplyTask is Apply for a Task already parsed with ParseTask.
+// ApplyTask is Apply for a Task already parsed with ParseTask. Its outputs
+// can reference no other resource: use ApplyBundle for a completed Task that
+// points to a Procedure.
 func (x *Exchange) ApplyTask(ctx context.Context, actor referral.Actor, t *Task) (referral.Referral, error) {
+	return x.apply(ctx, actor, t, nil)
+}
+
+// ApplyBundle is Apply for a Bundle already parsed with ParseBundle: its one
+// Task, with the resources the Task's outputs reference among its entries.
+func (x *Exchange) ApplyBundle(ctx context.Context, actor referral.Actor, b *Bundle) (referral.Referral, error) {
+	tasks := all[*Task](b)
+	if len(tasks) != 1 {
+		return referral.Referral{}, fmt.Errorf("fhir apply: %w", referral.Invalid("bundle.entry", "must hold exactly one Task"))
+	}
+	return x.apply(ctx, actor, tasks[0], b)
+}
+
+func (x *Exchange) apply(ctx context.Context, actor referral.Actor, t *Task, b *Bundle) (referral.Referral, error) {
 	if err := t.check(); err != nil {
 		return referral.Referral{}, fmt.Errorf("fhir apply: %w", err)
 	}
@@ -174,13 +251,12 @@ func (x *Exchange) ApplyTask(ctx context.Context, actor referral.Actor, t *Task)
 	if err := matches(t, r); err != nil {
 		return referral.Referral{}, fmt.Errorf("fhir apply: %w", err)
 	}
-	target := referral.Status(t.Status)
-	if target == r.Status {
-		return r, nil
-	}
-	trigger, cmd, err := command(r.Status, t)
+	trigger, cmd, err := x.command(r, t, b)
 	if err != nil {
 		return referral.Referral{}, fmt.Errorf("fhir apply: referral %s: %w", id, err)
+	}
+	if trigger == "" {
+		return r, nil
 	}
 	// The trigger was chosen from the status just read, and the Task's version
 	// checked against it: a write landing in between must refuse the update.
@@ -199,70 +275,168 @@ func matches(t *Task, r referral.Referral) error {
 			return fmt.Errorf("task.meta.versionId %s is not the referral's version %d: %w", t.Meta.VersionID, r.Version, referral.ErrConflict)
 		}
 	}
+	type want struct {
+		kind string
+		id   referral.ID
+	}
 	for _, c := range []struct {
 		ref   *Reference
-		kind  string
-		want  referral.ID
 		field string
-	}{{t.For, "Patient", r.Person, "task.for"}, {t.Owner, "Organization", r.Receiver, "task.owner"}, {t.Requester, "Organization", r.Sender, "task.requester"}} {
+		want  []want
+	}{
+		{t.For, "task.for", []want{{"Patient", r.Person}}},
+		{t.Owner, "task.owner", []want{{"Organization", r.Receiver}, {"HealthcareService", r.Service}}},
+		{t.Requester, "task.requester", []want{{"Organization", r.Sender}}},
+	} {
 		if c.ref == nil {
 			continue
 		}
-		got, err := referenceID(c.ref, c.kind, c.field)
-		if err != nil {
-			return err
+		if strings.ContainsFunc(c.ref.Reference, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+			return referral.Invalid(c.field, "is not a well-formed reference")
 		}
-		if got != c.want {
-			return referral.Invalid(c.field, "is not the referral's")
+		if strings.HasPrefix(c.ref.Reference, "urn:uuid:") {
+			got, _, err := referenceTo(c.ref, "", c.field)
+			if err != nil {
+				return err
+			}
+			found := false
+			for _, w := range c.want {
+				found = found || (!w.id.IsZero() && w.id == got)
+			}
+			if !found {
+				return referral.Invalid(c.field, "is not the referral's")
+			}
+			continue
+		}
+		for _, w := range c.want {
+			got, ok, err := referenceTo(c.ref, w.kind, c.field)
+			if err != nil {
+				return err
+			}
+			// A PractitionerRole requester, say, names no refkit record:
+			// identity is the host's actor, not the Task's.
+			if ok && got != w.id {
+				return referral.Invalid(c.field, "is not the referral's")
+			}
+			// The Task's subject is always the referral's Patient: one about
+			// anything else is not about this referral.
+			if !ok && c.field == "task.for" {
+				return referral.Invalid(c.field, "must reference the referral's Patient")
+			}
 		}
 	}
 	return nil
 }
 
-// command maps a Task's status onto the lifecycle command that leads there
-// from the referral's status.
-func command(from referral.Status, t *Task) (lifecycle.Trigger, lifecycle.Command, error) {
+// businessOf reads the refkit business status a Task states, if it states one.
+func businessOf(t *Task) (referral.BusinessStatus, bool, error) {
+	if t.BusinessStatus == nil {
+		return "", false, nil
+	}
+	for _, cd := range t.BusinessStatus.Coding {
+		if cd.System != SystemBusinessStatus && cd.System != "" {
+			continue
+		}
+		b := referral.BusinessStatus(cd.Code)
+		if err := b.Validate(); err != nil || b == "" {
+			if cd.System == "" {
+				// A bare code that is not refkit's is a partner's own.
+				continue
+			}
+			return "", false, referral.Invalid("task.businessStatus", "codes no refkit business status")
+		}
+		return b, true, nil
+	}
+	return "", false, nil
+}
+
+// command maps a Task onto the lifecycle command that leads there from the
+// referral's status and business status; "" when there is nothing to do.
+func (x *Exchange) command(r referral.Referral, t *Task, b *Bundle) (lifecycle.Trigger, lifecycle.Command, error) {
 	to := referral.Status(t.Status)
+	business, stated, err := businessOf(t)
+	if err != nil {
+		return "", lifecycle.Command{}, err
+	}
+	if business == r.BusinessStatus {
+		// Restating the business status the referral has (as a Task
+		// exported earlier does) says nothing new.
+		stated = false
+	}
 	var trig lifecycle.Trigger
 	reasoned := false
-	switch to {
-	case referral.StatusRequested:
-		trig = lifecycle.TriggerSend
-	case referral.StatusReceived:
-		trig = lifecycle.TriggerAcknowledge
-	case referral.StatusAccepted:
-		trig = lifecycle.TriggerAccept
-	case referral.StatusRejected:
-		trig, reasoned = lifecycle.TriggerDecline, true
-	case referral.StatusInProgress:
-		trig = lifecycle.TriggerStart
-		if from == referral.StatusOnHold {
-			trig = lifecycle.TriggerResume
+	if to == r.Status {
+		if !stated {
+			return "", lifecycle.Command{}, nil
 		}
-	case referral.StatusOnHold:
-		trig, reasoned = lifecycle.TriggerHold, true
-	case referral.StatusCompleted:
-		trig = lifecycle.TriggerComplete
-	case referral.StatusFailed:
-		trig, reasoned = lifecycle.TriggerFail, true
-	case referral.StatusCancelled:
-		trig, reasoned = lifecycle.TriggerCancel, true
-	case referral.StatusEnteredInError:
-		trig = lifecycle.TriggerEnterInError
-	default:
-		return "", lifecycle.Command{}, &StatusChangeError{From: from, To: to}
+		switch business {
+		case referral.BusinessAcknowledged:
+			trig = lifecycle.TriggerAcknowledge
+		case referral.BusinessWaitlisted:
+			trig = lifecycle.TriggerWaitlist
+		case referral.BusinessScheduled:
+			trig = lifecycle.TriggerSchedule
+		case referral.BusinessNoShow:
+			trig = lifecycle.TriggerNoShow
+		case referral.BusinessCancelRequested:
+			trig, reasoned = lifecycle.TriggerRequestCancel, true
+		case referral.BusinessCancelRefused:
+			trig = lifecycle.TriggerRefuseCancel
+		default:
+			return "", lifecycle.Command{}, referral.Invalid("task.businessStatus", "must be absent or name the business status to move to")
+		}
+	} else {
+		natural := referral.BusinessStatus("")
+		switch to {
+		case referral.StatusRequested:
+			trig = lifecycle.TriggerSend
+		case referral.StatusAccepted:
+			trig = lifecycle.TriggerAccept
+			if business == referral.BusinessWaitlisted {
+				trig, natural = lifecycle.TriggerWaitlist, referral.BusinessWaitlisted
+			}
+		case referral.StatusRejected:
+			trig, reasoned = lifecycle.TriggerDecline, true
+		case referral.StatusInProgress:
+			trig = lifecycle.TriggerStart
+			if r.Status == referral.StatusOnHold {
+				trig = lifecycle.TriggerResume
+			}
+		case referral.StatusOnHold:
+			trig, reasoned = lifecycle.TriggerHold, true
+		case referral.StatusCompleted:
+			trig = lifecycle.TriggerComplete
+		case referral.StatusFailed:
+			trig, reasoned = lifecycle.TriggerFail, true
+		case referral.StatusCancelled:
+			trig, reasoned = lifecycle.TriggerCancel, true
+			if r.BusinessStatus == referral.BusinessCancelRequested {
+				trig, reasoned = lifecycle.TriggerConfirmCancel, false
+			}
+		case referral.StatusEnteredInError:
+			trig = lifecycle.TriggerEnterInError
+		default:
+			return "", lifecycle.Command{}, &StatusChangeError{From: r.Status, To: to}
+		}
+		if stated && business != natural {
+			return "", lifecycle.Command{}, referral.Invalid("task.businessStatus",
+				"cannot change in the same update as the status: send the status and the business status one at a time")
+		}
 	}
 	var cmd lifecycle.Command
 	reason, note, err := taskReason(t)
 	if err != nil {
 		return "", lifecycle.Command{}, err
 	}
-	if reasoned {
+	switch {
+	case reasoned:
 		cmd.Reason = reason
+	case trig == lifecycle.TriggerConfirmCancel && reason != "" && reason != r.CancelReason:
+		return "", lifecycle.Command{}, referral.Invalid("task.statusReason", "names another reason than the request to cancel")
 	}
 	cmd.Note = note
 	if trig == lifecycle.TriggerComplete {
-		o, err := taskOutcome(t)
+		o, err := x.taskOutcome(t, b)
 		if err != nil {
 			return "", lifecycle.Command{}, err
 		}
@@ -276,7 +450,8 @@ func command(from referral.Status, t *Task) (lifecycle.Trigger, lifecycle.Comman
 	return trig, cmd, nil
 }
 
-// reasonCode returns the refkit reason coded in c, if any.
+// reasonCode returns the refkit reason coded in c, if any: a code of
+// SystemReason or without a system, or the IG's no-capacity.
 func reasonCode(c *CodeableConcept) string {
 	if c == nil {
 		return ""
@@ -286,12 +461,25 @@ func reasonCode(c *CodeableConcept) string {
 			return cd.Code
 		}
 	}
+	if hasCoding(c, SystemSDOHCC, "no-capacity") {
+		return "no-capacity"
+	}
 	return ""
 }
 
-// taskReason reads the reason code and the free-text note of a Task.
+// taskReason reads the reason code and the free-text note of a Task. Exports
+// of refkit before business statuses carried the reason in businessStatus
+// (SystemReason) too, which is still read when statusReason has none.
 func taskReason(t *Task) (reason, note string, err error) {
-	sr, bs := reasonCode(t.StatusReason), reasonCode(t.BusinessStatus)
+	sr := reasonCode(t.StatusReason)
+	var bs string
+	if t.BusinessStatus != nil {
+		for _, cd := range t.BusinessStatus.Coding {
+			if cd.System == SystemReason && cd.Code != "" {
+				bs = cd.Code
+			}
+		}
+	}
 	switch {
 	case sr != "" && bs != "" && sr != bs:
 		return "", "", referral.Invalid("task.businessStatus", "codes another reason than task.statusReason")
@@ -306,16 +494,18 @@ func taskReason(t *Task) (reason, note string, err error) {
 	return reason, note, nil
 }
 
-// taskOutcome reads the outcome from the Task's resulting-activity output.
-func taskOutcome(t *Task) (*referral.Outcome, error) {
+// taskOutcome reads a completed Task's outcome from its outputs (see Apply).
+func (x *Exchange) taskOutcome(t *Task, b *Bundle) (*referral.Outcome, error) {
+	// refkit's own outcome output, and the resulting-activity code refkit
+	// wrote before the IG's outputs.
 	for i := range t.Output {
 		o := &t.Output[i]
-		if !hasCoding(&o.Type, SystemSDOHCC, codeResultingActivity) || o.ValueCodeableConcept == nil {
+		if o.ValueCodeableConcept == nil || !(hasCoding(&o.Type, SystemOutputType, OutputOutcome) || hasCoding(&o.Type, SystemSDOHCC, codeResultingActivity)) {
 			continue
 		}
 		v := o.ValueCodeableConcept
 		for _, cd := range v.Coding {
-			if cd.Code == "" || (cd.System != SystemOutcome && cd.System != "") {
+			if cd.System != SystemOutcome || cd.Code == "" {
 				continue
 			}
 			out := &referral.Outcome{Code: cd.Code}
@@ -324,7 +514,121 @@ func taskOutcome(t *Task) (*referral.Outcome, error) {
 			}
 			return out, nil
 		}
-		return nil, referral.Invalid("task.output["+strconv.Itoa(i)+"].valueCodeableConcept", "codes no refkit outcome")
+		if hasCoding(&o.Type, SystemOutputType, OutputOutcome) {
+			return nil, referral.Invalid("task.output["+strconv.Itoa(i)+"].valueCodeableConcept", "codes no refkit outcome")
+		}
+	}
+	// The IG's outputs: a Procedure, its code, an enrollment Observation.
+	for i := range t.Output {
+		o := &t.Output[i]
+		at := "task.output[" + strconv.Itoa(i) + "]"
+		switch {
+		case hasCoding(&o.Type, SystemSDOHCC, codeResultingActivity) && o.ValueReference != nil:
+			res, err := resolve(b, o.ValueReference, at+".valueReference")
+			if err != nil {
+				return nil, err
+			}
+			p, ok := res.(*Procedure)
+			if !ok {
+				return nil, referral.Invalid(at+".valueReference", "must reference a Procedure")
+			}
+			return x.procedureOutcome(p.Code, at+".valueReference", p.Note)
+		case hasCoding(&o.Type, SystemSDOHCC, codeResultingActivity) && o.ValueCodeableConcept != nil:
+			return x.procedureOutcome(o.ValueCodeableConcept, at+".valueCodeableConcept", nil)
+		case hasCoding(&o.Type, SystemSDOHCC, codeAdditionalContent) && o.ValueReference != nil:
+			res, err := resolve(b, o.ValueReference, at+".valueReference")
+			if err != nil {
+				return nil, err
+			}
+			obs, ok := res.(*Observation)
+			if !ok || !slicesHasCategory(obs, SystemSDOHCC, codeProgramEnrollment) {
+				// Other additional content (an assessment, a goal) says
+				// nothing of the outcome.
+				continue
+			}
+			return x.enrollmentOutcome(obs, at+".valueReference")
+		}
 	}
 	return nil, nil
+}
+
+func slicesHasCategory(o *Observation, system, code string) bool {
+	for i := range o.Category {
+		if hasCoding(&o.Category[i], system, code) {
+			return true
+		}
+	}
+	return false
+}
+
+// procedureOutcome maps a procedure code through Codes.Procedures.
+func (x *Exchange) procedureOutcome(c *CodeableConcept, field string, notes []Annotation) (*referral.Outcome, error) {
+	if c == nil || len(c.Coding) == 0 {
+		return nil, referral.Invalid(field, "codes no procedure")
+	}
+	for _, cd := range c.Coding {
+		if outcome, ok := x.codes.outcomeOfProcedure(cd); ok {
+			out := &referral.Outcome{Code: outcome}
+			if len(notes) > 0 {
+				out.Note = notes[0].Text
+			}
+			return out, nil
+		}
+	}
+	cd := c.Coding[0]
+	return nil, referral.Invalid(field, "codes procedure "+codeName(cd)+", which no row of fhir.Codes.Procedures maps to an outcome: add one")
+}
+
+// enrollmentOutcome maps an enrollment Observation's status through
+// Codes.Enrollments.
+func (x *Exchange) enrollmentOutcome(o *Observation, field string) (*referral.Outcome, error) {
+	if o.ValueCodeableConcept == nil || len(o.ValueCodeableConcept.Coding) == 0 {
+		return nil, referral.Invalid(field, "references an enrollment Observation without a status")
+	}
+	for _, cd := range o.ValueCodeableConcept.Coding {
+		if cd.System != SystemSDOHCC {
+			continue
+		}
+		if outcome, ok := x.codes.outcomeOfEnrollment(cd.Code); ok {
+			out := &referral.Outcome{Code: outcome}
+			if len(o.Note) > 0 {
+				out.Note = o.Note[0].Text
+			}
+			return out, nil
+		}
+	}
+	return nil, referral.Invalid(field, "codes enrollment status "+codeName(o.ValueCodeableConcept.Coding[0])+", which no row of fhir.Codes.Enrollments maps to an outcome: add one")
+}
+
+// codeName shows a code in an error: codes are not personal data, but a
+// hostile one is cut short and quoted.
+func codeName(c Coding) string {
+	name := c.System + "|" + c.Code
+	if utf8.RuneCountInString(name) > 200 {
+		name = string([]rune(name)[:200]) + "…"
+	}
+	return strconv.Quote(name)
+}
+
+// resolve finds the resource a reference names among a bundle's entries: by
+// fullUrl, else by type and id.
+func resolve(b *Bundle, ref *Reference, field string) (any, error) {
+	if b == nil || ref.Reference == "" {
+		return nil, referral.Invalid(field, "names a resource the update does not carry: send the Task in a Bundle with it")
+	}
+	for _, e := range b.Entry {
+		if e.FullURL != "" && e.FullURL == ref.Reference {
+			return e.Resource, nil
+		}
+	}
+	for _, e := range b.Entry {
+		kind, id := identity(e.Resource)
+		if kind == "" || id == "" {
+			continue
+		}
+		if ref.Reference == kind+"/"+id || strings.HasSuffix(ref.Reference, "/"+kind+"/"+id) {
+			return e.Resource, nil
+		}
+	}
+	return nil, referral.Invalid(field, "names a resource the update does not carry: send the Task in a Bundle with it")
 }

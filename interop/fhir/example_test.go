@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/refkit/refkit/interop/fhir"
@@ -21,13 +22,56 @@ func ExampleExchange_Export() {
 	must(err)
 	must(b.Validate())
 	sr, task := b.ServiceRequest(), b.Task()
-	fmt.Println(sr.Status, sr.Intent, sr.Category[0].Coding[0].Code, sr.Code.Text)
+	fmt.Println(sr.Status, sr.Intent, sr.Category[1].Coding[0].Code, sr.Code.Text)
 	fmt.Println(task.Status, task.Code.Coding[0].Code, task.Focus.Reference == "ServiceRequest/"+r.ID.String())
-	fmt.Println(len(sr.ReasonReference), "screening observations,", len(b.Consents()), "consent")
+	fmt.Println(len(sr.ReasonReference), "screening observations,", len(b.Consents()), "consent,", len(b.QuestionnaireResponses()), "questionnaire response")
+	fmt.Println(b.Patient().Gender, b.Entry[0].FullURL == "https://fhir.example.org/r4/ServiceRequest/"+r.ID.String())
 	// Output:
 	// active order food-insecurity Referral for Food Insecurity
 	// requested fulfill true
-	// 3 screening observations, 1 consent
+	// 4 screening observations, 1 consent, 1 questionnaire response
+	// unknown true
+}
+
+// Without a base URL every entry is a urn:uuid, and references are those
+// URNs, so they resolve within the bundle; a transaction bundle creates or
+// updates the resources on a FHIR server, matching them by identifier.
+func ExampleOptions_transaction() {
+	ctx := context.Background()
+	n := newNetwork()
+	r := n.refer()
+	x, err := fhir.New(n.engine, n.store, n.store, fhir.Options{Now: n.now, Transaction: true})
+	must(err)
+	b, err := x.Export(ctx, n.clinic, r.ID)
+	must(err)
+	fmt.Println(b.Type)
+	for _, e := range b.Entry[:4] {
+		fmt.Println(e.Request.Method, strings.SplitN(e.Request.URL, "?", 2)[0], strings.HasPrefix(e.FullURL, "urn:uuid:"))
+	}
+	fmt.Println(b.Task().Focus.Reference == "urn:uuid:"+r.ID.String())
+	// Output:
+	// transaction
+	// PUT ServiceRequest true
+	// PUT Task true
+	// PUT Consent true
+	// POST Patient true
+	// true
+}
+
+// Before referring, ask whether a service has room: the IG's capacity
+// inquiry, answered with HealthcareServices and no person data.
+func ExampleExchange_Capacity() {
+	ctx := context.Background()
+	n := newNetwork()
+	full := n.service(&referral.Capacity{Available: 0, Waitlist: 5})
+	b, err := n.x.Capacity(ctx, n.clinic, full)
+	must(err)
+	h := b.HealthcareServices()[0]
+	fmt.Println(b.Type, h.Name, h.Extension[0].Extension[0].ValueCodeableConcept.Coding[0].Code)
+	fmt.Println(h.Extension[0].Extension[1].ValueString)
+	// Output:
+	// searchset Weekly pantry waitlist
+	// Room for 5 more on the waiting list.
 }
 
 // Apply the receiving system's Task updates: the food bank accepts, then
@@ -78,7 +122,30 @@ func ExampleParseTask() {
 	fmt.Println(err)
 	// Output:
 	// rejected no-capacity 0190a6f0-8a4b-7c3d-9e2f-0123456789ab
-	// refkit: invalid input: task.status is not a FHIR Task status
+	// refkit: invalid input: task.status is not in the IG's referral Task status value set (which has no received or ready)
+}
+
+// A partner closes the loop the IG's way: the Task completed, pointing to the
+// Procedure it performed, both in one Bundle. The procedure's code maps back
+// to an outcome through Codes.
+func ExampleExchange_Apply_procedure() {
+	ctx := context.Background()
+	n := newNetwork()
+	r := n.refer()
+	_, err := n.engine.Accept(ctx, n.foodBank, r.ID, "")
+	must(err)
+	update := `{"resourceType":"Bundle","type":"collection","entry":[
+	  {"resource":{"resourceType":"Task","status":"completed","intent":"order",
+	    "focus":{"reference":"ServiceRequest/` + r.ID.String() + `"},
+	    "output":[{"type":{"coding":[{"system":"` + fhir.SystemSDOHCC + `","code":"resulting-activity"}]},
+	      "valueReference":{"reference":"Procedure/pantry-1"}}]}},
+	  {"resource":{"resourceType":"Procedure","id":"pantry-1","status":"completed",
+	    "code":{"coding":[{"system":"http://snomed.info/sct","code":"710925007","display":"Provision of food"}]}}}]}`
+	r, err = n.x.Apply(ctx, n.foodBank, []byte(update))
+	must(err)
+	fmt.Println(r.Status, r.Outcome.Code)
+	// Output:
+	// completed got-help
 }
 
 // Validate reports every required element a bundle misses.

@@ -27,6 +27,10 @@ type network struct {
 	otherOrg, consentID referral.ID
 }
 
+// baseURL is the FHIR endpoint the fixture's exchange names its resources
+// under, so references read Type/id.
+const baseURL = "https://fhir.example.org/r4"
+
 func must(err error) {
 	if err != nil {
 		panic(err)
@@ -65,7 +69,7 @@ func newNetwork() *network {
 
 	engine, err := lifecycle.New(store, store, lifecycle.Options{Now: clock, IDs: ids})
 	must(err)
-	x, err := fhir.New(engine, store, store, fhir.Options{Now: clock})
+	x, err := fhir.New(engine, store, store, fhir.Options{Now: clock, BaseURL: baseURL})
 	must(err)
 	return &network{
 		store: store, engine: engine, x: x, ids: ids,
@@ -83,4 +87,17 @@ func (n *network) refer() referral.Referral {
 	})
 	must(err)
 	return r
+}
+
+// service adds a pantry of the food bank's with the given capacity (nil: not
+// tracked) and returns its id.
+func (n *network) service(c *referral.Capacity) referral.ID {
+	svc := referral.Service{
+		ID: n.ids.MustNew(), Network: n.clinic.Network, Organization: n.foodBank.Organization,
+		Name: "Weekly pantry", Status: referral.ServiceActive, Email: "pantry@food.example.org",
+		Domains: []referral.Domain{referral.FoodInsecurity, referral.MentalHealth}, Capacity: c,
+		Locations: []referral.Location{{ID: n.ids.MustNew(), Latitude: 41.9, Longitude: -87.6}},
+	}
+	must(n.store.PutService(context.Background(), svc))
+	return svc.ID
 }

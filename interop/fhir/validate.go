@@ -11,22 +11,30 @@ import (
 	"github.com/refkit/refkit/screening"
 )
 
-// Validate checks the bundle against the elements FHIR R4 and the SDOH Clinical
-// Care IG make mandatory for the profiles refkit emits (min cardinalities,
-// fixed and pattern values, required bindings refkit can check offline, and the
-// base invariants that apply), and that every relative reference resolves to a
-// resource in the bundle. It returns every problem found, joined; each is a
-// *referral.ValidationError naming the entry and element, so errors.Is(err,
-// referral.ErrInvalid) holds.
+// Validate checks the bundle against the elements FHIR R4, US Core 7 and the
+// SDOH Clinical Care IG make mandatory for the profiles refkit emits (min
+// cardinalities, fixed and pattern values, required bindings refkit can check
+// offline, and the invariants that apply), that every entry has a fullUrl,
+// and that every reference to a resource type the bundle carries resolves to
+// one of its entries (as FHIR R4 resolves references in a bundle: by fullUrl,
+// or relative to a RESTful fullUrl's base). It returns every problem found,
+// joined; each is a *referral.ValidationError naming the entry and element,
+// so errors.Is(err, referral.ErrInvalid) holds. It is a receiver's quick
+// check of what it is sent; refkit's own tests hold its exports to the
+// profiles rule by rule.
 func (b *Bundle) Validate() error {
-	v := &validator{}
+	v := &validator{have: map[string]bool{}}
 	if b.ResourceType != "Bundle" {
 		v.add("resourceType", "must be Bundle")
 	}
-	if b.Type != "collection" {
-		v.add("type", "must be collection")
+	switch b.Type {
+	case "collection", "searchset":
+	case "transaction":
+		v.transaction = true
+	default:
+		v.add("type", "must be collection, transaction or searchset")
 	}
-	have := map[string]bool{}
+	seen := map[string]bool{}
 	for i, e := range b.Entry {
 		kind, id := identity(e.Resource)
 		at := "entry[" + strconv.Itoa(i) + "]"
@@ -34,14 +42,26 @@ func (b *Bundle) Validate() error {
 		case kind == "":
 			v.add(at+".resource", "is not a resource refkit exchanges")
 			continue
-		case id == "":
-			v.add(at+".resource.id", "is required")
-		case have[kind+"/"+id]:
-			v.add(at+".resource.id", "repeats another entry's "+kind)
+		case e.FullURL == "":
+			v.add(at+".fullUrl", "is required")
+		case seen[e.FullURL]:
+			v.add(at+".fullUrl", "repeats another entry's (bdl-7)")
 		}
-		have[kind+"/"+id] = true
+		seen[e.FullURL] = true
+		v.have[e.FullURL] = true
+		switch {
+		case id == "" && !v.transaction:
+			v.add(at+".resource.id", "is required")
+		case id != "" && v.have[kind+"/"+id]:
+			v.add(at+".resource.id", "repeats another entry's "+kind)
+		case id != "":
+			v.have[kind+"/"+id] = true
+		}
+		v.kinds = append(v.kinds, kind)
+		if v.transaction != (e.Request != nil) {
+			v.add(at+".request", "is required in a transaction and only there (bdl-3)")
+		}
 	}
-	v.have = have
 	for i, e := range b.Entry {
 		at := "entry[" + strconv.Itoa(i) + "]."
 		switch r := e.Resource.(type) {
@@ -53,10 +73,23 @@ func (b *Bundle) Validate() error {
 			v.consent(at+"consent", r)
 		case *Observation:
 			v.observation(at+"observation", r)
+		case *Patient:
+			v.patient(at+"patient", r)
 		case *Organization:
 			if strings.TrimSpace(r.Name) == "" {
 				v.add(at+"organization.name", "is required")
 			}
+			if !r.Active {
+				v.add(at+"organization.active", "must be true")
+			}
+		case *Procedure:
+			v.procedure(at+"procedure", r)
+		case *QuestionnaireResponse:
+			v.required(at+"questionnaireResponse.questionnaire", r.Questionnaire != "")
+			v.code(at+"questionnaireResponse.status", r.Status, "in-progress", "completed", "amended", "entered-in-error", "stopped")
+			v.reference(at+"questionnaireResponse.subject", r.Subject, "Patient")
+		case *HealthcareService:
+			v.healthcareService(at+"healthcareService", r)
 		}
 	}
 	return errors.Join(v.problems...)
@@ -76,13 +109,21 @@ func identity(res any) (kind, id string) {
 		return "Organization", r.ID
 	case *Observation:
 		return "Observation", r.ID
+	case *QuestionnaireResponse:
+		return "QuestionnaireResponse", r.ID
+	case *Procedure:
+		return "Procedure", r.ID
+	case *HealthcareService:
+		return "HealthcareService", r.ID
 	}
 	return "", ""
 }
 
 type validator struct {
-	problems []error
-	have     map[string]bool
+	problems    []error
+	have        map[string]bool // fullUrls, and Type/id, of the entries
+	kinds       []string        // the resource types the bundle carries
+	transaction bool
 }
 
 func (v *validator) add(field, problem string) {
@@ -97,21 +138,28 @@ func (v *validator) required(field string, present bool) bool {
 	return present
 }
 
-// reference checks a required reference to one of kinds; a relative reference
-// must resolve in the bundle.
+// reference checks a required reference to one of kinds. A urn:uuid must be
+// an entry's fullUrl; a relative reference to a type the bundle carries must
+// be one of its entries; an absolute URL may point outside the bundle.
 func (v *validator) reference(field string, r *Reference, kinds ...string) {
 	if !v.required(field, r != nil && r.Reference != "") {
 		return
 	}
-	kind, _, ok := strings.Cut(r.Reference, "/")
-	if strings.Contains(r.Reference, "://") || strings.HasPrefix(r.Reference, "urn:") {
+	if strings.HasPrefix(r.Reference, "urn:") {
+		if !v.have[r.Reference] {
+			v.add(field, "does not resolve to an entry of the bundle")
+		}
 		return
 	}
+	if strings.Contains(r.Reference, "://") {
+		return
+	}
+	kind, _, ok := strings.Cut(r.Reference, "/")
 	if !ok || !slices.Contains(kinds, kind) {
 		v.add(field, "must reference a "+strings.Join(kinds, " or "))
 		return
 	}
-	if !v.have[r.Reference] {
+	if slices.Contains(v.kinds, kind) && !v.have[r.Reference] {
 		v.add(field, "does not resolve to an entry of the bundle")
 	}
 }
@@ -141,17 +189,34 @@ func (v *validator) dateTime(field, value string, required bool) (time.Time, boo
 	return t, true
 }
 
+func (v *validator) profile(field string, m *Meta, profile string) {
+	if !hasProfile(m, profile) {
+		v.add(field, "must claim "+profile)
+	}
+}
+
 func hasProfile(m *Meta, profile string) bool { return m != nil && slices.Contains(m.Profile, profile) }
 
 var requestPriorities = []string{"routine", "urgent", "asap", "stat"}
+
+// sdohCategories checks that codings in the SDOHCC code system are Gravity
+// categories (the SDOHCC slices' required binding).
+func (v *validator) sdohCategories(field string, codings []Coding) {
+	for _, cd := range codings {
+		if cd.System != SystemSDOHCC {
+			continue
+		}
+		if info, ok := referral.LookupDomain(referral.Domain(cd.Code)); !ok || info.System != SystemSDOHCC {
+			v.add(field, "is not in the SDOHCC SDOH category value set")
+		}
+	}
+}
 
 // serviceRequest checks SDOHCC-ServiceRequest: status, intent, subject and
 // code are mandatory; categories in the SDOHCC code system must be Gravity
 // categories (required binding of the SDOH slice).
 func (v *validator) serviceRequest(at string, r *ServiceRequest) {
-	if !hasProfile(r.Meta, ProfileServiceRequest) {
-		v.add(at+".meta.profile", "must claim "+ProfileServiceRequest)
-	}
+	v.profile(at+".meta.profile", r.Meta, ProfileServiceRequest)
 	v.code(at+".status", r.Status, "draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown")
 	v.code(at+".intent", r.Intent, "proposal", "plan", "directive", "order", "original-order", "reflex-order", "filler-order", "instance-order", "option")
 	v.concept(at+".code", r.Code)
@@ -161,16 +226,8 @@ func (v *validator) serviceRequest(at string, r *ServiceRequest) {
 	}
 	for i, c := range r.Category {
 		f := at + ".category[" + strconv.Itoa(i) + "]"
-		if !v.concept(f, &c) {
-			continue
-		}
-		for _, cd := range c.Coding {
-			if cd.System != SystemSDOHCC {
-				continue
-			}
-			if info, ok := referral.LookupDomain(referral.Domain(cd.Code)); !ok || info.System != SystemSDOHCC {
-				v.add(f, "is not in the SDOHCC SDOH category value set")
-			}
+		if v.concept(f, &c) {
+			v.sdohCategories(f, c.Coding)
 		}
 	}
 	if r.Requester != nil {
@@ -196,14 +253,13 @@ var taskStatuses = func() []string {
 	return out
 }()
 
-// task checks SDOHCC-TaskForReferralManagement: status, intent fixed to order,
-// code fulfill, focus, for, authoredOn and requester mandatory; statusReason
-// needs its text; outputs follow the resulting-activity slices; and the base
-// invariant inv-1 (lastModified not before authoredOn).
+// task checks SDOHCC-TaskForReferralManagement: a status from the IG's
+// referral Task statuses, intent fixed to order, code fulfill, focus, for,
+// authoredOn and requester mandatory; statusReason needs its text; outputs
+// of the IG's types carry their value; and the base invariant inv-1
+// (lastModified not before authoredOn).
 func (v *validator) task(at string, t *Task) {
-	if !hasProfile(t.Meta, ProfileTask) {
-		v.add(at+".meta.profile", "must claim "+ProfileTask)
-	}
+	v.profile(at+".meta.profile", t.Meta, ProfileTask)
 	v.code(at+".status", t.Status, taskStatuses...)
 	v.code(at+".intent", t.Intent, "order")
 	if v.concept(at+".code", t.Code) && !hasCoding(t.Code, SystemTaskCode, codeFulfill) {
@@ -231,8 +287,11 @@ func (v *validator) task(at string, t *Task) {
 	}
 	for i, o := range t.Output {
 		f := at + ".output[" + strconv.Itoa(i) + "]"
-		if !hasCoding(&o.Type, SystemSDOHCC, codeResultingActivity) {
-			v.add(f+".type", "must be resulting-activity ("+SystemSDOHCC+")")
+		switch {
+		case hasCoding(&o.Type, SystemSDOHCC, codeResultingActivity), hasCoding(&o.Type, SystemSDOHCC, codeAdditionalContent),
+			hasCoding(&o.Type, SystemOutputType, OutputOutcome):
+		default:
+			v.add(f+".type", "must be resulting-activity or additional-content ("+SystemSDOHCC+") or refkit's outcome")
 		}
 		switch {
 		case o.ValueCodeableConcept != nil && o.ValueReference != nil:
@@ -240,7 +299,7 @@ func (v *validator) task(at string, t *Task) {
 		case o.ValueCodeableConcept != nil:
 			v.concept(f+".valueCodeableConcept", o.ValueCodeableConcept)
 		case o.ValueReference != nil:
-			v.required(f+".valueReference", o.ValueReference.Reference != "")
+			v.reference(f+".valueReference", o.ValueReference, "Procedure", "Observation", "Goal", "Condition", "QuestionnaireResponse", "CarePlan")
 		default:
 			v.add(f+".value[x]", "is required")
 		}
@@ -251,9 +310,7 @@ func (v *validator) task(at string, t *Task) {
 // dateTime, exactly one organization and one source are mandatory; the base
 // invariant ppc-1 wants a policy rule; provision actors need role and reference.
 func (v *validator) consent(at string, c *Consent) {
-	if !hasProfile(c.Meta, ProfileConsent) {
-		v.add(at+".meta.profile", "must claim "+ProfileConsent)
-	}
+	v.profile(at+".meta.profile", c.Meta, ProfileConsent)
 	v.code(at+".status", c.Status, "draft", "proposed", "active", "rejected", "inactive", "entered-in-error")
 	v.concept(at+".scope", c.Scope)
 	if !slices.ContainsFunc(c.Category, func(cc CodeableConcept) bool { return hasCoding(&cc, systemActCode, "IDSCL") }) {
@@ -280,21 +337,83 @@ func (v *validator) consent(at string, c *Consent) {
 	}
 }
 
-// observation checks the screening-response elements package screening writes:
-// status, the survey category, code, subject, effective time, and a value, a
-// data-absent reason or members.
+// observation checks the screening responses package screening writes
+// (status, survey category, code, subject, effective time, and a value, a
+// data-absent reason or members; the sdoh category when it claims the SDOHCC
+// profile) and enrollment Observations (the sdoh and program-enrollment
+// categories and a value).
 func (v *validator) observation(at string, o *Observation) {
 	v.code(at+".status", o.Status, "registered", "preliminary", "final", "amended", "corrected", "cancelled", "entered-in-error", "unknown")
-	if !slices.ContainsFunc(o.Category, func(c CodeableConcept) bool { return hasCoding(&c, screening.SystemObservationCategory, "survey") }) {
-		v.add(at+".category", "must include survey")
+	category := func(system, code string) bool {
+		return slices.ContainsFunc(o.Category, func(c CodeableConcept) bool { return hasCoding(&c, system, code) })
+	}
+	switch {
+	case hasProfile(o.Meta, ProfileEnrollment):
+		if !category(SystemUSCoreCategory, "sdoh") || !category(SystemSDOHCC, codeProgramEnrollment) {
+			v.add(at+".category", "must include sdoh and program-enrollment")
+		}
+		v.required(at+".value[x]", o.ValueCodeableConcept != nil)
+	default:
+		if !category(screening.SystemObservationCategory, "survey") {
+			v.add(at+".category", "must include survey")
+		}
+		if hasProfile(o.Meta, screening.ProfileScreeningResponse) && !category(SystemUSCoreCategory, "sdoh") {
+			v.add(at+".category", "must include sdoh (SDOH-Obs-4)")
+		}
+		if o.ValueCodeableConcept == nil && o.ValueInteger == nil && o.ValueString == nil && o.DataAbsentReason == nil && len(o.HasMember) == 0 {
+			v.add(at+".value[x]", "is required unless dataAbsentReason or hasMember is given (us-core-2)")
+		}
 	}
 	v.concept(at+".code", &o.Code)
 	v.reference(at+".subject", o.Subject, "Patient", "Group", "Location")
 	v.dateTime(at+".effectiveDateTime", o.EffectiveDateTime, true)
-	if o.ValueCodeableConcept == nil && o.ValueInteger == nil && o.ValueString == nil && o.DataAbsentReason == nil && len(o.HasMember) == 0 {
-		v.add(at+".value[x]", "is required unless dataAbsentReason or hasMember is given")
-	}
 	for i := range o.HasMember {
 		v.reference(at+".hasMember["+strconv.Itoa(i)+"]", &o.HasMember[i], "Observation", "QuestionnaireResponse")
 	}
+	for i := range o.DerivedFrom {
+		v.reference(at+".derivedFrom["+strconv.Itoa(i)+"]", &o.DerivedFrom[i], "Observation", "QuestionnaireResponse", "DocumentReference")
+	}
+}
+
+// patient checks US Core Patient: identifiers with system and value, a name
+// (or its data-absent reason), and an administrative gender.
+func (v *validator) patient(at string, p *Patient) {
+	v.profile(at+".meta.profile", p.Meta, ProfilePatient)
+	if v.required(at+".identifier", len(p.Identifier) > 0) {
+		for i, id := range p.Identifier {
+			v.required(at+".identifier["+strconv.Itoa(i)+"].system", id.System != "")
+			v.required(at+".identifier["+strconv.Itoa(i)+"].value", id.Value != "")
+		}
+	}
+	v.required(at+".name", len(p.Name) > 0)
+	v.code(at+".gender", p.Gender, "male", "female", "other", "unknown")
+}
+
+// procedure checks SDOHCC-Procedure: status, code and subject, and
+// us-core-7 (performed when completed or in progress).
+func (v *validator) procedure(at string, p *Procedure) {
+	v.profile(at+".meta.profile", p.Meta, ProfileProcedure)
+	v.code(at+".status", p.Status, "preparation", "in-progress", "not-done", "on-hold", "stopped", "completed", "entered-in-error", "unknown")
+	v.concept(at+".code", p.Code)
+	v.reference(at+".subject", p.Subject, "Patient", "Group")
+	if (p.Status == "completed" || p.Status == "in-progress") && p.PerformedDateTime == "" {
+		v.add(at+".performed[x]", "is required when completed or in progress (us-core-7)")
+	}
+}
+
+// healthcareService checks the IG's HealthcareService for referral
+// management: the capacity status, active, the sdoh category, type and name.
+func (v *validator) healthcareService(at string, h *HealthcareService) {
+	v.profile(at+".meta.profile", h.Meta, ProfileHealthcareService)
+	if !h.Active {
+		v.add(at+".active", "must be true")
+	}
+	if capacityStatus(h) == nil {
+		v.add(at+".extension", "must carry the capacity status")
+	}
+	if !slices.ContainsFunc(h.Category, func(c CodeableConcept) bool { return hasCoding(&c, SystemUSCoreCategory, "sdoh") }) {
+		v.add(at+".category", "must include sdoh")
+	}
+	v.required(at+".type", len(h.Type) == 1)
+	v.required(at+".name", h.Name != "")
 }

@@ -353,3 +353,43 @@ func TestOwnersCacheIsBounded(t *testing.T) {
 	require.True(t, o.holds(last, network, person))
 	require.False(t, o.holds(first, network, person), "the cache started again when full")
 }
+
+// TestMigrationRetiresReceived: a database written before referral statuses
+// followed the SDOH Clinical Care IG holds acknowledged referrals as
+// "received"; migration 2 makes them requested with business status
+// acknowledged, and their history still replays.
+func TestMigrationRetiresReceived(t *testing.T) {
+	ctx := t.Context()
+	s, _ := openTemp(t, Options{})
+	f := storagetest.NewFixture(t, s, 1)
+	r := f.Create(t, s, f.NewReferral(referral.StatusRequested))
+	r, _ = f.Move(t, s, r, referral.StatusRequested, referral.EventAcknowledged)
+	untouched := f.Create(t, s, f.NewReferral(referral.StatusRequested))
+
+	// Write r as version 1 of the schema held it, and forget migration 2.
+	for _, q := range []string{
+		`UPDATE referrals SET status = 'received', data = json_set(data, '$.status', 'received') WHERE id = ?`,
+		`UPDATE events SET to_status = 'received' WHERE referral_id = ? AND sequence = 2`,
+	} {
+		_, err := s.write.ExecContext(ctx, q, blob(r.ID))
+		require.NoError(t, err)
+	}
+	_, err := s.write.ExecContext(ctx, `DELETE FROM refkit_schema_migrations WHERE version = 2`)
+	require.NoError(t, err)
+
+	require.NoError(t, s.Migrate(ctx))
+	got, err := s.GetReferral(ctx, f.Network.ID, r.ID)
+	require.NoError(t, err)
+	want := r
+	want.BusinessStatus = referral.BusinessAcknowledged
+	require.Equal(t, want, got)
+	events, err := s.ReferralEvents(ctx, f.Network.ID, r.ID)
+	require.NoError(t, err)
+	status, version, err := referral.Replay(events)
+	require.NoError(t, err)
+	require.Equal(t, referral.StatusRequested, status)
+	require.Equal(t, r.Version, version)
+	other, err := s.GetReferral(ctx, f.Network.ID, untouched.ID)
+	require.NoError(t, err)
+	require.Equal(t, untouched, other, "referrals in other statuses are left alone")
+}

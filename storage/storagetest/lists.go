@@ -319,11 +319,13 @@ func testDueReferrals(t *testing.T, s storage.Store) {
 	cleared.NextDeadline = time.Time{}
 	_, err = s.UpdateReferral(ctx, cleared, e)
 	require.NoError(t, err)
-	set, e := Next(none, referral.StatusReceived, referral.EventAcknowledged)
+	set, e := Next(none, referral.StatusRequested, referral.EventAcknowledged)
+	set.BusinessStatus = referral.BusinessAcknowledged
 	set.NextDeadline = now.Add(-3 * time.Hour)
 	_, err = s.UpdateReferral(ctx, set, e)
 	require.NoError(t, err)
-	moved, e := Next(first, referral.StatusReceived, referral.EventAcknowledged)
+	moved, e := Next(first, referral.StatusRequested, referral.EventAcknowledged)
+	moved.BusinessStatus = referral.BusinessAcknowledged
 	moved.NextDeadline = now.Add(-30 * time.Minute)
 	_, err = s.UpdateReferral(ctx, moved, e)
 	require.NoError(t, err)

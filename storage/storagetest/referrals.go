@@ -213,7 +213,7 @@ func testUpdateReferral(t *testing.T, s storage.Store) {
 		mutate func(r *referral.Referral, e *referral.Event)
 	}{
 		{"sequence is not the new version", func(_ *referral.Referral, e *referral.Event) { e.Sequence++ }},
-		{"from is not the stored status", func(_ *referral.Referral, e *referral.Event) { e.From = referral.StatusReceived }},
+		{"from is not the stored status", func(_ *referral.Referral, e *referral.Event) { e.From = referral.StatusOnHold }},
 		{"to is not the new status", func(_ *referral.Referral, e *referral.Event) { e.To = referral.StatusCompleted }},
 		{"event in another network", func(_ *referral.Referral, e *referral.Event) { e.Network = f.ID() }},
 		{"event of another referral", func(_ *referral.Referral, e *referral.Event) { e.Referral = f.ID() }},
