@@ -491,6 +491,9 @@ type Unit struct {
 	URI        string `json:"uri,omitempty"`
 }
 
+// Validate checks the capacity's figures and fields.
+func (c Capacity) Validate() error { return c.validate() }
+
 func (c *Capacity) validate() error {
 	if c.Available < 0 || c.Waitlist < 0 || c.Maximum < 0 {
 		return invalid("capacity", "must not be negative")

@@ -111,3 +111,49 @@ func CheckFeed(q FeedQuery) (int, error) {
 func ForeignScreening(i int) error {
 	return referral.Invalid("needs["+strconv.Itoa(i)+"].screening_id", "is not a screening of the referral's person")
 }
+
+// CheckDirectoryQuery validates a DirectoryChanges call and returns the page
+// size, with CheckFeed's rules.
+func CheckDirectoryQuery(q DirectoryQuery) (int, error) {
+	if q.Network.IsZero() {
+		return 0, referral.Invalid("network_id", "is required")
+	}
+	if q.After < 0 {
+		return 0, referral.Invalid("after", "must not be negative")
+	}
+	return Limit(q.Limit)
+}
+
+// CheckCapacity validates a SetCapacity call: both ids set, and the capacity,
+// when not nil, valid.
+func CheckCapacity(network, service referral.ID, c *referral.Capacity) error {
+	if err := network.Require("network_id"); err != nil {
+		return err
+	}
+	if err := service.Require("service_id"); err != nil {
+		return err
+	}
+	if c != nil {
+		return c.Validate()
+	}
+	return nil
+}
+
+// CheckCapacityAdjustment validates an AdjustCapacity call: both ids set, a
+// Delta that is not zero and at most MaxCapacityDelta either way, a positive
+// Cause.
+func CheckCapacityAdjustment(a CapacityAdjustment) error {
+	if err := a.Network.Require("network_id"); err != nil {
+		return err
+	}
+	if err := a.Service.Require("service_id"); err != nil {
+		return err
+	}
+	if a.Delta == 0 || a.Delta > MaxCapacityDelta || a.Delta < -MaxCapacityDelta {
+		return referral.Invalid("delta", "must be a non-zero number of places, at most 1,000,000 either way")
+	}
+	if a.Cause <= 0 {
+		return referral.Invalid("cause", "must be a referral feed position above zero")
+	}
+	return nil
+}
