@@ -333,6 +333,12 @@ type DirectoryFeed interface {
 	// q.After, in Position order, at most q.Limit of them (see
 	// CheckDirectoryQuery). An unknown network has none.
 	DirectoryChanges(ctx context.Context, q DirectoryQuery) ([]DirectoryChange, error)
+	// DirectoryHead returns the position of the network's last change (0
+	// before the first), or ErrNotFound for an unknown network. A follower
+	// that reads the head, then the records, then the changes after the head
+	// holds what the store holds: a write the records did not show has a
+	// change above the head.
+	DirectoryHead(ctx context.Context, network referral.ID) (int64, error)
 	// DirectoryChanged is FeedNotifier.FeedChanged for the directory feed,
 	// with the same contract and the same delays for changes made elsewhere:
 	// a channel closed after the first append to the network's directory feed

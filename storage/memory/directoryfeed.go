@@ -181,3 +181,16 @@ func cloneUnit(u *referral.Unit) *referral.Unit {
 	out := *u
 	return &out
 }
+
+// DirectoryHead returns the position of the network's last directory change.
+func (s *Store) DirectoryHead(ctx context.Context, network referral.ID) (int64, error) {
+	var head int64
+	err := s.read(ctx, func() error {
+		n, err := s.network(network)
+		if err == nil {
+			head = n.directory.last
+		}
+		return err
+	})
+	return head, err
+}

@@ -311,3 +311,20 @@ func (s *Store) DirectoryChanged(ctx context.Context, network referral.ID) (<-ch
 	}
 	return ch, nil
 }
+
+// DirectoryHead returns the position of the network's last directory change:
+// the committed value of its head row, which a change not yet committed has
+// not moved for other transactions.
+func (s *Store) DirectoryHead(ctx context.Context, network referral.ID) (int64, error) {
+	var head int64
+	err := s.do(ctx, "directory head", func() error {
+		err := s.pool.QueryRow(ctx, `
+			SELECT coalesce((SELECT position FROM directory_heads WHERE network_id = $1), 0)
+			FROM networks WHERE id = $1`, uid(network)).Scan(&head)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notFound("network", network)
+		}
+		return err
+	})
+	return head, err
+}

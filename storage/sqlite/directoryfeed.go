@@ -356,3 +356,19 @@ func (w *headWatch) close() {
 		<-watched
 	}
 }
+
+// DirectoryHead returns the position of the network's last directory change.
+func (s *Store) DirectoryHead(ctx context.Context, network referral.ID) (int64, error) {
+	if err := s.live(ctx); err != nil {
+		return 0, err
+	}
+	var head int64
+	err := s.queryRow(ctx, qDirectoryHead, blob(network), blob(network)).Scan(&head)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, notFound("network", network)
+	}
+	if err != nil {
+		return 0, s.failed("directory head", err)
+	}
+	return head, nil
+}

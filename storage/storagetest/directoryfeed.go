@@ -147,6 +147,19 @@ func testDirectoryFeed(t *testing.T, s storage.Store) {
 	require.NoError(t, err)
 	require.Empty(t, unknown)
 
+	// The head is the last change's position; an unknown network has none.
+	all := DirectoryAll(t, d, f.Network.ID, 0)
+	h, err := d.DirectoryHead(ctx, f.Network.ID)
+	require.NoError(t, err)
+	require.Equal(t, all[len(all)-1].Position, h)
+	_, err = d.DirectoryHead(ctx, f.ID())
+	require.ErrorIs(t, err, referral.ErrNotFound)
+	empty := referral.Network{ID: f.ID(), Name: "Empty network", Created: f.Now}
+	require.NoError(t, s.PutNetwork(ctx, empty))
+	h, err = d.DirectoryHead(ctx, empty.ID)
+	require.NoError(t, err)
+	require.Zero(t, h, "a network without changes has head 0")
+
 	// A cursor past the head reads nothing; a limit reads at most that many.
 	past, err := d.DirectoryChanges(ctx, storage.DirectoryQuery{Network: f.Network.ID, After: 1 << 40})
 	require.NoError(t, err)
@@ -426,6 +439,8 @@ func testDirectoryFeedClose(t *testing.T, s storage.Store) {
 	require.ErrorIs(t, err, storage.ErrClosed)
 	_, err = d.CapacityCursor(ctx, f.Network.ID)
 	require.ErrorIs(t, err, storage.ErrClosed)
+	_, err = d.DirectoryHead(ctx, f.Network.ID)
+	require.ErrorIs(t, err, storage.ErrClosed)
 }
 
 // testDirectoryFeedContext: a cancelled context fails every call with its
@@ -447,6 +462,7 @@ func testDirectoryFeedContext(t *testing.T, s storage.Store) {
 			return err
 		},
 		"cursor": func() error { _, err := d.CapacityCursor(ctx, f.Network.ID); return err },
+		"head":   func() error { _, err := d.DirectoryHead(ctx, f.Network.ID); return err },
 	}
 	for name, call := range calls {
 		err := call()
