@@ -70,6 +70,7 @@ var rules = map[string]rule{
 	"storage/storagetest":             {imports: []string{"referral", "storage"}, modules: []string{testify}},
 	"internal/migrate":                {imports: []string{"referral", "storage"}},
 	"lifecycle":                       {imports: []string{"referral", "storage"}, modules: []string{stateless}},
+	"directory":                       {imports: []string{"referral", "storage", "matching"}},
 	"simulation":                      {imports: []string{"referral", "screening", "matching", "matching/synth", "storage", "storage/memory", "lifecycle"}, modules: []string{h3}},
 	"simulation/plot":                 {imports: []string{"simulation"}, modules: []string{gonum}},
 	"interop/hsds":                    {imports: []string{"referral", "storage", "matching"}},
