@@ -19,13 +19,19 @@ import (
 	"github.com/refkit/refkit/storage/sqlite"
 )
 
+// store is what the tests need of a backend: everything refkit's have.
+type store interface {
+	storage.Store
+	storage.DirectoryFeed
+}
+
 // backend opens an empty store of one kind, closed when the test ends. path,
 // when set, is where a second store on the same database opens (as another
 // process would); reopen opens it.
 type backend struct {
 	name   string
-	open   func(t testing.TB) (storage.Store, string)
-	reopen func(t testing.TB, where string) storage.Store
+	open   func(t testing.TB) (store, string)
+	reopen func(t testing.TB, where string) store
 }
 
 // postgresURL returns the test server's URL, or skips t.
@@ -39,7 +45,7 @@ func postgresURL(t testing.TB) string {
 	return url
 }
 
-func openSQLite(t testing.TB, path string, opts sqlite.Options) storage.Store {
+func openSQLite(t testing.TB, path string, opts sqlite.Options) store {
 	t.Helper()
 	s, err := sqlite.Open(context.Background(), path, opts)
 	require.NoError(t, err)
@@ -47,7 +53,7 @@ func openSQLite(t testing.TB, path string, opts sqlite.Options) storage.Store {
 	return s
 }
 
-func openPostgres(t testing.TB, schema string) storage.Store {
+func openPostgres(t testing.TB, schema string) store {
 	t.Helper()
 	s, err := postgres.Open(context.Background(), postgresURL(t), postgres.Options{Schema: schema})
 	require.NoError(t, err)
@@ -77,7 +83,7 @@ func newSchema(t testing.TB) string {
 var backends = []backend{
 	{
 		name: "memory",
-		open: func(t testing.TB) (storage.Store, string) {
+		open: func(t testing.TB) (store, string) {
 			s := memory.New()
 			t.Cleanup(func() { require.NoError(t, s.Close()) })
 			return s, ""
@@ -85,17 +91,17 @@ var backends = []backend{
 	},
 	{
 		name: "sqlite",
-		open: func(t testing.TB) (storage.Store, string) {
+		open: func(t testing.TB) (store, string) {
 			path := filepath.Join(t.TempDir(), "refkit.db")
 			return openSQLite(t, path, sqlite.Options{PollInterval: 5 * time.Millisecond}), path
 		},
-		reopen: func(t testing.TB, path string) storage.Store {
+		reopen: func(t testing.TB, path string) store {
 			return openSQLite(t, path, sqlite.Options{PollInterval: 5 * time.Millisecond})
 		},
 	},
 	{
 		name: "postgres",
-		open: func(t testing.TB) (storage.Store, string) {
+		open: func(t testing.TB) (store, string) {
 			schema := newSchema(t)
 			return openPostgres(t, schema), schema
 		},

@@ -19,9 +19,9 @@ type clock struct{ now time.Time }
 func (c *clock) Now() time.Time { return c.now }
 
 // head returns the network's directory feed head.
-func head(t testing.TB, s storage.Store) int64 {
+func head(t testing.TB, s store) int64 {
 	t.Helper()
-	h, err := s.(storage.DirectoryFeed).DirectoryHead(context.Background(), network)
+	h, err := s.DirectoryHead(context.Background(), network)
 	require.NoError(t, err)
 	return h
 }
@@ -139,7 +139,7 @@ func TestLoadKeepsWhatTheStoreKnows(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := t.Context()
 			s, _ := b.open(t)
-			d := s.(storage.DirectoryFeed)
+			d := s
 			putNetwork(t, s)
 			recs := sample()
 			recs.Services[0].Capacity = &referral.Capacity{Available: 10, Maximum: 10}
