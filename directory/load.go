@@ -306,15 +306,24 @@ func keepContacts(old, next []referral.Contact) {
 // times aside and their kept parts compared as JSON.
 func sameOrganization(a, b referral.Organization) bool {
 	a.Created, a.Updated, b.Created, b.Updated = time.Time{}, time.Time{}, time.Time{}, time.Time{}
-	a.HSDS, b.HSDS = canonical(a.HSDS), canonical(b.HSDS)
+	a.HSDS, b.HSDS = sameKept(a.HSDS, b.HSDS)
 	return sameJSON(a, b)
 }
 
 // sameService is sameOrganization for services.
 func sameService(a, b referral.Service) bool {
 	a.Created, a.Updated, b.Created, b.Updated = time.Time{}, time.Time{}, time.Time{}, time.Time{}
-	a.HSDS, b.HSDS = canonical(a.HSDS), canonical(b.HSDS)
+	a.HSDS, b.HSDS = sameKept(a.HSDS, b.HSDS)
 	return sameJSON(a, b)
+}
+
+// sameKept returns two kept parts ready to compare: nil both when their
+// bytes are equal already (what most comparisons find), else canonical.
+func sameKept(a, b json.RawMessage) (json.RawMessage, json.RawMessage) {
+	if bytes.Equal(a, b) {
+		return nil, nil
+	}
+	return canonical(a), canonical(b)
 }
 
 // sameJSON compares two records by their JSON: how a store keeps them, so
