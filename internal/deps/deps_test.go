@@ -73,7 +73,7 @@ var rules = map[string]rule{
 	"directory":                       {imports: []string{"referral", "storage", "matching"}},
 	"simulation":                      {imports: []string{"referral", "screening", "matching", "matching/synth", "storage", "storage/memory", "lifecycle"}, modules: []string{h3}},
 	"simulation/plot":                 {imports: []string{"simulation"}, modules: []string{gonum}},
-	"interop/hsds":                    {imports: []string{"referral", "storage", "matching"}},
+	"interop/hsds":                    {imports: []string{"referral", "storage", "matching", "directory"}},
 	"interop/fhir":                    {imports: []string{"referral", "storage", "lifecycle", "screening"}},
 	"demo":                            {imports: []string{"referral", "screening", "matching", "storage", "storage/memory", "lifecycle"}},
 	"demo/internal/gensample":         {imports: []string{"referral", "matching"}},
