@@ -34,6 +34,8 @@ type Catalog struct {
 	orgIDs   []referral.ID // sorted
 	services map[referral.ID]*referral.Service
 	svcIDs   []referral.ID // sorted
+	// revision counts the pages applied that replaced or removed a record.
+	revision uint64
 }
 
 // NewCatalog builds a Catalog of network's directory in store, from the
@@ -85,6 +87,16 @@ func (c *Catalog) Sync(ctx context.Context) (int, error) {
 // Run applies the feed as it grows, until ctx ends or a read fails (see
 // Index.Run).
 func (c *Catalog) Run(ctx context.Context) error { return c.f.run(ctx, c.Sync) }
+
+// Revision counts the syncs that replaced or removed a record; a sync that
+// changed capacities only leaves it as it was. A reader that derives
+// something from the records but not their capacities (package hsds's
+// taxonomy index) rebuilds it when the revision moves.
+func (c *Catalog) Revision() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.revision
+}
 
 // Len returns how many organizations and services the catalog holds.
 func (c *Catalog) Len() (organizations, services int) {
@@ -173,6 +185,9 @@ func (c *Catalog) apply(ctx context.Context, changes []storage.DirectoryChange) 
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if len(orgs)+len(svcs) > 0 {
+		c.revision++
+	}
 	for id, o := range orgs {
 		c.orgIDs = replace(c.orgs, c.orgIDs, id, o)
 	}

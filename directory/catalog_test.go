@@ -57,9 +57,16 @@ func TestCatalogFollowsTheStore(t *testing.T) {
 			renamed := sample().Organizations[0]
 			renamed.Name = "Eastside Pantry and Kitchen"
 			require.NoError(t, s.PutOrganization(ctx, renamed))
+			rev := c.Revision()
 			n, err := c.Sync(ctx)
 			require.NoError(t, err)
 			require.Equal(t, 5, n)
+			require.Greater(t, c.Revision(), rev, "records changed")
+			rev = c.Revision()
+			require.NoError(t, s.SetCapacity(ctx, network, id(12), &referral.Capacity{Available: 4, Maximum: 9}))
+			_, err = c.Sync(ctx)
+			require.NoError(t, err)
+			require.Equal(t, rev, c.Revision(), "a capacity alone is not a new revision")
 			require.Equal(t, []referral.ID{id(1), id(2), id(3)}, organizationIDs(c))
 			require.Equal(t, []referral.ID{id(9), id(10), id(12)}, serviceIDs(c))
 			o, ok := c.Organization(id(1))
