@@ -114,9 +114,6 @@ func (e *exporter) organization(i int) (object, error) {
 	if hidden {
 		conceal(out, ids) // its own copies of its locations
 	}
-	if e.ds.lastModified && !o.Updated.IsZero() {
-		out["last_modified"] = o.Updated.UTC().Format(time.RFC3339Nano)
-	}
 	return out, nil
 }
 

@@ -74,7 +74,7 @@ type Dataset struct {
 	// everything (a backup, a move to another system) names a system actor of
 	// the network. Viewer is never read from or written to JSON.
 	Viewer *referral.Actor `json:"-"`
-	// lastModified makes the writers write a record's Updated time as its
+	// lastModified makes the writers write a service's Updated time as its
 	// last_modified, as the HSDS API does (modified_after filters on it).
 	lastModified bool
 }
