@@ -81,7 +81,9 @@ func TestConfidentialExports(t *testing.T) {
 		}, false},
 		{"the shelter's staff", func(ds *hsds.Dataset) *referral.Actor { return staff(ds.Organizations[0].ID) }, true},
 		{"the granted hotline", func(*hsds.Dataset) *referral.Actor { return staff(hotlineOrg) }, true},
-		{"a system actor", func(*hsds.Dataset) *referral.Actor { return &referral.Actor{Network: network, Role: referral.RoleSystem} }, true},
+		{"a system actor", func(*hsds.Dataset) *referral.Actor {
+			return &referral.Actor{Network: network, Role: referral.RoleSystem}
+		}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
