@@ -75,7 +75,7 @@ var rules = map[string]rule{
 	"simulation/plot":                 {imports: []string{"simulation"}, modules: []string{gonum}},
 	"interop/hsds":                    {imports: []string{"referral", "storage", "matching", "directory"}},
 	"interop/fhir":                    {imports: []string{"referral", "storage", "lifecycle", "screening"}},
-	"demo":                            {imports: []string{"referral", "screening", "matching", "storage", "storage/memory", "lifecycle"}},
+	"demo":                            {imports: []string{"referral", "screening", "matching", "storage", "storage/memory", "lifecycle", "directory"}},
 	"demo/internal/gensample":         {imports: []string{"referral", "matching"}},
 	"cmd/refkit":                      {anyImport: true, modules: []string{term}},
 	"examples/closedloop":             {anyImport: true},

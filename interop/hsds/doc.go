@@ -171,6 +171,6 @@
 //
 // Outside the standard library, hsds imports nothing itself; through matching
 // (rule checks), directory and referral it links github.com/expr-lang/expr,
-// github.com/uber/h3-go/v4 (cgo) and github.com/google/uuid. Its tests also
-// use github.com/getkin/kin-openapi for the OpenAPI checks.
+// github.com/uber/h3-go/v4 (cgo) and github.com/google/uuid; only its tests
+// use the OpenAPI validator (kin-openapi).
 package hsds
