@@ -157,3 +157,37 @@ func TestMatchSources(t *testing.T) {
 		})
 	}
 }
+
+// TestReadmeDatabaseExchange runs the README's import, match and export on a
+// database, so the commands it shows cannot rot.
+func TestReadmeDatabaseExchange(t *testing.T) {
+	commands := [][]string{
+		{"hsds", "import", "--network", "0190a6f0-8a4b-7c3d-9e2f-0000000000aa", "--db", "/tmp/refkit.db", "interop/hsds/testdata/json/services.json"},
+		{"match", "--db", "/tmp/refkit.db", "--network", "0190a6f0-8a4b-7c3d-9e2f-0000000000aa", "--request", "cmd/refkit/testdata/request-austin.json"},
+		{"hsds", "export", "--db", "/tmp/refkit.db", "--network", "0190a6f0-8a4b-7c3d-9e2f-0000000000aa", "--version", "3.1"},
+	}
+	db := filepath.Join(t.TempDir(), "refkit.db")
+	var outs []string
+	for _, args := range commands {
+		requireSays(t, "go run ./cmd/refkit "+strings.Join(args, " "))
+		run := make([]string, len(args))
+		for i, a := range args {
+			switch {
+			case a == "/tmp/refkit.db":
+				a = db
+			case strings.HasPrefix(a, "cmd/refkit/"):
+				a = strings.TrimPrefix(a, "cmd/refkit/")
+			case strings.HasPrefix(a, "interop/"):
+				a = filepath.Join("..", "..", a)
+			}
+			run[i] = a
+		}
+		code, out, errOut := runCmd(t, "", run...)
+		require.Equal(t, 0, code, errOut)
+		outs = append(outs, out)
+	}
+	var res matchOutput
+	require.NoError(t, json.Unmarshal([]byte(outs[1]), &res))
+	require.NotEmpty(t, res.Matches, "the Austin sample has food and shelter services near the request")
+	require.Contains(t, outs[2], `"total_items"`)
+}
