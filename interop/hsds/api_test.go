@@ -28,7 +28,7 @@ import (
 // organization's id (its staff), "system", "other-network", or "bad"
 // (rejected credentials); none is the public.
 type apiEnv struct {
-	t       *testing.T
+	t       testing.TB
 	store   *memory.Store
 	catalog *directory.Catalog
 	handler http.Handler
@@ -36,7 +36,7 @@ type apiEnv struct {
 	loaded  time.Time
 }
 
-func newAPIEnv(t *testing.T) *apiEnv {
+func newAPIEnv(t testing.TB) *apiEnv {
 	t.Helper()
 	ctx := context.Background()
 	s := memory.New()

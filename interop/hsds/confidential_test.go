@@ -30,7 +30,7 @@ var (
 
 // readShelter imports the confidential fixture, with the hotline granted
 // access by the shelter.
-func readShelter(t *testing.T) *hsds.Dataset {
+func readShelter(t testing.TB) *hsds.Dataset {
 	t.Helper()
 	f, err := os.Open("testdata/confidential/services.json")
 	require.NoError(t, err)
