@@ -130,6 +130,7 @@ func Load(ctx context.Context, store Loader, network referral.ID, records Record
 		}
 	}
 	at := now()
+	w := &writer{ctx: ctx, store: store}
 
 	// Organizations first: services name them.
 	for _, o := range sorted(records.Organizations, organizationID) {
@@ -145,9 +146,7 @@ func Load(ctx context.Context, store Loader, network referral.ID, records Record
 		} else {
 			next.Created, next.Updated = orZero(next.Created, at), at
 		}
-		if err := store.PutOrganization(ctx, next); err != nil {
-			return rep, fmt.Errorf("directory: load: organization %s: %w", o.ID, err)
-		}
+		w.organization(next)
 		if ok {
 			rep.Organizations.Updated = append(rep.Organizations.Updated, o.ID)
 		} else {
@@ -171,14 +170,17 @@ func Load(ctx context.Context, store Loader, network referral.ID, records Record
 		} else {
 			next.Created, next.Updated = orZero(next.Created, at), at
 		}
-		if err := store.PutService(ctx, next); err != nil {
-			return rep, fmt.Errorf("directory: load: service %s: %w", s.ID, err)
+		if err := w.service(next); err != nil {
+			return rep, err
 		}
 		if ok {
 			rep.Services.Updated = append(rep.Services.Updated, s.ID)
 		} else {
 			rep.Services.Added = append(rep.Services.Added, s.ID)
 		}
+	}
+	if err := w.flush(); err != nil {
+		return rep, err
 	}
 	if opts.Partial {
 		return rep, nil
@@ -205,6 +207,57 @@ func Load(ctx context.Context, store Loader, network referral.ID, records Record
 		}
 	}
 	return rep, nil
+}
+
+// writer writes the records Load changes: in batches of up to
+// storage.MaxLimit when the store writes batches (storage.DirectoryBatch),
+// one write per record otherwise. Organizations come before services in both.
+type writer struct {
+	ctx      context.Context
+	store    Loader
+	orgs     []referral.Organization
+	services []referral.Service
+}
+
+// organization queues an organization. Organizations are flushed with the
+// first services, so they are all written before any service is.
+func (w *writer) organization(o referral.Organization) { w.orgs = append(w.orgs, o) }
+
+// service queues a service, writing a full batch.
+func (w *writer) service(s referral.Service) error {
+	w.services = append(w.services, s)
+	if len(w.orgs)+len(w.services) >= storage.MaxLimit {
+		return w.flush()
+	}
+	return nil
+}
+
+// flush writes what is queued.
+func (w *writer) flush() error {
+	batch, ok := w.store.(storage.DirectoryBatch)
+	for len(w.orgs)+len(w.services) > 0 {
+		if !ok {
+			for _, o := range w.orgs {
+				if err := w.store.PutOrganization(w.ctx, o); err != nil {
+					return fmt.Errorf("directory: load: organization %s: %w", o.ID, err)
+				}
+			}
+			for _, s := range w.services {
+				if err := w.store.PutService(w.ctx, s); err != nil {
+					return fmt.Errorf("directory: load: service %s: %w", s.ID, err)
+				}
+			}
+			w.orgs, w.services = nil, nil
+			return nil
+		}
+		orgs := w.orgs[:min(len(w.orgs), storage.MaxLimit)]
+		services := w.services[:min(len(w.services), storage.MaxLimit-len(orgs))]
+		if err := batch.PutDirectory(w.ctx, orgs, services); err != nil {
+			return fmt.Errorf("directory: load: %w", err)
+		}
+		w.orgs, w.services = w.orgs[len(orgs):], w.services[len(services):]
+	}
+	return nil
 }
 
 // checkRecords validates the records against network before anything is

@@ -11,6 +11,7 @@ import (
 	"github.com/refkit/refkit/directory"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/storage"
+	"github.com/refkit/refkit/storage/storagetest"
 )
 
 // clock is a test clock that moves only when told.
@@ -232,4 +233,35 @@ func TestLoadRefuses(t *testing.T) {
 		directory.LoadOptions{Partial: true})
 	require.NoError(t, err)
 	require.Equal(t, []referral.ID{id(20)}, rep.Services.Added)
+}
+
+// plainStore hides a store's batch writes: what a host's own store without
+// storage.DirectoryBatch looks like to Load.
+type plainStore struct{ directory.Loader }
+
+// TestLoadWithoutBatches: Load writes one record at a time on a store that
+// does not write batches, with the same result, and in batches of at most
+// storage.MaxLimit records on one that does.
+func TestLoadWithoutBatches(t *testing.T) {
+	ctx := context.Background()
+	s, _ := backends[0].open(t)
+	putNetwork(t, s)
+	recs := sample()
+	for i := range 1200 {
+		recs.Services = append(recs.Services, service(3000+i, id(1+i%2), "extra"))
+	}
+	rep, err := directory.Load(ctx, plainStore{s}, network, recs, directory.LoadOptions{})
+	require.NoError(t, err)
+	require.Len(t, rep.Services.Added, 1203)
+	require.Equal(t, int64(1205), head(t, s))
+
+	other, _ := backends[0].open(t)
+	putNetwork(t, other)
+	batched, err := directory.Load(ctx, other, network, recs, directory.LoadOptions{})
+	require.NoError(t, err)
+	require.Equal(t, rep, batched)
+	require.Equal(t, int64(1205), head(t, other), "one change per record, in two batches")
+	changes := storagetest.DirectoryAll(t, other, network, 0)
+	require.Equal(t, storage.ChangeOrganization, changes[0].Kind)
+	require.Equal(t, storage.ChangeOrganization, changes[1].Kind)
 }

@@ -157,3 +157,45 @@ func CheckCapacityAdjustment(a CapacityAdjustment) error {
 	}
 	return nil
 }
+
+// CheckDirectoryBatch validates a PutDirectory call: at most MaxLimit records
+// in all, each valid (the error names it, "organizations[2].name"), all of one
+// network, no id twice.
+func CheckDirectoryBatch(orgs []referral.Organization, services []referral.Service) error {
+	if len(orgs)+len(services) > MaxLimit {
+		return referral.Invalid("records", "are more than 1000 in one batch")
+	}
+	var network referral.ID
+	seen := make(map[referral.ID]bool, len(orgs)+len(services))
+	check := func(field string, id, net referral.ID, validate func() error) error {
+		if err := validate(); err != nil {
+			var ve *referral.ValidationError
+			if errors.As(err, &ve) {
+				return referral.Invalid(field+"."+ve.Field, ve.Problem)
+			}
+			return err
+		}
+		if network.IsZero() {
+			network = net
+		}
+		if net != network {
+			return referral.Invalid(field+".network_id", "must be the batch's one network")
+		}
+		if seen[id] {
+			return referral.Invalid(field+".id", "is a duplicate")
+		}
+		seen[id] = true
+		return nil
+	}
+	for i, o := range orgs {
+		if err := check("organizations["+strconv.Itoa(i)+"]", o.ID, o.Network, o.Validate); err != nil {
+			return err
+		}
+	}
+	for i, s := range services {
+		if err := check("services["+strconv.Itoa(i)+"]", s.ID, s.Network, s.Validate); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -346,6 +346,23 @@ type DirectoryFeed interface {
 	DirectoryChanged(ctx context.Context, network referral.ID) (<-chan struct{}, error)
 }
 
+// DirectoryBatch is implemented by stores that write many directory records in
+// one atomic write: what makes loading a large directory fast where each
+// commit waits for the disk or the server (package directory's Load uses it
+// when the store has it). Every refkit backend implements it.
+type DirectoryBatch interface {
+	// PutDirectory writes the organizations, then the services, as
+	// PutOrganization and PutService would one after the other, and appends
+	// their changes to the directory feed in that order, all in one atomic
+	// write: every record is written, or none. A service's organization may
+	// be among the organizations written. It checks the batch is well-formed
+	// (ErrInvalid, see CheckDirectoryBatch) and the network exists
+	// (ErrNotFound), then each record as PutOrganization or PutService would,
+	// in the order given (ErrNotFound, ErrConflict): the first failure fails
+	// the whole write.
+	PutDirectory(ctx context.Context, orgs []referral.Organization, services []referral.Service) error
+}
+
 // ChangeKind says what a DirectoryChange records.
 type ChangeKind string
 

@@ -194,3 +194,57 @@ func (s *Store) DirectoryHead(ctx context.Context, network referral.ID) (int64, 
 	})
 	return head, err
 }
+
+// PutDirectory writes organizations then services, and their changes, in one
+// write under the lock: everything is checked before anything is stored.
+func (s *Store) PutDirectory(ctx context.Context, orgs []referral.Organization, services []referral.Service) error {
+	validate := func() error { return storage.CheckDirectoryBatch(orgs, services) }
+	if len(orgs)+len(services) == 0 {
+		return s.write(ctx, validate, func() error { return nil })
+	}
+	network := networkOf(orgs, services)
+	return s.writeIn(ctx, validate, network, func() error {
+		// Each record is checked as PutOrganization and PutService check it,
+		// in the order given, before anything is stored.
+		batch := make(map[referral.ID]bool, len(orgs))
+		for _, o := range orgs {
+			if old, ok := s.orgs.rows[o.ID]; ok && old.Network != network {
+				return conflict("organization", o.ID, "belongs to another network")
+			}
+			batch[o.ID] = true
+		}
+		for _, svc := range services {
+			if old, ok := s.services.rows[svc.ID]; ok && old.Network != network {
+				return conflict("service", svc.ID, "belongs to another network")
+			}
+			if !batch[svc.Organization] {
+				if _, err := s.orgs.find(network, svc.Organization); err != nil {
+					return err
+				}
+			}
+		}
+		feed := &s.networks[network].directory
+		for _, o := range orgs {
+			if _, _, err := s.orgs.put(o.ID, o); err != nil {
+				return err // checked above: not reached
+			}
+			feed.append(storage.DirectoryChange{Network: network, Kind: storage.ChangeOrganization, Organization: o.ID})
+		}
+		for _, svc := range services {
+			if _, _, err := s.services.put(svc.ID, svc); err != nil {
+				return err // checked above: not reached
+			}
+			feed.append(storage.DirectoryChange{Network: network, Kind: storage.ChangeService, Organization: svc.Organization, Service: svc.ID})
+		}
+		return nil
+	})
+}
+
+// networkOf is the network of a batch's records (CheckDirectoryBatch made
+// them agree).
+func networkOf(orgs []referral.Organization, services []referral.Service) referral.ID {
+	if len(orgs) > 0 {
+		return orgs[0].Network
+	}
+	return services[0].Network
+}

@@ -37,9 +37,10 @@ type Store struct {
 }
 
 var (
-	_ storage.Store         = (*Store)(nil)
-	_ storage.FeedNotifier  = (*Store)(nil)
-	_ storage.DirectoryFeed = (*Store)(nil)
+	_ storage.Store          = (*Store)(nil)
+	_ storage.FeedNotifier   = (*Store)(nil)
+	_ storage.DirectoryFeed  = (*Store)(nil)
+	_ storage.DirectoryBatch = (*Store)(nil)
 )
 
 // network holds one tenant and the indexes scoped to it.

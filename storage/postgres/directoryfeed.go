@@ -78,31 +78,38 @@ const (
 // next-1 of them) for network, appending a change of kind. It returns false
 // when w wrote nothing.
 func (s *Store) directoryWrite(ctx context.Context, q rowQuerier, w string, args []any, kind storage.ChangeKind, network referral.ID) (bool, error) {
-	notify := !s.opts.NoNotify
-	args = append(args, string(kind))
+	sql, args := s.changeStatement(w, args, kind, network)
 	var pos int64
-	dest := []any{&pos}
-	if notify {
-		args = append(args, s.directoryChannel, network.String()+" "+s.token)
-		dest = append(dest, nil)
-	}
-	err := q.QueryRow(ctx, changeSQL(w, len(args)-2*boolInt(notify), notify), args...).Scan(dest...)
+	err := q.QueryRow(ctx, sql, args...).Scan(s.changeDest(&pos)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
 	return err == nil, err
 }
 
+// changeStatement is the statement and arguments of a directory write.
+func (s *Store) changeStatement(w string, args []any, kind storage.ChangeKind, network referral.ID) (string, []any) {
+	notify := !s.opts.NoNotify
+	args = append(args, string(kind))
+	next := len(args)
+	if notify {
+		args = append(args, s.directoryChannel, network.String()+" "+s.token)
+	}
+	return changeSQL(w, next, notify), args
+}
+
+// changeDest is where a directory write's row is scanned: its position, and
+// pg_notify's empty result when notifying.
+func (s *Store) changeDest(pos *int64) []any {
+	if s.opts.NoNotify {
+		return []any{pos}
+	}
+	return []any{pos, nil}
+}
+
 // rowQuerier is what directoryWrite runs on: the pool, or a transaction.
 type rowQuerier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // capacityDoc is a capacity as the parameter of setCapacityW: nil is NULL.
@@ -327,4 +334,111 @@ func (s *Store) DirectoryHead(ctx context.Context, network referral.ID) (int64, 
 		return err
 	})
 	return head, err
+}
+
+// PutDirectory writes organizations then services, and their changes, in one
+// transaction whose statements are sent in one pipeline: one round trip and
+// one commit for the whole batch. The network's directory head is locked by
+// the first change and held to the commit, so the batch's changes take
+// consecutive positions.
+func (s *Store) PutDirectory(ctx context.Context, orgs []referral.Organization, services []referral.Service) error {
+	if err := s.live(ctx); err != nil {
+		return err
+	}
+	if err := storage.CheckDirectoryBatch(orgs, services); err != nil {
+		return err
+	}
+	if len(orgs)+len(services) == 0 {
+		return nil
+	}
+	network := batchNetwork(orgs, services)
+	type statement struct {
+		sql  string
+		args []any
+	}
+	var stmts []statement
+	inBatch := make(map[referral.ID]bool, len(orgs))
+	for _, o := range orgs {
+		doc, err := encode("organization", o)
+		if err != nil {
+			return err
+		}
+		sql, args := s.changeStatement(putOrganizationW, []any{uid(o.ID), uid(o.Network), doc}, storage.ChangeOrganization, network)
+		stmts = append(stmts, statement{sql, args})
+		inBatch[o.ID] = true
+	}
+	for _, svc := range services {
+		doc, err := encode("service", svc)
+		if err != nil {
+			return err
+		}
+		sql, args := s.changeStatement(putServiceW, []any{uid(svc.ID), uid(svc.Network), uid(svc.Organization), doc}, storage.ChangeService, network)
+		stmts = append(stmts, statement{sql, args})
+	}
+	err := s.do(ctx, "put directory", func() error {
+		failed := -1
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			var exists bool
+			if err := tx.QueryRow(ctx, networkExists, uid(network)).Scan(&exists); err != nil {
+				return err
+			}
+			if !exists {
+				return notFound("network", network)
+			}
+			b := &pgx.Batch{}
+			for _, st := range stmts {
+				b.Queue(st.sql, st.args...)
+			}
+			res := tx.SendBatch(ctx, b)
+			for i := range stmts {
+				var pos int64
+				err := res.QueryRow().Scan(s.changeDest(&pos)...)
+				if errors.Is(err, pgx.ErrNoRows) {
+					failed = i
+					break
+				}
+				if err != nil {
+					res.Close()
+					return err
+				}
+			}
+			if err := res.Close(); err != nil {
+				return err
+			}
+			if failed >= 0 {
+				return errBatchRecord
+			}
+			return nil
+		})
+		if !errors.Is(err, errBatchRecord) {
+			return err
+		}
+		// The transaction rolled back; say why the record wrote nothing.
+		if failed < len(orgs) {
+			o := orgs[failed]
+			return s.whyNot(ctx, "organization", o.ID, networkExists, uid(o.Network))
+		}
+		svc := services[failed-len(orgs)]
+		if inBatch[svc.Organization] {
+			return conflict("service", svc.ID, "is taken")
+		}
+		return s.whyNot(ctx, "service", svc.ID, organizationExists, uid(svc.Organization), uid(svc.Network))
+	})
+	if err != nil {
+		return err
+	}
+	s.directory.wake(network)
+	return nil
+}
+
+// errBatchRecord marks a batch one of whose records wrote nothing.
+var errBatchRecord = errors.New("a record of the batch wrote nothing")
+
+// batchNetwork is the network of a batch's records (CheckDirectoryBatch made
+// them agree).
+func batchNetwork(orgs []referral.Organization, services []referral.Service) referral.ID {
+	if len(orgs) > 0 {
+		return orgs[0].Network
+	}
+	return services[0].Network
 }

@@ -134,9 +134,10 @@ type Store struct {
 }
 
 var (
-	_ storage.Store         = (*Store)(nil)
-	_ storage.FeedNotifier  = (*Store)(nil)
-	_ storage.DirectoryFeed = (*Store)(nil)
+	_ storage.Store          = (*Store)(nil)
+	_ storage.FeedNotifier   = (*Store)(nil)
+	_ storage.DirectoryFeed  = (*Store)(nil)
+	_ storage.DirectoryBatch = (*Store)(nil)
 )
 
 // Open connects to the database at url (a PostgreSQL URL or key=value string),

@@ -41,18 +41,23 @@ func (s *Store) GetNetwork(ctx context.Context, id referral.ID) (referral.Networ
 // PutOrganization creates or replaces an organization in an existing network.
 func (s *Store) PutOrganization(ctx context.Context, o referral.Organization) error {
 	return s.putDirectory(ctx, "put organization", o.Validate, func(tx *sql.Tx) error {
-		if err := s.claim(ctx, tx, organizations, o.Network, o.ID); err != nil {
-			return err
-		}
-		data, err := encode(o)
-		if err != nil {
-			return err
-		}
-		if _, err = s.txExec(ctx, tx, qPutOrg, blob(o.ID), blob(o.Network), data); err != nil {
-			return err
-		}
-		return s.appendChange(ctx, tx, storage.DirectoryChange{Network: o.Network, Kind: storage.ChangeOrganization, Organization: o.ID})
+		return s.putOrganization(ctx, tx, o)
 	}, o.Network)
+}
+
+// putOrganization writes o and its change inside tx.
+func (s *Store) putOrganization(ctx context.Context, tx *sql.Tx, o referral.Organization) error {
+	if err := s.claim(ctx, tx, organizations, o.Network, o.ID); err != nil {
+		return err
+	}
+	data, err := encode(o)
+	if err != nil {
+		return err
+	}
+	if _, err = s.txExec(ctx, tx, qPutOrg, blob(o.ID), blob(o.Network), data); err != nil {
+		return err
+	}
+	return s.appendChange(ctx, tx, storage.DirectoryChange{Network: o.Network, Kind: storage.ChangeOrganization, Organization: o.ID})
 }
 
 // GetOrganization returns the organization, or ErrNotFound.
@@ -69,22 +74,27 @@ func (s *Store) ListOrganizations(ctx context.Context, network referral.ID, p st
 // PutService creates or replaces a service of an organization in the same network.
 func (s *Store) PutService(ctx context.Context, svc referral.Service) error {
 	return s.putDirectory(ctx, "put service", svc.Validate, func(tx *sql.Tx) error {
-		if err := s.claim(ctx, tx, services, svc.Network, svc.ID); err != nil {
-			return err
-		}
-		if err := s.exists(ctx, tx, organizations, svc.Network, svc.Organization); err != nil {
-			return err
-		}
-		data, err := encode(svc)
-		if err != nil {
-			return err
-		}
-		if _, err = s.txExec(ctx, tx, qPutService, blob(svc.ID), blob(svc.Network), blob(svc.Organization), data); err != nil {
-			return err
-		}
-		return s.appendChange(ctx, tx, storage.DirectoryChange{
-			Network: svc.Network, Kind: storage.ChangeService, Organization: svc.Organization, Service: svc.ID})
+		return s.putService(ctx, tx, svc)
 	}, svc.Network)
+}
+
+// putService writes svc and its change inside tx.
+func (s *Store) putService(ctx context.Context, tx *sql.Tx, svc referral.Service) error {
+	if err := s.claim(ctx, tx, services, svc.Network, svc.ID); err != nil {
+		return err
+	}
+	if err := s.exists(ctx, tx, organizations, svc.Network, svc.Organization); err != nil {
+		return err
+	}
+	data, err := encode(svc)
+	if err != nil {
+		return err
+	}
+	if _, err = s.txExec(ctx, tx, qPutService, blob(svc.ID), blob(svc.Network), blob(svc.Organization), data); err != nil {
+		return err
+	}
+	return s.appendChange(ctx, tx, storage.DirectoryChange{
+		Network: svc.Network, Kind: storage.ChangeService, Organization: svc.Organization, Service: svc.ID})
 }
 
 // GetService returns the service, or ErrNotFound.

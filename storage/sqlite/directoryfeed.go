@@ -372,3 +372,41 @@ func (s *Store) DirectoryHead(ctx context.Context, network referral.ID) (int64, 
 	}
 	return head, nil
 }
+
+// PutDirectory writes organizations then services, and their changes, in one
+// transaction.
+func (s *Store) PutDirectory(ctx context.Context, orgs []referral.Organization, services []referral.Service) error {
+	validate := func() error { return storage.CheckDirectoryBatch(orgs, services) }
+	if len(orgs)+len(services) == 0 {
+		if err := s.live(ctx); err != nil {
+			return err
+		}
+		return validate()
+	}
+	network := batchNetwork(orgs, services)
+	return s.putDirectory(ctx, "put directory", validate, func(tx *sql.Tx) error {
+		if err := s.exists(ctx, tx, networks, network, network); err != nil {
+			return err
+		}
+		for _, o := range orgs {
+			if err := s.putOrganization(ctx, tx, o); err != nil {
+				return err
+			}
+		}
+		for _, svc := range services {
+			if err := s.putService(ctx, tx, svc); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, network)
+}
+
+// batchNetwork is the network of a batch's records (CheckDirectoryBatch made them
+// agree).
+func batchNetwork(orgs []referral.Organization, services []referral.Service) referral.ID {
+	if len(orgs) > 0 {
+		return orgs[0].Network
+	}
+	return services[0].Network
+}

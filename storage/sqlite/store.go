@@ -119,10 +119,11 @@ type Store struct {
 }
 
 var (
-	_ storage.Store         = (*Store)(nil)
-	_ storage.FeedNotifier  = (*Store)(nil)
-	_ storage.DirectoryFeed = (*Store)(nil)
-	_ migrate.Target        = target{}
+	_ storage.Store          = (*Store)(nil)
+	_ storage.FeedNotifier   = (*Store)(nil)
+	_ storage.DirectoryFeed  = (*Store)(nil)
+	_ storage.DirectoryBatch = (*Store)(nil)
+	_ migrate.Target         = target{}
 )
 
 // Open opens (creating if missing) the refkit database at path and migrates it

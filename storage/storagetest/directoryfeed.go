@@ -497,3 +497,98 @@ func testConfidentialRecords(t *testing.T, s storage.Store) {
 	require.NoError(t, err)
 	require.Equal(t, svc, gotSvc)
 }
+
+// testDirectoryBatch: PutDirectory writes every record, organizations first,
+// each with its change, or, when any record fails, nothing at all.
+func testDirectoryBatch(t *testing.T, s storage.Store) {
+	d := directoryFeed(t, s)
+	b, ok := s.(storage.DirectoryBatch)
+	if !ok {
+		t.Skip("the backend does not implement storage.DirectoryBatch")
+	}
+	ctx := t.Context()
+	f := NewFixture(t, s, 1)
+	other := NewFixture(t, s, 2)
+	head := func() int64 {
+		t.Helper()
+		h, err := d.DirectoryHead(ctx, f.Network.ID)
+		require.NoError(t, err)
+		return h
+	}
+	start := head()
+
+	// Refused before anything is written.
+	orgA, orgB := f.NewOrganization("Agency A"), f.NewOrganization("Agency B")
+	bad := f.NewService(orgA.ID)
+	bad.Name = ""
+	tooMany := make([]referral.Service, storage.MaxLimit)
+	for i := range tooMany {
+		tooMany[i] = f.NewService(f.Receiver.ID)
+	}
+	foreign := other.NewOrganization("Elsewhere")
+	for name, call := range map[string]func() error{
+		"invalid record": func() error {
+			return b.PutDirectory(ctx, []referral.Organization{orgA}, []referral.Service{f.NewService(orgA.ID), bad})
+		},
+		"too many": func() error { return b.PutDirectory(ctx, []referral.Organization{orgA}, tooMany) },
+		"two networks": func() error {
+			return b.PutDirectory(ctx, []referral.Organization{orgA, foreign}, nil)
+		},
+		"repeated id": func() error { return b.PutDirectory(ctx, []referral.Organization{orgA, orgA}, nil) },
+	} {
+		err := call()
+		require.ErrorIs(t, err, referral.ErrInvalid, name)
+	}
+	var ve *referral.ValidationError
+	require.ErrorAs(t, b.PutDirectory(ctx, []referral.Organization{orgA}, []referral.Service{f.NewService(orgA.ID), bad}), &ve)
+	require.Equal(t, "services[1].name", ve.Field)
+
+	// A record that fails fails the batch, whole.
+	lost := f.NewService(f.ID())
+	takenSvc := other.NewService(other.Receiver.ID)
+	require.NoError(t, s.PutService(ctx, takenSvc))
+	stolen := f.NewService(orgA.ID)
+	stolen.ID = takenSvc.ID
+	stolenOrg := f.NewOrganization("Stolen")
+	stolenOrg.ID = other.Sender.ID
+	require.ErrorIs(t, b.PutDirectory(ctx, []referral.Organization{orgA}, []referral.Service{f.NewService(orgA.ID), lost}), referral.ErrNotFound)
+	require.ErrorIs(t, b.PutDirectory(ctx, []referral.Organization{orgA}, []referral.Service{f.NewService(orgA.ID), stolen}), referral.ErrConflict)
+	require.ErrorIs(t, b.PutDirectory(ctx, []referral.Organization{orgA, stolenOrg}, nil), referral.ErrConflict)
+	unknown := orgA
+	unknown.Network = f.ID()
+	require.ErrorIs(t, b.PutDirectory(ctx, []referral.Organization{unknown}, nil), referral.ErrNotFound)
+	require.Equal(t, start, head(), "nothing of a failed batch is written")
+	_, err := s.GetOrganization(ctx, f.Network.ID, orgA.ID)
+	require.ErrorIs(t, err, referral.ErrNotFound)
+	require.NoError(t, b.PutDirectory(ctx, nil, nil), "an empty batch writes nothing")
+	require.Equal(t, start, head())
+
+	// A batch: new organizations, services of theirs and of a stored one, a
+	// stored service replaced.
+	ch, err := d.DirectoryChanged(ctx, f.Network.ID)
+	require.NoError(t, err)
+	svc1, svc2 := f.NewService(orgA.ID), f.NewService(orgB.ID)
+	replaced := f.Service
+	replaced.Name = "Groceries and produce"
+	require.NoError(t, b.PutDirectory(ctx, []referral.Organization{orgA, orgB}, []referral.Service{svc1, svc2, replaced}))
+	select {
+	case <-ch:
+	default:
+		t.Fatal("a batch wakes directory followers")
+	}
+	requireChanges(t, []change{
+		{kind: storage.ChangeOrganization, organization: orgA.ID},
+		{kind: storage.ChangeOrganization, organization: orgB.ID},
+		{kind: storage.ChangeService, organization: orgA.ID, service: svc1.ID},
+		{kind: storage.ChangeService, organization: orgB.ID, service: svc2.ID},
+		{kind: storage.ChangeService, organization: f.Receiver.ID, service: f.Service.ID},
+	}, DirectoryAll(t, d, f.Network.ID, start), f.Network.ID)
+	for _, want := range []referral.Service{svc1, svc2, replaced} {
+		got, err := s.GetService(ctx, f.Network.ID, want.ID)
+		require.NoError(t, err)
+		require.Equal(t, want, got)
+	}
+	got, err := s.GetOrganization(ctx, f.Network.ID, orgB.ID)
+	require.NoError(t, err)
+	require.Equal(t, orgB, got)
+}

@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"CapacityAdjustments", testCapacityAdjustments},
 		{"DirectoryChanged", testDirectoryChanged},
 		{"DirectoryFeedTail", testDirectoryFeedTail},
+		{"DirectoryBatch", testDirectoryBatch},
 		{"DirectoryFeedClose", testDirectoryFeedClose},
 		{"DirectoryFeedContext", testDirectoryFeedContext},
 		{"ConfidentialRecords", testConfidentialRecords},
