@@ -25,7 +25,9 @@
 // once, within [0, Maximum], and keeps the cursor; DirectoryChanged wakes at
 // the network's next change and only then; a reader tailing the feed while
 // writers race sees every change once; confidential flags and access grants
-// are stored like any field.
+// are stored like any field. For storage.DirectoryBatch it checks that a batch
+// is written whole, organizations first, each record with its change, or not
+// at all.
 //
 // Where the storage contract leaves a choice open the suite pins it down, so all
 // backends agree:
