@@ -7,7 +7,10 @@
 // health center and six people it screens. Every name, address and phone
 // number in it is invented.
 //
-// Run loads the sample into any storage.Store and plays it on a virtual clock:
+// Run loads the sample into any storage.Store and plays it on a virtual clock,
+// writing the directory to the store only: a directory.Index follows it and a
+// directory.CapacityKeeper takes and frees places as referrals are accepted
+// and completed:
 // screening with AHC HRSN and PHQ-9, matching every need within RadiusM,
 // referrals sent with consent, the receiving organizations acknowledging,
 // accepting, declining with a reason (after which the need is redirected to

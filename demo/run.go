@@ -10,6 +10,7 @@ import (
 	"time"
 	_ "time/tzdata" // the sample's schedules name America/New_York; not every machine has a zone database
 
+	"github.com/refkit/refkit/directory"
 	"github.com/refkit/refkit/lifecycle"
 	"github.com/refkit/refkit/matching"
 	"github.com/refkit/refkit/referral"
@@ -54,17 +55,25 @@ const matchLimit = 5
 
 // Run plays the sample network end to end on store, on a virtual clock, and
 // returns the loop-closure report. It loads the directory into the store and
-// builds a matching index from it; screens each person with their instruments
+// follows it with a directory.Index, and keeps capacities with a
+// directory.CapacityKeeper (accepts take a place, completions free it), so it
+// writes every change to the store once; screens each person with their instruments
 // and stores the results; matches every need and sends a referral with the
 // person's consent to the best match; plays each receiver's story (acknowledge,
 // accept, start, complete with an outcome, or decline with a reason, after
 // which the referrer redirects the need to the next match, or ignore it until
 // the deadline sweep expires it); then asks the lifecycle for its loop-closure
 // metrics. The same sample, start and days give the same report on every store.
-// The store must not hold the sample's network already (ErrConflict).
+// The store must not hold the sample's network already (ErrConflict), and
+// must keep a directory feed (storage.DirectoryFeed: every refkit backend
+// does; ErrInvalid otherwise).
 func Run(ctx context.Context, store storage.Store, opts Options) (*Report, error) {
 	if store == nil {
 		return nil, fmt.Errorf("demo: %w", referral.Invalid("store", "is required"))
+	}
+	feed, ok := store.(directoryStore)
+	if !ok {
+		return nil, fmt.Errorf("demo: %w", referral.Invalid("store", "must keep a directory feed (storage.DirectoryFeed)"))
 	}
 	if opts.Days < 0 {
 		return nil, fmt.Errorf("demo: %w", referral.Invalid("days", "must not be negative"))
@@ -97,7 +106,7 @@ func Run(ctx context.Context, store storage.Store, opts Options) (*Report, error
 		instruments = screening.Default()
 	}
 	p := &play{
-		store:       store,
+		store:       feed,
 		sample:      sample,
 		instruments: instruments,
 		now:         start,
@@ -127,22 +136,32 @@ func Run(ctx context.Context, store storage.Store, opts Options) (*Report, error
 	return p.report, nil
 }
 
+// directoryStore is what the demo plays on: a store with a directory feed.
+type directoryStore interface {
+	storage.Store
+	storage.DirectoryFeed
+}
+
 // play is one run's state: the virtual clock, the scheduled actions of the
 // receiving side, and the report being filled in.
 type play struct {
-	store       storage.Store
+	store       directoryStore
 	sample      *Sample
 	instruments *screening.Registry
 	engine      *lifecycle.Engine
-	index       *matching.Index
-	ids         *referral.IDGenerator
-	referrer    referral.Actor
-	now         time.Time
-	agenda      []action
-	seq         int
-	report      *Report
-	services    map[referral.ID]referral.Service
-	orgNames    map[referral.ID]string
+	// index follows the directory in the store; keeper moves capacities as
+	// referrals are accepted and closed. Both are synced before each match,
+	// as a host's running followers would have caught up by then.
+	index    *directory.Index
+	keeper   *directory.CapacityKeeper
+	ids      *referral.IDGenerator
+	referrer referral.Actor
+	now      time.Time
+	agenda   []action
+	seq      int
+	report   *Report
+	services map[referral.ID]referral.Service
+	orgNames map[referral.ID]string
 	// consents records which (person, organization) pairs have a consent, so a
 	// redirect to a new organization asks for one and a second need does not.
 	consents map[[2]referral.ID]bool
@@ -164,7 +183,7 @@ func (p *play) schedule(at time.Time, do func(context.Context) error) {
 }
 
 // load writes the sample into the store and builds the matching index from
-// what the store returns, as a host would after an import.
+// the store, following it from then on, as a host would after an import.
 func (p *play) load(ctx context.Context) error {
 	s := p.sample
 	if _, err := p.store.GetNetwork(ctx, s.Network.ID); err == nil {
@@ -185,12 +204,26 @@ func (p *play) load(ctx context.Context) error {
 	for _, sv := range services {
 		p.services[sv.ID] = sv
 	}
-	ix, err := matching.New(ctx, services, matching.Options{Now: p.clock})
+	ix, err := directory.NewIndex(ctx, p.store, s.Network.ID, directory.IndexOptions{Matching: matching.Options{Now: p.clock}})
 	if err != nil {
 		return err
 	}
-	p.index = ix
+	keeper, err := directory.NewCapacityKeeper(p.store, s.Network.ID, directory.KeeperOptions{})
+	if err != nil {
+		return err
+	}
+	p.index, p.keeper = ix, keeper
 	return nil
+}
+
+// catchUp applies the capacity changes the referrals made so far and every
+// directory change to the index.
+func (p *play) catchUp(ctx context.Context) error {
+	if _, err := p.keeper.Sync(ctx); err != nil {
+		return err
+	}
+	_, err := p.index.Sync(ctx)
+	return err
 }
 
 func (p *play) run(ctx context.Context, days int) error {
@@ -285,6 +318,9 @@ func mergeNeeds(have, found []referral.Need) []referral.Need {
 func (p *play) refer(ctx context.Context, sp Person, need referral.Need, replaces referral.ID, story Story) error {
 	person := sp.Person
 	declined := p.declinedBy(replaces)
+	if err := p.catchUp(ctx); err != nil {
+		return err
+	}
 	res, err := p.index.Match(ctx, matching.Request{
 		Person: person, Needs: []referral.Need{need}, RadiusM: RadiusM,
 		Limit: matchLimit + len(declined), Full: matching.Exclude, AsOf: p.now,
@@ -381,10 +417,8 @@ func (p *play) story(sp Person, r referral.Referral, story Story) {
 	at := func(d time.Duration) time.Time { return sent.Add(d) }
 	ack := func(ctx context.Context) error { _, err := p.engine.Acknowledge(ctx, intake, r.ID); return err }
 	accept := func(ctx context.Context) error {
-		if _, err := p.engine.Accept(ctx, intake, r.ID, "Intake appointment booked."); err != nil {
-			return err
-		}
-		return p.takeSlot(ctx, r.Service, -1)
+		_, err := p.engine.Accept(ctx, intake, r.ID, "Intake appointment booked.")
+		return err // the capacity keeper takes the place
 	}
 	start := func(ctx context.Context) error { _, err := p.engine.Start(ctx, intake, r.ID); return err }
 	// The receiver acts only on a referral still open: with tight deadlines the
@@ -410,10 +444,8 @@ func (p *play) story(sp Person, r referral.Referral, story Story) {
 		if story == StoryComplete {
 			p.schedule(at(6*24*time.Hour+k*20*time.Hour), open(func(ctx context.Context) error {
 				outcome := referral.Outcome{Code: "got-help", Note: "Service delivered; the person confirmed it helped."}
-				if _, err := p.engine.Complete(ctx, intake, r.ID, outcome); err != nil {
-					return err
-				}
-				return p.takeSlot(ctx, r.Service, +1)
+				_, err := p.engine.Complete(ctx, intake, r.ID, outcome)
+				return err // the capacity keeper frees the place
 			}))
 		}
 	case StoryExpire:
@@ -454,33 +486,21 @@ func (p *play) sweep(ctx context.Context) error {
 	return nil
 }
 
-// takeSlot moves a service's published capacity by delta when it tracks
-// capacity: accepting takes a slot, completing frees it.
-func (p *play) takeSlot(ctx context.Context, service referral.ID, delta int) error {
-	svc, ok := p.services[service]
-	if !ok || svc.Capacity == nil {
-		return nil
-	}
-	return p.setCapacity(ctx, service, max(0, svc.Capacity.Available+delta))
-}
-
-// setCapacity publishes a service's open slots to the store and the index.
+// setCapacity publishes a service's open slots to the store, once: the index
+// follows the store.
 func (p *play) setCapacity(ctx context.Context, service referral.ID, available int) error {
-	svc, ok := p.services[service]
-	if !ok {
-		return nil
+	svc, err := p.store.GetService(ctx, p.sample.Network.ID, service)
+	if err != nil {
+		return fmt.Errorf("service %s: %w", service, err)
 	}
-	c := referral.Capacity{Available: available}
+	c := referral.Capacity{Available: available, Updated: p.now}
 	if svc.Capacity != nil {
 		c.Waitlist = svc.Capacity.Waitlist
 	}
-	svc.Capacity = &c
-	svc.Updated = p.now
-	if err := p.store.PutService(ctx, svc); err != nil {
+	if err := p.store.SetCapacity(ctx, svc.Network, service, &c); err != nil {
 		return fmt.Errorf("service %s: %w", service, err)
 	}
-	p.services[service] = svc
-	return p.index.Update(ctx, matching.SetCapacity(service, svc.Capacity))
+	return nil
 }
 
 // finish reads every referral's final state and the lifecycle's loop-closure

@@ -148,6 +148,21 @@
 // is explained as "unmatchable": with no domain, when it is a candidate; with no
 // location that has coordinates and no area, whenever it covers a requested domain.
 //
+// # Confidential locations
+//
+// A confidential location (referral.Location.Confidential: a
+// domestic-violence shelter) is indexed and filtered at its exact point, but
+// what a result shows of it depends on Request.Viewer, who asks. Its
+// organization's own staff and admins and system actors (or whoever
+// Options.Disclose admits: package directory adds the organizations'
+// ConfidentialAccess grants) see it as any location; everyone else, the
+// public (a nil Viewer) included, sees its Vicinity, the H3 cell at
+// VicinityResolution that holds it, and its distance rounded to whole
+// kilometres, which is also the distance it is scored and ranked by, so
+// neither DistanceM, the reasons, the score, its breakdown nor the order tells
+// the exact distance. Exclusions are shown the same way. Request.Viewer is
+// never read from JSON.
+//
 // # Dependencies
 //
 // Outside the standard library, matching imports github.com/expr-lang/expr

@@ -165,7 +165,7 @@ func (s *Snapshot) withCapacities(changes []Change) (*Snapshot, error) {
 		langSets: s.langSets, grid: s.grid,
 		counties: s.counties, zips: s.zips, states: s.states, polygons: s.polygons, virtual: s.virtual,
 		source: s.source, services: s.services, statuses: s.statuses, caps: edit.next, ids: s.ids, orgs: s.orgs,
-		scratch: s.scratch,
+		scratch: s.scratch, secret: s.secret,
 	}
 	return next, nil
 }

@@ -59,8 +59,16 @@ type Match struct {
 	// through a service area.
 	Location referral.ID `json:"location_id,omitzero"`
 	// DistanceM is the great-circle distance to Location in metres (to 0.1 m); nil
-	// for a match through a service area.
+	// for a match through a service area. For a location the viewer may not
+	// see exactly, it is rounded (see Vicinity).
 	DistanceM *float64 `json:"distance_m,omitempty"`
+	// Vicinity is set for a confidential location the request's Viewer may not
+	// see exactly (referral.Location.Confidential): the H3 cell, at
+	// VicinityResolution, that holds it, in place of its exact place.
+	// DistanceM, the within-radius reason and the score's distance term then
+	// use the distance rounded to whole kilometres (at least 1 km), and so
+	// does the ranking, so nothing in the result tells the exact distance.
+	Vicinity string `json:"vicinity,omitempty"`
 	// Area is the kind of service area that matched, for area matches.
 	Area      referral.AreaKind `json:"area,omitempty"`
 	Score     float64           `json:"score"`
@@ -77,7 +85,10 @@ type Exclusion struct {
 	Service   referral.ID `json:"service_id"`
 	Location  referral.ID `json:"location_id,omitzero"`
 	DistanceM *float64    `json:"distance_m,omitempty"`
-	Reasons   []Reason    `json:"reasons"`
+	// Vicinity is as in Match: set, and DistanceM and the reasons' distances
+	// rounded, for a confidential location the viewer may not see exactly.
+	Vicinity string   `json:"vicinity,omitempty"`
+	Reasons  []Reason `json:"reasons"`
 }
 
 // Result is the answer to a request. Possible is set only when the request asks

@@ -164,7 +164,7 @@ func (s *Snapshot) finish(q *query, sc *scratch) Result {
 		}
 		c := &sc.cands[i]
 		if c.loc >= 0 {
-			c.dist = metres(c.h)
+			c.dist = s.shownDistance(q, c)
 		}
 		s.judge(q, sc, c)
 		switch {

@@ -96,6 +96,12 @@ type Request struct {
 	// AsOf is the time the request is evaluated at: ages, poverty guidelines and
 	// opening hours use it. Zero means the index's clock.
 	AsOf time.Time `json:"as_of,omitzero"`
+	// Viewer is who asks, as the host authenticated them: whether the result
+	// shows a confidential location's distance exactly or only its vicinity
+	// depends on it (see Match.Vicinity and Options.Disclose). Nil is the
+	// public. It is never read from JSON, so a request body cannot claim
+	// to be someone.
+	Viewer *referral.Actor `json:"-"`
 }
 
 // Validate checks the request and reports the first problem as a
@@ -156,6 +162,11 @@ func (r Request) Validate() error {
 	case "", UnknownExclude, UnknownInclude:
 	default:
 		return invalidf("when_unknown", "must be exclude or include")
+	}
+	if r.Viewer != nil {
+		if err := r.Viewer.Validate(); err != nil {
+			return prefixed("viewer", err)
+		}
 	}
 	return validPerson(r.Person)
 }

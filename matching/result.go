@@ -20,7 +20,7 @@ func (s *Snapshot) result(q *query, sc *scratch, matched, possible, excluded []*
 		res.Possible = s.matches(q, sc, possible)
 	}
 	if q.req.Explain {
-		res.Excluded = s.withNowhere(q, s.exclusions(sc, excluded))
+		res.Excluded = s.withNowhere(q, s.exclusions(q, sc, excluded))
 	}
 	return res
 }
@@ -50,6 +50,7 @@ func (s *Snapshot) matches(q *query, sc *scratch, matched []*candidate) []Match 
 		if c.loc >= 0 {
 			dists = append(dists, round(c.dist))
 			m.DistanceM = &dists[len(dists)-1]
+			m.Vicinity = s.vicinity(q, c)
 			reasons = append(reasons, Reason{ReasonWithinRadius, kms[i]})
 		} else {
 			m.Area = c.area
@@ -125,7 +126,7 @@ func (s *Snapshot) matchReasons(out []Reason, q *query, sc *scratch, c *candidat
 // exclusions lists the excluded candidates by service id. A service is a
 // candidate at most once, and services are indexed in id order, so sorting by
 // index sorts by id; the sort is on plain integers, service index and position.
-func (s *Snapshot) exclusions(sc *scratch, excluded []*candidate) []Exclusion {
+func (s *Snapshot) exclusions(q *query, sc *scratch, excluded []*candidate) []Exclusion {
 	keys := sc.keys[:0]
 	points := 0
 	for i, c := range excluded {
@@ -146,6 +147,7 @@ func (s *Snapshot) exclusions(sc *scratch, excluded []*candidate) []Exclusion {
 			x.Location = s.locationID(c)
 			dists = append(dists, round(c.dist))
 			x.DistanceM = &dists[len(dists)-1]
+			x.Vicinity = s.vicinity(q, c)
 		}
 	}
 	return out

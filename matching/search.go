@@ -226,7 +226,7 @@ func (s *Snapshot) search(q *query, sc *scratch) Result {
 	top, maybe := sc.resetTop(q)
 	for i := range sc.cands {
 		c := &sc.cands[i]
-		c.dist = metres(c.h)
+		c.dist = s.shownDistance(q, c)
 		s.score(q, sc, c, c.overlap, c.prof)
 		if c.why == 0 {
 			top.push(int32(i))
@@ -252,7 +252,7 @@ func (s *Snapshot) searchExplained(q *query, sc *scratch) Result {
 		}
 		c := &sc.cands[i]
 		if c.loc >= 0 {
-			c.dist = metres(c.h)
+			c.dist = s.shownDistance(q, c)
 		}
 		c.why = s.verdict(q, sc, c)
 		switch {

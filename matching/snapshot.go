@@ -31,6 +31,14 @@ type Options struct {
 	Limits RuleLimits
 	// Now is the clock for requests without as_of; nil means time.Now.
 	Now func() time.Time
+	// Disclose reports whether viewer, of the services' network, may see the
+	// exact place of the confidential locations of organization's services
+	// (see Request.Viewer). Nil means the organization's own staff and admins
+	// and system actors may (referral.Organization.Discloses without grants);
+	// package directory sets it from the organizations' ConfidentialAccess. It
+	// is called only for matches and exclusions at a confidential location,
+	// and must be safe for concurrent use.
+	Disclose func(viewer referral.Actor, organization referral.ID) bool
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -140,6 +148,11 @@ type Snapshot struct {
 	// nowhere lists the services with no place to be found (no placed or
 	// virtual location, no readable area): explanations name them.
 	nowhere []int32
+	// secret holds, for each service with a confidential location, the
+	// vicinity of each of its locations ("" for one that is not
+	// confidential); nil when no service has one, so a directory without
+	// confidential locations pays nothing for them (see confidential.go).
+	secret map[int32][]string
 
 	// scratch is shared by the snapshots capacity updates derive from this one:
 	// they have the same services, rules and language lists, which is all a
@@ -247,6 +260,7 @@ func build(ctx context.Context, services []referral.Service, opts Options, rs *r
 				points = append(points, placed{lat: l.Latitude, lon: l.Longitude, svc: int32(i), loc: int32(j), id: l.ID})
 			}
 		}
+		s.keepSecret(int32(i), sv)
 		served := areasOf(sv)
 		e.hasArea = len(served) > 0
 		if !e.hasArea && (len(points) == 0 || points[len(points)-1].svc != int32(i)) {

@@ -31,6 +31,12 @@ type Organization struct {
 	Identifiers []Identifier `json:"identifiers,omitempty"`
 	Phones      []Phone      `json:"phones,omitempty"`
 	Contacts    []Contact    `json:"contacts,omitempty"`
+	// ConfidentialAccess names the organizations, besides this one, whose
+	// staff may see what this organization's records keep confidential (see
+	// Discloses): a domestic-violence coalition's hotline, say. It is the
+	// host's access rule, not directory data: HSDS carries no such field, and
+	// exports never write it.
+	ConfidentialAccess []ID `json:"confidential_access,omitempty"`
 	// HSDS keeps, as a JSON object, what the organization's HSDS record carries
 	// that refkit does not model (programs, funding, locations, attributes,
 	// metadata, ...), so an export writes it back. Only package hsds reads it.
@@ -76,14 +82,27 @@ func (o Organization) Validate() error {
 	if err := eachOf("contacts", o.Contacts, 100, Contact.Validate); err != nil {
 		return err
 	}
+	if len(o.ConfidentialAccess) > maxConfidentialAccess {
+		return invalid("confidential_access", "has too many entries")
+	}
+	for i, id := range o.ConfidentialAccess {
+		if err := id.required("confidential_access[" + strconv.Itoa(i) + "]"); err != nil {
+			return err
+		}
+	}
 	return validExtension("hsds", o.HSDS)
 }
+
+// maxConfidentialAccess bounds Organization.ConfidentialAccess: the grant is
+// for a few partners, and every disclosure check reads the list.
+const maxConfidentialAccess = 100
 
 // Clone returns a deep copy.
 func (o Organization) Clone() Organization {
 	o.Identifiers = slices.Clone(o.Identifiers)
 	o.Phones = clonePhones(o.Phones)
 	o.Contacts = cloneContacts(o.Contacts)
+	o.ConfidentialAccess = slices.Clone(o.ConfidentialAccess)
 	o.HSDS = bytes.Clone(o.HSDS)
 	return o
 }
@@ -126,6 +145,9 @@ type Phone struct {
 	Description string `json:"description,omitempty"`
 	// Languages are the BCP 47 tags of the languages the line is answered in.
 	Languages []string `json:"languages,omitempty"`
+	// Confidential marks a number for those the organization discloses to
+	// only (a staff line, say): see Organization.Discloses.
+	Confidential bool `json:"confidential,omitempty"`
 }
 
 // Validate checks the phone's fields.
@@ -158,6 +180,9 @@ type Contact struct {
 	Department string  `json:"department,omitempty"`
 	Email      string  `json:"email,omitempty"`
 	Phones     []Phone `json:"phones,omitempty"`
+	// Confidential marks the whole contact, phones included, for those the
+	// organization discloses to only: see Organization.Discloses.
+	Confidential bool `json:"confidential,omitempty"`
 }
 
 // Validate checks the contact's fields.
@@ -224,6 +249,13 @@ const (
 // service through a service_at_location). Latitude and Longitude are WGS 84
 // degrees. A location without usable coordinates is kept with Unplaced set, so
 // a person can fix it; matching never offers a service at it.
+//
+// A Confidential location (a domestic-violence shelter) is matched at its
+// exact point, but its address, postal address, directions and coordinates are
+// shown only to those its organization discloses to (Organization.Discloses):
+// everyone else sees a coarse area and a rounded distance in match results,
+// and none of them in exports (see Service.Redacted). Its name and
+// description are shown to everyone, so they must not say where it is.
 type Location struct {
 	ID ID `json:"id"`
 	// SourceID is the location's id in the source directory, when refkit had to
@@ -241,6 +273,9 @@ type Location struct {
 	// Unplaced marks a location whose coordinates are missing or unusable;
 	// Latitude and Longitude are then zero.
 	Unplaced bool `json:"unplaced,omitempty"`
+	// Confidential keeps the location's address and exact position from
+	// anyone its organization does not disclose to (see the type's doc).
+	Confidential bool `json:"confidential,omitempty"`
 	// Address is the physical address; PostalAddress the one for mail.
 	Address       *Address        `json:"address,omitempty"`
 	PostalAddress *Address        `json:"postal_address,omitempty"`
@@ -465,6 +500,9 @@ type Unit struct {
 	Identifier string `json:"identifier,omitempty"`
 	URI        string `json:"uri,omitempty"`
 }
+
+// Validate checks the capacity's figures and fields.
+func (c Capacity) Validate() error { return c.validate() }
 
 func (c *Capacity) validate() error {
 	if c.Available < 0 || c.Waitlist < 0 || c.Maximum < 0 {
@@ -900,4 +938,131 @@ func validExtension(field string, raw json.RawMessage) error {
 func controlEscape(hex []byte) bool {
 	v, err := strconv.ParseUint(string(hex), 16, 16)
 	return err == nil && ((v < 0x20 && v != '\t' && v != '\n' && v != '\r') || v == utf8.RuneError)
+}
+
+// Discloses reports whether a may see what o's records keep confidential: the
+// address and exact position of its services' confidential locations, and its
+// confidential phones and contacts. Staff and admins of o itself may, and
+// those of the organizations o lists in ConfidentialAccess; so may system
+// actors, the host's own automation (imports, backups). Delegates may not,
+// nor anyone of another network, nor the public (a nil actor).
+func (o Organization) Discloses(a *Actor) bool {
+	if a == nil || a.Network.IsZero() || a.Network != o.Network {
+		return false
+	}
+	switch a.Role {
+	case RoleSystem:
+		return true
+	case RoleStaff, RoleAdmin:
+		return !a.Organization.IsZero() && (a.Organization == o.ID || slices.Contains(o.ConfidentialAccess, a.Organization))
+	}
+	return false
+}
+
+// Confidential reports whether the service keeps anything confidential: a
+// confidential location, or a confidential phone or contact of its own or of
+// one of its locations.
+func (s Service) Confidential() bool {
+	if hasConfidential(s.Phones, s.Contacts) {
+		return true
+	}
+	for _, l := range s.Locations {
+		if l.Confidential || hasConfidential(l.Phones, nil) {
+			return true
+		}
+	}
+	return false
+}
+
+// Redacted returns a deep copy of s as it is shown to someone its
+// organization does not disclose to. Its confidential locations keep their id,
+// type, name, description, hours, languages and the rest, but lose their
+// address, postal address, transportation directions and coordinates
+// (Latitude and Longitude are zero and Unplaced is set: a redacted copy is for
+// showing, never for matching). Its confidential phones and contacts, and its
+// locations' confidential phones, are left out. A redacted copy carries no
+// kept HSDS part, which may hold what was left out: package hsds writes
+// redacted records from the full record, removing what it must.
+func (s Service) Redacted() Service {
+	s = s.Clone()
+	s.Phones = openPhones(s.Phones)
+	s.Contacts = openContacts(s.Contacts)
+	for i := range s.Locations {
+		l := &s.Locations[i]
+		l.Phones = openPhones(l.Phones)
+		if !l.Confidential {
+			continue
+		}
+		if l.Type == "" && !l.Unplaced {
+			l.Type = LocationPhysical // what it was; an unplaced location with no type says nothing
+		}
+		l.Address, l.PostalAddress, l.Transportation = nil, nil, ""
+		l.Latitude, l.Longitude, l.Unplaced = 0, 0, true
+	}
+	s.HSDS = nil
+	return s
+}
+
+// Redacted returns a deep copy of o as it is shown to someone it does not
+// disclose to: without its confidential phones and contacts, with Phone
+// cleared when it is a confidential phone's number, without ConfidentialAccess
+// (who is trusted is the organization's business) and without its kept HSDS
+// part (see Service.Redacted).
+func (o Organization) Redacted() Organization {
+	o = o.Clone()
+	for _, p := range o.Phones {
+		if p.Confidential && p.Number == o.Phone {
+			o.Phone = ""
+		}
+	}
+	for _, c := range o.Contacts {
+		for _, p := range c.Phones {
+			if (c.Confidential || p.Confidential) && p.Number == o.Phone {
+				o.Phone = ""
+			}
+		}
+	}
+	o.Phones = openPhones(o.Phones)
+	o.Contacts = openContacts(o.Contacts)
+	o.ConfidentialAccess = nil
+	o.HSDS = nil
+	return o
+}
+
+func hasConfidential(phones []Phone, contacts []Contact) bool {
+	for _, p := range phones {
+		if p.Confidential {
+			return true
+		}
+	}
+	for _, c := range contacts {
+		if c.Confidential || hasConfidential(c.Phones, nil) {
+			return true
+		}
+	}
+	return false
+}
+
+// openPhones returns the phones that are not confidential; nil when none are.
+func openPhones(ps []Phone) []Phone {
+	var out []Phone
+	for _, p := range ps {
+		if !p.Confidential {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// openContacts returns the contacts that are not confidential, each without
+// its confidential phones; nil when none are left.
+func openContacts(cs []Contact) []Contact {
+	var out []Contact
+	for _, c := range cs {
+		if !c.Confidential {
+			c.Phones = openPhones(c.Phones)
+			out = append(out, c)
+		}
+	}
+	return out
 }

@@ -111,3 +111,91 @@ func CheckFeed(q FeedQuery) (int, error) {
 func ForeignScreening(i int) error {
 	return referral.Invalid("needs["+strconv.Itoa(i)+"].screening_id", "is not a screening of the referral's person")
 }
+
+// CheckDirectoryQuery validates a DirectoryChanges call and returns the page
+// size, with CheckFeed's rules.
+func CheckDirectoryQuery(q DirectoryQuery) (int, error) {
+	if q.Network.IsZero() {
+		return 0, referral.Invalid("network_id", "is required")
+	}
+	if q.After < 0 {
+		return 0, referral.Invalid("after", "must not be negative")
+	}
+	return Limit(q.Limit)
+}
+
+// CheckCapacity validates a SetCapacity call: both ids set, and the capacity,
+// when not nil, valid.
+func CheckCapacity(network, service referral.ID, c *referral.Capacity) error {
+	if err := network.Require("network_id"); err != nil {
+		return err
+	}
+	if err := service.Require("service_id"); err != nil {
+		return err
+	}
+	if c != nil {
+		return c.Validate()
+	}
+	return nil
+}
+
+// CheckCapacityAdjustment validates an AdjustCapacity call: both ids set, a
+// Delta that is not zero and at most MaxCapacityDelta either way, a positive
+// Cause.
+func CheckCapacityAdjustment(a CapacityAdjustment) error {
+	if err := a.Network.Require("network_id"); err != nil {
+		return err
+	}
+	if err := a.Service.Require("service_id"); err != nil {
+		return err
+	}
+	if a.Delta == 0 || a.Delta > MaxCapacityDelta || a.Delta < -MaxCapacityDelta {
+		return referral.Invalid("delta", "must be a non-zero number of places, at most 1,000,000 either way")
+	}
+	if a.Cause <= 0 {
+		return referral.Invalid("cause", "must be a referral feed position above zero")
+	}
+	return nil
+}
+
+// CheckDirectoryBatch validates a PutDirectory call: at most MaxLimit records
+// in all, each valid (the error names it, "organizations[2].name"), all of one
+// network, no id twice.
+func CheckDirectoryBatch(orgs []referral.Organization, services []referral.Service) error {
+	if len(orgs)+len(services) > MaxLimit {
+		return referral.Invalid("records", "are more than 1000 in one batch")
+	}
+	var network referral.ID
+	seen := make(map[referral.ID]bool, len(orgs)+len(services))
+	check := func(field string, id, net referral.ID, validate func() error) error {
+		if err := validate(); err != nil {
+			var ve *referral.ValidationError
+			if errors.As(err, &ve) {
+				return referral.Invalid(field+"."+ve.Field, ve.Problem)
+			}
+			return err
+		}
+		if network.IsZero() {
+			network = net
+		}
+		if net != network {
+			return referral.Invalid(field+".network_id", "must be the batch's one network")
+		}
+		if seen[id] {
+			return referral.Invalid(field+".id", "is a duplicate")
+		}
+		seen[id] = true
+		return nil
+	}
+	for i, o := range orgs {
+		if err := check("organizations["+strconv.Itoa(i)+"]", o.ID, o.Network, o.Validate); err != nil {
+			return err
+		}
+	}
+	for i, s := range services {
+		if err := check("services["+strconv.Itoa(i)+"]", s.ID, s.Network, s.Validate); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -17,6 +17,14 @@
 // sender's alone) and the same check on the screenings a referral's needs cite
 // hold on every backend; storagetest holds each backend to them.
 //
+// Directory writes have a feed of their own: a store that implements
+// DirectoryFeed (every refkit backend does) records each write to a network's
+// organizations and services, and each capacity change, in an ordered
+// per-network feed, atomically with the write, with the referral feed's
+// cursor semantics and wake-ups; package directory keeps matching indexes and
+// catalogs current from it, in every process. DirectoryBatch writes many
+// directory records in one atomic write.
+//
 // # Dependencies
 //
 // Outside the standard library, storage links only what referral links:

@@ -54,7 +54,9 @@ type Networks interface {
 	GetNetwork(ctx context.Context, id referral.ID) (referral.Network, error)
 }
 
-// Directory stores organizations and their services (with locations).
+// Directory stores organizations and their services (with locations). A
+// store that implements DirectoryFeed also records every write made here in
+// the network's directory feed, in the same atomic write.
 type Directory interface {
 	// PutOrganization creates or replaces an organization. Its network must exist
 	// (ErrNotFound otherwise); an id already used in another network is ErrConflict.
@@ -286,3 +288,144 @@ func Limit(requested int) (int, error) {
 	}
 	return requested, nil
 }
+
+// DirectoryFeed is implemented by stores that keep the directory in the store
+// for every process: each write to a network's directory (PutOrganization,
+// PutService, DeleteService, and the capacity writes below) appends a
+// DirectoryChange to the network's directory feed, atomically with the write,
+// so a follower (package directory keeps a matching index current this way)
+// that applies the feed in order holds what the store holds. Every backend in
+// refkit implements it; storagetest checks it.
+//
+// The feed has the referral feed's cursor semantics (see Referrals.Feed):
+// positions are strictly increasing within a network, not necessarily
+// contiguous, and a change appended after a reader saw position p always gets
+// a position above p, so a follower that resumes after its last position
+// never misses one. A write that fails appends nothing. Positions of the
+// directory feed and of the referral feed are unrelated.
+type DirectoryFeed interface {
+	// SetCapacity replaces the published capacity of a service (nil stops
+	// tracking it), leaving the rest of the record as it is, and appends a
+	// ChangeCapacity change carrying the new capacity: publishing slot counts
+	// is the directory's most frequent write, and followers apply it without
+	// reading the service. It checks, in this order: the ids are set and the
+	// capacity is valid (ErrInvalid, see CheckCapacity); the service exists in
+	// the network (ErrNotFound).
+	SetCapacity(ctx context.Context, network, service referral.ID, c *referral.Capacity) error
+	// AdjustCapacity moves a service's Available by a.Delta, once per cause:
+	// it does nothing and returns false when the network's capacity cursor is
+	// at or above a.Cause already, so a retried adjustment, or the same one
+	// made by a second process following the same referral feed, happens
+	// once. Otherwise it sets the cursor to a.Cause and, when the service
+	// tracks capacity, moves Available by Delta within [0, Maximum] (no upper
+	// bound when Maximum is 0), sets the capacity's Updated to a.At when
+	// a.At is set, appends a ChangeCapacity change and returns true; a service
+	// that tracks no capacity is left as it is (false). It checks, in this
+	// order: the adjustment is well-formed (ErrInvalid, see
+	// CheckCapacityAdjustment); the network exists and then the service
+	// exists in it (ErrNotFound, and the cursor stays where it was).
+	AdjustCapacity(ctx context.Context, a CapacityAdjustment) (bool, error)
+	// CapacityCursor returns the highest Cause AdjustCapacity has taken in the
+	// network (0 before the first): where a follower of the referral feed
+	// that adjusts capacity resumes. An unknown network is ErrNotFound.
+	CapacityCursor(ctx context.Context, network referral.ID) (int64, error)
+	// DirectoryChanges returns the network's changes with Position above
+	// q.After, in Position order, at most q.Limit of them (see
+	// CheckDirectoryQuery). An unknown network has none.
+	DirectoryChanges(ctx context.Context, q DirectoryQuery) ([]DirectoryChange, error)
+	// DirectoryHead returns the position of the network's last change (0
+	// before the first), or ErrNotFound for an unknown network. A follower
+	// that reads the head, then the records, then the changes after the head
+	// holds what the store holds: a write the records did not show has a
+	// change above the head.
+	DirectoryHead(ctx context.Context, network referral.ID) (int64, error)
+	// DirectoryChanged is FeedNotifier.FeedChanged for the directory feed,
+	// with the same contract and the same delays for changes made elsewhere:
+	// a channel closed after the first append to the network's directory feed
+	// that follows the call, whoever made it, or when the store closes.
+	DirectoryChanged(ctx context.Context, network referral.ID) (<-chan struct{}, error)
+}
+
+// DirectoryBatch is implemented by stores that write many directory records in
+// one atomic write: what makes loading a large directory fast where each
+// commit waits for the disk or the server (package directory's Load uses it
+// when the store has it). Every refkit backend implements it.
+type DirectoryBatch interface {
+	// PutDirectory writes the organizations, then the services, as
+	// PutOrganization and PutService would one after the other, and appends
+	// their changes to the directory feed in that order, all in one atomic
+	// write: every record is written, or none. A service's organization may
+	// be among the organizations written. It checks the batch is well-formed
+	// (ErrInvalid, see CheckDirectoryBatch) and the network exists
+	// (ErrNotFound), then each record as PutOrganization or PutService would,
+	// in the order given (ErrNotFound, ErrConflict): the first failure fails
+	// the whole write.
+	PutDirectory(ctx context.Context, orgs []referral.Organization, services []referral.Service) error
+}
+
+// ChangeKind says what a DirectoryChange records.
+type ChangeKind string
+
+// Kinds of directory change.
+const (
+	// ChangeOrganization: an organization was created or replaced.
+	ChangeOrganization ChangeKind = "organization"
+	// ChangeService: a service was created or replaced, its locations and
+	// capacity with it.
+	ChangeService ChangeKind = "service"
+	// ChangeServiceDeleted: a service was deleted.
+	ChangeServiceDeleted ChangeKind = "service-deleted"
+	// ChangeCapacity: only a service's capacity changed (SetCapacity,
+	// AdjustCapacity); the change carries the new capacity.
+	ChangeCapacity ChangeKind = "capacity"
+)
+
+// DirectoryChange is one entry of a network's directory feed. It names what
+// changed, not what it changed to (but for capacity): a follower reads the
+// record as it is when it applies the change, and a later change to the same
+// record follows in the feed.
+type DirectoryChange struct {
+	// Position is the change's place in its network's directory feed,
+	// assigned by the store.
+	Position int64       `json:"position"`
+	Network  referral.ID `json:"network_id"`
+	Kind     ChangeKind  `json:"kind"`
+	// Organization is the organization written, or the organization of the
+	// service written, deleted or whose capacity changed.
+	Organization referral.ID `json:"organization_id"`
+	// Service is the service written, deleted or whose capacity changed; zero
+	// for an organization.
+	Service referral.ID `json:"service_id,omitzero"`
+	// Capacity is the service's capacity after a ChangeCapacity (nil: it no
+	// longer tracks capacity); nil for other kinds.
+	Capacity *referral.Capacity `json:"capacity,omitempty"`
+}
+
+// DirectoryQuery selects changes from a network's directory feed.
+type DirectoryQuery struct {
+	Network referral.ID
+	// After is the last position the reader has seen; 0 reads from the start.
+	After int64
+	// Limit: 0 means DefaultLimit; above MaxLimit or negative is ErrInvalid.
+	Limit int
+}
+
+// CapacityAdjustment is one AdjustCapacity call: a place taken or freed
+// because of a referral event.
+type CapacityAdjustment struct {
+	Network referral.ID
+	Service referral.ID
+	// Delta is added to the service's Available: -1 takes a place, +1 frees
+	// one. It must not be zero, and at most MaxCapacityDelta either way.
+	Delta int
+	// Cause is the position, in the network's referral feed, of the event that
+	// caused the adjustment: positive, and above the cause of every earlier
+	// adjustment in the network (AdjustCapacity does nothing otherwise).
+	Cause int64
+	// At, when set, becomes the capacity's Updated time: when the figure was
+	// last published, as the caller's clock has it.
+	At time.Time
+}
+
+// MaxCapacityDelta bounds CapacityAdjustment.Delta either way.
+const MaxCapacityDelta = 1_000_000

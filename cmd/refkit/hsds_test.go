@@ -29,15 +29,15 @@ func TestHSDSImportExport(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tmp := t.TempDir()
-			orgs, sources := filepath.Join(tmp, "orgs.json"), filepath.Join(tmp, "sources.json")
-			code, out, errOut := runCmd(t, "", "hsds", "import", "--network", hsdsNetwork, "--organizations", orgs, "--sources", sources, tc.path)
+			orgs := filepath.Join(tmp, "orgs.json")
+			code, out, errOut := runCmd(t, "", "hsds", "import", "--network", hsdsNetwork, "--organizations", orgs, tc.path)
 			require.Equal(t, 0, code, errOut)
 			var dir struct {
 				Services []map[string]any `json:"services"`
 			}
 			require.NoError(t, json.Unmarshal([]byte(out), &dir))
 			require.Len(t, dir.Services, 20)
-			require.Contains(t, errOut, "imported 20 services and 7 organizations; 11 records could not be mapped")
+			require.Contains(t, errOut, "imported 20 services and 7 organizations (HSDS 3.0); 8 records kept with a problem; 3 records not imported")
 			require.Contains(t, errOut, "hsds service_area 23e1531d-b03d-5e67-9390-7048460a196f imported with a problem")
 			dirFile := filepath.Join(tmp, "dir.json")
 			require.NoError(t, os.WriteFile(dirFile, []byte(out), 0o600))
@@ -51,17 +51,17 @@ func TestHSDSImportExport(t *testing.T) {
 			require.NotEmpty(t, res.Matches)
 
 			// Export as JSON with the original ids, import again: same services.
-			code, exported, errOut := runCmd(t, "", "hsds", "export", "--directory", dirFile, "--organizations", orgs, "--sources", sources)
+			code, exported, errOut := runCmd(t, "", "hsds", "export", "--directory", dirFile, "--organizations", orgs)
 			require.Equal(t, 0, code, errOut)
 			require.Contains(t, exported, `"3adb1b9a-8aa3-58fb-9b26-73145d746eff"`, "original HSDS ids are written back")
 			code, again, errOut := runCmd(t, exported, "hsds", "import", "--network", hsdsNetwork, "-")
 			require.Equal(t, 0, code, errOut)
 			require.JSONEq(t, string(mustRead(t, dirFile)), again)
-			require.Contains(t, errOut, "8 records could not be mapped", "the kept records' problems, again")
+			require.Contains(t, errOut, "8 records kept with a problem; 0 records not imported", "the kept records' problems, again")
 
 			// Export as a data package, import it again: same services.
 			pkg := filepath.Join(tmp, "pkg")
-			code, _, errOut = runCmd(t, string(mustRead(t, dirFile)), "hsds", "export", "--format", "csv", "--out", pkg, "--organizations", orgs, "--sources", sources)
+			code, _, errOut = runCmd(t, string(mustRead(t, dirFile)), "hsds", "export", "--format", "csv", "--out", pkg, "--organizations", orgs)
 			require.Equal(t, 0, code, errOut)
 			code, again, errOut = runCmd(t, "", "hsds", "import", "--network", hsdsNetwork, "--format", "csv", pkg)
 			require.Equal(t, 0, code, errOut)
@@ -98,7 +98,16 @@ func TestHSDSErrors(t *testing.T) {
 		{"missing file", "", []string{"hsds", "import", "--network", hsdsNetwork, filepath.Join(tmp, "nope.json")}, "no such file"},
 		{"missing package", "", []string{"hsds", "import", "--network", hsdsNetwork, "--format", "csv", tmp}, "datapackage.json cannot be read"},
 		{"bad taxonomy", "", []string{"hsds", "import", "--network", hsdsNetwork, "--taxonomy", orgs, sample}, "--taxonomy: refkit: invalid input"},
-		{"export without organizations", `{"services": []}`, []string{"hsds", "export"}, "--organizations is required"},
+		{"export without organizations", `{"services": []}`, []string{"hsds", "export"}, "--organizations is required without a database"},
+		{"export to another version", `{"services": []}`, []string{"hsds", "export", "--organizations", orgs, "--version", "2.0"}, "--version must be 3.0 or 3.1"},
+		{"export in another shape", `{"services": []}`, []string{"hsds", "export", "--organizations", orgs, "--shape", "programs"}, "--shape must be services"},
+		{"export from two databases", "", []string{"hsds", "export", "--db", "a.db", "--postgres", "postgres://x", "--network", hsdsNetwork}, "--db and --postgres are mutually exclusive"},
+		{"export from a database and files", "", []string{"hsds", "export", "--db", filepath.Join(tmp, "x.db"), "--network", hsdsNetwork, "--organizations", orgs}, "--directory and --organizations are for an export without a database"},
+		{"export from a database without network", "", []string{"hsds", "export", "--db", filepath.Join(tmp, "x.db")}, "--network: refkit: invalid input"},
+		{"import into two databases", "", []string{"hsds", "import", "--network", hsdsNetwork, "--db", "a.db", "--postgres", "postgres://x", sample}, "--db and --postgres are mutually exclusive"},
+		{"import organizations file into a database", "", []string{"hsds", "import", "--network", hsdsNetwork, "--db", filepath.Join(tmp, "x.db"), "--organizations", orgs, sample}, "--organizations is for an import without a database"},
+		{"partial without a database", "", []string{"hsds", "import", "--network", hsdsNetwork, "--partial", sample}, "--partial and --replace-capacity need --db or --postgres"},
+		{"import into a database that is not one", "", []string{"hsds", "import", "--network", hsdsNetwork, "--db", orgs, sample}, "--db: sqlite"},
 		{"export unknown field", `{"servces": []}`, []string{"hsds", "export", "--organizations", orgs}, "directory: refkit: invalid input: servces is not a known field"},
 		{"export dangling organization", `{"services": [{"id":"0190a6f0-8a4b-7c3d-9e2f-000000000001","network_id":"` + hsdsNetwork + `","organization_id":"0190a6f0-8a4b-7c3d-9e2f-0000000000a1","name":"P","status":"active","domains":["food-insecurity"],"service_areas":[{"kind":"virtual"}]}]}`,
 			[]string{"hsds", "export", "--organizations", orgs}, "services[0].organization_id refers to no organization in the dataset"},

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/refkit/refkit/directory"
 	"github.com/refkit/refkit/internal/strictjson"
 	"github.com/refkit/refkit/matching"
 	"github.com/refkit/refkit/referral"
@@ -21,17 +22,21 @@ func init() {
 	register(&command{
 		name:    "match",
 		summary: "match requests against a service directory",
-		args:    "--directory FILE [--request FILE | --requests FILE.jsonl]",
-		about: `Match builds the matching index from a directory file ({"services": [...]},
-the records of package referral, as 'refkit hsds import' writes them) and
-answers one request (--request, or standard input) or many (--requests, JSON
-Lines), printing one JSON result line per request: the services that match,
-ranked, with distance and score, and with "explain": true the services excluded
-and why. A request is a matching.Request in JSON: the person's facts, their
-needs, where they are and the radius. Output is written only when every request
-succeeded, so a failure prints nothing half-way.`,
+		args:    "(--directory FILE | --db FILE --network ID | --postgres URL --network ID) [--request FILE | --requests FILE.jsonl]",
+		about: `Match builds the matching index from a directory: a refkit database's network
+(--db or --postgres with --network, as 'refkit hsds import --db' fills it), or
+a directory file ({"services": [...]}, the records of package referral, as
+'refkit hsds import' prints them). It answers one request (--request, or
+standard input) or many (--requests, JSON Lines), printing one JSON result line
+per request: the services that match, ranked, with distance and score, and with
+"explain": true the services excluded and why. A request is a matching.Request
+in JSON: the person's facts, their needs, where they are and the radius.
+Confidential locations are shown as the public sees them: their vicinity and a
+rounded distance. Output is written only when every request succeeded, so a
+failure prints nothing half-way.`,
 		examples: []string{
 			"refkit match --directory cmd/refkit/testdata/directory.json --request cmd/refkit/testdata/request.json",
+			"refkit match --db refkit.db --network 0190a6f0-8a4b-7c3d-9e2f-0000000000aa --request cmd/refkit/testdata/request-austin.json",
 			"refkit match --directory directory.json --requests requests.jsonl > results.jsonl",
 			"refkit match --directory directory.json < request.json",
 		},
@@ -40,11 +45,13 @@ succeeded, so a failure prints nothing half-way.`,
 }
 
 type matchCmd struct {
+	database
 	directory, request, requests string
 }
 
 func (c *matchCmd) flags(fs *flag.FlagSet) {
-	fs.StringVar(&c.directory, "directory", "", "directory JSON `FILE`: {\"services\": [...]} (required)")
+	c.database.flags(fs, "to match against the network --network of")
+	fs.StringVar(&c.directory, "directory", "", "directory JSON `FILE`: {\"services\": [...]}, instead of a database")
 	fs.StringVar(&c.request, "request", "", "request JSON `FILE` (default: read one request from standard input)")
 	fs.StringVar(&c.requests, "requests", "", "JSON Lines `FILE` of requests, one result line per request")
 }
@@ -60,19 +67,19 @@ func (c *matchCmd) run(ctx context.Context, args []string, std stdio) error {
 	if len(args) > 0 {
 		return fmt.Errorf("unexpected argument %q", args[0])
 	}
-	if c.directory == "" {
-		return errors.New("--directory is required")
+	fromDB, err := c.given()
+	if err != nil {
+		return err
+	}
+	if fromDB == (c.directory != "") {
+		return errors.New("exactly one of --directory, --db and --postgres is required")
 	}
 	if c.request != "" && c.requests != "" {
 		return errors.New("--request and --requests are mutually exclusive")
 	}
-	var dir directoryFile
-	if err := decodeFile(c.directory, &dir); err != nil {
-		return fmt.Errorf("directory: %w", err)
-	}
-	ix, err := matching.New(ctx, dir.Services, matching.Options{})
+	ix, err := c.index(ctx)
 	if err != nil {
-		return fmt.Errorf("directory: %w", err)
+		return err
 	}
 	var out bytes.Buffer
 	enc := newEncoder(&out, false)
@@ -133,6 +140,35 @@ func (c *matchCmd) run(ctx context.Context, args []string, std stdio) error {
 	}
 	_, err = std.out.Write(out.Bytes())
 	return err
+}
+
+// index builds the matching index from the directory file or the database.
+func (c *matchCmd) index(ctx context.Context) (*matching.Index, error) {
+	if c.directory != "" {
+		var dir directoryFile
+		if err := decodeFile(c.directory, &dir); err != nil {
+			return nil, fmt.Errorf("directory: %w", err)
+		}
+		ix, err := matching.New(ctx, dir.Services, matching.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("directory: %w", err)
+		}
+		return ix, nil
+	}
+	network, err := c.networkID()
+	if err != nil {
+		return nil, err
+	}
+	store, err := c.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer store.Close()
+	ix, err := directory.NewIndex(ctx, store, network, directory.IndexOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return ix.Matching(), nil
 }
 
 func decodeFile(path string, v any) error {

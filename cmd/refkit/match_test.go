@@ -104,7 +104,7 @@ func TestMatchCommandErrors(t *testing.T) {
 		stdin string
 		want  string
 	}{
-		{"no directory flag", []string{"match"}, matchRequest, "--directory is required"},
+		{"no directory flag", []string{"match"}, matchRequest, "exactly one of --directory, --db and --postgres is required"},
 		{"missing directory", []string{"match", "--directory", filepath.Join(t.TempDir(), "none.json")}, matchRequest, "directory:"},
 		{"bad rule", []string{"match", "--directory", badDir}, matchRequest, "service 0190a6f0-8a4b-7c3d-9e2f-000000000001: eligibility rule"},
 		{"no needs", []string{"match", "--directory", dir}, `{"near":{"latitude":1,"longitude":1},"radius_m":5}`, "needs"},

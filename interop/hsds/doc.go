@@ -104,6 +104,53 @@
 // exactly the tables and columns of the version's datapackage.json; the reader
 // also accepts the plural file names refkit wrote before.
 //
+// # Into a store
+//
+// Load writes an imported dataset into a network's directory in a store
+// (directory.Load): idempotent, reporting what it added, updated, left alone
+// and removed; with directory.LoadOptions.Partial, the records changed since
+// the last sync (a feed fetched with modified_after) are added and updated and
+// nothing is removed. Every write reaches the directory feed, which keeps each
+// directory.Index current: a host imports once.
+//
+// # Confidential locations
+//
+// A location, phone or contact refkit keeps confidential
+// (referral.Location.Confidential, Phone.Confidential, Contact.Confidential)
+// carries an attribute of refkit's own term "confidential" in HSDS, so a feed
+// refkit writes reads back with the marks. The writers write the confidential
+// parts only for organizations that disclose to Dataset.Viewer
+// (referral.Organization.Discloses): for anyone else, the public by default,
+// a confidential location is written with its id, type, name, description and
+// hours but without its addresses, coordinates, directions and external
+// identifier (removed from what the record kept of its source too), and
+// confidential phones and contacts are left out. HSDS 3.1-dev has no field
+// for this; a proposal on the specification's branch
+// feature-redacted-location-type adds a location_type "redacted", which
+// refkit does not write because the schemas it validates against refuse it.
+//
+// # The HSDS API
+//
+// NewAPI serves the HSDS 3.1 API, read-only, for one network, from a
+// directory.Catalog the host keeps current: GET /, /services and
+// /services/{id}, /organizations and /organizations/{id},
+// /service_at_locations and /service_at_locations/{id}, /taxonomies and
+// /taxonomies/{id}, /taxonomy_terms and /taxonomy_terms/{id}, every listing
+// also by POST. Listings page with HSDS's envelope (page, per_page, bounded
+// by APIOptions.MaxPerPage), filter by organization, taxonomy term, taxonomy
+// and modified_after (each service's Updated time, written as its
+// last_modified), search names and descriptions, and answer in part
+// (one-to-one fields, minimal) or whole (full, full_service). Bad input is an
+// RFC 9457 problem that never quotes it. APIOptions.Authenticate is the seam
+// between the host's authentication and refkit: it turns a request into a
+// referral.Actor (or nil, the public), and what each answer shows of
+// confidential records follows that actor; searches and filters never read
+// what the actor may not see. The handler passes the checks of the
+// specification's own OpenAPI document (schema/openapi.json of branch
+// 3.1-dev, with kin-openapi; see TestAPIOpenAPI), but for
+// /service_at_locations/{id}, whose document names the service schema: the
+// handler returns the service_at_location it describes.
+//
 // # Problems
 //
 // Import is lenient by default. A record refkit can use only in part is imported
@@ -123,6 +170,7 @@
 // # Dependencies
 //
 // Outside the standard library, hsds imports nothing itself; through matching
-// (rule checks) and referral it links github.com/expr-lang/expr,
-// github.com/uber/h3-go/v4 (cgo) and github.com/google/uuid.
+// (rule checks), directory and referral it links github.com/expr-lang/expr,
+// github.com/uber/h3-go/v4 (cgo) and github.com/google/uuid; only its tests
+// use the OpenAPI validator (kin-openapi).
 package hsds

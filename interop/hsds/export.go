@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"time"
 
 	"github.com/refkit/refkit/referral"
 )
@@ -16,6 +17,9 @@ type exporter struct {
 	orgs map[referral.ID]int // organization ID → index in ds.Organizations
 	// svcsOf lists, per organization, the indexes of its services.
 	svcsOf map[referral.ID][]int
+	// hidden are the organizations that do not disclose to ds.Viewer, each
+	// with the HSDS ids of its services' confidential locations.
+	hidden map[referral.ID]map[string]bool
 }
 
 // newExporter checks that a dataset can be written: every record valid, every
@@ -28,6 +32,7 @@ func newExporter(ctx context.Context, ds *Dataset) (*exporter, error) {
 		return nil, referral.Invalid("version", "must be 3.0 or 3.1")
 	}
 	e := &exporter{ds: ds, ver: ds.Version.orDefault(), orgs: make(map[referral.ID]int, len(ds.Organizations)), svcsOf: map[referral.ID][]int{}}
+	e.hidden = map[referral.ID]map[string]bool{}
 	for i, o := range ds.Organizations {
 		if err := o.Validate(); err != nil {
 			return nil, prefixed("organizations["+strconv.Itoa(i)+"]", err)
@@ -36,6 +41,9 @@ func newExporter(ctx context.Context, ds *Dataset) (*exporter, error) {
 			return nil, referral.Invalid("organizations["+strconv.Itoa(i)+"].id", "is a duplicate")
 		}
 		e.orgs[o.ID] = i
+		if !o.Discloses(ds.Viewer) {
+			e.hidden[o.ID] = map[string]bool{}
+		}
 	}
 	for i, s := range ds.Services {
 		if i%256 == 0 {
@@ -51,6 +59,13 @@ func newExporter(ctx context.Context, ds *Dataset) (*exporter, error) {
 			return nil, referral.Invalid(field+".organization_id", "refers to no organization in the dataset")
 		}
 		e.svcsOf[s.Organization] = append(e.svcsOf[s.Organization], i)
+		if ids, ok := e.hidden[s.Organization]; ok {
+			for _, l := range s.Locations {
+				if l.Confidential {
+					ids[e.src(l.ID, l.SourceID)] = true
+				}
+			}
+		}
 	}
 	return e, nil
 }
@@ -85,7 +100,21 @@ func mergeKept(owner referral.ID, proj object, kept []byte, field string) (objec
 // organization writes the organization at index i, without its services.
 func (e *exporter) organization(i int) (object, error) {
 	o := &e.ds.Organizations[i]
-	return mergeKept(o.ID, projectOrganization(o, e.src(o.ID, o.SourceID)), o.HSDS, "organizations["+strconv.Itoa(i)+"]")
+	shown := o
+	ids, hidden := e.hidden[o.ID]
+	if hidden {
+		r := o.Redacted()
+		r.HSDS = o.HSDS // what the projection no longer types loses what was kept of it
+		shown = &r
+	}
+	out, err := mergeKept(o.ID, projectOrganization(shown, e.src(o.ID, o.SourceID)), o.HSDS, "organizations["+strconv.Itoa(i)+"]")
+	if err != nil {
+		return nil, err
+	}
+	if hidden {
+		conceal(out, ids) // its own copies of its locations
+	}
+	return out, nil
 }
 
 // service writes the service at index i, without its organization.
@@ -93,7 +122,14 @@ func (e *exporter) service(i int) (object, error) {
 	s := &e.ds.Services[i]
 	org := &e.ds.Organizations[e.orgs[s.Organization]]
 	id := e.src(s.ID, s.SourceID)
-	proj := projectService(s, id, e.src(org.ID, org.SourceID))
+	shown := s
+	ids, hidden := e.hidden[s.Organization]
+	if hidden = hidden && s.Confidential(); hidden {
+		r := s.Redacted()
+		r.HSDS = s.HSDS // what the projection no longer types loses what was kept of it
+		shown = &r
+	}
+	proj := projectService(shown, id, e.src(org.ID, org.SourceID))
 	for j := range s.Locations {
 		if l := &s.Locations[j]; l.SourceID == "" {
 			if src, ok := e.ds.Sources[l.ID]; ok {
@@ -106,11 +142,46 @@ func (e *exporter) service(i int) (object, error) {
 	if err != nil {
 		return nil, err
 	}
+	if hidden {
+		// The kept part may hold what the redacted record leaves out: a
+		// second address, coordinates kept as written, an external id.
+		conceal(out, ids)
+	}
+	if e.ds.lastModified && !s.Updated.IsZero() {
+		out["last_modified"] = s.Updated.UTC().Format(time.RFC3339Nano)
+	}
 	dropDuplicateDomainTerms(s, out)
 	if e.ver == Version30 {
 		liftSiteAreas(out)
 	}
 	return out, nil
+}
+
+// placeKeys are the location fields that say where a confidential location
+// is: what conceal removes.
+var placeKeys = []string{"addresses", "latitude", "longitude", "transportation", "external_identifier", "external_identifier_type"}
+
+// conceal removes the place of every location with an id in ids, wherever it
+// is nested in v.
+func conceal(v any, ids map[string]bool) {
+	if len(ids) == 0 {
+		return
+	}
+	switch x := v.(type) {
+	case object:
+		if id, ok := x["id"].(string); ok && ids[id] {
+			for _, k := range placeKeys {
+				delete(x, k)
+			}
+		}
+		for _, e := range x {
+			conceal(e, ids)
+		}
+	case []any:
+		for _, e := range x {
+			conceal(e, ids)
+		}
+	}
 }
 
 // dropDuplicateDomainTerms removes refkit's attribute for a domain when a kept

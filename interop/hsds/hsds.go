@@ -1,10 +1,12 @@
 package hsds
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
 
+	"github.com/refkit/refkit/directory"
 	"github.com/refkit/refkit/referral"
 )
 
@@ -62,6 +64,19 @@ type Dataset struct {
 	// id as given. The records carry the same in their SourceID fields, which
 	// writers prefer; Sources serves exports of records that lack them.
 	Sources map[referral.ID]string `json:"sources,omitempty"`
+	// Viewer is who the writers write for. What the records keep confidential
+	// (a confidential location's addresses, coordinates, directions and
+	// external identifier; confidential phones and contacts: see
+	// referral.Location.Confidential) is written only for the organizations
+	// that disclose to Viewer (referral.Organization.Discloses), so nil, the
+	// public, gets none of it: its locations are written without them, still
+	// marked with refkit's "confidential" attribute. An export that must keep
+	// everything (a backup, a move to another system) names a system actor of
+	// the network. Viewer is never read from or written to JSON.
+	Viewer *referral.Actor `json:"-"`
+	// lastModified makes the writers write a service's Updated time as its
+	// last_modified, as the HSDS API does (modified_after filters on it).
+	lastModified bool
 }
 
 // Problem is one HSDS record that could not be mapped, or was imported with
@@ -98,22 +113,46 @@ func (p *Problem) Unwrap() error { return referral.ErrInvalid }
 
 // RuleTaxonomy names refkit's own taxonomy, whose terms carry what HSDS has no
 // field for: "eligibility-rule" (an attribute of a service whose value is its
-// eligibility rule), "closed" (an attribute marking a schedule as a closure)
-// and "waitlist" (an attribute of a service_capacity whose value is the
-// waitlist room).
+// eligibility rule), "closed" (an attribute marking a schedule as a closure),
+// "waitlist" (an attribute of a service_capacity whose value is the waitlist
+// room) and "confidential" (an attribute marking a location, phone or contact
+// confidential: see referral.Location.Confidential).
 const RuleTaxonomy = "https://refkit.dev/hsds/taxonomy"
 
 // Codes of refkit's own taxonomy terms.
 const (
-	ruleCode     = "eligibility-rule"
-	closedCode   = "closed"
-	waitlistCode = "waitlist"
+	ruleCode         = "eligibility-rule"
+	closedCode       = "closed"
+	waitlistCode     = "waitlist"
+	confidentialCode = "confidential"
 )
 
 var ownTerms = map[string][2]string{
 	ruleCode:     {"Eligibility rule", "A refkit eligibility rule: an expr expression over the person's facts, in the attribute value"},
 	closedCode:   {"Closed", "The schedule lists closures: the service is closed whenever it occurs"},
 	waitlistCode: {"Waitlist", "How many more people the service will waitlist once its capacity is taken, in the attribute value"},
+	confidentialCode: {"Confidential", "Shown only to those the organization discloses to: a location's address and exact position, " +
+		"or a phone or contact; others are served the record without them"},
+}
+
+// ownAttribute is an attribute of refkit's own term with code, as the writers
+// add it to a record.
+func ownAttribute(code string) object {
+	t := ownTerm(code)
+	return object{"taxonomy_term_id": t["id"], "taxonomy_term": t}
+}
+
+// ownFlag reports whether a record's attributes hold refkit's own term with
+// code, and marks them consumed: the writers write them again.
+func (im *importer) ownFlag(r reader, code string) bool {
+	found := false
+	for _, a := range r.objects("attributes") {
+		if t := im.termOf(a); t != nil && isOwnTerm(t, code) {
+			found = true
+			a[consumedKey] = true
+		}
+	}
+	return found
 }
 
 // ownTerm is refkit's taxonomy term with code.
@@ -138,3 +177,17 @@ func domainTerm(d referral.Domain) object {
 func itoa(v int) string { return strconv.Itoa(v) }
 
 func jsonNumber(s string) json.Number { return json.Number(s) }
+
+// Load writes an imported dataset into network's directory in store, through
+// directory.Load: idempotent (the same dataset twice writes nothing the second
+// time), reporting what it added, updated, left alone and removed, keeping
+// what the store knows and the feed does not (live capacities, access grants,
+// confidential marks). With opts.Partial the dataset is taken as the records
+// changed since the last sync (a feed fetched with modified_after), and
+// nothing is removed. The dataset's records must all be of network.
+func Load(ctx context.Context, store directory.Loader, network referral.ID, ds *Dataset, opts directory.LoadOptions) (directory.Report, error) {
+	if ds == nil {
+		return directory.Report{}, referral.Invalid("dataset", "is required")
+	}
+	return directory.Load(ctx, store, network, directory.Records{Organizations: ds.Organizations, Services: ds.Services}, opts)
+}

@@ -164,7 +164,8 @@ func (im *importer) phones(list []object) []referral.Phone {
 	var out []referral.Phone
 	for _, o := range list {
 		r := im.read("phone", o)
-		p := referral.Phone{ID: r.id, Number: r.str("number"), Type: r.str("type"), Description: r.str("description")}
+		p := referral.Phone{ID: r.id, Number: r.str("number"), Type: r.str("type"), Description: r.str("description"),
+			Confidential: im.ownFlag(r, confidentialCode)}
 		if strings.TrimSpace(p.Number) == "" {
 			im.keep("phone", r.id, "number is required: kept as given")
 			continue
@@ -190,7 +191,7 @@ func (im *importer) contacts(list []object) []referral.Contact {
 		r := im.read("contact", o)
 		c := referral.Contact{
 			ID: r.id, Name: r.str("name"), Title: r.str("title"), Department: r.str("department"), Email: r.str("email"),
-			Phones: im.phones(r.objects("phones")),
+			Phones: im.phones(r.objects("phones")), Confidential: im.ownFlag(r, confidentialCode),
 		}
 		if err := c.Validate(); err != nil {
 			im.keep("contact", r.id, problemOf(err)+": kept as given")
@@ -317,7 +318,7 @@ func (im *importer) location(o object) (referral.Location, bool) {
 	l := referral.Location{
 		ID: im.ids.of("location", r.id), SourceID: im.ids.source(r.id), Type: referral.LocationType(r.str("location_type")),
 		Name: r.str("name"), AlternateName: r.str("alternate_name"), Description: r.str("description"),
-		Transportation: r.str("transportation"), URL: r.str("url"),
+		Transportation: r.str("transportation"), URL: r.str("url"), Confidential: im.ownFlag(r, confidentialCode),
 	}
 	switch l.Type {
 	case referral.LocationPhysical, referral.LocationPostal, referral.LocationVirtual, "":

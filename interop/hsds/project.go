@@ -62,6 +62,9 @@ func projectPhone(p referral.Phone) object {
 	put(o, "type", p.Type)
 	put(o, "description", p.Description)
 	putLanguages(o, p.Languages)
+	if p.Confidential {
+		o["attributes"] = []any{ownAttribute(confidentialCode)}
+	}
 	return o
 }
 
@@ -73,6 +76,9 @@ func projectContact(c referral.Contact) object {
 		put(o, f.key, f.v)
 	}
 	putList(o, "phones", c.Phones, projectPhone)
+	if c.Confidential {
+		o["attributes"] = []any{ownAttribute(confidentialCode)}
+	}
 	return o
 }
 
@@ -234,6 +240,9 @@ func projectLocation(l referral.Location) object {
 	})
 	putList(o, "phones", l.Phones, projectPhone)
 	putList(o, "schedules", l.Schedules, projectSchedule)
+	if l.Confidential {
+		o["attributes"] = []any{ownAttribute(confidentialCode)}
+	}
 	return o
 }
 
@@ -267,8 +276,7 @@ func projectSchedule(s referral.Schedule) object {
 	o := object{}
 	put(o, "id", s.ID)
 	if s.Closed {
-		t := ownTerm(closedCode)
-		o["attributes"] = []any{object{"taxonomy_term_id": t["id"], "taxonomy_term": t}}
+		o["attributes"] = []any{ownAttribute(closedCode)}
 	}
 	if s.Unreadable != "" {
 		return o

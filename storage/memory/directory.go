@@ -35,8 +35,12 @@ func (s *Store) GetNetwork(ctx context.Context, id referral.ID) (referral.Networ
 // PutOrganization creates or replaces an organization in an existing network.
 func (s *Store) PutOrganization(ctx context.Context, o referral.Organization) error {
 	return s.writeIn(ctx, o.Validate, o.Network, func() error {
-		_, _, err := s.orgs.put(o.ID, o)
-		return err
+		if _, _, err := s.orgs.put(o.ID, o); err != nil {
+			return err
+		}
+		s.networks[o.Network].directory.append(storage.DirectoryChange{
+			Network: o.Network, Kind: storage.ChangeOrganization, Organization: o.ID})
+		return nil
 	})
 }
 
@@ -56,8 +60,12 @@ func (s *Store) PutService(ctx context.Context, svc referral.Service) error {
 		if _, err := s.orgs.find(svc.Network, svc.Organization); err != nil {
 			return err
 		}
-		_, _, err := s.services.put(svc.ID, svc)
-		return err
+		if _, _, err := s.services.put(svc.ID, svc); err != nil {
+			return err
+		}
+		s.networks[svc.Network].directory.append(storage.DirectoryChange{
+			Network: svc.Network, Kind: storage.ChangeService, Organization: svc.Organization, Service: svc.ID})
+		return nil
 	})
 }
 
@@ -74,7 +82,16 @@ func (s *Store) ListServices(ctx context.Context, network referral.ID, p storage
 // DeleteService removes a service, or returns ErrNotFound.
 func (s *Store) DeleteService(ctx context.Context, network, id referral.ID) error {
 	return s.write(ctx, noInput, func() error {
-		return s.services.remove(network, id)
+		svc, err := s.services.find(network, id)
+		if err != nil {
+			return err
+		}
+		if err := s.services.remove(network, id); err != nil {
+			return err
+		}
+		s.networks[network].directory.append(storage.DirectoryChange{
+			Network: network, Kind: storage.ChangeServiceDeleted, Organization: svc.Organization, Service: id})
+		return nil
 	})
 }
 

@@ -17,6 +17,11 @@
 // stores events in a pointer-free form, so a store holding millions of events
 // adds nothing to garbage-collection scanning.
 //
+// Each network also keeps its directory feed (storage.DirectoryFeed): the
+// changes its directory writes append, as values in position order, with the
+// capacity cursor and a channel that DirectoryChanged hands out and the next
+// change closes.
+//
 // Event times are kept without their monotonic clock reading (as any database
 // would), in the location they were given.
 //

@@ -37,8 +37,10 @@ type Store struct {
 }
 
 var (
-	_ storage.Store        = (*Store)(nil)
-	_ storage.FeedNotifier = (*Store)(nil)
+	_ storage.Store          = (*Store)(nil)
+	_ storage.FeedNotifier   = (*Store)(nil)
+	_ storage.DirectoryFeed  = (*Store)(nil)
+	_ storage.DirectoryBatch = (*Store)(nil)
 )
 
 // network holds one tenant and the indexes scoped to it.
@@ -56,6 +58,8 @@ type network struct {
 	// appended is closed at the next append, waking feed followers; nil while
 	// nobody waits, so appends cost nothing then.
 	appended chan struct{}
+	// directory is the network's directory feed (see directoryfeed.go).
+	directory directoryFeed
 }
 
 // appendFeed records an event position in the network's feed and wakes followers.
@@ -134,6 +138,7 @@ func (s *Store) Close() error {
 		if n.appended != nil {
 			close(n.appended) // followers wake and see storage.ErrClosed
 		}
+		n.directory.wake()
 	}
 	s.orgs.drop()
 	s.services.drop()

@@ -14,7 +14,8 @@ import (
 // The directory writes are single statements: each inserts or replaces a record
 // only when what it references exists in its network, and replaces a record only
 // within its own network. When a statement writes nothing, a second query tells
-// the caller why (ErrNotFound or ErrConflict).
+// the caller why (ErrNotFound or ErrConflict). The writes of organizations and
+// services also append to the directory feed (directoryfeed.go).
 
 // PutNetwork creates or replaces a network, with its feed head.
 func (s *Store) PutNetwork(ctx context.Context, n referral.Network) error {
@@ -57,18 +58,18 @@ func (s *Store) PutOrganization(ctx context.Context, o referral.Organization) er
 	if err != nil {
 		return err
 	}
-	return s.do(ctx, "put organization", func() error {
-		tag, err := s.pool.Exec(ctx, `
-			INSERT INTO organizations (id, network_id, doc)
-			SELECT $1::uuid, $2::uuid, $3::jsonb
-			WHERE EXISTS (SELECT 1 FROM networks WHERE id = $2::uuid)
-			ON CONFLICT (id) DO UPDATE SET doc = excluded.doc
-			WHERE organizations.network_id = excluded.network_id`, uid(o.ID), uid(o.Network), doc)
-		if err != nil || tag.RowsAffected() == 1 {
+	err = s.do(ctx, "put organization", func() error {
+		ok, err := s.directoryWrite(ctx, s.pool, putOrganizationW, []any{uid(o.ID), uid(o.Network), doc}, storage.ChangeOrganization, o.Network)
+		if err != nil || ok {
 			return err
 		}
 		return s.whyNot(ctx, "organization", o.ID, networkExists, uid(o.Network))
 	})
+	if err != nil {
+		return err
+	}
+	s.directory.wake(o.Network)
+	return nil
 }
 
 // GetOrganization returns the organization, or ErrNotFound.
@@ -95,19 +96,19 @@ func (s *Store) PutService(ctx context.Context, svc referral.Service) error {
 	if err != nil {
 		return err
 	}
-	return s.do(ctx, "put service", func() error {
-		tag, err := s.pool.Exec(ctx, `
-			INSERT INTO services (id, network_id, organization_id, doc)
-			SELECT $1::uuid, $2::uuid, $3::uuid, $4::jsonb
-			WHERE EXISTS (SELECT 1 FROM organizations WHERE id = $3::uuid AND network_id = $2::uuid)
-			ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, doc = excluded.doc
-			WHERE services.network_id = excluded.network_id`,
-			uid(svc.ID), uid(svc.Network), uid(svc.Organization), doc)
-		if err != nil || tag.RowsAffected() == 1 {
+	err = s.do(ctx, "put service", func() error {
+		ok, err := s.directoryWrite(ctx, s.pool, putServiceW, []any{uid(svc.ID), uid(svc.Network), uid(svc.Organization), doc},
+			storage.ChangeService, svc.Network)
+		if err != nil || ok {
 			return err
 		}
 		return s.whyNot(ctx, "service", svc.ID, organizationExists, uid(svc.Organization), uid(svc.Network))
 	})
+	if err != nil {
+		return err
+	}
+	s.directory.wake(svc.Network)
+	return nil
 }
 
 // GetService returns the service, or ErrNotFound.
@@ -124,13 +125,18 @@ func (s *Store) ListServices(ctx context.Context, network referral.ID, p storage
 
 // DeleteService removes a service; ErrNotFound if the network has none with id.
 func (s *Store) DeleteService(ctx context.Context, network, id referral.ID) error {
-	return s.do(ctx, "delete service", func() error {
-		tag, err := s.pool.Exec(ctx, `DELETE FROM services WHERE id = $1 AND network_id = $2`, uid(id), uid(network))
-		if err == nil && tag.RowsAffected() == 0 {
+	err := s.do(ctx, "delete service", func() error {
+		ok, err := s.directoryWrite(ctx, s.pool, deleteServiceW, []any{uid(id), uid(network)}, storage.ChangeServiceDeleted, network)
+		if err == nil && !ok {
 			return notFound("service", id)
 		}
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	s.directory.wake(network)
+	return nil
 }
 
 // PutPerson creates or replaces a person of an existing network.

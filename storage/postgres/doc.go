@@ -64,6 +64,21 @@
 // (pg_snapshot_xmin) is PostgreSQL-only, advisory locks are missing on CockroachDB,
 // and SERIALIZABLE with max(position)+1 trades the wait for retries.
 //
+// # The directory feed
+//
+// The directory feed (storage.DirectoryFeed) reuses the mechanism: every write
+// of an organization or service, a deletion and a capacity write is one
+// statement that writes the record, increments the network's row in
+// directory_heads (an upsert, so the row is made by the first change) and
+// inserts the change at the new position into directory_changes
+// (migrations/0002_directory_feed.sql). AdjustCapacity is one transaction: it
+// locks the service row, takes its cause by a conditional upsert of the
+// network's row in directory_cursors (a second adjuster with the same cause
+// waits for the first and then finds it taken), and writes the capacity with
+// its change. Changes notify their own channel, refkit_directory
+// (refkit_directory_<schema>), listened to on a second connection opened by
+// the first DirectoryChanged.
+//
 // # Notifications
 //
 // Stores implement storage.FeedNotifier. A write also runs pg_notify on the

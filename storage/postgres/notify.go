@@ -41,8 +41,12 @@ func (s *Store) FeedChanged(ctx context.Context, network referral.ID) (<-chan st
 }
 
 // notifier hands out wake-up channels per network and closes them on appends.
+// A store has one for the referral feed and one for the directory feed, each
+// listening on its own NOTIFY channel.
 type notifier struct {
 	s *Store
+	// name is the NOTIFY channel listened on.
+	name string
 
 	// start serialises opening the listener connection.
 	start sync.Mutex
@@ -56,8 +60,12 @@ type notifier struct {
 	done chan struct{}
 }
 
-func newNotifier(s *Store) *notifier {
-	return &notifier{s: s, waiting: make(map[referral.ID]chan struct{})}
+// newNotifier returns the notifier of the store's referral feed.
+func newNotifier(s *Store) *notifier { return newChannelNotifier(s, s.channel) }
+
+// newChannelNotifier returns a notifier listening on channel.
+func newChannelNotifier(s *Store, channel string) *notifier {
+	return &notifier{s: s, name: channel, waiting: make(map[referral.ID]chan struct{})}
 }
 
 // channel returns the network's current wake-up channel, creating it.
@@ -172,7 +180,7 @@ func (n *notifier) connect(ctx context.Context) (*pgx.Conn, error) {
 	}
 	// The channel is an identifier (LISTEN takes no parameters), built from the
 	// validated schema name and quoted.
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{n.s.channel}.Sanitize()); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{n.name}.Sanitize()); err != nil {
 		_ = conn.Close(ctx)
 		return nil, fmt.Errorf("listen: %w", err)
 	}

@@ -46,8 +46,12 @@ const (
 	retryCap  = 500 * time.Millisecond
 )
 
-// feedChannel is the LISTEN/NOTIFY channel of a store in the default schema.
-const feedChannel = "refkit_feed"
+// feedChannel and directoryChannel are the LISTEN/NOTIFY channels of the
+// referral feed and the directory feed of a store in the default schema.
+const (
+	feedChannel      = "refkit_feed"
+	directoryChannel = "refkit_directory"
+)
 
 // schemaName is what Options.Schema accepts: a plain lowercase identifier short
 // enough that the notification channel named after it stays under PostgreSQL's
@@ -121,14 +125,19 @@ type Store struct {
 	channel string
 	token   string
 	notify  *notifier
+	// directoryChannel and directory do the same for the directory feed.
+	directoryChannel string
+	directory        *notifier
 
 	// createSQL and updateSQL are the referral writes, with or without pg_notify.
 	createSQL, updateSQL string
 }
 
 var (
-	_ storage.Store        = (*Store)(nil)
-	_ storage.FeedNotifier = (*Store)(nil)
+	_ storage.Store          = (*Store)(nil)
+	_ storage.FeedNotifier   = (*Store)(nil)
+	_ storage.DirectoryFeed  = (*Store)(nil)
+	_ storage.DirectoryBatch = (*Store)(nil)
 )
 
 // Open connects to the database at url (a PostgreSQL URL or key=value string),
@@ -231,10 +240,13 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, owned bool, opts Options)
 		channel:    feedChannel,
 		token:      referral.NewID().String(),
 	}
+	s.directoryChannel = directoryChannel
 	if opts.Schema != "" {
 		s.channel = feedChannel + "_" + opts.Schema
+		s.directoryChannel = directoryChannel + "_" + opts.Schema
 	}
 	s.notify = newNotifier(s)
+	s.directory = newChannelNotifier(s, s.directoryChannel)
 	s.createSQL, s.updateSQL = createReferralSQL, updateReferralSQL
 	if !opts.NoNotify {
 		s.createSQL, s.updateSQL = createReferralNotifySQL, updateReferralNotifySQL
@@ -276,6 +288,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.notify.close()
+	s.directory.close()
 	if s.owned {
 		s.pool.Close()
 	}

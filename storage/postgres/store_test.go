@@ -565,7 +565,7 @@ func TestUnstorableText(t *testing.T) {
 
 // TestMigrationRetiresReceived: a database written before referral statuses
 // followed the SDOH Clinical Care IG holds acknowledged referrals as
-// "received"; migration 2 makes them requested with business status
+// "received"; migration 3 makes them requested with business status
 // acknowledged, and their history still replays.
 func TestMigrationRetiresReceived(t *testing.T) {
 	ctx := t.Context()
@@ -575,7 +575,8 @@ func TestMigrationRetiresReceived(t *testing.T) {
 	r, _ = f.Move(t, s, r, referral.StatusRequested, referral.EventAcknowledged)
 	untouched := f.Create(t, s, f.NewReferral(referral.StatusRequested))
 
-	// Write r as version 1 of the schema held it, and forget migration 2.
+	// Write r as the schema before migration 3 held it, and forget migration 3
+	// (the latest: forgetting an earlier one would leave a gap the runner refuses).
 	for _, q := range []string{
 		`UPDATE referrals SET status = 'received', doc = jsonb_set(doc, '{status}', '"received"') WHERE id = $1`,
 		`UPDATE events SET doc = jsonb_set(doc, '{to}', '"received"') WHERE referral_id = $1 AND sequence = 2`,
@@ -583,7 +584,7 @@ func TestMigrationRetiresReceived(t *testing.T) {
 		_, err := s.pool.Exec(ctx, q, r.ID.String())
 		require.NoError(t, err)
 	}
-	_, err := s.pool.Exec(ctx, `DELETE FROM refkit_schema_migrations WHERE version = 2`)
+	_, err := s.pool.Exec(ctx, `DELETE FROM refkit_schema_migrations WHERE version = 3`)
 	require.NoError(t, err)
 
 	require.NoError(t, s.Migrate(ctx))

@@ -40,17 +40,24 @@ func (s *Store) GetNetwork(ctx context.Context, id referral.ID) (referral.Networ
 
 // PutOrganization creates or replaces an organization in an existing network.
 func (s *Store) PutOrganization(ctx context.Context, o referral.Organization) error {
-	return s.put(ctx, "put organization", o.Validate, func(tx *sql.Tx) error {
-		if err := s.claim(ctx, tx, organizations, o.Network, o.ID); err != nil {
-			return err
-		}
-		data, err := encode(o)
-		if err != nil {
-			return err
-		}
-		_, err = s.txExec(ctx, tx, qPutOrg, blob(o.ID), blob(o.Network), data)
+	return s.putDirectory(ctx, "put organization", o.Validate, func(tx *sql.Tx) error {
+		return s.putOrganization(ctx, tx, o)
+	}, o.Network)
+}
+
+// putOrganization writes o and its change inside tx.
+func (s *Store) putOrganization(ctx context.Context, tx *sql.Tx, o referral.Organization) error {
+	if err := s.claim(ctx, tx, organizations, o.Network, o.ID); err != nil {
 		return err
-	})
+	}
+	data, err := encode(o)
+	if err != nil {
+		return err
+	}
+	if _, err = s.txExec(ctx, tx, qPutOrg, blob(o.ID), blob(o.Network), data); err != nil {
+		return err
+	}
+	return s.appendChange(ctx, tx, storage.DirectoryChange{Network: o.Network, Kind: storage.ChangeOrganization, Organization: o.ID})
 }
 
 // GetOrganization returns the organization, or ErrNotFound.
@@ -66,20 +73,28 @@ func (s *Store) ListOrganizations(ctx context.Context, network referral.ID, p st
 
 // PutService creates or replaces a service of an organization in the same network.
 func (s *Store) PutService(ctx context.Context, svc referral.Service) error {
-	return s.put(ctx, "put service", svc.Validate, func(tx *sql.Tx) error {
-		if err := s.claim(ctx, tx, services, svc.Network, svc.ID); err != nil {
-			return err
-		}
-		if err := s.exists(ctx, tx, organizations, svc.Network, svc.Organization); err != nil {
-			return err
-		}
-		data, err := encode(svc)
-		if err != nil {
-			return err
-		}
-		_, err = s.txExec(ctx, tx, qPutService, blob(svc.ID), blob(svc.Network), blob(svc.Organization), data)
+	return s.putDirectory(ctx, "put service", svc.Validate, func(tx *sql.Tx) error {
+		return s.putService(ctx, tx, svc)
+	}, svc.Network)
+}
+
+// putService writes svc and its change inside tx.
+func (s *Store) putService(ctx context.Context, tx *sql.Tx, svc referral.Service) error {
+	if err := s.claim(ctx, tx, services, svc.Network, svc.ID); err != nil {
 		return err
-	})
+	}
+	if err := s.exists(ctx, tx, organizations, svc.Network, svc.Organization); err != nil {
+		return err
+	}
+	data, err := encode(svc)
+	if err != nil {
+		return err
+	}
+	if _, err = s.txExec(ctx, tx, qPutService, blob(svc.ID), blob(svc.Network), blob(svc.Organization), data); err != nil {
+		return err
+	}
+	return s.appendChange(ctx, tx, storage.DirectoryChange{
+		Network: svc.Network, Kind: storage.ChangeService, Organization: svc.Organization, Service: svc.ID})
 }
 
 // GetService returns the service, or ErrNotFound.
@@ -95,16 +110,22 @@ func (s *Store) ListServices(ctx context.Context, network referral.ID, p storage
 
 // DeleteService removes a service, or returns ErrNotFound.
 func (s *Store) DeleteService(ctx context.Context, network, id referral.ID) error {
-	return s.put(ctx, "delete service", noInput, func(tx *sql.Tx) error {
-		res, err := s.txExec(ctx, tx, qDeleteService, blob(id), blob(network))
+	return s.putDirectory(ctx, "delete service", noInput, func(tx *sql.Tx) error {
+		var raw []byte
+		err := s.txRow(ctx, tx, qDeleteService, blob(id), blob(network)).Scan(&raw)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("service", id)
+		}
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return errors.Join(err, notFound("service", id))
+		org, err := toID(raw)
+		if err != nil {
+			return err
 		}
-		return nil
-	})
+		return s.appendChange(ctx, tx, storage.DirectoryChange{
+			Network: network, Kind: storage.ChangeServiceDeleted, Organization: org, Service: id})
+	}, network)
 }
 
 // PutPerson creates or replaces a person in an existing network.

@@ -41,6 +41,13 @@
 // waited-on networks' feed heads at that interval (see notify.go for why the
 // head and not PRAGMA data_version).
 //
+// The directory feed (storage.DirectoryFeed) works the same way: every
+// directory write appends a row to directory_changes in its own transaction
+// (migrations/0002_directory_feed.sql), positions are rowids handed out under
+// the write lock, and DirectoryChanged wakes at once for this Store's changes
+// and within Options.PollInterval for another process's, by watching the
+// directory feed's head.
+//
 // Errors: a write lock another process holds past the busy timeout
 // (SQLITE_BUSY, SQLITE_LOCKED), a full disk, an I/O error or a closed handle
 // wrap referral.ErrUnavailable; a file that is not a usable database

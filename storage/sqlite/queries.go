@@ -40,7 +40,7 @@ const (
 		ON CONFLICT (id) DO UPDATE SET data = excluded.data`
 	qPutService = `INSERT INTO services (id, network_id, organization_id, data) VALUES (?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, data = excluded.data`
-	qDeleteService = `DELETE FROM services WHERE id = ? AND network_id = ?`
+	qDeleteService = `DELETE FROM services WHERE id = ? AND network_id = ? RETURNING organization_id`
 	qPutPerson     = `INSERT INTO persons (id, network_id, data) VALUES (?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET data = excluded.data`
 	qPutConsent = `INSERT INTO consents
@@ -73,6 +73,27 @@ const (
 		WHERE next_deadline IS NOT NULL AND next_deadline <= ? ORDER BY next_deadline, id LIMIT ?`
 )
 
+// The directory feed's statements (see directoryfeed.go).
+const (
+	qAppendChange = `INSERT INTO directory_changes (network_id, kind, organization_id, service_id, capacity)
+		VALUES (?, ?, ?, ?, ?)`
+	qServiceRecord  = `SELECT data FROM services WHERE id = ? AND network_id = ?`
+	qSetServiceData = `UPDATE services SET data = ? WHERE id = ?`
+	qCapacityCause  = `SELECT capacity_cause FROM directory_cursors WHERE network_id = ?`
+	qSetCause       = `INSERT INTO directory_cursors (network_id, capacity_cause) VALUES (?, ?)
+		ON CONFLICT (network_id) DO UPDATE SET capacity_cause = excluded.capacity_cause`
+	// qCapacityCursor reads a network's cursor (0 before the first
+	// adjustment); no row when the network does not exist.
+	qCapacityCursor = `SELECT coalesce((SELECT capacity_cause FROM directory_cursors WHERE network_id = ?), 0)
+		FROM networks WHERE id = ?`
+	qDirectoryChanges = `SELECT position, kind, organization_id, service_id, capacity FROM directory_changes
+		WHERE network_id = ? AND position > ? ORDER BY position LIMIT ?`
+	// qDirectoryHead reads a network's last directory feed position (0 before
+	// its first change); no row when the network does not exist.
+	qDirectoryHead = `SELECT coalesce((SELECT max(position) FROM directory_changes WHERE network_id = ?), 0)
+		FROM networks WHERE id = ?`
+)
+
 // eventColumns are the columns scanEvents reads, of the events table aliased e.
 const eventColumns = `e.position, e.network_id, e.referral_id, e.sequence, e.type, e.actor_org, e.actor_user,
 	e.actor_role, e.actor_person, e.at_sec, e.at_nsec, e.from_status, e.to_status, e.reason, e.note`
@@ -85,4 +106,5 @@ var writeQueries = []string{
 	qByIdempotencyKey, qInsertReferral, qReferralState, qUpdateReferral, qInsertEvent,
 	organizations.owner, services.owner, persons.owner, consents.owner,
 	organizations.exists, persons.exists,
+	qAppendChange, qServiceRecord, qSetServiceData, qCapacityCause, qSetCause,
 }

@@ -114,12 +114,16 @@ type Store struct {
 	rq, wq *stmts
 	// owners caches the owners of screenings that referrals cite.
 	owners owners
+	// directory wakes directory feed followers (see directoryfeed.go).
+	directory *headWatch
 }
 
 var (
-	_ storage.Store        = (*Store)(nil)
-	_ storage.FeedNotifier = (*Store)(nil)
-	_ migrate.Target       = target{}
+	_ storage.Store          = (*Store)(nil)
+	_ storage.FeedNotifier   = (*Store)(nil)
+	_ storage.DirectoryFeed  = (*Store)(nil)
+	_ storage.DirectoryBatch = (*Store)(nil)
+	_ migrate.Target         = target{}
 )
 
 // Open opens (creating if missing) the refkit database at path and migrates it
@@ -209,6 +213,7 @@ func newStore(ctx context.Context, write, read *sql.DB, opts Options) (*Store, e
 		write: write, read: read, waiting: make(map[referral.ID]*waiter), migrations: ms,
 		rq: newStmts(read), wq: newStmts(write), poll: opts.PollInterval, stop: make(chan struct{}),
 	}
+	s.directory = newHeadWatch(s, qDirectoryHead)
 	if err := s.inspect(ctx, opts.QuickCheck); err != nil {
 		return nil, err
 	}
@@ -531,6 +536,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	close(s.stop)
+	s.directory.close()
 	s.feedMu.Lock()
 	for id, w := range s.waiting {
 		close(w.ch)

@@ -356,7 +356,7 @@ func TestOwnersCacheIsBounded(t *testing.T) {
 
 // TestMigrationRetiresReceived: a database written before referral statuses
 // followed the SDOH Clinical Care IG holds acknowledged referrals as
-// "received"; migration 2 makes them requested with business status
+// "received"; migration 3 makes them requested with business status
 // acknowledged, and their history still replays.
 func TestMigrationRetiresReceived(t *testing.T) {
 	ctx := t.Context()
@@ -366,7 +366,8 @@ func TestMigrationRetiresReceived(t *testing.T) {
 	r, _ = f.Move(t, s, r, referral.StatusRequested, referral.EventAcknowledged)
 	untouched := f.Create(t, s, f.NewReferral(referral.StatusRequested))
 
-	// Write r as version 1 of the schema held it, and forget migration 2.
+	// Write r as the schema before migration 3 held it, and forget migration 3
+	// (the latest: forgetting an earlier one would leave a gap the runner refuses).
 	for _, q := range []string{
 		`UPDATE referrals SET status = 'received', data = json_set(data, '$.status', 'received') WHERE id = ?`,
 		`UPDATE events SET to_status = 'received' WHERE referral_id = ? AND sequence = 2`,
@@ -374,7 +375,7 @@ func TestMigrationRetiresReceived(t *testing.T) {
 		_, err := s.write.ExecContext(ctx, q, blob(r.ID))
 		require.NoError(t, err)
 	}
-	_, err := s.write.ExecContext(ctx, `DELETE FROM refkit_schema_migrations WHERE version = 2`)
+	_, err := s.write.ExecContext(ctx, `DELETE FROM refkit_schema_migrations WHERE version = 3`)
 	require.NoError(t, err)
 
 	require.NoError(t, s.Migrate(ctx))

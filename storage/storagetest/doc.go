@@ -13,8 +13,21 @@
 // backend's filtering with Visibility.Allows, unsent referrals included),
 // deadlines, context cancellation, a concurrent workload whose event log must
 // replay to the stored referrals, and Close (every call afterwards is
-// storage.ErrClosed; closing twice is harmless). Run's subtest for Close
-// closes its store itself, so a backend's cleanup closes it a second time.
+// storage.ErrClosed; closing twice is harmless). Run's subtests for Close
+// close their store themselves, so a backend's cleanup closes it a second
+// time.
+//
+// For backends that implement storage.DirectoryFeed (all of refkit's) the
+// suite also checks the directory feed: every directory write appends one
+// change atomically with it and a failed one appends nothing; cursors, limits
+// and per-network feeds work as the referral feed's do; capacity writes change
+// the capacity only and are recorded with it; AdjustCapacity applies each cause
+// once, within [0, Maximum], and keeps the cursor; DirectoryChanged wakes at
+// the network's next change and only then; a reader tailing the feed while
+// writers race sees every change once; confidential flags and access grants
+// are stored like any field. For storage.DirectoryBatch it checks that a batch
+// is written whole, organizations first, each record with its change, or not
+// at all.
 //
 // Where the storage contract leaves a choice open the suite pins it down, so all
 // backends agree:

@@ -41,6 +41,15 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"CitedScreenings", testCitedScreenings},
 		{"Limits", testLimits},
 		{"Close", testClose},
+		{"DirectoryFeed", testDirectoryFeed},
+		{"DirectoryFeedLimits", testDirectoryFeedLimits},
+		{"CapacityAdjustments", testCapacityAdjustments},
+		{"DirectoryChanged", testDirectoryChanged},
+		{"DirectoryFeedTail", testDirectoryFeedTail},
+		{"DirectoryBatch", testDirectoryBatch},
+		{"DirectoryFeedClose", testDirectoryFeedClose},
+		{"DirectoryFeedContext", testDirectoryFeedContext},
+		{"ConfidentialRecords", testConfidentialRecords},
 	}
 	for _, tc := range suite {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,4 +1,4 @@
--- refkit schema, version 2: referral statuses are the SDOH Clinical Care IG's
+-- refkit schema, version 3: referral statuses are the SDOH Clinical Care IG's
 -- referral Task statuses, which leave out FHIR's "received". A referral the
 -- receiver had acknowledged becomes requested with business status
 -- acknowledged, and its events say requested where they said received, so its
