@@ -8,11 +8,14 @@
 // it creates the record table and applies what is due, the others then find the
 // work done. Without it, two processes' "CREATE TABLE IF NOT EXISTS" race on
 // PostgreSQL's catalog and one fails. How the lock is taken belongs to the
-// database: PostgreSQL takes a session advisory lock keyed by schema; SQLite
-// needs none, because every step is an IMMEDIATE transaction that its write
-// lock serialises ([Unlocked]); an engine without advisory locks (CockroachDB)
-// would implement Locker with a lease row in a lock table, and Run would not
-// change.
+// database: PostgreSQL takes a session advisory lock keyed by schema, or, in
+// its portable mode for engines whose advisory locks are missing or do
+// nothing (CockroachDB), a lease row in a lock table that expires unless its
+// holder renews it; SQLite needs none, because every step is an IMMEDIATE
+// transaction that its write lock serialises ([Unlocked]). Run is the same
+// for all of them, and stays correct even if a lease passes to another
+// process mid-run: each migration applies in one transaction that records its
+// version, so the loser of a race on a version fails, and finds it applied.
 //
 // We use this small runner rather than a migration library because the SQLite
 // backend talks database/sql and the PostgreSQL backend talks pgx natively; the

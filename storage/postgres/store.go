@@ -76,8 +76,9 @@ type Options struct {
 	ConnectTimeout time.Duration
 	// MaxConns caps the pool Open creates; zero keeps pgxpool's default.
 	MaxConns int32
-	// NoNotify turns LISTEN/NOTIFY off, for PostgreSQL-compatible engines that
-	// lack it (CockroachDB, YugabyteDB). FeedChanged then wakes at appends made
+	// NoNotify turns LISTEN/NOTIFY off (Portable implies it), for
+	// PostgreSQL-compatible engines that lack it (CockroachDB, and YugabyteDB
+	// unless it is turned on there). FeedChanged then wakes at appends made
 	// through this Store and, for appends by other processes, after PollInterval.
 	NoNotify bool
 	// PollInterval is how long a FeedChanged channel waits at most when
