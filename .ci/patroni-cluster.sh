@@ -28,12 +28,15 @@
 #
 # Environment: REFKIT_PATRONI_DIR (default /tmp/refkit-patroni),
 # REFKIT_PATRONI_PORT (default 55500: PostgreSQL on +1..+3, the Patroni REST
-# API on +11..+13, etcd on +20 and +21), REFKIT_PG_DB (default refkit_test).
+# API on +11..+13, etcd on +20 and +21), REFKIT_PG_DB (default refkit_test),
+# REFKIT_PATRONI_STRICT (default true: synchronous_mode_strict; false lets a
+# leader commit alone while no standby is in sync, as after a failover).
 set -eu
 
 DIR=${REFKIT_PATRONI_DIR:-/tmp/refkit-patroni}
 BASE=${REFKIT_PATRONI_PORT:-55500}
 DB=${REFKIT_PG_DB:-refkit_test}
+STRICT=${REFKIT_PATRONI_STRICT:-true}
 NODES="1 2 3"
 ETCD_CLIENT=$((BASE + 20))
 ETCD_PEER=$((BASE + 21))
@@ -189,7 +192,7 @@ bootstrap:
     maximum_lag_on_failover: 1048576
     primary_start_timeout: 0
     synchronous_mode: true
-    synchronous_mode_strict: true
+    synchronous_mode_strict: $STRICT
     postgresql:
       use_pg_rewind: true
       use_slots: true

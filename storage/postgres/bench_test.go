@@ -59,13 +59,14 @@ const transitionsPerLoop = 4
 // BenchmarkTransitions measures durable transitions per second through
 // lifecycle.Engine: one writer, then eight concurrent writers on one network
 // (they serialise on its feed head) and on eight networks (they do not), with
-// and without NOTIFY.
+// and without NOTIFY, and in portable mode (no NOTIFY, every call in an
+// explicit transaction).
 func BenchmarkTransitions(b *testing.B) {
 	ctx := context.Background()
 	for _, mode := range []struct {
 		name string
 		opts Options
-	}{{"notify", Options{}}, {"no-notify", Options{NoNotify: true}}} {
+	}{{"notify", Options{}}, {"no-notify", Options{NoNotify: true}}, {"portable", Options{Portable: true}}} {
 		b.Run(mode.name+"/1-writer", func(b *testing.B) {
 			s := openTest(b, mode.opts)
 			n := newBenchNetwork(b, s, 1)

@@ -200,27 +200,29 @@ func TestChaosFailover(t *testing.T) {
 	stopWork()
 	wg.Wait()
 
-	// Unavailability: from each failure to the first transition acknowledged
-	// by a call that started after it.
+	// Unavailability: around each failure, the longest time in which no
+	// transition was acknowledged. (Measured from acknowledgements, not from
+	// the signal: a killed server under load may still finish a commit or
+	// two while the kernel tears it down.)
 	run.mu.Lock()
 	acks := slices.Clone(run.acks)
 	run.mu.Unlock()
+	ends := make([]time.Time, len(acks))
+	for i, a := range acks {
+		ends[i] = a.end
+	}
+	slices.SortFunc(ends, func(a, b time.Time) int { return a.Compare(b) })
 	var windows []time.Duration
 	for _, at := range killedAt {
-		first := time.Time{}
-		for _, a := range acks {
-			if a.start.After(at) && (first.IsZero() || a.end.Before(first)) {
-				first = a.end
+		var gap time.Duration
+		for j := 1; j < len(ends); j++ {
+			from, to := ends[j-1], ends[j]
+			if to.After(at) && from.After(at.Add(-5*time.Second)) && from.Before(at.Add(time.Minute)) {
+				gap = max(gap, to.Sub(from))
 			}
 		}
-		require.False(t, first.IsZero(), "writes resumed after the failure at %s", at)
-		for _, a := range acks {
-			if a.start.After(at) && a.end.Equal(first) {
-				t.Logf("first acknowledged after the failure: %s/%d %s, called %s after it, returned %s later",
-					a.referral, a.sequence, a.typ, a.start.Sub(at).Round(time.Microsecond), a.end.Sub(a.start).Round(time.Microsecond))
-			}
-		}
-		windows = append(windows, first.Sub(at))
+		require.Positive(t, gap, "writes resumed after the failure at %s", at)
+		windows = append(windows, gap)
 	}
 
 	// Every acknowledged transition is stored once; every history replays.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	mrand "math/rand/v2"
+	"net"
 	"regexp"
 	"sync/atomic"
 	"time"
@@ -173,6 +174,14 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		timeout = DefaultConnectTimeout
 	}
 	cfg.ConnConfig.ConnectTimeout = timeout
+	// A leader whose machine died without closing its connections would
+	// leave a statement, or the LISTEN connection, waiting on a socket that
+	// never answers; probing an idle connection after 5 s, every 2 s, and
+	// giving up after 3 unanswered probes ends such a connection within about
+	// 11 s (the operating system's defaults take over two hours), and the
+	// store's retries take it from there.
+	dialer := &net.Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 5 * time.Second, Interval: 2 * time.Second, Count: 3}}
+	cfg.ConnConfig.DialFunc = dialer.DialContext
 	if opts.Schema != "" {
 		cfg.ConnConfig.RuntimeParams["search_path"] = opts.Schema
 	}
