@@ -105,8 +105,8 @@ type Options struct {
 	// Portable restricts the store to what PostgreSQL-compatible distributed
 	// engines (CockroachDB, YugabyteDB) are documented to support: no
 	// LISTEN/NOTIFY (followers poll every PollInterval, as with NoNotify),
-	// migrations serialised by a lease row in the table
-	// refkit_migration_lock instead of an advisory lock, and every call run
+	// migrations serialised by a lease row in the table refkit_leases
+	// instead of an advisory lock, and every call run
 	// in an explicit transaction retried as a whole on SQLSTATE 40001 and
 	// 40P01, which those engines may report at any statement or at commit.
 	Portable bool
