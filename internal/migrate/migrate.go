@@ -56,7 +56,9 @@ type Record struct {
 // Target adapts one database to the runner. Run and Check call it only while
 // they hold the database's migration lock (see Locker).
 type Target interface {
-	// Prepare creates the table that records applied migrations, if missing.
+	// Prepare creates the table that records applied migrations, and what
+	// else the backend needs before any migration (PostgreSQL's lease
+	// table), each if missing.
 	Prepare(ctx context.Context) error
 	// Applied returns the recorded migrations in any order.
 	Applied(ctx context.Context) ([]Record, error)
@@ -151,7 +153,7 @@ type Status struct {
 func (s Status) Pending() bool { return s.Current < s.Latest }
 
 // Check reads the database's status, under the migration lock, without
-// changing anything beyond creating the record table. It fails with
+// changing anything beyond what Target.Prepare creates. It fails with
 // storage.ErrNewerSchema when the database is ahead of ms, and with a conflict
 // when a recorded migration differs from ms.
 func Check(ctx context.Context, l Locker, ms []Migration) (Status, error) {
