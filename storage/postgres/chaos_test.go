@@ -314,9 +314,9 @@ func TestChaosFailover(t *testing.T) {
 	slices.Sort(windows)
 	t.Logf("chaos: failovers=%d (SIGKILL %d, SIGSTOP 1) referrals=%d acknowledged=%d lost=%d duplicated=%d "+
 		"landed-unacknowledged=%d host-retries=%d host-resolved=%d outcome-unknown=%d events=%d follower=%d "+
-		"unavailable p50=%s max=%s all=%v",
+		"standbys-reinitialized=%d unavailable p50=%s max=%s all=%v",
 		len(killedAt), len(killedAt)-1, len(referrals), len(acks), lost, duplicated, landedUnacknowledged,
-		run.hostRetries, run.hostResolved, run.unknown, len(feed), len(seen),
+		run.hostRetries, run.hostResolved, run.unknown, len(feed), len(seen), c.reinits,
 		windows[(len(windows)-1)/2].Round(time.Millisecond), windows[len(windows)-1].Round(time.Millisecond), windows)
 	require.GreaterOrEqual(t, len(killedAt), 10, "at least ten failovers")
 	require.Zero(t, lost, "no acknowledged transition was lost")

@@ -33,6 +33,8 @@ type cluster struct {
 		DataDir        string `json:"data_dir"`
 		PatroniPIDFile string `json:"patroni_pid_file"`
 	} `json:"nodes"`
+	// reinits counts the standbys waitHealthy reinitialized.
+	reinits int
 }
 
 // member is a node as the Patroni REST API's GET /cluster reports it.
@@ -114,14 +116,55 @@ func (c *cluster) healthy() bool {
 	return roles["leader"] == 1 && roles["sync_standby"] == 1
 }
 
-// waitHealthy waits until the cluster is healthy, failing t after limit.
+// waitHealthy waits until the cluster is healthy, failing t after limit. A
+// standby that cannot start is reinitialized from the leader, as an operator
+// would (patronictl reinit): after a failover, an asynchronous standby that
+// had received WAL the promoted synchronous standby never got has diverged
+// from the new timeline ("requested timeline is not a child of this server's
+// history"), and Patroni 3.0.2 restarts it in a loop instead of rewinding it.
 func (c *cluster) waitHealthy(t testing.TB, limit time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
+	asked := map[string]time.Time{}
 	for !c.healthy() {
 		require.True(t, time.Now().Before(deadline), "the Patroni cluster did not become healthy within %s", limit)
+		if ms, err := c.members(); err == nil {
+			for _, m := range ms {
+				if m.State != "start failed" || time.Since(asked[m.Name]) < 10*time.Second {
+					continue
+				}
+				asked[m.Name] = time.Now()
+				if err := c.reinitialize(m.Name); err != nil {
+					t.Logf("reinitialize %s: %v", m.Name, err)
+					continue
+				}
+				c.reinits++
+				t.Logf("reinitialized %s, a standby that had diverged from the new leader", m.Name)
+			}
+		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// reinitialize asks node name's Patroni to rebuild its PostgreSQL from the
+// leader (POST /reinitialize).
+func (c *cluster) reinitialize(name string) error {
+	for _, n := range c.Nodes {
+		if n.Name != name {
+			continue
+		}
+		client := http.Client{Timeout: 5 * time.Second}
+		resp, err := client.Post(n.REST+"/reinitialize", "application/json", strings.NewReader(`{"force": true}`))
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	}
+	return fmt.Errorf("no node %s", name)
 }
 
 // node returns the node called name.
