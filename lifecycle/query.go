@@ -2,7 +2,9 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -94,11 +96,41 @@ func (e *Engine) Feed(ctx context.Context, actor referral.Actor, after int64, li
 // wakes it, whichever process made the append (the notifier's contract; the
 // backend states how soon another process's append wakes it); on others it
 // re-reads the feed every Options.PollInterval.
+//
+// A store that is unavailable (referral.ErrUnavailable: a database failover,
+// a restart, a network outage) does not end Follow: it waits, from 100 ms
+// doubling to at most 5 s between tries, logs a warning through
+// Options.Logger, and resumes after the last event fn handled, so the outage
+// neither skips an event nor delivers one twice. Any other error from the
+// store ends Follow, as does ctx.
 func (e *Engine) Follow(ctx context.Context, actor referral.Actor, after int64, fn func(referral.Event) error) error {
 	if err := actor.Validate(); err != nil {
 		return fmt.Errorf("follow: actor: %w", err)
 	}
 	notifier, _ := e.store.(storage.FeedNotifier)
+	outage := 0
+	// pause decides what a store error means: nil to try again after a
+	// wait (the store is unavailable), or the error that ends Follow.
+	pause := func(err error) error {
+		if !errors.Is(err, referral.ErrUnavailable) || ctx.Err() != nil {
+			return fmt.Errorf("follow: %w", err)
+		}
+		wait := min(followRetryCap, followRetryBase<<min(outage, 8))
+		outage++
+		if e.log != nil {
+			e.log.LogAttrs(ctx, slog.LevelWarn, "follow: store unavailable, retrying",
+				slog.String("network_id", actor.Network.String()), slog.Int64("after", after),
+				slog.Int("attempt", outage), slog.Duration("wait", wait))
+		}
+		timer := time.NewTimer(wait)
+		defer timer.Stop()
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("follow: %w", ctx.Err())
+		case <-timer.C:
+			return nil
+		}
+	}
 	for {
 		// Take the wake-up channel before reading, so an append between the read
 		// and the wait is not missed.
@@ -106,24 +138,34 @@ func (e *Engine) Follow(ctx context.Context, actor referral.Actor, after int64, 
 		if notifier != nil {
 			ch, err := notifier.FeedChanged(ctx, actor.Network)
 			if err != nil {
-				return fmt.Errorf("follow: %w", err)
+				if err := pause(err); err != nil {
+					return err
+				}
+				continue
 			}
 			wake = ch
 		}
-		for {
+		caughtUp := false
+		for !caughtUp {
 			events, err := e.Feed(ctx, actor, after, storage.MaxLimit)
 			if err != nil {
-				return fmt.Errorf("follow: %w", err)
+				if err := pause(err); err != nil {
+					return err
+				}
+				break
 			}
+			outage = 0
 			for _, ev := range events {
 				if err := fn(ev); err != nil {
 					return err
 				}
 				after = ev.Position
 			}
-			if len(events) < storage.MaxLimit {
-				break
-			}
+			caughtUp = len(events) < storage.MaxLimit
+		}
+		if !caughtUp {
+			// The read failed: take a fresh channel and read again.
+			continue
 		}
 		if wake == nil {
 			timer := time.NewTimer(e.poll)
@@ -142,6 +184,13 @@ func (e *Engine) Follow(ctx context.Context, actor referral.Actor, after int64, 
 		}
 	}
 }
+
+// Follow's wait after the store was unavailable: followRetryBase, doubling
+// with each failure in a row, at most followRetryCap.
+const (
+	followRetryBase = 100 * time.Millisecond
+	followRetryCap  = 5 * time.Second
+)
 
 // Durations summarises a set of elapsed times.
 type Durations struct {

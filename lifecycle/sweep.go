@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/refkit/refkit/referral"
+	"github.com/refkit/refkit/storage"
 )
 
 // SweepResult counts what a sweep did.
@@ -68,6 +69,42 @@ func (e *Engine) Sweep(ctx context.Context, now time.Time) (SweepResult, error) 
 			return res, nil
 		}
 	}
+}
+
+// SweepLease is the name of the lease SweepLeased takes.
+const SweepLease = "refkit-sweep"
+
+// SweepLeased is Sweep for hosts that run it on a schedule in several
+// processes sharing one database: on a store that implements storage.Leaser
+// (PostgreSQL) it first takes or renews the lease SweepLease for holder, for
+// ttl, and sweeps only if it holds it, so one process sweeps at a time; swept
+// reports whether it did. Call it from every process more often than ttl,
+// each with a holder id of its own (a host name and process id, say): the
+// holder keeps the lease by renewing it, and if it stops (it died, or cannot
+// reach the database) another process takes the lease over within ttl. The
+// lease is a row in the database, replicated with everything else, so a
+// database failover does not end it: the holder renews it on the new leader
+// (the store retries through the failover), or, if it cannot within ttl,
+// another process takes it.
+//
+// A sweep that overlaps another (a holder stalled past ttl while its
+// successor sweeps) is still safe: every expiry and escalation is a
+// version-conditioned command, so the second to act on a referral skips it.
+// The lease saves that duplicated work, it does not guard correctness. On a
+// store without leases (memory, which serves one process, and SQLite, whose
+// write lock serialises the sweeps' commands) SweepLeased always sweeps.
+func (e *Engine) SweepLeased(ctx context.Context, now time.Time, holder string, ttl time.Duration) (SweepResult, bool, error) {
+	if leaser, ok := e.store.(storage.Leaser); ok {
+		held, err := leaser.Lease(ctx, SweepLease, holder, ttl)
+		if err != nil {
+			return SweepResult{}, false, fmt.Errorf("sweep: lease: %w", err)
+		}
+		if !held {
+			return SweepResult{}, false, nil
+		}
+	}
+	res, err := e.Sweep(ctx, now)
+	return res, true, err
 }
 
 // sweepAction decides what a due referral needs at now, if anything.

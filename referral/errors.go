@@ -29,12 +29,25 @@ var (
 	// ErrUnavailable: the storage backend could not do the work now. It could not
 	// be reached, dropped the connection, is shutting down or overloaded, or
 	// failed for a reason that is not the caller's input (a full disk, an I/O
-	// error, a lock another process held past the busy timeout). Nothing is known
-	// to be written unless the error says so: a write whose connection was lost
-	// while it committed may or may not have taken effect. Retry later, making
-	// the retry safe with the idempotency key (create) or the version the
-	// caller read (commands); one that keeps failing is an outage.
+	// error, a lock another process held past the busy timeout). Nothing was
+	// written, unless the error is also ErrOutcomeUnknown: a write whose
+	// connection was lost after it was sent may or may not have taken effect.
+	// Retry later, making the retry safe with the idempotency key (create) or
+	// the version the caller read (commands); one that keeps failing is an
+	// outage.
 	ErrUnavailable = errors.New("refkit: storage unavailable")
+	// ErrOutcomeUnknown: a write reached the store, but the connection was
+	// lost before its answer came back, and the store could not find out in
+	// time whether it took effect (a database failover that outlasted the
+	// store's retry deadline, say). It wraps ErrUnavailable, so a host that
+	// retries unavailability retries this too, and the retry is what settles
+	// it: create again with the same idempotency key (the referral comes back
+	// whichever attempt stored it), or run the command again with
+	// Command.IfVersion set to the version first read (ErrConflict then means
+	// the referral moved on: read its history, whose event at that version
+	// plus one is the first attempt's if it landed). A retry built this way
+	// never writes a referral or an event twice.
+	ErrOutcomeUnknown = fmt.Errorf("refkit: outcome unknown: %w", ErrUnavailable)
 )
 
 // ValidationError names the field that failed validation and why. It never carries

@@ -169,6 +169,21 @@ type FeedNotifier interface {
 	FeedChanged(ctx context.Context, network referral.ID) (<-chan struct{}, error)
 }
 
+// Leaser is implemented by stores that several processes share (PostgreSQL),
+// to elect one of them for a job only one should do at a time, such as the
+// deadline sweep (lifecycle.Engine.SweepLeased). A lease is held by one holder
+// until its time-to-live passes without a renewal; the store's own clock times
+// it, so processes with skewed clocks still agree. Stores used by one process
+// (memory) or serialised by their own locks (SQLite) do not implement it:
+// there the work runs unconditionally.
+type Leaser interface {
+	// Lease takes or renews the lease called name for holder, for ttl from
+	// now. It returns true when holder holds the lease afterwards (it was
+	// free, had expired, or was holder's already) and false while another
+	// holder's lease is live. Calling it again within ttl renews it.
+	Lease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+}
+
 // Query limits. Every backend applies them through CheckPage, CheckReferralQuery
 // and CheckFeed, so an oversized query is the same ErrInvalid on each. Queries
 // take single ids, never lists of them, and no free-text filters.

@@ -8,11 +8,14 @@
 // it creates the record table and applies what is due, the others then find the
 // work done. Without it, two processes' "CREATE TABLE IF NOT EXISTS" race on
 // PostgreSQL's catalog and one fails. How the lock is taken belongs to the
-// database: PostgreSQL takes a session advisory lock keyed by schema; SQLite
-// needs none, because every step is an IMMEDIATE transaction that its write
-// lock serialises ([Unlocked]); an engine without advisory locks (CockroachDB)
-// would implement Locker with a lease row in a lock table, and Run would not
-// change.
+// database: PostgreSQL takes a session advisory lock keyed by schema, or, in
+// its portable mode for engines whose advisory locks are missing or do
+// nothing (CockroachDB), a lease row in a lock table that expires unless its
+// holder renews it; SQLite needs none, because every step is an IMMEDIATE
+// transaction that its write lock serialises ([Unlocked]). Run is the same
+// for all of them, and stays correct even if a lease passes to another
+// process mid-run: each migration applies in one transaction that records its
+// version, so the loser of a race on a version fails, and finds it applied.
 //
 // We use this small runner rather than a migration library because the SQLite
 // backend talks database/sql and the PostgreSQL backend talks pgx natively; the
@@ -53,7 +56,9 @@ type Record struct {
 // Target adapts one database to the runner. Run and Check call it only while
 // they hold the database's migration lock (see Locker).
 type Target interface {
-	// Prepare creates the table that records applied migrations, if missing.
+	// Prepare creates the table that records applied migrations, and what
+	// else the backend needs before any migration (PostgreSQL's lease
+	// table), each if missing.
 	Prepare(ctx context.Context) error
 	// Applied returns the recorded migrations in any order.
 	Applied(ctx context.Context) ([]Record, error)
@@ -148,7 +153,7 @@ type Status struct {
 func (s Status) Pending() bool { return s.Current < s.Latest }
 
 // Check reads the database's status, under the migration lock, without
-// changing anything beyond creating the record table. It fails with
+// changing anything beyond what Target.Prepare creates. It fails with
 // storage.ErrNewerSchema when the database is ahead of ms, and with a conflict
 // when a recorded migration differs from ms.
 func Check(ctx context.Context, l Locker, ms []Migration) (Status, error) {

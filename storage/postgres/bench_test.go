@@ -14,13 +14,15 @@ import (
 )
 
 // BenchmarkStore runs the workload every backend runs (storagetest.Benchmark),
-// with NOTIFY (the default) and without. The pool has room for the eight
+// with NOTIFY (the default), without, and in portable mode (no NOTIFY, every
+// call in an explicit transaction). The pool has room for the eight
 // concurrent writers.
 func BenchmarkStore(b *testing.B) {
 	for _, mode := range []struct {
 		name string
 		opts Options
-	}{{"notify", Options{MaxConns: 16}}, {"no-notify", Options{MaxConns: 16, NoNotify: true}}} {
+	}{{"notify", Options{MaxConns: 16}}, {"no-notify", Options{MaxConns: 16, NoNotify: true}},
+		{"portable", Options{MaxConns: 16, Portable: true}}} {
 		b.Run(mode.name, func(b *testing.B) {
 			storagetest.Benchmark(b, func(b *testing.B) storage.Store { return openTest(b, mode.opts) })
 		})

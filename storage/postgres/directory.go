@@ -29,8 +29,8 @@ func (s *Store) PutNetwork(ctx context.Context, n referral.Network) error {
 	if err != nil {
 		return err
 	}
-	return s.do(ctx, "put network", func() error {
-		_, err := s.pool.Exec(ctx, `
+	return s.call(ctx, "put network", func(q querier) error {
+		_, err := q.Exec(ctx, `
 			WITH n AS (
 				INSERT INTO networks (id, doc) VALUES ($1, $2)
 				ON CONFLICT (id) DO UPDATE SET doc = excluded.doc
@@ -58,12 +58,12 @@ func (s *Store) PutOrganization(ctx context.Context, o referral.Organization) er
 	if err != nil {
 		return err
 	}
-	err = s.do(ctx, "put organization", func() error {
-		ok, err := s.directoryWrite(ctx, s.pool, putOrganizationW, []any{uid(o.ID), uid(o.Network), doc}, storage.ChangeOrganization, o.Network)
+	err = s.call(ctx, "put organization", func(q querier) error {
+		ok, err := s.directoryWrite(ctx, q, putOrganizationW, []any{uid(o.ID), uid(o.Network), doc}, storage.ChangeOrganization, o.Network)
 		if err != nil || ok {
 			return err
 		}
-		return s.whyNot(ctx, "organization", o.ID, networkExists, uid(o.Network))
+		return s.whyNot(ctx, q, "organization", o.ID, networkExists, uid(o.Network))
 	})
 	if err != nil {
 		return err
@@ -96,13 +96,13 @@ func (s *Store) PutService(ctx context.Context, svc referral.Service) error {
 	if err != nil {
 		return err
 	}
-	err = s.do(ctx, "put service", func() error {
-		ok, err := s.directoryWrite(ctx, s.pool, putServiceW, []any{uid(svc.ID), uid(svc.Network), uid(svc.Organization), doc},
+	err = s.call(ctx, "put service", func(q querier) error {
+		ok, err := s.directoryWrite(ctx, q, putServiceW, []any{uid(svc.ID), uid(svc.Network), uid(svc.Organization), doc},
 			storage.ChangeService, svc.Network)
 		if err != nil || ok {
 			return err
 		}
-		return s.whyNot(ctx, "service", svc.ID, organizationExists, uid(svc.Organization), uid(svc.Network))
+		return s.whyNot(ctx, q, "service", svc.ID, organizationExists, uid(svc.Organization), uid(svc.Network))
 	})
 	if err != nil {
 		return err
@@ -125,9 +125,11 @@ func (s *Store) ListServices(ctx context.Context, network referral.ID, p storage
 
 // DeleteService removes a service; ErrNotFound if the network has none with id.
 func (s *Store) DeleteService(ctx context.Context, network, id referral.ID) error {
-	err := s.do(ctx, "delete service", func() error {
-		ok, err := s.directoryWrite(ctx, s.pool, deleteServiceW, []any{uid(id), uid(network)}, storage.ChangeServiceDeleted, network)
-		if err == nil && !ok {
+	err := s.write(ctx, "delete service", func(q querier, again bool) error {
+		ok, err := s.directoryWrite(ctx, q, deleteServiceW, []any{uid(id), uid(network)}, storage.ChangeServiceDeleted, network)
+		if err == nil && !ok && !again {
+			// After an interrupted attempt, a service that is gone is one
+			// that attempt deleted: the caller's intent holds either way.
 			return notFound("service", id)
 		}
 		return err
@@ -151,8 +153,8 @@ func (s *Store) PutPerson(ctx context.Context, p referral.Person) error {
 	if err != nil {
 		return err
 	}
-	return s.do(ctx, "put person", func() error {
-		tag, err := s.pool.Exec(ctx, `
+	return s.call(ctx, "put person", func(q querier) error {
+		tag, err := q.Exec(ctx, `
 			INSERT INTO persons (id, network_id, doc)
 			SELECT $1::uuid, $2::uuid, $3::jsonb
 			WHERE EXISTS (SELECT 1 FROM networks WHERE id = $2::uuid)
@@ -161,7 +163,7 @@ func (s *Store) PutPerson(ctx context.Context, p referral.Person) error {
 		if err != nil || tag.RowsAffected() == 1 {
 			return err
 		}
-		return s.whyNot(ctx, "person", p.ID, networkExists, uid(p.Network))
+		return s.whyNot(ctx, q, "person", p.ID, networkExists, uid(p.Network))
 	})
 }
 
@@ -184,8 +186,8 @@ func (s *Store) PutConsent(ctx context.Context, c referral.Consent) error {
 	if err != nil {
 		return err
 	}
-	return s.do(ctx, "put consent", func() error {
-		tag, err := s.pool.Exec(ctx, `
+	return s.call(ctx, "put consent", func(q querier) error {
+		tag, err := q.Exec(ctx, `
 			INSERT INTO consents (id, network_id, person_id, grantee_id, scope, period_start, period_end, revoked, doc)
 			SELECT $1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::text, $6::timestamptz, $7::timestamptz, $8::timestamptz, $9::jsonb
 			WHERE EXISTS (SELECT 1 FROM persons WHERE id = $3::uuid AND network_id = $2::uuid)
@@ -199,7 +201,7 @@ func (s *Store) PutConsent(ctx context.Context, c referral.Consent) error {
 		if err != nil || tag.RowsAffected() == 1 {
 			return err
 		}
-		return s.whyNot(ctx, "consent", c.ID, personAndGranteeExist, uid(c.Person), uid(c.Grantee), uid(c.Network))
+		return s.whyNot(ctx, q, "consent", c.ID, personAndGranteeExist, uid(c.Person), uid(c.Grantee), uid(c.Network))
 	})
 }
 
@@ -227,8 +229,8 @@ func (s *Store) PutScreening(ctx context.Context, sc referral.Screening) error {
 	if err != nil {
 		return err
 	}
-	return s.do(ctx, "put screening", func() error {
-		tag, err := s.pool.Exec(ctx, `
+	return s.write(ctx, "put screening", func(q querier, again bool) error {
+		tag, err := q.Exec(ctx, `
 			INSERT INTO screenings (id, network_id, person_id, doc)
 			SELECT $1::uuid, $2::uuid, $3::uuid, $4::jsonb
 			WHERE EXISTS (SELECT 1 FROM persons WHERE id = $3::uuid AND network_id = $2::uuid)
@@ -236,7 +238,20 @@ func (s *Store) PutScreening(ctx context.Context, sc referral.Screening) error {
 		if err != nil || tag.RowsAffected() == 1 {
 			return err
 		}
-		return s.whyNot(ctx, "screening", sc.ID, personExists, uid(sc.Person), uid(sc.Network))
+		err = s.whyNot(ctx, q, "screening", sc.ID, personExists, uid(sc.Person), uid(sc.Network))
+		if again && errors.Is(err, referral.ErrConflict) {
+			// Screenings are immutable, so a taken id is a conflict, unless
+			// the interrupted attempt stored this very document.
+			var same bool
+			if qerr := q.QueryRow(ctx, `SELECT doc = $3::jsonb FROM screenings WHERE id = $1 AND network_id = $2`,
+				uid(sc.ID), uid(sc.Network), doc).Scan(&same); qerr != nil {
+				return qerr
+			}
+			if same {
+				return nil
+			}
+		}
+		return err
 	})
 }
 
@@ -265,9 +280,9 @@ const (
 // whyNot explains a conditional write of record kind id that wrote nothing:
 // ErrNotFound when check finds a referenced record missing, otherwise ErrConflict
 // (the id is taken in another network, or by an immutable record).
-func (s *Store) whyNot(ctx context.Context, kind string, id referral.ID, check string, args ...any) error {
+func (s *Store) whyNot(ctx context.Context, q querier, kind string, id referral.ID, check string, args ...any) error {
 	var ok bool
-	if err := s.pool.QueryRow(ctx, check, args...).Scan(&ok); err != nil {
+	if err := q.QueryRow(ctx, check, args...).Scan(&ok); err != nil {
 		return err
 	}
 	if !ok {
@@ -279,9 +294,9 @@ func (s *Store) whyNot(ctx context.Context, kind string, id referral.ID, check s
 // getDoc reads one record's document with sql.
 func getDoc[T any](ctx context.Context, s *Store, kind string, id referral.ID, sql string, args ...any) (T, error) {
 	var v T
-	err := s.do(ctx, "get "+kind, func() error {
+	err := s.call(ctx, "get "+kind, func(q querier) error {
 		var doc []byte
-		if err := s.pool.QueryRow(ctx, sql, args...).Scan(&doc); err != nil {
+		if err := q.QueryRow(ctx, sql, args...).Scan(&doc); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
 				return notFound(kind, id)
 			}
@@ -301,9 +316,9 @@ func getDoc[T any](ctx context.Context, s *Store, kind string, id referral.ID, s
 // listDocs reads the documents sql selects, in its order; nil when none.
 func listDocs[T any](ctx context.Context, s *Store, kind, sql string, args ...any) ([]T, error) {
 	var out []T
-	err := s.do(ctx, "list "+kind, func() error {
+	err := s.call(ctx, "list "+kind, func(q querier) error {
 		out = nil
-		rows, err := s.pool.Query(ctx, sql, args...)
+		rows, err := q.Query(ctx, sql, args...)
 		if err != nil {
 			return err
 		}

@@ -112,6 +112,22 @@ type rowQuerier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
+// batcher is a querier that pipelines statements (the pool's transactions);
+// a test hook's wrapper does not, and its statements are sent one by one.
+type batcher interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// inTx runs fn in one transaction: in portable mode every attempt already is
+// one, otherwise a new one is begun on the pool (and passed through the test
+// hook, as every attempt's querier is).
+func (s *Store) inTx(ctx context.Context, q querier, fn func(tx querier) error) error {
+	if s.opts.Portable {
+		return fn(q)
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(s.wrap(tx)) })
+}
+
 // capacityDoc is a capacity as the parameter of setCapacityW: nil is NULL.
 func capacityDoc(c *referral.Capacity) (any, error) {
 	if c == nil {
@@ -132,8 +148,8 @@ func (s *Store) SetCapacity(ctx context.Context, network, service referral.ID, c
 	if err != nil {
 		return err
 	}
-	err = s.do(ctx, "set capacity", func() error {
-		ok, err := s.directoryWrite(ctx, s.pool, setCapacityW, []any{uid(service), uid(network), doc}, storage.ChangeCapacity, network)
+	err = s.call(ctx, "set capacity", func(q querier) error {
+		ok, err := s.directoryWrite(ctx, q, setCapacityW, []any{uid(service), uid(network), doc}, storage.ChangeCapacity, network)
 		if err == nil && !ok {
 			return notFound("service", service)
 		}
@@ -159,9 +175,9 @@ func (s *Store) AdjustCapacity(ctx context.Context, a storage.CapacityAdjustment
 		return false, err
 	}
 	var applied bool
-	err := s.do(ctx, "adjust capacity", func() error {
+	err := s.call(ctx, "adjust capacity", func(q querier) error {
 		applied = false
-		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		return s.inTx(ctx, q, func(tx querier) error {
 			var exists bool
 			if err := tx.QueryRow(ctx, networkExists, uid(a.Network)).Scan(&exists); err != nil {
 				return err
@@ -233,8 +249,8 @@ func adjusted(available, delta, maximum int) int {
 // CapacityCursor returns the network's capacity cursor.
 func (s *Store) CapacityCursor(ctx context.Context, network referral.ID) (int64, error) {
 	var cause int64
-	err := s.do(ctx, "capacity cursor", func() error {
-		err := s.pool.QueryRow(ctx, `
+	err := s.call(ctx, "capacity cursor", func(q querier) error {
+		err := q.QueryRow(ctx, `
 			SELECT coalesce((SELECT capacity_cause FROM directory_cursors WHERE network_id = $1), 0)
 			FROM networks WHERE id = $1`, uid(network)).Scan(&cause)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -255,9 +271,9 @@ func (s *Store) DirectoryChanges(ctx context.Context, q storage.DirectoryQuery) 
 		return nil, err
 	}
 	var out []storage.DirectoryChange
-	err = s.do(ctx, "directory changes", func() error {
+	err = s.call(ctx, "directory changes", func(db querier) error {
 		out = nil
-		rows, err := s.pool.Query(ctx, `
+		rows, err := db.Query(ctx, `
 			SELECT position, kind, organization_id, service_id, capacity FROM directory_changes
 			WHERE network_id = $1 AND position > $2 ORDER BY position LIMIT $3`, uid(q.Network), q.After, limit)
 		if err != nil {
@@ -303,8 +319,8 @@ func (s *Store) DirectoryChanges(ctx context.Context, q storage.DirectoryQuery) 
 // Options.NoNotify, after Options.PollInterval.
 func (s *Store) DirectoryChanged(ctx context.Context, network referral.ID) (<-chan struct{}, error) {
 	var exists bool
-	err := s.do(ctx, "directory changed", func() error {
-		return s.pool.QueryRow(ctx, networkExists, uid(network)).Scan(&exists)
+	err := s.call(ctx, "directory changed", func(q querier) error {
+		return q.QueryRow(ctx, networkExists, uid(network)).Scan(&exists)
 	})
 	if err != nil {
 		return nil, err
@@ -324,8 +340,8 @@ func (s *Store) DirectoryChanged(ctx context.Context, network referral.ID) (<-ch
 // not moved for other transactions.
 func (s *Store) DirectoryHead(ctx context.Context, network referral.ID) (int64, error) {
 	var head int64
-	err := s.do(ctx, "directory head", func() error {
-		err := s.pool.QueryRow(ctx, `
+	err := s.call(ctx, "directory head", func(q querier) error {
+		err := q.QueryRow(ctx, `
 			SELECT coalesce((SELECT position FROM directory_heads WHERE network_id = $1), 0)
 			FROM networks WHERE id = $1`, uid(network)).Scan(&head)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -375,9 +391,9 @@ func (s *Store) PutDirectory(ctx context.Context, orgs []referral.Organization, 
 		sql, args := s.changeStatement(putServiceW, []any{uid(svc.ID), uid(svc.Network), uid(svc.Organization), doc}, storage.ChangeService, network)
 		stmts = append(stmts, statement{sql, args})
 	}
-	err := s.do(ctx, "put directory", func() error {
+	err := s.call(ctx, "put directory", func(q querier) error {
 		failed := -1
-		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		err := s.inTx(ctx, q, func(tx querier) error {
 			var exists bool
 			if err := tx.QueryRow(ctx, networkExists, uid(network)).Scan(&exists); err != nil {
 				return err
@@ -385,25 +401,34 @@ func (s *Store) PutDirectory(ctx context.Context, orgs []referral.Organization, 
 			if !exists {
 				return notFound("network", network)
 			}
-			b := &pgx.Batch{}
-			for _, st := range stmts {
-				b.Queue(st.sql, st.args...)
+			rows := func(i int) pgx.Row { return tx.QueryRow(ctx, stmts[i].sql, stmts[i].args...) }
+			var res pgx.BatchResults
+			if p, ok := tx.(batcher); ok {
+				b := &pgx.Batch{}
+				for _, st := range stmts {
+					b.Queue(st.sql, st.args...)
+				}
+				res = p.SendBatch(ctx, b)
+				rows = func(int) pgx.Row { return res.QueryRow() }
 			}
-			res := tx.SendBatch(ctx, b)
 			for i := range stmts {
 				var pos int64
-				err := res.QueryRow().Scan(s.changeDest(&pos)...)
+				err := rows(i).Scan(s.changeDest(&pos)...)
 				if errors.Is(err, pgx.ErrNoRows) {
 					failed = i
 					break
 				}
 				if err != nil {
-					res.Close()
+					if res != nil {
+						res.Close()
+					}
 					return err
 				}
 			}
-			if err := res.Close(); err != nil {
-				return err
+			if res != nil {
+				if err := res.Close(); err != nil {
+					return err
+				}
 			}
 			if failed >= 0 {
 				return errBatchRecord
@@ -416,13 +441,13 @@ func (s *Store) PutDirectory(ctx context.Context, orgs []referral.Organization, 
 		// The transaction rolled back; say why the record wrote nothing.
 		if failed < len(orgs) {
 			o := orgs[failed]
-			return s.whyNot(ctx, "organization", o.ID, networkExists, uid(o.Network))
+			return s.whyNot(ctx, q, "organization", o.ID, networkExists, uid(o.Network))
 		}
 		svc := services[failed-len(orgs)]
 		if inBatch[svc.Organization] {
 			return conflict("service", svc.ID, "is taken")
 		}
-		return s.whyNot(ctx, "service", svc.ID, organizationExists, uid(svc.Organization), uid(svc.Network))
+		return s.whyNot(ctx, q, "service", svc.ID, organizationExists, uid(svc.Organization), uid(svc.Network))
 	})
 	if err != nil {
 		return err

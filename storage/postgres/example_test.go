@@ -66,3 +66,47 @@ func ExampleNew() {
 	fmt.Println(errors.Is(err, referral.ErrInvalid))
 	// Output: true
 }
+
+// Example_failover connects to a Patroni cluster through every node, so the
+// store follows the leader, and shows what a host does with the two errors a
+// failover longer than the store's own retries leaves: nothing was written
+// (ErrUnavailable), or a write may have landed (ErrOutcomeUnknown), and in
+// both cases the same request, with its idempotency key, is safe to repeat.
+// It needs a cluster, so it has no checked output.
+func Example_failover() {
+	ctx := context.Background()
+	s, err := postgres.Open(ctx,
+		"postgres://refkit@db1:5432,db2:5432,db3:5432/refkit?target_session_attrs=read-write&connect_timeout=2",
+		postgres.Options{RetryTimeout: 40 * time.Second})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+	engine, err := lifecycle.New(s, s, lifecycle.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	nurse := referral.Actor{Network: referral.NewID(), Organization: referral.NewID(), User: "nurse", Role: referral.RoleStaff}
+	req := lifecycle.CreateRequest{
+		Person: referral.NewID(), Receiver: referral.NewID(), Send: true, IdempotencyKey: "intake-2031",
+		Needs: []referral.Need{{Domain: referral.FoodInsecurity, Urgency: referral.Urgent}},
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		r, err := engine.Create(ctx, nurse, req)
+		switch {
+		case err == nil:
+			fmt.Println(r.Status)
+			return
+		case errors.Is(err, referral.ErrOutcomeUnknown):
+			// It may have been stored: the same key returns it if so.
+		case errors.Is(err, referral.ErrUnavailable):
+			// Nothing was stored.
+		default:
+			fmt.Println(err)
+			return
+		}
+		time.Sleep(5 * time.Second)
+	}
+}

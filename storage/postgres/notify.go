@@ -24,8 +24,8 @@ import (
 // followers fall back to polling.
 func (s *Store) FeedChanged(ctx context.Context, network referral.ID) (<-chan struct{}, error) {
 	var exists bool
-	err := s.do(ctx, "feed changed", func() error {
-		return s.pool.QueryRow(ctx, networkExists, uid(network)).Scan(&exists)
+	err := s.call(ctx, "feed changed", func(q querier) error {
+		return q.QueryRow(ctx, networkExists, uid(network)).Scan(&exists)
 	})
 	if err != nil {
 		return nil, err

@@ -95,13 +95,13 @@ func cited(r referral.Referral) [][16]byte {
 
 // whyScreenings finds the first need of r that cites a screening other than
 // one of r's person's in r's network (storage.ForeignScreening), or returns nil.
-func (s *Store) whyScreenings(ctx context.Context, r referral.Referral) error {
+func (s *Store) whyScreenings(ctx context.Context, q querier, r referral.Referral) error {
 	for i, n := range r.Needs {
 		if n.Screening.IsZero() {
 			continue
 		}
 		var ok bool
-		err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM screenings WHERE id = $1 AND network_id = $2 AND person_id = $3)`,
+		err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM screenings WHERE id = $1 AND network_id = $2 AND person_id = $3)`,
 			uid(n.Screening), uid(r.Network), uid(r.Person)).Scan(&ok)
 		if err != nil {
 			return err
@@ -129,7 +129,7 @@ func eventDoc(e referral.Event) ([]byte, error) {
 
 // appended runs a referral write statement that returns the new event's
 // position, or ok false when it wrote nothing.
-func (s *Store) appended(ctx context.Context, sql string, args []any, network referral.ID) (pos int64, ok bool, err error) {
+func (s *Store) appended(ctx context.Context, q querier, sql string, args []any, network referral.ID) (pos int64, ok bool, err error) {
 	if !s.opts.NoNotify {
 		args = append(args, s.channel, network.String()+" "+s.token)
 	}
@@ -137,7 +137,7 @@ func (s *Store) appended(ctx context.Context, sql string, args []any, network re
 	if !s.opts.NoNotify {
 		dest = append(dest, nil)
 	}
-	err = s.pool.QueryRow(ctx, sql, args...).Scan(dest...)
+	err = q.QueryRow(ctx, sql, args...).Scan(dest...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, false, nil
 	}
@@ -166,8 +166,8 @@ func (s *Store) CreateReferral(ctx context.Context, r referral.Referral, e refer
 		stored  referral.Referral
 		created bool
 	)
-	err = s.do(ctx, "create referral", func() error {
-		_, ok, err := s.appended(ctx, s.createSQL, args, r.Network)
+	err = s.write(ctx, "create referral", func(q querier, again bool) error {
+		_, ok, err := s.appended(ctx, q, s.createSQL, args, r.Network)
 		if err != nil {
 			return err
 		}
@@ -176,7 +176,22 @@ func (s *Store) CreateReferral(ctx context.Context, r referral.Referral, e refer
 			return nil
 		}
 		stored, created = referral.Referral{}, false
-		return s.whyNotCreated(ctx, r, &stored)
+		if again {
+			// An interrupted attempt may have stored the referral. Its id is
+			// this call's alone (the lifecycle mints a fresh one per create),
+			// so finding it means that attempt committed: the create is done,
+			// once.
+			var exists bool
+			if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM referrals WHERE id = $1 AND network_id = $2)`,
+				uid(r.ID), uid(r.Network)).Scan(&exists); err != nil {
+				return err
+			}
+			if exists {
+				stored, created = r.Clone(), true
+				return nil
+			}
+		}
+		return s.whyNotCreated(ctx, q, r, &stored)
 	})
 	if err != nil {
 		return referral.Referral{}, false, err
@@ -191,9 +206,9 @@ func (s *Store) CreateReferral(ctx context.Context, r referral.Referral, e refer
 // contract checks: an unknown network, an idempotent retry (first is set to the
 // referral the key names), a need citing a screening that is not the person's,
 // or a taken id.
-func (s *Store) whyNotCreated(ctx context.Context, r referral.Referral, first *referral.Referral) error {
+func (s *Store) whyNotCreated(ctx context.Context, q querier, r referral.Referral, first *referral.Referral) error {
 	var exists bool
-	if err := s.pool.QueryRow(ctx, networkExists, uid(r.Network)).Scan(&exists); err != nil {
+	if err := q.QueryRow(ctx, networkExists, uid(r.Network)).Scan(&exists); err != nil {
 		return err
 	}
 	if !exists {
@@ -201,7 +216,7 @@ func (s *Store) whyNotCreated(ctx context.Context, r referral.Referral, first *r
 	}
 	if r.IdempotencyKey != "" {
 		var doc []byte
-		err := s.pool.QueryRow(ctx, `SELECT doc FROM referrals WHERE network_id = $1 AND sender_id = $2 AND idempotency_key = $3`,
+		err := q.QueryRow(ctx, `SELECT doc FROM referrals WHERE network_id = $1 AND sender_id = $2 AND idempotency_key = $3`,
 			uid(r.Network), uid(r.Sender), r.IdempotencyKey).Scan(&doc)
 		if err == nil {
 			*first, err = decode[referral.Referral]("referral", doc)
@@ -211,7 +226,7 @@ func (s *Store) whyNotCreated(ctx context.Context, r referral.Referral, first *r
 			return err
 		}
 	}
-	if err := s.whyScreenings(ctx, r); err != nil {
+	if err := s.whyScreenings(ctx, q, r); err != nil {
 		return err
 	}
 	return conflict("referral", r.ID, "already exists")
@@ -241,8 +256,8 @@ func (s *Store) UpdateReferral(ctx context.Context, r referral.Referral, e refer
 		return referral.Event{}, err
 	}
 	args := append(referralArgs(r, doc), r.Version-1, string(e.From), evDoc, cited(r))
-	err = s.do(ctx, "update referral", func() error {
-		pos, ok, err := s.appended(ctx, s.updateSQL, args, r.Network)
+	err = s.write(ctx, "update referral", func(q querier, again bool) error {
+		pos, ok, err := s.appended(ctx, q, s.updateSQL, args, r.Network)
 		if err != nil {
 			return err
 		}
@@ -250,7 +265,17 @@ func (s *Store) UpdateReferral(ctx context.Context, r referral.Referral, e refer
 			e.Position = pos
 			return nil
 		}
-		return s.whyNotUpdated(ctx, r, e)
+		if again {
+			// The version no longer matches: perhaps because the interrupted
+			// attempt committed. Its event is then the referral's event at
+			// the new version, exactly as this call wrote it.
+			pos, landed, err := s.landed(ctx, q, r, evDoc)
+			if err != nil || landed {
+				e.Position = pos
+				return err
+			}
+		}
+		return s.whyNotUpdated(ctx, q, r, e)
 	})
 	if err != nil {
 		return referral.Event{}, err
@@ -262,12 +287,12 @@ func (s *Store) UpdateReferral(ctx context.Context, r referral.Referral, e refer
 
 // whyNotUpdated explains an update that wrote nothing, in the order the
 // storage contract checks: existence, version, then the event's From.
-func (s *Store) whyNotUpdated(ctx context.Context, r referral.Referral, e referral.Event) error {
+func (s *Store) whyNotUpdated(ctx context.Context, q querier, r referral.Referral, e referral.Event) error {
 	var (
 		version int64
 		status  string
 	)
-	err := s.pool.QueryRow(ctx, `SELECT version, status FROM referrals WHERE id = $1 AND network_id = $2`,
+	err := q.QueryRow(ctx, `SELECT version, status FROM referrals WHERE id = $1 AND network_id = $2`,
 		uid(r.ID), uid(r.Network)).Scan(&version, &status)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -279,12 +304,31 @@ func (s *Store) whyNotUpdated(ctx context.Context, r referral.Referral, e referr
 	case status != string(e.From):
 		return referral.Invalid("event.from", "must be the stored status")
 	}
-	if err := s.whyScreenings(ctx, r); err != nil {
+	if err := s.whyScreenings(ctx, q, r); err != nil {
 		return err
 	}
 	// The referral matched when read again: it changed and changed back between
 	// the two statements, which is a lost race all the same.
 	return conflict("referral", r.ID, "changed since it was read")
+}
+
+// landed reports whether r's event (evDoc, its document without the
+// position) is stored at r.Version, and its position if so: whether an
+// interrupted UpdateReferral committed.
+func (s *Store) landed(ctx context.Context, q querier, r referral.Referral, evDoc []byte) (int64, bool, error) {
+	var (
+		pos  int64
+		same bool
+	)
+	err := q.QueryRow(ctx, `SELECT position, doc = $4::jsonb FROM events WHERE referral_id = $1 AND network_id = $2 AND sequence = $3`,
+		uid(r.ID), uid(r.Network), r.Version, evDoc).Scan(&pos, &same)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return 0, false, nil
+	case err != nil:
+		return 0, false, err
+	}
+	return pos, same, nil
 }
 
 // query builds a SELECT from fixed fragments; every value goes in as a
@@ -423,9 +467,9 @@ func (s *Store) Feed(ctx context.Context, q storage.FeedQuery) ([]referral.Event
 // events reads (position, doc) rows as events.
 func (s *Store) events(ctx context.Context, op, sql string, args ...any) ([]referral.Event, error) {
 	var out []referral.Event
-	err := s.do(ctx, op, func() error {
+	err := s.call(ctx, op, func(q querier) error {
 		out = nil
-		rows, err := s.pool.Query(ctx, sql, args...)
+		rows, err := q.Query(ctx, sql, args...)
 		if err != nil {
 			return err
 		}

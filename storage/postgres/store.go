@@ -10,8 +10,8 @@ import (
 	"fmt"
 	"io/fs"
 	mrand "math/rand/v2"
+	"net"
 	"regexp"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -37,6 +37,10 @@ const (
 	DefaultConnectTimeout = 5 * time.Second
 	DefaultPollInterval   = time.Second
 	DefaultMaxRetries     = 10
+	// DefaultRetryTimeout is how long a call keeps trying to reach the server
+	// after it first failed to: a little longer than a Patroni failover with
+	// Patroni's default ttl of 30 seconds.
+	DefaultRetryTimeout = 35 * time.Second
 )
 
 // Retry backoff bounds: the first retry waits up to retryBase, each further one
@@ -77,8 +81,9 @@ type Options struct {
 	ConnectTimeout time.Duration
 	// MaxConns caps the pool Open creates; zero keeps pgxpool's default.
 	MaxConns int32
-	// NoNotify turns LISTEN/NOTIFY off, for PostgreSQL-compatible engines that
-	// lack it (CockroachDB, YugabyteDB). FeedChanged then wakes at appends made
+	// NoNotify turns LISTEN/NOTIFY off (Portable implies it), for
+	// PostgreSQL-compatible engines that lack it (CockroachDB, and YugabyteDB
+	// unless it is turned on there). FeedChanged then wakes at appends made
 	// through this Store and, for appends by other processes, after PollInterval.
 	NoNotify bool
 	// PollInterval is how long a FeedChanged channel waits at most when
@@ -92,6 +97,23 @@ type Options struct {
 	// Rand is the source of the retry jitter; nil seeds one from crypto/rand.
 	// Its calls are serialised by the store.
 	Rand mrand.Source
+	// RetryTimeout is how long a call keeps retrying after it first found the
+	// server unreachable or lost its connection (a failover, a restart),
+	// waiting a jittered backoff of at most a second between attempts, before
+	// it fails with referral.ErrUnavailable (or referral.ErrOutcomeUnknown,
+	// for a write that may have been applied). The caller's context bounds it
+	// too. Zero means DefaultRetryTimeout; negative fails at the first such
+	// error. Set it above the time your cluster takes to fail over (Patroni:
+	// about ttl + loop_wait for a lost machine).
+	RetryTimeout time.Duration
+	// Portable restricts the store to what PostgreSQL-compatible distributed
+	// engines (CockroachDB, YugabyteDB) are documented to support: no
+	// LISTEN/NOTIFY (followers poll every PollInterval, as with NoNotify),
+	// migrations serialised by a lease row in the table refkit_leases
+	// instead of an advisory lock, and every call run
+	// in an explicit transaction retried as a whole on SQLSTATE 40001 and
+	// 40P01, which those engines may report at any statement or at commit.
+	Portable bool
 }
 
 func (o Options) validate() error {
@@ -131,6 +153,10 @@ type Store struct {
 
 	// createSQL and updateSQL are the referral writes, with or without pg_notify.
 	createSQL, updateSQL string
+
+	// hook, if set, wraps every querier a call runs its statements through:
+	// the tests' fault injection. Nil in production.
+	hook func(querier) querier
 }
 
 var (
@@ -157,6 +183,14 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		timeout = DefaultConnectTimeout
 	}
 	cfg.ConnConfig.ConnectTimeout = timeout
+	// A leader whose machine died without closing its connections would
+	// leave a statement, or the LISTEN connection, waiting on a socket that
+	// never answers; probing an idle connection after 5 s, every 2 s, and
+	// giving up after 3 unanswered probes ends such a connection within about
+	// 11 s (the operating system's defaults take over two hours), and the
+	// store's retries take it from there.
+	dialer := &net.Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 5 * time.Second, Interval: 2 * time.Second, Count: 3}}
+	cfg.ConnConfig.DialFunc = dialer.DialContext
 	if opts.Schema != "" {
 		cfg.ConnConfig.RuntimeParams["search_path"] = opts.Schema
 	}
@@ -231,12 +265,19 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, owned bool, opts Options)
 	if opts.PollInterval == 0 {
 		opts.PollInterval = DefaultPollInterval
 	}
+	timeout := opts.RetryTimeout
+	if timeout == 0 {
+		timeout = DefaultRetryTimeout
+	}
+	if opts.Portable {
+		opts.NoNotify = true
+	}
 	s := &Store{
 		pool:       pool,
 		owned:      owned,
 		opts:       opts,
 		migrations: ms,
-		retry:      newRetrier(maxRetries, src),
+		retry:      newRetrier(maxRetries, timeout, src),
 		channel:    feedChannel,
 		token:      referral.NewID().String(),
 	}
@@ -253,9 +294,9 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, owned bool, opts Options)
 	}
 	var st migrate.Status
 	if opts.NoMigrate {
-		st, err = migrate.Check(ctx, advisoryLock{s}, ms)
+		st, err = migrate.Check(ctx, s.locker(), ms)
 	} else {
-		st, err = migrate.Run(ctx, advisoryLock{s}, ms)
+		st, err = migrate.Run(ctx, s.locker(), ms)
 	}
 	if err != nil {
 		return nil, s.fail("migrate", err)
@@ -273,7 +314,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err := s.open(ctx); err != nil {
 		return err
 	}
-	if _, err := migrate.Run(ctx, advisoryLock{s}, s.migrations); err != nil {
+	if _, err := migrate.Run(ctx, s.locker(), s.migrations); err != nil {
 		return s.fail("migrate", err)
 	}
 	s.current.Store(true)
@@ -357,18 +398,19 @@ func discard(conn *pgxpool.Conn) {
 	_ = conn.Hijack().Close(ctx)
 }
 
-// querier is what the migrations run through: the connection holding the
-// migration lock.
-type querier interface {
+// migrationDB is what the migrations run through: the connection holding the
+// advisory lock, or in portable mode the pool.
+type migrationDB interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	Begin(ctx context.Context) (pgx.Tx, error)
 }
 
-// migrator adapts the store to migrate.Target, on the locked connection.
+// migrator adapts the store to migrate.Target, on the locked connection (or
+// the pool, in portable mode).
 type migrator struct {
 	s  *Store
-	db querier
+	db migrationDB
 }
 
 var (
@@ -376,21 +418,37 @@ var (
 	_ migrate.Locker = advisoryLock{}
 )
 
+// Prepare creates the schema, the table recording migrations and the lease
+// table (see Lease), each if missing.
 func (m migrator) Prepare(ctx context.Context) error {
-	if m.s.opts.Schema != "" {
-		// An identifier, validated against schemaName: it cannot be a parameter.
-		if _, err := m.db.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{m.s.opts.Schema}.Sanitize()); err != nil && !createdMeanwhile(err) {
-			return err
-		}
-	}
-	_, err := m.db.Exec(ctx, `CREATE TABLE IF NOT EXISTS refkit_schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		name       TEXT NOT NULL,
-		applied_at TIMESTAMPTZ NOT NULL)`)
-	if err != nil && !createdMeanwhile(err) {
+	if err := createSchema(ctx, m.s, m.db); err != nil {
 		return err
 	}
-	return nil
+	return m.s.retry.do(ctx, func() error {
+		_, err := m.db.Exec(ctx, `CREATE TABLE IF NOT EXISTS refkit_schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			name       TEXT NOT NULL,
+			applied_at TIMESTAMPTZ NOT NULL)`)
+		if err != nil && !createdMeanwhile(err) {
+			return err
+		}
+		return createLeases(ctx, m.db)
+	})
+}
+
+// createSchema creates Options.Schema if it is set and missing.
+func createSchema(ctx context.Context, s *Store, db migrationDB) error {
+	if s.opts.Schema == "" {
+		return nil
+	}
+	return s.retry.do(ctx, func() error {
+		// An identifier, validated against schemaName: it cannot be a parameter.
+		_, err := db.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{s.opts.Schema}.Sanitize())
+		if err != nil && !createdMeanwhile(err) {
+			return err
+		}
+		return nil
+	})
 }
 
 // createdMeanwhile reports an IF NOT EXISTS that lost a race with another
@@ -411,28 +469,35 @@ func createdMeanwhile(err error) bool {
 }
 
 func (m migrator) Applied(ctx context.Context) ([]migrate.Record, error) {
-	rows, err := m.db.Query(ctx, `SELECT version, name FROM refkit_schema_migrations`)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (migrate.Record, error) {
-		var r migrate.Record
-		err := row.Scan(&r.Version, &r.Name)
-		return r, err
+	var recs []migrate.Record
+	err := m.s.retry.do(ctx, func() error {
+		rows, err := m.db.Query(ctx, `SELECT version, name FROM refkit_schema_migrations`)
+		if err != nil {
+			return err
+		}
+		recs, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (migrate.Record, error) {
+			var r migrate.Record
+			err := row.Scan(&r.Version, &r.Name)
+			return r, err
+		})
+		return err
 	})
+	return recs, err
 }
 
 func (m migrator) Apply(ctx context.Context, mg migrate.Migration) error {
-	return pgx.BeginFunc(ctx, m.db, func(tx pgx.Tx) error {
-		// Without arguments pgx uses the simple protocol, which runs a file of
-		// several statements in one call.
-		if _, err := tx.Exec(ctx, mg.SQL); err != nil {
+	return m.s.retry.do(ctx, func() error {
+		return pgx.BeginFunc(ctx, m.db, func(tx pgx.Tx) error {
+			// Without arguments pgx uses the simple protocol, which runs a file of
+			// several statements in one call.
+			if _, err := tx.Exec(ctx, mg.SQL); err != nil {
+				return err
+			}
+			// applied_at is the server's clock: a record of when, not domain data.
+			_, err := tx.Exec(ctx, `INSERT INTO refkit_schema_migrations (version, name, applied_at) VALUES ($1, $2, now())`,
+				mg.Version, mg.Name)
 			return err
-		}
-		// applied_at is the server's clock: a record of when, not domain data.
-		_, err := tx.Exec(ctx, `INSERT INTO refkit_schema_migrations (version, name, applied_at) VALUES ($1, $2, now())`,
-			mg.Version, mg.Name)
-		return err
+		})
 	})
 }
 
@@ -454,18 +519,6 @@ func (s *Store) open(ctx context.Context) error {
 	}
 	if s.closed.Load() {
 		return storage.ErrClosed
-	}
-	return nil
-}
-
-// do runs fn, retrying serialization failures and deadlocks, after checking the
-// context and the store; op names the call in errors.
-func (s *Store) do(ctx context.Context, op string, fn func() error) error {
-	if err := s.live(ctx); err != nil {
-		return err
-	}
-	if err := s.retry.do(ctx, fn); err != nil {
-		return s.fail(op, err)
 	}
 	return nil
 }
@@ -588,65 +641,4 @@ func decode[T any](kind string, doc []byte) (T, error) {
 		return v, fmt.Errorf("stored %s does not decode: %w", kind, referral.ErrConflict)
 	}
 	return v, nil
-}
-
-// retrier retries a function while it fails with a retryable SQLSTATE.
-type retrier struct {
-	max   int
-	mu    sync.Mutex
-	rng   *mrand.Rand
-	sleep func(ctx context.Context, d time.Duration) error
-}
-
-func newRetrier(limit int, src mrand.Source) *retrier {
-	return &retrier{max: limit, rng: mrand.New(src), sleep: sleepCtx}
-}
-
-// retryable reports whether err is a transient failure that a fresh attempt of
-// the whole transaction can clear: a serialization failure (PostgreSQL under
-// SERIALIZABLE or REPEATABLE READ, and the normal contention signal of
-// CockroachDB and YugabyteDB) or a deadlock.
-func retryable(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
-}
-
-func (r *retrier) do(ctx context.Context, fn func() error) error {
-	for attempt := 0; ; attempt++ {
-		err := fn()
-		if err == nil || !retryable(err) {
-			return err
-		}
-		if attempt >= r.max {
-			return fmt.Errorf("still failing after %d retries: %w: %w", attempt, referral.ErrConflict, err)
-		}
-		if serr := r.sleep(ctx, r.delay(attempt)); serr != nil {
-			return serr
-		}
-	}
-}
-
-// delay is the wait before retry number attempt (from 0): uniformly random in
-// (0, min(retryCap, retryBase·2^attempt)], "full jitter", so that writers that
-// collided once do not collide again in step.
-func (r *retrier) delay(attempt int) time.Duration {
-	ceiling := retryCap
-	if attempt < 16 {
-		ceiling = min(retryCap, retryBase<<attempt)
-	}
-	r.mu.Lock()
-	d := r.rng.Int64N(int64(ceiling)) + 1
-	r.mu.Unlock()
-	return time.Duration(d)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

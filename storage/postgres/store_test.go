@@ -286,7 +286,7 @@ func TestRetryLoop(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newRetrier(tc.max, mrand.NewPCG(1, 2))
+			r := newRetrier(tc.max, time.Second, mrand.NewPCG(1, 2))
 			sleeps := 0
 			r.sleep = func(context.Context, time.Duration) error {
 				sleeps++
@@ -311,7 +311,7 @@ func TestRetryLoop(t *testing.T) {
 	}
 
 	t.Run("a cancelled context ends the wait", func(t *testing.T) {
-		r := newRetrier(5, mrand.NewPCG(1, 2))
+		r := newRetrier(5, time.Second, mrand.NewPCG(1, 2))
 		cancelled, cancel := context.WithCancel(ctx)
 		cancel()
 		calls := 0
@@ -322,8 +322,8 @@ func TestRetryLoop(t *testing.T) {
 }
 
 func TestRetryDelay(t *testing.T) {
-	a := newRetrier(10, mrand.NewPCG(7, 7))
-	b := newRetrier(10, mrand.NewPCG(7, 7))
+	a := newRetrier(10, time.Second, mrand.NewPCG(7, 7))
+	b := newRetrier(10, time.Second, mrand.NewPCG(7, 7))
 	for attempt := range 40 {
 		d := a.delay(attempt)
 		ceiling := retryCap

@@ -88,11 +88,12 @@ func TestClassify(t *testing.T) {
 // openNamed opens a store in a fresh schema whose connections carry a unique
 // application_name, so a test can find its backends on a server other tests
 // share, and kill only those.
-func openNamed(t *testing.T) (*Store, string) {
+func openNamed(t *testing.T, opts Options) (*Store, string) {
 	t.Helper()
 	url := testURL(t)
 	app := "refkit_kill_" + strings.ReplaceAll(referral.NewID().String(), "-", "")[20:]
-	s, err := Open(context.Background(), withApplicationName(url, app), Options{Schema: newSchema(t, url)})
+	opts.Schema = newSchema(t, url)
+	s, err := Open(context.Background(), withApplicationName(url, app), opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	return s, app
@@ -149,15 +150,16 @@ func terminateWaiting(t *testing.T, s *Store, app string) {
 }
 
 // TestKilledConnection kills the store's server process in the middle of a
-// call (pg_terminate_backend while the call waits for a lock): the call fails
-// with referral.ErrUnavailable, nothing it was writing is written, and the
-// store works again on its next call. The server itself keeps running: other
-// tests share it.
+// call (pg_terminate_backend while the call waits for a lock), with the
+// store's own retries off: the call fails with referral.ErrUnavailable (a
+// write with referral.ErrOutcomeUnknown too, since it had been sent), nothing
+// it was writing is written, and the store works again on its next call. The
+// server itself keeps running: other tests share it.
 func TestKilledConnection(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("a write", func(t *testing.T) {
-		s, app := openNamed(t)
+		s, app := openNamed(t, Options{RetryTimeout: -1})
 		f := storagetest.NewFixture(t, s, 1)
 		r := f.Create(t, s, f.NewReferral(referral.StatusRequested))
 		hold := blocker(t, s)
@@ -176,6 +178,7 @@ func TestKilledConnection(t *testing.T) {
 		err = <-done
 		t.Log(err)
 		require.ErrorIs(t, err, referral.ErrUnavailable)
+		require.ErrorIs(t, err, referral.ErrOutcomeUnknown, "the write had been sent")
 		require.NotErrorIs(t, err, referral.ErrConflict)
 		require.NoError(t, hold.Rollback(ctx))
 
@@ -187,7 +190,7 @@ func TestKilledConnection(t *testing.T) {
 	})
 
 	t.Run("a read", func(t *testing.T) {
-		s, app := openNamed(t)
+		s, app := openNamed(t, Options{RetryTimeout: -1})
 		f := storagetest.NewFixture(t, s, 1)
 		r := f.Create(t, s, f.NewReferral(referral.StatusRequested))
 		hold := blocker(t, s)
@@ -200,7 +203,9 @@ func TestKilledConnection(t *testing.T) {
 			done <- err
 		}()
 		terminateWaiting(t, s, app)
-		require.ErrorIs(t, <-done, referral.ErrUnavailable)
+		err = <-done
+		require.ErrorIs(t, err, referral.ErrUnavailable)
+		require.NotErrorIs(t, err, referral.ErrOutcomeUnknown, "a read writes nothing")
 		require.NoError(t, hold.Rollback(ctx))
 		got, err := s.GetReferral(ctx, f.Network.ID, r.ID)
 		require.NoError(t, err)
@@ -208,7 +213,7 @@ func TestKilledConnection(t *testing.T) {
 	})
 
 	t.Run("a create retried with its idempotency key", func(t *testing.T) {
-		s, app := openNamed(t)
+		s, app := openNamed(t, Options{RetryTimeout: -1})
 		f := storagetest.NewFixture(t, s, 1)
 		hold := blocker(t, s)
 		_, err := hold.Exec(ctx, `SELECT position FROM feed_heads WHERE network_id = $1 FOR UPDATE`, uid(f.Network.ID))
