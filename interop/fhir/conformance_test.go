@@ -3,7 +3,6 @@ package fhir_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -608,7 +607,7 @@ func TestCheckerRulesAreCited(t *testing.T) {
 		}
 		seen[r.id] = true
 		require.Regexp(t, `(input/|US-Core|FHIR R4|refkit|R4 )`, r.source, r.id)
-		t.Log(fmt.Sprintf("%-32s %s", r.id, r.source))
+		t.Logf("%-32s %s", r.id, r.source)
 	}
 	require.GreaterOrEqual(t, len(seen), 80)
 }
