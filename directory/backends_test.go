@@ -2,112 +2,38 @@ package directory_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/refkit/refkit/directory"
+	"github.com/refkit/refkit/internal/backendtest"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/storage"
-	"github.com/refkit/refkit/storage/memory"
-	"github.com/refkit/refkit/storage/postgres"
-	"github.com/refkit/refkit/storage/sqlite"
 )
 
 // store is what the tests need of a backend: everything refkit's have.
-type store interface {
-	storage.Store
-	storage.DirectoryFeed
-}
+type store = backendtest.Store
 
-// backend opens an empty store of one kind, closed when the test ends. path,
-// when set, is where a second store on the same database opens (as another
-// process would); reopen opens it.
+// backend opens an empty store of one kind, closed when the test ends; see
+// backendtest.Backend.
 type backend struct {
 	name   string
 	open   func(t testing.TB) (store, string)
 	reopen func(t testing.TB, where string) store
 }
 
-// postgresURL returns the test server's URL, or skips t.
-func postgresURL(t testing.TB) string {
-	t.Helper()
-	url := os.Getenv("REFKIT_TEST_POSTGRES_URL")
-	if url == "" {
-		t.Skip("PostgreSQL tests need REFKIT_TEST_POSTGRES_URL; start a throwaway server with " +
-			"`export REFKIT_TEST_POSTGRES_URL=$(.ci/postgres-server.sh)`")
+// backends are every store refkit ships, SQLite polling often so that another
+// process's changes show quickly; PostgreSQL needs REFKIT_TEST_POSTGRES_URL
+// and skips without it.
+var backends = func() []backend {
+	var out []backend
+	for _, b := range backendtest.All(backendtest.Options{PollInterval: 5 * time.Millisecond}) {
+		out = append(out, backend{b.Name, b.Open, b.Reopen})
 	}
-	return url
-}
-
-func openSQLite(t testing.TB, path string, opts sqlite.Options) store {
-	t.Helper()
-	s, err := sqlite.Open(context.Background(), path, opts)
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, s.Close()) })
-	return s
-}
-
-func openPostgres(t testing.TB, schema string) store {
-	t.Helper()
-	s, err := postgres.Open(context.Background(), postgresURL(t), postgres.Options{Schema: schema})
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, s.Close()) })
-	return s
-}
-
-// newSchema names a fresh PostgreSQL schema, dropped when the test ends.
-func newSchema(t testing.TB) string {
-	t.Helper()
-	url := postgresURL(t)
-	schema := "refkit_dir_" + strings.ReplaceAll(referral.NewID().String(), "-", "")[16:]
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, url)
-		require.NoError(t, err)
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
-		require.NoError(t, err)
-	})
-	return schema
-}
-
-// backends are every store refkit ships; PostgreSQL needs
-// REFKIT_TEST_POSTGRES_URL and skips without it.
-var backends = []backend{
-	{
-		name: "memory",
-		open: func(t testing.TB) (store, string) {
-			s := memory.New()
-			t.Cleanup(func() { require.NoError(t, s.Close()) })
-			return s, ""
-		},
-	},
-	{
-		name: "sqlite",
-		open: func(t testing.TB) (store, string) {
-			path := filepath.Join(t.TempDir(), "refkit.db")
-			return openSQLite(t, path, sqlite.Options{PollInterval: 5 * time.Millisecond}), path
-		},
-		reopen: func(t testing.TB, path string) store {
-			return openSQLite(t, path, sqlite.Options{PollInterval: 5 * time.Millisecond})
-		},
-	},
-	{
-		name: "postgres",
-		open: func(t testing.TB) (store, string) {
-			schema := newSchema(t)
-			return openPostgres(t, schema), schema
-		},
-		reopen: openPostgres,
-	},
-}
+	return out
+}()
 
 // network is the network every test loads into.
 var network = referral.MustParseID("0190a6f0-8a4b-7c3d-9e2f-0000000000aa")

@@ -138,7 +138,10 @@ func BenchmarkFeedToIndex(b *testing.B) {
 					follower, write := s, s
 					switch {
 					case w.poll > 0:
-						follower = openSQLite(b, where, sqlite.Options{PollInterval: w.poll})
+						st, err := sqlite.Open(ctx, where, sqlite.Options{PollInterval: w.poll})
+						require.NoError(b, err)
+						b.Cleanup(func() { require.NoError(b, st.Close()) })
+						follower = st
 					case w.name != "same":
 						write = be.reopen(b, where)
 					}

@@ -1,22 +1,14 @@
 package lifecycle_test
 
 import (
-	"context"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/refkit/refkit/internal/backendtest"
 	"github.com/refkit/refkit/lifecycle"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/storage"
-	"github.com/refkit/refkit/storage/memory"
-	"github.com/refkit/refkit/storage/postgres"
-	"github.com/refkit/refkit/storage/sqlite"
 )
 
 // backend opens an empty store of one kind, closed when the test ends.
@@ -28,40 +20,13 @@ type backend struct {
 // backends are every store refkit ships. The access rules are enforced by the
 // stores' queries as much as by the engine, so the tests that state them run
 // on each. PostgreSQL needs REFKIT_TEST_POSTGRES_URL and skips without it.
-var backends = []backend{
-	{"memory", func(t *testing.T) storage.Store {
-		s := memory.New()
-		t.Cleanup(func() { require.NoError(t, s.Close()) })
-		return s
-	}},
-	{"sqlite", func(t *testing.T) storage.Store {
-		s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "refkit.db"), sqlite.Options{})
-		require.NoError(t, err)
-		t.Cleanup(func() { require.NoError(t, s.Close()) })
-		return s
-	}},
-	{"postgres", func(t *testing.T) storage.Store {
-		url := os.Getenv("REFKIT_TEST_POSTGRES_URL")
-		if url == "" {
-			t.Skip("PostgreSQL tests need REFKIT_TEST_POSTGRES_URL; start a throwaway server with " +
-				"`export REFKIT_TEST_POSTGRES_URL=$(.ci/postgres-server.sh)`")
-		}
-		schema := "refkit_test_" + strings.ReplaceAll(referral.NewID().String(), "-", "")[16:]
-		s, err := postgres.Open(t.Context(), url, postgres.Options{Schema: schema})
-		require.NoError(t, err)
-		t.Cleanup(func() {
-			require.NoError(t, s.Close())
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			conn, err := pgx.Connect(ctx, url)
-			require.NoError(t, err)
-			defer conn.Close(ctx)
-			_, err = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
-			require.NoError(t, err)
-		})
-		return s
-	}},
-}
+var backends = func() []backend {
+	var out []backend
+	for _, b := range backendtest.All(backendtest.Options{}) {
+		out = append(out, backend{b.Name, func(t *testing.T) storage.Store { s, _ := b.Open(t); return s }})
+	}
+	return out
+}()
 
 // TestDraftsAreTheSenders holds every backend to the access rule for unsent
 // referrals: a draft, and a draft withdrawn before it was sent, are the

@@ -3,23 +3,17 @@ package adversarial
 import (
 	"context"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/refkit/refkit/internal/backendtest"
 	"github.com/refkit/refkit/interop/fhir"
 	"github.com/refkit/refkit/lifecycle"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/storage"
-	"github.com/refkit/refkit/storage/memory"
-	"github.com/refkit/refkit/storage/postgres"
-	"github.com/refkit/refkit/storage/sqlite"
 )
 
 // epoch is when every world starts; the clock moves only when a test moves it.
@@ -35,40 +29,13 @@ type backend struct {
 // backends are every store refkit ships: the access rules are pushed into the
 // stores' queries, so they are checked on each. PostgreSQL needs
 // REFKIT_TEST_POSTGRES_URL and skips, saying so, without it.
-var backends = []backend{
-	{"memory", func(t *testing.T) storage.Store {
-		s := memory.New()
-		t.Cleanup(func() { require.NoError(t, s.Close()) })
-		return s
-	}},
-	{"sqlite", func(t *testing.T) storage.Store {
-		s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "refkit.db"), sqlite.Options{})
-		require.NoError(t, err)
-		t.Cleanup(func() { require.NoError(t, s.Close()) })
-		return s
-	}},
-	{"postgres", func(t *testing.T) storage.Store {
-		url := os.Getenv("REFKIT_TEST_POSTGRES_URL")
-		if url == "" {
-			t.Skip("PostgreSQL tests need REFKIT_TEST_POSTGRES_URL; start a throwaway server with " +
-				"`export REFKIT_TEST_POSTGRES_URL=$(.ci/postgres-server.sh)`")
-		}
-		schema := "refkit_adv_" + strings.ReplaceAll(referral.NewID().String(), "-", "")[16:]
-		s, err := postgres.Open(t.Context(), url, postgres.Options{Schema: schema})
-		require.NoError(t, err)
-		t.Cleanup(func() {
-			require.NoError(t, s.Close())
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			conn, err := pgx.Connect(ctx, url)
-			require.NoError(t, err)
-			defer conn.Close(ctx)
-			_, err = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
-			require.NoError(t, err)
-		})
-		return s
-	}},
-}
+var backends = func() []backend {
+	var out []backend
+	for _, b := range backendtest.All(backendtest.Options{}) {
+		out = append(out, backend{b.Name, func(t *testing.T) storage.Store { s, _ := b.Open(t); return s }})
+	}
+	return out
+}()
 
 // clock is a settable clock, safe for concurrent use.
 type clock struct {

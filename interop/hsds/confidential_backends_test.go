@@ -12,24 +12,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/refkit/refkit/directory"
+	"github.com/refkit/refkit/internal/backendtest"
 	"github.com/refkit/refkit/interop/hsds"
 	"github.com/refkit/refkit/matching"
 	"github.com/refkit/refkit/referral"
-	"github.com/refkit/refkit/storage"
-	"github.com/refkit/refkit/storage/memory"
-	"github.com/refkit/refkit/storage/postgres"
-	"github.com/refkit/refkit/storage/sqlite"
 )
-
-// fullStore is a backend with its directory feed: every refkit store.
-type fullStore interface {
-	storage.Store
-	storage.DirectoryFeed
-}
 
 // TestConfidentialSiteNeverLeaks loads the shelter into every backend and
 // asks for it every way refkit answers: matching (with explanations, by the
@@ -40,34 +30,9 @@ type fullStore interface {
 // staff every answer that shows places holds them.
 func TestConfidentialSiteNeverLeaks(t *testing.T) {
 	ctx := context.Background()
-	backends := map[string]func(t *testing.T) fullStore{
-		"memory": func(t *testing.T) fullStore { return memory.New() },
-		"sqlite": func(t *testing.T) fullStore {
-			s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "refkit.db"), sqlite.Options{})
-			require.NoError(t, err)
-			return s
-		},
-		"postgres": func(t *testing.T) fullStore {
-			url := os.Getenv("REFKIT_TEST_POSTGRES_URL")
-			if url == "" {
-				t.Skip("REFKIT_TEST_POSTGRES_URL names no PostgreSQL server")
-			}
-			schema := "refkit_conf_" + strings.ReplaceAll(referral.NewID().String(), "-", "")[16:]
-			t.Cleanup(func() {
-				conn, err := pgx.Connect(ctx, url)
-				require.NoError(t, err)
-				defer conn.Close(ctx)
-				_, err = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
-				require.NoError(t, err)
-			})
-			s, err := postgres.Open(ctx, url, postgres.Options{Schema: schema})
-			require.NoError(t, err)
-			return s
-		},
-	}
-	for name, open := range backends {
-		t.Run(name, func(t *testing.T) {
-			s := open(t)
+	for _, b := range backendtest.All(backendtest.Options{}) {
+		t.Run(b.Name, func(t *testing.T) {
+			s, _ := b.Open(t)
 			defer s.Close()
 			require.NoError(t, s.PutNetwork(ctx, referral.Network{ID: network, Name: "Test network"}))
 			_, err := hsds.Load(ctx, s, network, readShelter(t), directory.LoadOptions{})

@@ -4,31 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/refkit/refkit/internal/backendtest"
 	"github.com/refkit/refkit/interop/hsds"
 	"github.com/refkit/refkit/referral"
-	"github.com/refkit/refkit/storage/memory"
-	"github.com/refkit/refkit/storage/postgres"
-	"github.com/refkit/refkit/storage/sqlite"
 )
-
-// directoryStore is what this test needs of a backend.
-type directoryStore interface {
-	PutNetwork(context.Context, referral.Network) error
-	PutOrganization(context.Context, referral.Organization) error
-	PutService(context.Context, referral.Service) error
-	GetOrganization(context.Context, referral.ID, referral.ID) (referral.Organization, error)
-	GetService(context.Context, referral.ID, referral.ID) (referral.Service, error)
-	Close() error
-}
 
 // TestStoresKeepEverything puts the records of the full-coverage fixture and of
 // the sample into every backend and exports what comes back: the stores keep
@@ -37,40 +21,15 @@ type directoryStore interface {
 // kept part, which is compared as JSON.
 func TestStoresKeepEverything(t *testing.T) {
 	ctx := context.Background()
-	backends := map[string]func(t *testing.T) directoryStore{
-		"memory": func(t *testing.T) directoryStore { return memory.New() },
-		"sqlite": func(t *testing.T) directoryStore {
-			s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "refkit.db"), sqlite.Options{})
-			require.NoError(t, err)
-			return s
-		},
-		"postgres": func(t *testing.T) directoryStore {
-			url := os.Getenv("REFKIT_TEST_POSTGRES_URL")
-			if url == "" {
-				t.Skip("REFKIT_TEST_POSTGRES_URL names no PostgreSQL server")
-			}
-			schema := "refkit_hsds_" + strings.ReplaceAll(referral.NewID().String(), "-", "")[16:]
-			t.Cleanup(func() {
-				conn, err := pgx.Connect(ctx, url)
-				require.NoError(t, err)
-				defer conn.Close(ctx)
-				_, err = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
-				require.NoError(t, err)
-			})
-			s, err := postgres.Open(ctx, url, postgres.Options{Schema: schema})
-			require.NoError(t, err)
-			return s
-		},
-	}
 	datasets := map[string]*hsds.Dataset{
 		"full-3.1": readFixture(t, hsds.Version31, "json"),
 		"sample":   readSampleJSON(t, hsds.Options{Network: network}),
 	}
-	for name, open := range backends {
-		t.Run(name, func(t *testing.T) {
+	for _, b := range backendtest.All(backendtest.Options{}) {
+		t.Run(b.Name, func(t *testing.T) {
 			for dsName, ds := range datasets {
 				t.Run(dsName, func(t *testing.T) {
-					s := open(t)
+					s, _ := b.Open(t)
 					defer s.Close()
 					require.NoError(t, s.PutNetwork(ctx, referral.Network{ID: network, Name: "Test network", Created: time.Now().UTC()}))
 					back := &hsds.Dataset{Version: ds.Version}
