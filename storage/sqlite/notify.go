@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/refkit/refkit/referral"
@@ -41,106 +42,148 @@ func (s *Store) FeedChanged(ctx context.Context, network referral.ID) (<-chan st
 	if err := s.live(ctx); err != nil {
 		return nil, err
 	}
+	return s.feed.channel(ctx, network)
+}
+
+// headWatch hands out wake-up channels per network for one feed (the referral
+// feed, the directory feed) and closes them when the feed's head moves: at
+// once for this Store's own appends (notify), and, while anyone waits, by
+// reading the head of every waited-on network every Options.PollInterval, for
+// appends other processes commit.
+type headWatch struct {
+	s    *Store
+	op   string // names the feed in errors
+	head string // the head query: (network, network) → position; no row for an unknown network
+
+	mu       sync.Mutex
+	waiting  map[referral.ID]*waiter
+	watching bool
+	closed   bool
+	// watched is closed when the watcher goroutine has exited.
+	watched chan struct{}
+}
+
+func newHeadWatch(s *Store, op, head string) *headWatch {
+	return &headWatch{s: s, op: op, head: head, waiting: map[referral.ID]*waiter{}}
+}
+
+// channel returns the network's wake-up channel, starting the watcher.
+func (w *headWatch) channel(ctx context.Context, network referral.ID) (<-chan struct{}, error) {
 	var head int64
-	err := s.queryRow(ctx, qFeedHead, blob(network), blob(network)).Scan(&head)
+	err := w.s.queryRow(ctx, w.head, blob(network), blob(network)).Scan(&head)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("network", network)
 	}
 	if err != nil {
-		return nil, s.failed("feed changed", err)
+		return nil, w.s.failed(w.op, err)
 	}
-	s.feedMu.Lock()
-	defer s.feedMu.Unlock()
-	if s.closed.Load() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
 		return nil, storage.ErrClosed
 	}
 	// A channel handed out earlier waits for a head at most this one: it may
-	// close for an append the caller reads anyway, which FeedNotifier allows.
-	w, ok := s.waiting[network]
+	// close for a change the caller reads anyway, which the contract allows.
+	wt, ok := w.waiting[network]
 	if !ok {
-		w = &waiter{ch: make(chan struct{}), head: head}
-		s.waiting[network] = w
+		wt = &waiter{ch: make(chan struct{}), head: head}
+		w.waiting[network] = wt
 	}
-	if !s.watching {
-		s.watching = true
-		s.watched = make(chan struct{})
-		go s.watch(s.watched)
+	if !w.watching {
+		w.watching = true
+		w.watched = make(chan struct{})
+		go w.watch(w.watched)
 	}
-	return w.ch, nil
+	return wt.ch, nil
 }
 
-// notify wakes the network's followers after a committed append. A channel
-// handed out before the commit is closed, so a follower that took it before
-// reading the feed never misses the append.
-func (s *Store) notify(network referral.ID) {
-	s.feedMu.Lock()
-	defer s.feedMu.Unlock()
-	if w, ok := s.waiting[network]; ok {
-		close(w.ch)
-		delete(s.waiting, network)
+// notify wakes the network's followers after a committed append.
+func (w *headWatch) notify(network referral.ID) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if wt, ok := w.waiting[network]; ok {
+		close(wt.ch)
+		delete(w.waiting, network)
 	}
 }
 
 // watch wakes followers for appends other processes commit, until nobody
 // waits or the store closes; it closes done as it returns.
-func (s *Store) watch(done chan struct{}) {
+func (w *headWatch) watch(done chan struct{}) {
 	defer close(done)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
 		select {
-		case <-s.stop:
+		case <-w.s.stop:
 			cancel()
 		case <-ctx.Done():
 		}
 	}()
-	timer := time.NewTimer(s.poll)
+	timer := time.NewTimer(w.s.poll)
 	defer timer.Stop()
 	for {
 		select {
-		case <-s.stop:
+		case <-w.s.stop:
 			return
 		case <-timer.C:
 		}
-		waited := s.waited()
+		waited := w.waited()
 		if waited == nil {
 			return
 		}
-		for network, w := range waited {
+		for network, wt := range waited {
 			var head int64
-			err := s.queryRow(ctx, qFeedHead, blob(network), blob(network)).Scan(&head)
+			err := w.s.queryRow(ctx, w.head, blob(network), blob(network)).Scan(&head)
 			// A failed read may have hidden an append: wake the followers, who
 			// read the feed and meet the error themselves if it persists.
-			if err != nil || head > w.head {
-				s.wake(network, w)
+			if err != nil || head > wt.head {
+				w.wake(network, wt)
 			}
 		}
-		timer.Reset(s.poll)
+		timer.Reset(w.s.poll)
 	}
 }
 
 // waited returns the current waiters by network, or nil, marking the watcher
 // stopped, when there are none.
-func (s *Store) waited() map[referral.ID]*waiter {
-	s.feedMu.Lock()
-	defer s.feedMu.Unlock()
-	if len(s.waiting) == 0 || s.closed.Load() {
-		s.watching = false
+func (w *headWatch) waited() map[referral.ID]*waiter {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.waiting) == 0 || w.closed {
+		w.watching = false
 		return nil
 	}
-	out := make(map[referral.ID]*waiter, len(s.waiting))
-	for network, w := range s.waiting {
-		out[network] = w
+	out := make(map[referral.ID]*waiter, len(w.waiting))
+	for network, wt := range w.waiting {
+		out[network] = wt
 	}
 	return out
 }
 
-// wake closes w if it is still the network's current waiter.
-func (s *Store) wake(network referral.ID, w *waiter) {
-	s.feedMu.Lock()
-	defer s.feedMu.Unlock()
-	if s.waiting[network] == w {
-		close(w.ch)
-		delete(s.waiting, network)
+// wake closes wt if it is still the network's current waiter.
+func (w *headWatch) wake(network referral.ID, wt *waiter) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.waiting[network] == wt {
+		close(wt.ch)
+		delete(w.waiting, network)
+	}
+}
+
+// close wakes every follower and waits for the watcher, which reads through
+// the handles the store closes next. The store's stop channel is closed
+// already, so the watcher is on its way out.
+func (w *headWatch) close() {
+	w.mu.Lock()
+	w.closed = true
+	for network, wt := range w.waiting {
+		close(wt.ch)
+		delete(w.waiting, network)
+	}
+	watched := w.watched
+	w.mu.Unlock()
+	if watched != nil {
+		<-watched
 	}
 }

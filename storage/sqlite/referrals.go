@@ -68,7 +68,7 @@ func (s *Store) CreateReferral(ctx context.Context, r referral.Referral, e refer
 		return referral.Referral{}, false, s.failed("create referral", err)
 	}
 	if created {
-		s.notify(r.Network)
+		s.feed.notify(r.Network)
 	}
 	return first, created, nil
 }
@@ -197,7 +197,7 @@ func (s *Store) UpdateReferral(ctx context.Context, r referral.Referral, e refer
 	if err != nil {
 		return referral.Event{}, s.failed("update referral", err)
 	}
-	s.notify(r.Network)
+	s.feed.notify(r.Network)
 	e.Position = pos
 	return e, nil
 }

@@ -97,17 +97,13 @@ type Store struct {
 	current   atomic.Bool
 	migrateMu sync.Mutex
 
-	// feedMu guards waiting (per network, the channel closed at its next
-	// append, with the feed head it waits to see pass) and watching, set while
-	// the goroutine that looks for other processes' appends runs.
-	feedMu   sync.Mutex
-	waiting  map[referral.ID]*waiter
-	watching bool
-	poll     time.Duration
-	// stop ends the watcher when the store closes; watched is closed when no
-	// watcher runs.
-	stop    chan struct{}
-	watched chan struct{}
+	// feed wakes referral feed followers (see notify.go); poll is how often
+	// its watcher, and the directory feed's, read the heads of waited-on
+	// networks for other processes' appends.
+	feed *headWatch
+	poll time.Duration
+	// stop ends the watchers when the store closes.
+	stop chan struct{}
 
 	migrations []migrate.Migration
 	// rq and wq cache prepared statements on the reader and writer handles.
@@ -210,10 +206,11 @@ func newStore(ctx context.Context, write, read *sql.DB, opts Options) (*Store, e
 		return nil, err
 	}
 	s := &Store{
-		write: write, read: read, waiting: make(map[referral.ID]*waiter), migrations: ms,
+		write: write, read: read, migrations: ms,
 		rq: newStmts(read), wq: newStmts(write), poll: opts.PollInterval, stop: make(chan struct{}),
 	}
-	s.directory = newHeadWatch(s, qDirectoryHead)
+	s.feed = newHeadWatch(s, "feed changed", qFeedHead)
+	s.directory = newHeadWatch(s, "directory changed", qDirectoryHead)
 	if err := s.inspect(ctx, opts.QuickCheck); err != nil {
 		return nil, err
 	}
@@ -536,17 +533,9 @@ func (s *Store) Close() error {
 		return nil
 	}
 	close(s.stop)
+	// The watchers read through the handles closed below: close waits for them.
+	s.feed.close()
 	s.directory.close()
-	s.feedMu.Lock()
-	for id, w := range s.waiting {
-		close(w.ch)
-		delete(s.waiting, id)
-	}
-	watched := s.watched
-	s.feedMu.Unlock()
-	if watched != nil {
-		<-watched // the watcher reads through the handles closed below
-	}
 	err := errors.Join(s.rq.close(), s.wq.close())
 	if s.own {
 		// The writer closes last, so its connection checkpoints the WAL into the file.
