@@ -68,6 +68,7 @@ var rules = map[string]rule{
 	"lifecycle":                       {imports: []string{"referral", "storage"}, modules: []string{stateless}},
 	"simulation":                      {imports: []string{"referral", "screening", "matching", "matching/synth", "storage", "storage/memory", "lifecycle"}, modules: []string{h3}},
 	"simulation/plot":                 {imports: []string{"simulation"}, modules: []string{gonum}},
+	"simulation/internal/stats":       {},
 	"interop/hsds":                    {imports: []string{"referral", "storage", "matching"}},
 	"interop/fhir":                    {imports: []string{"referral", "storage", "lifecycle", "screening"}},
 	"demo":                            {imports: []string{"referral", "screening", "matching", "storage", "storage/memory", "lifecycle"}},
