@@ -5,10 +5,10 @@ import (
 	"context"
 	"encoding/csv"
 	"io"
-	"strings"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 

@@ -139,8 +139,8 @@ type svcState struct {
 	// measures within the window [warmup, duration]
 	busyNs, queueNs, slotNs float64
 	lastT                   int64
-	waitNs          float64
-	waitN           int
+	waitNs                  float64
+	waitN                   int
 	// reached counts people reached (within the window) and waited, abandoned
 	// and expired those of them who had to wait, gave up, were dropped.
 	reached, waited, abandoned, expired int

@@ -74,7 +74,7 @@ type Scenario struct {
 	// Calibration describes where a calibrated scenario came from (package
 	// simulation/calibrate writes it); the simulation ignores it.
 	Calibration *Calibration `json:"calibration,omitempty"`
-	points      []placement // read from Population.PointsFile
+	points      []placement  // read from Population.PointsFile
 }
 
 // Population is the people who may present at the referring sites.
