@@ -67,7 +67,7 @@ var rules = map[string]rule{
 	"internal/migrate":                {imports: []string{"referral", "storage"}},
 	"lifecycle":                       {imports: []string{"referral", "storage"}, modules: []string{stateless}},
 	"simulation":                      {imports: []string{"referral", "screening", "matching", "matching/synth", "storage", "storage/memory", "lifecycle", "simulation/internal/stats"}, modules: []string{h3}},
-	"simulation/plot":                 {imports: []string{"simulation"}, modules: []string{gonum}},
+	"simulation/plot":                 {imports: []string{"simulation", "simulation/experiment"}, modules: []string{gonum}},
 	"simulation/internal/stats":       {},
 	"simulation/experiment":           {imports: []string{"referral", "simulation"}},
 	"simulation/calibrate":            {imports: []string{"referral", "lifecycle", "matching", "storage", "simulation", "simulation/internal/stats"}},
