@@ -115,7 +115,9 @@ func Write(dir string, r *simulation.Report) error {
 	return nil
 }
 
-func days(r *simulation.Report, b simulation.BucketStat) float64 { return b.Start.Sub(r.Start).Hours() / 24 }
+func days(r *simulation.Report, b simulation.BucketStat) float64 {
+	return b.Start.Sub(r.Start).Hours() / 24
+}
 
 // warmup shades the warm-up on a time chart from 0 to top.
 func warmup(p *gonum.Plot, r *simulation.Report, top float64) error {
