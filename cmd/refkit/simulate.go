@@ -38,11 +38,11 @@ parallel, and writes metrics.json (means with 95% confidence intervals), tidy
 CSV tables and, with --plots, PNG charts to --out. --set overrides a value of
 the scenario by its path (policy.radius_km, services[2].capacity.slots, or by
 name, 'services[name=Housing Help Desk].capacity.slots'; repeat it for
-several); --events adds each
-replication's per-referral event log; --history keeps the first replication's
-whole history in a SQLite database, which 'refkit simulate calibrate' reads
-back. The same scenario, overrides and seed give the same files. A progress bar
-goes to standard error when it is a terminal.`,
+several). --events adds each replication's per-referral event log; --history
+keeps the first replication's whole history in a SQLite database, which
+'refkit simulate calibrate' reads back. The same scenario, overrides and seed
+give the same files. A progress bar goes to standard error when it is a
+terminal.`,
 		examples: []string{
 			"refkit simulate --scenario examples/simulation/scenario.json --out /tmp/sim",
 			"refkit simulate --scenario examples/simulation/scenario.json --seed 1 --out /tmp/sim --replications 4 --plots",
