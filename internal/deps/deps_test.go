@@ -83,6 +83,7 @@ var rules = map[string]rule{
 	"examples/postgres":               {anyImport: true, modules: []string{pgx}},
 	"examples/quickstart":             {anyImport: true},
 	"examples/simulation":             {anyImport: true},
+	"examples/experiment":             {anyImport: true},
 }
 
 // heavy are the modules whose weight a host notices (a database driver, a
