@@ -69,8 +69,9 @@ type sim struct {
 	sites    []siteState
 	svcs     []svcState
 	svcByID  map[referral.ID]int32
-	persons  []referral.Person
+	people   []person
 	points   []referral.Point
+	income   float64 // scratch for personAt
 	screener *screener
 	needBuf  []referral.Need // direct needs of one arrival
 	cells    map[int32]h3.Cell
@@ -493,11 +494,34 @@ func setFlags(p *referral.Person, veteran, disabled, pregnant bool) {
 	p.Veteran, p.Disabled, p.Pregnant = veteran, disabled, pregnant
 }
 
-// populate draws the people and stores them.
+// person is one member of the population, kept compactly: a national run has
+// a million of them, built into a referral.Person only to be matched, and
+// put in the store only when first referred (the lifecycle reads them then).
+type person struct {
+	id        referral.ID
+	income    float64 // NaN: unknown
+	year      int16
+	month     uint8
+	day       uint8
+	household int16
+	lang      int16 // index in Population.Languages, -1 for none
+	insurance int16 // index in Population.Insurance, -1 for none
+	place     int32 // index in Population.Centres, or in the points file's rows
+	flags     uint8 // veteran, disabled, pregnant
+	stored    bool
+}
+
+const (
+	flagVeteran uint8 = 1 << iota
+	flagDisabled
+	flagPregnant
+)
+
+// populate draws the people.
 func (s *sim) populate() error {
 	p := &s.sc.Population
 	r := s.rng.at(0, 0x9e09_1e)
-	s.persons = make([]referral.Person, p.Size)
+	s.people = make([]person, p.Size)
 	s.points = make([]referral.Point, p.Size)
 	var guideline matching.Guideline
 	if p.FPLPercent != nil {
@@ -527,23 +551,25 @@ func (s *sim) populate() error {
 	if p.IncomeAnnual != nil {
 		income = p.IncomeAnnual.compile()
 	}
-	for i := range s.persons {
+	for i := range s.people {
 		var pl placement
+		var place int
 		if places != nil {
-			pl = places.place(r)
+			pl, place = places.place(r)
 		} else {
-			c := &p.Centres[centres.pick(r)]
+			place = centres.pick(r)
+			c := &p.Centres[place]
 			dlat := c.SDKM * r.NormFloat64() / 111.32
 			dlon := c.SDKM * r.NormFloat64() / (111.32 * math.Max(0.01, math.Cos(c.Latitude*math.Pi/180)))
-			pl = placement{lat: clamp(c.Latitude+dlat, -89.9, 89.9), lon: wrapLon(c.Longitude + dlon), state: c.State, county: c.County, zip: c.Zip}
+			pl = placement{lat: clamp(c.Latitude+dlat, -89.9, 89.9), lon: wrapLon(c.Longitude + dlon), state: c.State}
 		}
 		s.points[i] = referral.Point{Latitude: pl.lat, Longitude: pl.lon}
 		years := int(age.draw(r))
-		birth := s.start.AddDate(-years, 0, -r.IntN(365)-1)
+		birth := referral.DateOf(s.start.AddDate(-years, 0, -r.IntN(365)-1))
 		hh := max(1, int(math.Round(household.draw(r))))
-		person := referral.Person{
-			ID: s.ids.MustNew(), Network: s.network, BirthDate: referral.DateOf(birth), HouseholdSize: hh,
-			Location: &s.points[i], State: pl.state, County: pl.county, Zip: pl.zip, Created: s.start, Updated: s.start,
+		pp := person{
+			id: s.ids.MustNew(), year: int16(birth.Year), month: uint8(birth.Month), day: uint8(birth.Day),
+			household: int16(min(hh, math.MaxInt16)), place: int32(place), income: math.NaN(),
 		}
 		switch {
 		case fpl != nil:
@@ -551,27 +577,66 @@ func (s *sim) populate() error {
 			if !ok {
 				region = matching.Contiguous
 			}
-			inc := math.Round(fpl.draw(r) / 100 * guideline.Regions[region].For(hh))
-			person.IncomeAnnual = &inc
+			pp.income = math.Round(fpl.draw(r) / 100 * guideline.Regions[region].For(hh))
 		case income != nil:
-			inc := math.Round(income.draw(r))
-			person.IncomeAnnual = &inc
+			pp.income = math.Round(income.draw(r))
 		}
-		if k := langs.pick(r); k >= 0 {
-			person.Languages = p.Languages[k].Languages
+		pp.lang = int16(langs.pick(r))
+		pp.insurance = int16(choices(p.Insurance).pick(r))
+		if r.Float64() < p.Veteran {
+			pp.flags |= flagVeteran
 		}
-		if k := choices(p.Insurance).pick(r); k >= 0 {
-			person.Insurance = p.Insurance[k].Value
+		if r.Float64() < p.Disabled {
+			pp.flags |= flagDisabled
 		}
-		veteran := r.Float64() < p.Veteran
-		disabled := r.Float64() < p.Disabled
-		pregnant := r.Float64() < p.Pregnant
-		setFlags(&person, veteran, disabled, pregnant)
-		if err := s.store.PutPerson(s.ctx, person); err != nil {
-			return fmt.Errorf("population: %w", err)
+		if r.Float64() < p.Pregnant {
+			pp.flags |= flagPregnant
 		}
-		s.persons[i] = person
+		s.people[i] = pp
 	}
+	return nil
+}
+
+// personAt builds person i's record. Its IncomeAnnual points at the sim's
+// scratch, so it is valid until the next call: matching reads it at once, and
+// the store copies it.
+func (s *sim) personAt(i int32) referral.Person {
+	pp := &s.people[i]
+	pop := &s.sc.Population
+	out := referral.Person{
+		ID: pp.id, Network: s.network, BirthDate: referral.Date{Year: int(pp.year), Month: time.Month(pp.month), Day: int(pp.day)},
+		HouseholdSize: int(pp.household), Location: &s.points[i], Created: s.start, Updated: s.start,
+	}
+	if len(s.sc.points) > 0 {
+		pl := &s.sc.points[pp.place]
+		out.State, out.County, out.Zip = pl.state, pl.county, pl.zip
+	} else {
+		c := &pop.Centres[pp.place]
+		out.State, out.County, out.Zip = c.State, c.County, c.Zip
+	}
+	if !math.IsNaN(pp.income) {
+		s.income = pp.income
+		out.IncomeAnnual = &s.income
+	}
+	if pp.lang >= 0 {
+		out.Languages = pop.Languages[pp.lang].Languages
+	}
+	if pp.insurance >= 0 {
+		out.Insurance = pop.Insurance[pp.insurance].Value
+	}
+	setFlags(&out, pp.flags&flagVeteran != 0, pp.flags&flagDisabled != 0, pp.flags&flagPregnant != 0)
+	return out
+}
+
+// store puts person i in the store, the first time they are referred.
+func (s *sim) storePerson(i int32) error {
+	if s.people[i].stored {
+		return nil
+	}
+	if err := s.store.PutPerson(s.ctx, s.personAt(i)); err != nil {
+		return fmt.Errorf("population: %w", err)
+	}
+	s.people[i].stored = true
 	return nil
 }
 
@@ -666,7 +731,7 @@ func (s *sim) arrive(site int32) error {
 	if st.members != nil {
 		p = st.members[r.IntN(len(st.members))]
 	} else {
-		p = int32(r.IntN(len(s.persons)))
+		p = int32(r.IntN(len(s.people)))
 	}
 	screened := r.Float64() < s.sc.Screening.Coverage
 	var needs []referral.Need
@@ -716,7 +781,7 @@ func (s *sim) refer(ep int32) error {
 	e := &s.eps[ep]
 	s.one[0] = e.need
 	res, err := s.ix.Match(s.ctx, matching.Request{
-		Person: s.persons[e.person], Needs: s.one[:], RadiusM: s.pol.radiusKM * 1000, Limit: s.sc.Policy.Limit,
+		Person: s.personAt(e.person), Needs: s.one[:], RadiusM: s.pol.radiusKM * 1000, Limit: s.sc.Policy.Limit,
 		Full: s.pol.whenFull, AsOf: s.now,
 	})
 	if err != nil {
@@ -740,8 +805,11 @@ func (s *sim) refer(ep int32) error {
 	}
 	mt := &res.Matches[pick]
 	e.tried = append(e.tried, k)
+	if err := s.storePerson(e.person); err != nil {
+		return err
+	}
 	req := lifecycle.CreateRequest{
-		Person: s.persons[e.person].ID, Needs: s.one[:], Receiver: s.svcs[k].actor.Organization,
+		Person: s.people[e.person].id, Needs: s.one[:], Receiver: s.svcs[k].actor.Organization,
 		Service: mt.Service, Location: mt.Location, Send: true,
 	}
 	if e.last >= 0 {

@@ -98,7 +98,7 @@ func TestPlacementFollowsWeights(t *testing.T) {
 	const n = 200_000
 	counts := make([]int, 3)
 	for range n {
-		p := pl.place(r)
+		p, _ := pl.place(r)
 		switch {
 		case p.cell != 0:
 			counts[2]++

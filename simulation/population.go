@@ -202,7 +202,8 @@ func newPlacer(rows []placement) *placer {
 	return p
 }
 
-func (p *placer) place(r *rand.Rand) placement {
+// place draws a row and a place in it, and returns the row's index too.
+func (p *placer) place(r *rand.Rand) (placement, int) {
 	x := r.Float64() * p.cum[len(p.cum)-1]
 	i, _ := slices.BinarySearch(p.cum, x)
 	for i < len(p.cum)-1 && p.cum[i] <= x {
@@ -212,7 +213,7 @@ func (p *placer) place(r *rand.Rand) placement {
 	if pl.cell != 0 {
 		pl.lat, pl.lon = inCell(r, pl.cell)
 	}
-	return pl
+	return pl, i
 }
 
 // inCell draws a point uniformly within an H3 cell: uniformly within the
