@@ -21,8 +21,10 @@ import (
 )
 
 // Validations of the behaviours added for research use, each against theory
-// or a calculation made independently of the simulator. Together they take
-// about 20 s with -race on the project's machine (-short: about 8 s).
+// or a calculation made independently of the simulator. The queueing ones
+// simulate thousands of hours: together about 40 s with -race on the
+// project's shared 2-core machine under load, about half that with -short,
+// which halves their runs.
 
 // chiSquareP is the p-value of observed counts against expected ones.
 func chiSquareP(observed []int, expected []float64, fitted int) float64 {
@@ -171,9 +173,9 @@ func erlangA(c int, lambda, mu, theta float64) (pWait, pAbandon, lq, util float6
 // utilisation match the birth-death solution within the replications' 95%
 // intervals, widened by a margin for the finite run's start-up bias.
 func TestErlangA(t *testing.T) {
-	hours := 8000.0
+	hours := 5000.0
 	if testing.Short() {
-		hours = 3000
+		hours = 2500
 	}
 	for _, tc := range []struct {
 		c                   int
@@ -209,9 +211,9 @@ func TestErlangA(t *testing.T) {
 // + (λ/μ) e^{−(μ−λ)D}), from the virtual waiting time's level-crossing
 // equations.
 func TestWaitlistExpiryMM1D(t *testing.T) {
-	hours := 8000.0
+	hours := 5000.0
 	if testing.Short() {
-		hours = 3000
+		hours = 2500
 	}
 	lambda, mu, d := 1.1, 1.0, 1.5 // overloaded without the limit
 	sc := mmc(1, lambda, hours)
@@ -249,9 +251,9 @@ func erlangB(c int, a float64) float64 {
 // E[service]), whatever the distributions. Without holding, the same service
 // declines less and fails people for capacity after accepting them.
 func TestAcceptanceHoldsIsErlangB(t *testing.T) {
-	hours := 6000.0
+	hours := 4000.0
 	if testing.Short() {
-		hours = 2500
+		hours = 2000
 	}
 	const c, lambda, contact = 4, 2.0, 0.6
 	build := func(acceptance string) *Scenario {
@@ -397,7 +399,7 @@ func TestCatchments(t *testing.T) {
 // into another; the time-average queue in each regime (from the occupancy
 // series, skipping the transient after the change) matches Erlang C.
 func TestCapacityChange(t *testing.T) {
-	hours := 6000.0
+	hours := 4000.0
 	if testing.Short() {
 		hours = 2400
 	}

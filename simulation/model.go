@@ -281,7 +281,7 @@ func newSim(ctx context.Context, sc *Scenario, seed uint64) (*sim, error) {
 	if err := s.populate(); err != nil {
 		return nil, err
 	}
-	members, err := catchments(sc.Sites, s.points)
+	members, err := catchments(sc.Sites, s.points, MaxCatchmentMembers)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 
@@ -134,4 +135,35 @@ func FuzzReadPoints(f *testing.F) {
 			require.GreaterOrEqual(t, p.weight, 0.0)
 		}
 	})
+}
+
+// TestBounds: a scenario file larger than its limit is refused having read at
+// most the limit and a byte, and catchments stop once they hold more people
+// than theirs, naming what to narrow.
+func TestBounds(t *testing.T) {
+	dir := t.TempDir()
+	big := dir + "/big.json"
+	require.NoError(t, os.WriteFile(big, bytes.Repeat([]byte(" "), 1<<20), 0o600))
+	_, err := readBounded(big, 64<<10)
+	require.ErrorIs(t, err, referral.ErrInvalid)
+	require.ErrorContains(t, err, "larger than its limit")
+	data, err := readBounded(big, 2<<20)
+	require.NoError(t, err)
+	require.Len(t, data, 1<<20)
+
+	points := make([]referral.Point, 1000)
+	for i := range points {
+		points[i] = referral.Point{Latitude: 41.88 + float64(i%10)*0.001, Longitude: -87.63}
+	}
+	sites := []Site{{Name: "a", Latitude: 41.88, Longitude: -87.63, CatchmentKM: 5}, {Name: "b", Latitude: 41.88, Longitude: -87.63, CatchmentKM: 5}}
+	members, err := catchments(sites, points, 2000)
+	require.NoError(t, err)
+	require.Len(t, members[0], 1000)
+	_, err = catchments(sites, points, 1500)
+	var ve *referral.ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Equal(t, "sites", ve.Field)
+	_, err = catchments([]Site{{Name: "far", Latitude: 10, Longitude: 10, CatchmentKM: 5}}, points, 2000)
+	require.ErrorAs(t, err, &ve)
+	require.Equal(t, "sites[0].catchment_km", ve.Field)
 }

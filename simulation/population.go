@@ -267,8 +267,9 @@ const catchmentGrid = 0.1
 // within it (indexes into points, in order); nil for sites without one. The
 // people are bucketed on a grid once, and each catchment looks only at the
 // buckets its bounding box covers. It fails when a catchment holds nobody or
-// all together hold more than MaxCatchmentMembers.
-func catchments(sites []Site, points []referral.Point) ([][]int32, error) {
+// all together hold more than limit (MaxCatchmentMembers): it stops at the
+// catchment that passes it.
+func catchments(sites []Site, points []referral.Point, limit int) ([][]int32, error) {
 	any := false
 	for _, s := range sites {
 		any = any || s.CatchmentKM > 0
@@ -309,7 +310,7 @@ func catchments(sites []Site, points []referral.Point) ([][]int32, error) {
 			return nil, referral.Invalid(idx("sites", si)+".catchment_km", "holds nobody of the population")
 		}
 		total += len(members)
-		if total > MaxCatchmentMembers {
+		if total > limit {
 			return nil, referral.Invalid("sites", "catchments hold more than 20,000,000 people in all")
 		}
 		slices.Sort(members)

@@ -6,19 +6,26 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/refkit/refkit/simulation"
 	"github.com/refkit/refkit/simulation/experiment"
 	"github.com/refkit/refkit/simulation/plot"
 )
 
-// TestRun runs the documented three-arm experiment with two replications per
-// arm and checks the summary and the files a researcher gets.
+// TestRun runs the documented three-arm experiment, shortened to 40 days of
+// arrivals with two replications per arm, and checks the summary and the
+// files a researcher gets.
 func TestRun(t *testing.T) {
 	plan, err := experiment.Load("design.json")
 	require.NoError(t, err)
 	require.Len(t, plan.Arms, 3)
+	for _, a := range plan.Arms {
+		a.Scenario.Duration = simulation.Duration(40 * 24 * time.Hour)
+		a.Scenario.Warmup = simulation.Duration(7 * 24 * time.Hour)
+	}
 	out := t.TempDir()
 	var buf bytes.Buffer
 	require.NoError(t, run(context.Background(), plan, 2, out, &buf))

@@ -304,3 +304,42 @@ func TestCalibrateRefuses(t *testing.T) {
 		}})
 	require.ErrorIs(t, err, referral.ErrInvalid)
 }
+
+// ExampleCalibrate simulates a month of a small network, calibrates a scenario
+// from the history its store holds, as from any network's store, and reads
+// the estimated parameters.
+func ExampleCalibrate() {
+	sc, err := simulation.Load("../../examples/simulation/scenario.json")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	sc.Duration = simulation.Duration(30 * 24 * time.Hour)
+	var twin *simulation.Scenario
+	_, err = simulation.Run(context.Background(), sc, simulation.Options{Seed: 1, Replications: 1,
+		Inspect: func(_ int, st storage.Store, network referral.ID) error {
+			twin, err = calibrate.Calibrate(context.Background(), st, network, calibrate.Options{MinSample: 50})
+			return err
+		}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, s := range twin.Sites {
+		fmt.Printf("site %s, %d hourly multipliers\n", s.Name, len(s.Hourly))
+	}
+	for _, s := range twin.Services {
+		own := "the network's partners"
+		if s.Partner != nil {
+			own = "its own partner behaviour"
+		}
+		fmt.Printf("service %s: %s\n", s.Name, own)
+	}
+	// Output:
+	// site Lakeside Family Clinic, 24 hourly multipliers
+	// site Vista Emergency Department, 24 hourly multipliers
+	// service North Shore Food Bank: its own partner behaviour
+	// service Waukegan Pantry: its own partner behaviour
+	// service Housing Help Desk: its own partner behaviour
+	// service Ride Connect: its own partner behaviour
+}

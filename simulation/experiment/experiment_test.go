@@ -9,10 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/refkit/refkit/referral"
+	"github.com/refkit/refkit/simulation"
 	"github.com/refkit/refkit/simulation/experiment"
 )
 
@@ -165,6 +167,15 @@ func TestDesignRejects(t *testing.T) {
 	require.ErrorContains(t, err, "services[name=bakery].capacity.slots")
 }
 
+// TestDesignFileBound: a design file over 1 MiB is refused, reading no more.
+func TestDesignFileBound(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "design.json")
+	require.NoError(t, os.WriteFile(path, append([]byte(`{"name": "x"}`), make([]byte, experiment.MaxDesignBytes)...), 0o600))
+	_, err := experiment.Load(path)
+	require.ErrorIs(t, err, referral.ErrInvalid)
+	require.ErrorContains(t, err, "larger than 1 MiB")
+}
+
 // TestWrite: the experiment's tables stack every arm's rows, each naming its
 // arm; the differences file has one row per measure and arm.
 func TestWrite(t *testing.T) {
@@ -214,13 +225,18 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// Example runs the documented three-arm experiment of examples/experiment with
-// fewer replications, and prints the effect of each arm on loop closure.
+// Example runs the documented three-arm experiment of examples/experiment,
+// shortened, with fewer replications, and shows how many paired replications
+// each arm's difference from the baseline rests on.
 func Example() {
 	plan, err := experiment.Load("../../examples/experiment/design.json")
 	if err != nil {
 		fmt.Println(err)
 		return
+	}
+	for _, a := range plan.Arms { // a month of arrivals, to run quickly
+		a.Scenario.Duration = simulation.Duration(30 * 24 * time.Hour)
+		a.Scenario.Warmup = simulation.Duration(7 * 24 * time.Hour)
 	}
 	res, err := experiment.Run(context.Background(), plan, experiment.Options{Replications: 3})
 	if err != nil {

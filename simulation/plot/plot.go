@@ -70,6 +70,7 @@ var (
 // "0.5"), not the default fixed two decimals.
 type plainTicks struct{}
 
+// Ticks returns gonum's default ticks, relabelled.
 func (plainTicks) Ticks(lo, hi float64) []gonum.Tick {
 	ts := gonum.DefaultTicks{}.Ticks(lo, hi)
 	for i := range ts {

@@ -173,3 +173,44 @@ func ExampleWrite() {
 	// waiting.png true
 	// unmet_by_domain.png true
 }
+
+func ExampleWriteExperiment() {
+	plan, err := experiment.Load("../../examples/experiment/design.json")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, a := range plan.Arms { // a month of arrivals, to run quickly
+		a.Scenario.Duration = simulation.Duration(30 * 24 * time.Hour)
+		a.Scenario.Warmup = simulation.Duration(7 * 24 * time.Hour)
+	}
+	res, err := experiment.Run(context.Background(), plan, experiment.Options{Replications: 2})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	dir, err := os.MkdirTemp("", "experiment")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	// The tables and the comparison charts, as refkit experiment --plots writes them.
+	if err := res.Write(dir); err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := plot.WriteExperiment(dir, res); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, name := range []string{experiment.ResultFile, experiment.DifferencesFile, plot.ArmsFile, plot.DifferencesFile} {
+		_, err := os.Stat(filepath.Join(dir, name))
+		fmt.Println(name, err == nil)
+	}
+	// Output:
+	// experiment.json true
+	// differences.csv true
+	// arms.png true
+	// differences.png true
+}
