@@ -173,6 +173,7 @@ type ref struct {
 	queuedAt int64
 	hold     uint8
 	inQueue  bool
+	attempt  uint8 // which referral of its episode it is, from 0
 	// Times are stamps (see stamp): a million referrals' times then hold no
 	// pointers for the collector to follow and take a third of the memory.
 	deadline  int64
@@ -824,7 +825,7 @@ func (s *sim) refer(ep int32) error {
 	if err != nil {
 		return fmt.Errorf("create referral: %w", err)
 	}
-	rf := ref{id: r.ID, ep: ep, svc: k, slot: -1, created: stamp(r.Created)}
+	rf := ref{id: r.ID, ep: ep, svc: k, slot: -1, created: stamp(r.Created), attempt: uint8(len(e.tried) - 1)}
 	if mt.DistanceM != nil {
 		rf.distKM = *mt.DistanceM / 1000
 	}
@@ -843,9 +844,7 @@ func (s *sim) refer(ep int32) error {
 // and which attempt of the episode it is.
 func (s *sim) draws(ri int32, purpose uint64) *rand.Rand {
 	rf := &s.refs[ri]
-	e := &s.eps[rf.ep]
-	attempt := int32(slices.Index(e.tried, rf.svc))
-	return s.rng.at(purpose, keyOf(e.key, uint64(attempt)))
+	return s.rng.at(purpose, keyOf(s.eps[rf.ep].key, uint64(rf.attempt)))
 }
 
 // record copies what the engine returned into the replication's view.

@@ -98,12 +98,15 @@ type record struct {
 	replaces                  referral.ID
 	created, sent             int64 // Unix ns
 	ackWithin, acceptWithin   time.Duration
-	// From the events, Unix ns (0: did not happen).
-	ack, decided, contact, start, holdAt, end int64
-	accepted, reached, declined               bool
-	reason                                    string // of the decline, or of the end
-	endStatus                                 referral.Status
-	lastStatus                                referral.Status
+	// From the events, Unix ns (0: did not happen); contactCut is when a
+	// referral was withdrawn while its person was being contacted.
+	ack, decided, contact, contactCut, start, holdAt, end int64
+	// waitlisted: the last hold came after acceptance (a waitlist, not a
+	// pause in service).
+	accepted, reached, declined, waitlisted bool
+	reason                                  string // of the decline, or of the end
+	endStatus                               referral.Status
+	lastStatus                              referral.Status
 }
 
 // durations collects one duration's complete and censored observations, in
@@ -316,7 +319,9 @@ func (c *calibration) readFeed() error {
 		r := &c.recs[k]
 		switch r.lastStatus {
 		case referral.StatusOnHold:
-			c.waits = append(c.waits, stay{rec: int32(k), from: r.holdAt, until: c.to})
+			if r.waitlisted {
+				c.waits = append(c.waits, stay{rec: int32(k), from: r.holdAt, until: c.to})
+			}
 		case referral.StatusInProgress:
 			c.servs = append(c.servs, stay{rec: int32(k), from: r.start, until: c.to})
 		}
@@ -363,13 +368,22 @@ func (c *calibration) apply(k int32, ev *referral.Event, at int64) {
 		}
 		r.decided, r.declined, r.reason = at, true, ev.Reason
 	case referral.StatusOnHold:
-		r.holdAt = at
+		// Held after acceptance is waiting for a place; held in service is a
+		// pause, not a waitlist.
+		r.holdAt, r.waitlisted = at, from == referral.StatusAccepted
 	case referral.StatusInProgress:
 		r.start = at
 	}
-	if from == referral.StatusAccepted && r.contact == 0 {
-		r.contact = at
-		r.reached = !(to == referral.StatusFailed && ev.Reason == "unable-to-contact") && to != referral.StatusCancelled
+	if from == referral.StatusAccepted && r.contact == 0 && r.contactCut == 0 {
+		// Leaving acceptance is reaching the person or failing to, unless the
+		// referral was withdrawn first: that cuts the contact time short.
+		switch to {
+		case referral.StatusCancelled, referral.StatusEnteredInError:
+			r.contactCut = at
+		default:
+			r.contact = at
+			r.reached = !(to == referral.StatusFailed && ev.Reason == "unable-to-contact")
+		}
 	}
 	if to.Terminal() {
 		r.end, r.endStatus = at, to
@@ -377,7 +391,7 @@ func (c *calibration) apply(k int32, ev *referral.Event, at int64) {
 			r.reason = ev.Reason
 		}
 	}
-	if from == referral.StatusOnHold {
+	if from == referral.StatusOnHold && r.waitlisted {
 		c.waits = append(c.waits, stay{rec: k, from: r.holdAt, until: at, ended: true, outcome: to, reason: ev.Reason})
 	}
 	if from == referral.StatusInProgress {

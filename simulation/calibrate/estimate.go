@@ -359,13 +359,16 @@ func (c *calibration) observe(p *partner, r *record) {
 		}
 	}
 	if r.accepted {
-		if r.contact != 0 {
+		switch {
+		case r.contact != 0:
 			p.contact.add(hoursBetween(r.decided, r.contact), true)
 			p.contacts++
 			if !r.reached {
 				p.unreached++
 			}
-		} else {
+		case r.contactCut != 0:
+			p.contact.add(hoursBetween(r.decided, r.contactCut), false)
+		default:
 			p.contact.add(hoursBetween(r.decided, end), false)
 		}
 	}
