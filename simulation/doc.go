@@ -77,8 +77,12 @@
 // scale (the interval of the log of the mean by the delta method, transformed
 // back, so it never goes below zero), proportions (rates, utilisation, the
 // probability of waiting) on the logit scale (within [0, 1]), differences
-// between arms on the plain scale. When every replication gives the same value
-// (often 0) the interval is that value; with one replication, the mean.
+// between arms on the plain scale. Where the delta method does not hold (a
+// transformed half-width above 1: a few replications that differ wildly, or a
+// mean at the boundary) the plain interval cut at the ends of the range is
+// given instead, which drops only values the quantity cannot take. When every
+// replication gives the same value (often 0) the interval is that value; with
+// one replication, the mean.
 //
 // Report.Write writes metrics.json and the tidy CSV tables (Report.Tables lists
 // them: one observation per row, with run and arm columns, and the

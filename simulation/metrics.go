@@ -272,10 +272,11 @@ const (
 	// Unbounded quantities (differences between arms): Student t.
 	Unbounded Scale = Scale(stats.Linear)
 	// NonNegative quantities (counts, times, lengths): Student t for the log
-	// of the mean, transformed back.
+	// of the mean, transformed back (or cut at 0 where the delta method
+	// fails: see the package doc).
 	NonNegative Scale = Scale(stats.Log)
 	// Proportion quantities: Student t for the logit of the mean, transformed
-	// back.
+	// back (or cut at 0 and 1).
 	Proportion Scale = Scale(stats.Logit)
 )
 

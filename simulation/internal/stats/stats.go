@@ -52,14 +52,22 @@ const (
 	Logit
 )
 
+// maxDelta is the largest half-width, on the transformed scale, at which the
+// delta method's linearization is trusted: a factor of e either side of the
+// mean on the log scale. Beyond it (a few replications that differ
+// wildly, counts of 0 and 1) the transformed interval balloons, and the plain
+// interval cut at the range's ends is given instead.
+const maxDelta = 1.0
+
 // Mean returns the mean of xs and a 95% confidence interval for it on the
 // given scale, from the values' own spread (Student t with len(xs)−1 degrees
 // of freedom). With fewer than two values, or values that do not vary, the
 // interval is the mean itself. The values are the replications of one
-// quantity, which are independent; a transformed interval is used only where
-// it is defined (a positive mean on the log scale, a mean strictly between 0
-// and 1 on the logit scale) and the mean itself is returned otherwise: all
-// replications then agree on the boundary value.
+// quantity, which are independent. On the Log and Logit scales the interval
+// is transformed (see Scale) while the delta method holds (half-width at most
+// maxDelta on the transformed scale); otherwise, and at the boundary (a mean
+// of 0, or of 0 or 1 for a proportion), it is the plain interval cut at the
+// ends of the range, which drops only values the quantity cannot take.
 func Mean(xs []float64, scale Scale) (mean, low, high float64) {
 	n := len(xs)
 	if n == 0 {
@@ -82,22 +90,24 @@ func Mean(xs []float64, scale Scale) (mean, low, high float64) {
 		return mean, mean, mean
 	}
 	t := T975(n - 1)
+	low, high = mean-t*se, mean+t*se
 	switch scale {
 	case Log:
-		if mean <= 0 {
-			return mean, mean, mean
+		if h := t * se / mean; mean > 0 && h <= maxDelta {
+			f := math.Exp(h)
+			return mean, mean / f, mean * f
 		}
-		f := math.Exp(t * se / mean)
-		return mean, mean / f, mean * f
+		return mean, max(0, low), high
 	case Logit:
-		if mean <= 0 || mean >= 1 {
-			return mean, mean, mean
+		if mean > 0 && mean < 1 {
+			if h := t * se / (mean * (1 - mean)); h <= maxDelta {
+				l := math.Log(mean / (1 - mean))
+				return mean, logistic(l - h), logistic(l + h)
+			}
 		}
-		l := math.Log(mean / (1 - mean))
-		h := t * se / (mean * (1 - mean))
-		return mean, logistic(l - h), logistic(l + h)
+		return mean, max(0, low), min(1, high)
 	}
-	return mean, mean - t*se, mean + t*se
+	return mean, low, high
 }
 
 func logistic(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
