@@ -64,7 +64,16 @@ func (nm *namer) name(svc referral.Service) string {
 		}
 	}
 	if len(svc.Locations) == 0 {
-		return fmt.Sprintf("%s %05d (area-wide)", noun, nm.n)
+		where := "area-wide"
+		if len(svc.ServiceAreas) > 0 {
+			switch a := svc.ServiceAreas[0]; {
+			case a.Kind == referral.AreaVirtual:
+				where = "virtual"
+			case a.Kind == referral.AreaState && len(a.Values) > 0:
+				where = a.Values[0] + " statewide"
+			}
+		}
+		return fmt.Sprintf("%s %05d (%s)", noun, nm.n, where)
 	}
 	return fmt.Sprintf("%s %05d (%s)", noun, nm.n, nearestCity(svc.Locations[0].Latitude, svc.Locations[0].Longitude))
 }
