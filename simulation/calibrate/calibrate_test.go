@@ -343,3 +343,26 @@ func ExampleCalibrate() {
 	// service Housing Help Desk: its own partner behaviour
 	// service Ride Connect: its own partner behaviour
 }
+
+// TestPeriod: calibrating from part of the history reads only the referrals
+// created in it, and the twin's arrival period is that part.
+func TestPeriod(t *testing.T) {
+	sc := known()
+	sc.Duration = simulation.Duration(40 * 24 * time.Hour)
+	from, to := sc.Start.Add(10*24*time.Hour), sc.Start.Add(25*24*time.Hour)
+	var whole, part *simulation.Scenario
+	_, err := simulation.Run(context.Background(), sc, simulation.Options{Seed: 3, Replications: 1,
+		Inspect: func(_ int, st storage.Store, network referral.ID) error {
+			var err error
+			if whole, err = calibrate.Calibrate(context.Background(), st, network, calibrate.Options{}); err != nil {
+				return err
+			}
+			part, err = calibrate.Calibrate(context.Background(), st, network, calibrate.Options{From: from, To: to})
+			return err
+		}})
+	require.NoError(t, err)
+	require.True(t, part.Start.Equal(from))
+	require.Equal(t, simulation.Duration(15*24*time.Hour), part.Duration)
+	require.Less(t, part.Calibration.Referrals, whole.Calibration.Referrals/2)
+	require.InEpsilon(t, whole.Sites[1].RatePerDay, part.Sites[1].RatePerDay, 0.2, "the library's flat rate, from either period")
+}
