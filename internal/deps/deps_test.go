@@ -74,8 +74,11 @@ var rules = map[string]rule{
 	"internal/migrate":                {imports: []string{"referral", "storage"}},
 	"lifecycle":                       {imports: []string{"referral", "storage"}, modules: []string{stateless}},
 	"directory":                       {imports: []string{"referral", "storage", "matching"}},
-	"simulation":                      {imports: []string{"referral", "screening", "matching", "matching/synth", "storage", "storage/memory", "lifecycle"}, modules: []string{h3}},
-	"simulation/plot":                 {imports: []string{"simulation"}, modules: []string{gonum}},
+	"simulation":                      {imports: []string{"referral", "screening", "matching", "matching/synth", "storage", "storage/memory", "lifecycle", "simulation/internal/stats"}, modules: []string{h3}},
+	"simulation/plot":                 {imports: []string{"simulation", "simulation/experiment"}, modules: []string{gonum}},
+	"simulation/internal/stats":       {},
+	"simulation/experiment":           {imports: []string{"referral", "simulation"}},
+	"simulation/calibrate":            {imports: []string{"referral", "lifecycle", "matching", "storage", "simulation", "simulation/internal/stats"}},
 	"interop/hsds":                    {imports: []string{"referral", "storage", "matching", "directory"}},
 	"interop/fhir":                    {imports: []string{"referral", "storage", "lifecycle", "screening", "internal/strictjson"}},
 	"demo":                            {imports: []string{"referral", "screening", "matching", "storage", "storage/memory", "lifecycle", "directory"}},
@@ -88,6 +91,7 @@ var rules = map[string]rule{
 	"examples/postgres":               {anyImport: true, modules: []string{pgx}},
 	"examples/quickstart":             {anyImport: true},
 	"examples/simulation":             {anyImport: true},
+	"examples/experiment":             {anyImport: true},
 }
 
 // heavy are the modules whose weight a host notices (a database driver, a
