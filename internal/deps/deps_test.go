@@ -74,6 +74,7 @@ var rules = map[string]rule{
 	"simulation/plot":                 {imports: []string{"simulation"}, modules: []string{gonum}},
 	"interop/hsds":                    {imports: []string{"referral", "storage", "matching"}},
 	"interop/fhir":                    {imports: []string{"referral", "storage", "lifecycle", "screening"}},
+	"api":                             {imports: []string{"referral", "storage", "lifecycle", "screening", "matching", "interop/fhir"}},
 	"demo":                            {imports: []string{"referral", "screening", "matching", "storage", "storage/memory", "lifecycle"}},
 	"demo/internal/gensample":         {imports: []string{"referral", "matching"}},
 	"cmd/refkit":                      {anyImport: true, modules: []string{term}},
