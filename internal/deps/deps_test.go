@@ -50,6 +50,13 @@ const (
 	testify   = "github.com/stretchr/testify"
 	gonum     = "gonum.org/v1/plot"
 	term      = "golang.org/x/term"
+	jwtgo     = "github.com/golang-jwt/jwt/v5"
+	keyfunc   = "github.com/MicahParks/keyfunc/v3"
+	promgo    = "github.com/prometheus/client_golang"
+	otelAPI   = "go.opentelemetry.io/otel"
+	otelMeter = "go.opentelemetry.io/otel/metric"
+	otelSDK   = "go.opentelemetry.io/otel/sdk/metric"
+	otelProm  = "go.opentelemetry.io/otel/exporters/prometheus"
 )
 
 // rules covers every package of the module with non-test Go files.
@@ -77,7 +84,7 @@ var rules = map[string]rule{
 	"api":                             {imports: []string{"referral", "storage", "lifecycle", "screening", "matching", "interop/fhir"}},
 	"demo":                            {imports: []string{"referral", "screening", "matching", "storage", "storage/memory", "lifecycle"}},
 	"demo/internal/gensample":         {imports: []string{"referral", "matching"}},
-	"cmd/refkit":                      {anyImport: true, modules: []string{term}},
+	"cmd/refkit":                      {anyImport: true, modules: []string{term, jwtgo, keyfunc, promgo, otelAPI, otelMeter, otelSDK, otelProm}},
 	"examples/closedloop":             {anyImport: true},
 	"examples/custom-instrument":      {anyImport: true},
 	"examples/custom-rules":           {anyImport: true},
