@@ -85,6 +85,7 @@ var rules = map[string]rule{
 	"demo":                            {imports: []string{"referral", "screening", "matching", "storage", "storage/memory", "lifecycle"}},
 	"demo/internal/gensample":         {imports: []string{"referral", "matching"}},
 	"cmd/refkit":                      {anyImport: true, modules: []string{term, jwtgo, keyfunc, promgo, otelAPI, otelMeter, otelSDK, otelProm}},
+	"cmd/refkit-load":                 {anyImport: true, modules: []string{jwtgo}},
 	"examples/closedloop":             {anyImport: true},
 	"examples/custom-instrument":      {anyImport: true},
 	"examples/custom-rules":           {anyImport: true},
