@@ -170,3 +170,25 @@ func tokenCmd(args []string, stdout io.Writer) error {
 	fmt.Fprintln(stdout, tok)
 	return nil
 }
+
+// idCmd prints new record ids (UUIDv7), one a line: shell scripts need them
+// to name the records they PUT.
+func idCmd(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("id", flag.ContinueOnError)
+	n := fs.Int("n", 1, "how many ids, 1 to 1000")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *n < 1 || *n > 1000 {
+		return errors.New("-n must be 1 to 1000")
+	}
+	ids := referral.NewIDGenerator(time.Now, nil)
+	for range *n {
+		id, err := ids.New()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, id)
+	}
+	return nil
+}

@@ -4,6 +4,7 @@
 //
 //	refkit-load keygen --out DIR      # DIR/signing-key.pem and DIR/jwks.json (ES256)
 //	refkit-load token --key DIR/signing-key.pem --network ID --role admin --organization ID
+//	refkit-load id                    # a new record id (UUIDv7), as refkit's records take
 //	refkit-load run --base http://127.0.0.1:8080 --key DIR/signing-key.pem --clients 8 --duration 10s
 //
 // run starts by creating its own networks (an admin token per network), two
@@ -35,7 +36,7 @@ func main() {
 // run executes one command line and returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: refkit-load keygen|token|run [flags] (refkit-load COMMAND -h for its flags)")
+		fmt.Fprintln(stderr, "usage: refkit-load keygen|token|id|run [flags] (refkit-load COMMAND -h for its flags)")
 		return 2
 	}
 	var err error
@@ -46,8 +47,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = tokenCmd(args[1:], stdout)
 	case "run":
 		err = runCmd(ctx, args[1:], stdout)
+	case "id":
+		err = idCmd(args[1:], stdout)
 	default:
-		fmt.Fprintf(stderr, "refkit-load: unknown command %q: want keygen, token or run\n", args[0])
+		fmt.Fprintf(stderr, "refkit-load: unknown command %q: want keygen, token, id or run\n", args[0])
 		return 2
 	}
 	if err != nil {

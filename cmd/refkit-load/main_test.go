@@ -93,6 +93,17 @@ func TestLoad(t *testing.T) {
 	require.Equal(t, 200, resp.StatusCode, "a token from the token command is accepted")
 }
 
+func TestID(t *testing.T) {
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run(context.Background(), []string{"id", "-n", "3"}, &out, &errOut), errOut.String())
+	lines := strings.Fields(out.String())
+	require.Len(t, lines, 3)
+	for _, l := range lines {
+		_, err := referral.ParseID(l)
+		require.NoError(t, err)
+	}
+}
+
 func TestUsage(t *testing.T) {
 	tests := []struct {
 		args []string
@@ -105,6 +116,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"run", "--duration", "1h"}, 1, "--duration must be above 0 and at most 10m0s"},
 		{[]string{"run", "--base", "ftp://x"}, 1, "--base must be an http(s) URL"},
 		{[]string{"token", "--key", "/nonexistent"}, 1, "--key"},
+		{[]string{"id", "-n", "0"}, 1, "-n must be 1 to 1000"},
 	}
 	for _, tc := range tests {
 		var out, errOut bytes.Buffer

@@ -57,6 +57,7 @@ type serveConfig struct {
 	Addr       string
 	DB         string
 	Postgres   string
+	PGSchema   string
 	ConfigFile string
 
 	JWKSURL, JWKSFile string
@@ -124,6 +125,7 @@ func (c *serveConfig) settings() []*setting {
 		{name: "addr", value: "127.0.0.1:8080", usage: "`ADDRESS` to listen on (host:port; port 0 picks a free one)", parse: str(&c.Addr)},
 		{name: "db", value: "refkit.db", usage: "SQLite database `FILE` (the default store; created and migrated if new)", parse: str(&c.DB)},
 		{name: "postgres", usage: "PostgreSQL `URL` to use instead of --db (postgres://user@host/db)", parse: str(&c.Postgres)},
+		{name: "postgres-schema", usage: "PostgreSQL `SCHEMA` for the tables (created if missing; default: the connection's search_path)", parse: str(&c.PGSchema)},
 		{name: "config", usage: "JSON config `FILE` keyed by flag name; flags and REFKIT_ variables override it", parse: str(&c.ConfigFile)},
 		{name: "jwks-url", usage: "`URL` of the identity provider's JWKS (the keys that sign tokens), refreshed in the background", parse: str(&c.JWKSURL)},
 		{name: "jwks-file", usage: "JWKS `FILE` to use instead of --jwks-url", parse: str(&c.JWKSFile)},
