@@ -2,10 +2,14 @@ package api_test
 
 import (
 	"encoding/json"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/refkit/refkit/api"
 )
 
 // TestOpenAPIDocument: the served document is valid OpenAPI 3.1, names every
@@ -37,4 +41,16 @@ func TestOpenAPIDocument(t *testing.T) {
 	require.Equal(t, count, documented, "the document has no operation the table lacks")
 	served := hs.must(200, "", "GET", "/openapi.json", nil)
 	require.JSONEq(t, string(hs.h.OpenAPI()), string(served.body))
+}
+
+// TestProblemTypesDocumented: docs/serve.md lists every problem type the API
+// can answer, with its status; the document's default response names them.
+func TestProblemTypesDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../docs/serve.md")
+	require.NoError(t, err)
+	hs := newHarness(t)
+	for _, p := range api.ProblemTypes() {
+		require.Contains(t, string(doc), "| `"+p.Type+"` | "+strconv.Itoa(p.Status)+" |", "docs/serve.md does not list %s", p.Type)
+		require.Contains(t, string(hs.h.OpenAPI()), p.Type)
+	}
 }

@@ -64,6 +64,16 @@ var problemKinds = []problemKind{
 	probUnavailable, probNotImplemented, probInternal,
 }
 
+// ProblemTypes lists every problem the API can answer, with its type URI,
+// title and status, for documentation and clients that enumerate them.
+func ProblemTypes() []Problem {
+	out := make([]Problem, len(problemKinds))
+	for i, k := range problemKinds {
+		out[i] = Problem{Type: ProblemType + k.slug, Title: k.title, Status: k.status}
+	}
+	return out
+}
+
 // ErrUnauthenticated is what an Authenticator returns (wrapped or as is) when
 // the request carries no credentials, or ones it does not accept: the API
 // answers 401 with a WWW-Authenticate challenge. Its message, and anything

@@ -10,6 +10,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"flag"
 	"io"
 	"log/slog"
 	"math/big"
@@ -468,4 +469,15 @@ func TestServeConfigPrecedence(t *testing.T) {
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
+}
+
+// TestServeDocs keeps docs/serve.md in step with the flags: every serve flag
+// is named there.
+func TestServeDocs(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/serve.md")
+	require.NoError(t, err)
+	c := &serveCmd{}
+	newFlagSet("serve", c).VisitAll(func(f *flag.Flag) {
+		require.Contains(t, string(doc), "`--"+f.Name+"`", "docs/serve.md does not describe --%s", f.Name)
+	})
 }
