@@ -213,7 +213,7 @@ func (c *serveCmd) serve(ctx context.Context, logOut io.Writer) error {
 // openStore opens the configured store.
 func openStore(ctx context.Context, cfg *serveConfig) (storage.Store, string, error) {
 	if cfg.Postgres != "" {
-		s, err := postgres.Open(ctx, cfg.Postgres, postgres.Options{Schema: cfg.PGSchema})
+		s, err := postgres.Open(ctx, cfg.Postgres, postgres.Options{Schema: cfg.PGSchema, MaxConns: cfg.PGConns})
 		if err != nil {
 			return nil, "", fmt.Errorf("postgres: %w", err)
 		}

@@ -58,6 +58,7 @@ type serveConfig struct {
 	DB         string
 	Postgres   string
 	PGSchema   string
+	PGConns    int32
 	ConfigFile string
 
 	JWKSURL, JWKSFile string
@@ -126,6 +127,14 @@ func (c *serveConfig) settings() []*setting {
 		{name: "db", value: "refkit.db", usage: "SQLite database `FILE` (the default store; created and migrated if new)", parse: str(&c.DB)},
 		{name: "postgres", usage: "PostgreSQL `URL` to use instead of --db (postgres://user@host/db)", parse: str(&c.Postgres)},
 		{name: "postgres-schema", usage: "PostgreSQL `SCHEMA` for the tables (created if missing; default: the connection's search_path)", parse: str(&c.PGSchema)},
+		{name: "postgres-max-conns", value: "0", usage: "largest PostgreSQL connection pool (`N`; 0: pgxpool's default, the larger of 4 and the CPU count)", parse: func(v string) error {
+			n, err := strconv.ParseInt(v, 10, 32)
+			if err != nil || n < 0 {
+				return errors.New("want a whole number, 0 or more")
+			}
+			c.PGConns = int32(n)
+			return nil
+		}},
 		{name: "config", usage: "JSON config `FILE` keyed by flag name; flags and REFKIT_ variables override it", parse: str(&c.ConfigFile)},
 		{name: "jwks-url", usage: "`URL` of the identity provider's JWKS (the keys that sign tokens), refreshed in the background", parse: str(&c.JWKSURL)},
 		{name: "jwks-file", usage: "JWKS `FILE` to use instead of --jwks-url", parse: str(&c.JWKSFile)},

@@ -26,6 +26,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel"
 
 	"github.com/refkit/refkit/lifecycle"
 	"github.com/refkit/refkit/referral"
@@ -290,6 +291,13 @@ func TestServeLoop(t *testing.T) {
 	require.Contains(t, metrics, `http_route="POST /referrals/{id}/accept"`)
 	require.Contains(t, metrics, `refkit_sweep_runs_total{`)
 	require.NotContains(t, metrics, refs[0].ID.String(), "no ids in metric attributes")
+
+	// A library package instrumenting itself through the global
+	// OpenTelemetry API (phase 2) shows up at /metrics with no change to serve.
+	probe, err := otel.Meter("github.com/refkit/refkit/lifecycle").Int64Counter("refkit.library.probe")
+	require.NoError(t, err)
+	probe.Add(context.Background(), 1)
+	require.Contains(t, string(must(200, "", "GET", "/metrics", nil)), "refkit_library_probe_total")
 
 	require.NoError(t, srv.stop(), "a signal ends serve cleanly")
 	logs := srv.log.String()
