@@ -17,6 +17,13 @@
 // sender's alone) and the same check on the screenings a referral's needs cite
 // hold on every backend; storagetest holds each backend to them.
 //
+// Every backend also implements Eraser: ErasePerson removes a person's personal
+// data (their record, screening answers, consent documents, outcome notes and
+// the notes on their referrals' events) in one write, and keeps every id,
+// status, count and feed position, so metrics and followers are unaffected. It
+// is an interface of its own, not part of Store, so a host's own Store keeps
+// compiling.
+//
 // # Dependencies
 //
 // Outside the standard library, storage links only what referral links:

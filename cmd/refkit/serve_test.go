@@ -286,7 +286,13 @@ func TestServeLoop(t *testing.T) {
 	must(200, "", "GET", "/healthz", nil)
 	must(200, "", "GET", "/readyz", nil)
 	must(200, "", "GET", "/openapi.json", nil)
+	for _, m := range []string{"BREW", "PROPFIND"} {
+		status, _, _ := call(t, srv.base, "", m, "/network", nil)
+		require.Equal(t, 405, status)
+	}
 	metrics := string(must(200, "", "GET", "/metrics", nil))
+	require.Contains(t, metrics, `http_request_method="_OTHER"`)
+	require.NotContains(t, metrics, "BREW", "invented methods do not become series")
 	require.Contains(t, metrics, `http_server_request_duration_seconds_count{`)
 	require.Contains(t, metrics, `http_route="POST /referrals/{id}/accept"`)
 	require.Contains(t, metrics, `refkit_sweep_runs_total{`)
