@@ -10,6 +10,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"flag"
 	"io"
 	"log/slog"
@@ -28,6 +29,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel"
 
+	"github.com/refkit/refkit/api"
 	"github.com/refkit/refkit/lifecycle"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/storage/memory"
@@ -494,4 +496,53 @@ func TestServeDocs(t *testing.T) {
 	newFlagSet("serve", c).VisitAll(func(f *flag.Flag) {
 		require.Contains(t, string(doc), "`--"+f.Name+"`", "docs/serve.md does not describe --%s", f.Name)
 	})
+}
+
+// TestTokenCache: a verified token is remembered until it expires or for a
+// minute, whichever is sooner, and the cache is bounded.
+func TestTokenCache(t *testing.T) {
+	rsaKey, _ := newSigners(t)
+	file := filepath.Join(t.TempDir(), "jwks.json")
+	require.NoError(t, os.WriteFile(file, jwks(t, rsaKey), 0o600))
+	c := &serveCmd{}
+	require.NoError(t, newFlagSet("serve", c).Parse([]string{"--jwks-file", file, "--issuer", testIssuer, "--audience", testAudience, "--leeway", "0s"}))
+	require.NoError(t, c.cfg.resolve(c.settings, func(string) string { return "" }))
+	at := time.Now()
+	clock := func() time.Time { return at }
+	auth, err := newTokenAuth(context.Background(), &c.cfg, nil, slog.New(slog.DiscardHandler), clock)
+	require.NoError(t, err)
+	ids := referral.NewIDGenerator(time.Now, nil)
+	actor := referral.Actor{Network: ids.MustNew(), Organization: ids.MustNew(), Role: referral.RoleStaff, User: "u"}
+	long := mint(t, rsaKey, actor, nil)
+	short := mint(t, rsaKey, actor, func(c jwt.MapClaims) { c["exp"] = at.Add(10 * time.Second).Unix() })
+	request := func(token string) *http.Request {
+		r := httptest.NewRequest("GET", "/network", nil)
+		r.Header.Set("Authorization", "Bearer "+token)
+		return r
+	}
+	for _, tok := range []string{long, short} {
+		got, err := auth.Authenticate(request(tok))
+		require.NoError(t, err)
+		require.Equal(t, actor, got)
+	}
+	// The keys are gone: cached tokens still pass, within their bounds.
+	auth.keys = func(*jwt.Token) (any, error) { return nil, errors.New("no keys") }
+	_, err = auth.Authenticate(request(long))
+	require.NoError(t, err, "cached")
+	at = at.Add(11 * time.Second)
+	_, err = auth.Authenticate(request(short))
+	require.ErrorIs(t, err, api.ErrUnauthenticated, "cached no longer than its exp")
+	_, err = auth.Authenticate(request(long))
+	require.NoError(t, err, "still within the minute")
+	at = at.Add(time.Minute)
+	_, err = auth.Authenticate(request(long))
+	require.ErrorIs(t, err, api.ErrUnauthenticated, "verified again after a minute")
+
+	cache := &tokenCache{m: map[[32]byte]cachedToken{}}
+	for i := range tokenCacheSize + 10 {
+		var k [32]byte
+		k[0], k[1], k[2] = byte(i), byte(i>>8), byte(i>>16)
+		cache.put(k, actor, at.Add(time.Hour))
+	}
+	require.Len(t, cache.m, tokenCacheSize)
 }
