@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"time"
 
@@ -41,6 +42,10 @@ type Options struct {
 	IDs *referral.IDGenerator
 	// Deadlines sets how long receivers have to respond; zero values set none.
 	Deadlines Deadlines
+	// NetworkDeadlines overrides Deadlines for the networks it names, so one
+	// engine on one store serves networks with different policies. A network
+	// it does not name uses Deadlines. The engine keeps its own copy.
+	NetworkDeadlines map[referral.ID]Deadlines
 	// ImpliedConsent is the host's policy that consent to share with the receiving
 	// organization is implied (for example by a treatment relationship covered by
 	// HIPAA), so sending needs no recorded Consent.
@@ -77,6 +82,7 @@ type Engine struct {
 	now       func() time.Time
 	ids       *referral.IDGenerator
 	deadlines Deadlines
+	networks  map[referral.ID]Deadlines
 	implied   bool
 	codes     Codes
 	log       *slog.Logger
@@ -96,6 +102,14 @@ func New(store Store, directory Directory, opts Options) (*Engine, error) {
 	if opts.Deadlines.Acknowledge < 0 || opts.Deadlines.Accept < 0 {
 		return nil, referral.Invalid("deadlines", "must not be negative")
 	}
+	for network, d := range opts.NetworkDeadlines {
+		if network.IsZero() {
+			return nil, referral.Invalid("network_deadlines", "names the zero network id")
+		}
+		if d.Acknowledge < 0 || d.Accept < 0 {
+			return nil, referral.Invalid("network_deadlines["+network.String()+"]", "must not be negative")
+		}
+	}
 	if opts.PollInterval < 0 {
 		return nil, referral.Invalid("poll_interval", "must not be negative")
 	}
@@ -105,6 +119,7 @@ func New(store Store, directory Directory, opts Options) (*Engine, error) {
 		now:       opts.Now,
 		ids:       opts.IDs,
 		deadlines: opts.Deadlines,
+		networks:  maps.Clone(opts.NetworkDeadlines),
 		implied:   opts.ImpliedConsent,
 		codes:     opts.Codes.clone(),
 		log:       opts.Logger,
@@ -661,11 +676,12 @@ func (e *Engine) afterTransition(r *referral.Referral, from referral.Status, due
 		switch r.Status {
 		case referral.StatusRequested:
 			r.Sent = now
-			if e.deadlines.Acknowledge > 0 {
-				r.AcknowledgeBy = now.Add(e.deadlines.Acknowledge)
+			d := e.Deadlines(r.Network)
+			if d.Acknowledge > 0 {
+				r.AcknowledgeBy = now.Add(d.Acknowledge)
 			}
-			if e.deadlines.Accept > 0 {
-				r.AcceptBy = now.Add(e.deadlines.Accept)
+			if d.Accept > 0 {
+				r.AcceptBy = now.Add(d.Accept)
 			}
 			r.Escalated = time.Time{}
 		case referral.StatusAccepted:
@@ -709,10 +725,20 @@ func (e *Engine) nextDeadline(r referral.Referral) time.Time {
 	if r.Escalated.IsZero() {
 		return due
 	}
-	if e.deadlines.ExpireAfter < 0 {
+	expire := e.Deadlines(r.Network).ExpireAfter
+	if expire < 0 {
 		return time.Time{}
 	}
-	return due.Add(e.deadlines.ExpireAfter)
+	return due.Add(expire)
+}
+
+// Deadlines returns the deadlines the engine applies in network: its entry
+// in Options.NetworkDeadlines, else Options.Deadlines.
+func (e *Engine) Deadlines(network referral.ID) Deadlines {
+	if d, ok := e.networks[network]; ok {
+		return d
+	}
+	return e.deadlines
 }
 
 func (e *Engine) logTransition(ctx context.Context, r referral.Referral, from referral.Status, t Trigger) {

@@ -50,6 +50,13 @@ const (
 	testify   = "github.com/stretchr/testify"
 	gonum     = "gonum.org/v1/plot"
 	term      = "golang.org/x/term"
+	jwtgo     = "github.com/golang-jwt/jwt/v5"
+	keyfunc   = "github.com/MicahParks/keyfunc/v3"
+	promgo    = "github.com/prometheus/client_golang"
+	otelAPI   = "go.opentelemetry.io/otel"
+	otelMeter = "go.opentelemetry.io/otel/metric"
+	otelSDK   = "go.opentelemetry.io/otel/sdk/metric"
+	otelProm  = "go.opentelemetry.io/otel/exporters/prometheus"
 )
 
 // rules covers every package of the module with non-test Go files.
@@ -82,8 +89,10 @@ var rules = map[string]rule{
 	"interop/hsds":                    {imports: []string{"referral", "storage", "matching", "directory"}},
 	"interop/fhir":                    {imports: []string{"referral", "storage", "lifecycle", "screening", "internal/strictjson"}},
 	"demo":                            {imports: []string{"referral", "screening", "matching", "storage", "storage/memory", "lifecycle", "directory"}},
+	"api":                             {imports: []string{"referral", "storage", "lifecycle", "screening", "matching", "interop/fhir"}},
 	"demo/internal/gensample":         {imports: []string{"referral", "matching"}},
-	"cmd/refkit":                      {anyImport: true, modules: []string{term}},
+	"cmd/refkit":                      {anyImport: true, modules: []string{term, jwtgo, keyfunc, promgo, otelAPI, otelMeter, otelSDK, otelProm}},
+	"cmd/refkit-load":                 {anyImport: true, modules: []string{jwtgo}},
 	"examples/closedloop":             {anyImport: true},
 	"examples/custom-instrument":      {anyImport: true},
 	"examples/custom-rules":           {anyImport: true},

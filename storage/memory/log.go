@@ -207,3 +207,15 @@ func (l *eventLog) string(t text) string {
 	}
 	return unsafe.String(&l.bytes[t.block][t.off], t.n)
 }
+
+// eraseNote blanks the note of the event at pos and reports whether it had
+// one. Callers hold the write lock, so no reader is decoding the event.
+func (l *eventLog) eraseNote(pos int64) bool {
+	i := pos - 1
+	se := &l.blocks[i/logChunk][i%logChunk]
+	if se.note.n == 0 {
+		return false
+	}
+	se.note = text{}
+	return true
+}
