@@ -49,8 +49,10 @@
 //
 // # Dependencies
 //
-// Outside the standard library, directory imports nothing itself; through
-// matching and referral it links github.com/expr-lang/expr,
+// Outside the standard library, directory imports only the OpenTelemetry API (go.opentelemetry.io/otel,
+// go.opentelemetry.io/otel/metric and go.opentelemetry.io/otel/trace);
+// through matching and referral it also links github.com/expr-lang/expr,
 // github.com/uber/h3-go/v4 (cgo) and github.com/google/uuid. It runs on the
-// store the caller opens, so it links no database driver.
+// store the caller opens, so it links no database driver, and no
+// OpenTelemetry SDK.
 package directory

@@ -65,5 +65,7 @@
 // # Dependencies
 //
 // Outside the standard library, lifecycle imports github.com/qmuntal/stateless
-// (the state machine), and through referral github.com/google/uuid.
+// (the state machine) and the OpenTelemetry API (go.opentelemetry.io/otel,
+// go.opentelemetry.io/otel/metric and go.opentelemetry.io/otel/trace), and through referral
+// github.com/google/uuid. The OpenTelemetry SDK is the host's to link.
 package lifecycle

@@ -8,6 +8,9 @@ import (
 	"slices"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/storage"
 )
@@ -53,6 +56,13 @@ type Options struct {
 	// PollInterval is how often Follow re-reads the feed on a store that cannot
 	// notify (storage.FeedNotifier); zero means one second.
 	PollInterval time.Duration
+	// TracerProvider receives a span per command and sweep (see the package
+	// doc's Telemetry); nil means the OpenTelemetry global provider, which
+	// records nothing until the host installs one.
+	TracerProvider trace.TracerProvider
+	// MeterProvider receives the command, sweep and Follow metrics; nil means
+	// the OpenTelemetry global provider.
+	MeterProvider metric.MeterProvider
 }
 
 // Deadlines are the durations a receiving organization has to respond to a sent
@@ -81,6 +91,7 @@ type Engine struct {
 	codes     Codes
 	log       *slog.Logger
 	poll      time.Duration
+	tel       tel
 }
 
 // New returns an Engine on store and directory (usually the same
@@ -109,6 +120,7 @@ func New(store Store, directory Directory, opts Options) (*Engine, error) {
 		codes:     opts.Codes.clone(),
 		log:       opts.Logger,
 		poll:      opts.PollInterval,
+		tel:       newTel(opts),
 	}
 	if e.poll == 0 {
 		e.poll = time.Second
@@ -189,7 +201,9 @@ func (e *Engine) Create(ctx context.Context, actor referral.Actor, req CreateReq
 // created is false when req.IdempotencyKey named a referral an earlier call
 // created, which is returned unchanged.
 func (e *Engine) CreateOnce(ctx context.Context, actor referral.Actor, req CreateRequest) (r referral.Referral, created bool, err error) {
+	ctx, obs := e.tel.begin(ctx, 0, &actor, referral.NilID)
 	r, created, err = e.create(ctx, actor, req)
+	obs.end(ctx, &r, "", err)
 	if err != nil {
 		return referral.Referral{}, false, fmt.Errorf("create referral: %w", err)
 	}
@@ -481,6 +495,18 @@ func (e *Engine) Do(ctx context.Context, actor referral.Actor, id referral.ID, t
 }
 
 func (e *Engine) do(ctx context.Context, actor referral.Actor, id referral.ID, t Trigger, cmd Command) (referral.Referral, referral.Event, error) {
+	index, ok := commandIndex[t]
+	if !ok {
+		return referral.Referral{}, referral.Event{}, referral.Invalid("trigger", "is not a lifecycle trigger")
+	}
+	ctx, obs := e.tel.begin(ctx, index, &actor, id)
+	r, ev, err := e.command(ctx, actor, id, t, cmd)
+	obs.end(ctx, &r, ev.From, err)
+	return r, ev, err
+}
+
+// command is do, unobserved.
+func (e *Engine) command(ctx context.Context, actor referral.Actor, id referral.ID, t Trigger, cmd Command) (referral.Referral, referral.Event, error) {
 	evType, ok := eventTypes[t]
 	if !ok {
 		return referral.Referral{}, referral.Event{}, referral.Invalid("trigger", "is not a lifecycle trigger")

@@ -166,6 +166,8 @@
 // # Dependencies
 //
 // Outside the standard library, matching imports github.com/expr-lang/expr
-// (eligibility rules) and github.com/uber/h3-go/v4 (the geo index; cgo, so
-// building needs a C compiler), and through referral github.com/google/uuid.
+// (eligibility rules), github.com/uber/h3-go/v4 (the geo index; cgo, so
+// building needs a C compiler) and the OpenTelemetry API (go.opentelemetry.io/otel,
+// go.opentelemetry.io/otel/metric and go.opentelemetry.io/otel/trace), and through referral
+// github.com/google/uuid. The OpenTelemetry SDK is the host's to link.
 package matching

@@ -59,6 +59,8 @@
 //
 // # Dependencies
 //
-// Outside the standard library, screening imports only github.com/expr-lang/expr
-// (an instrument's scoring rules), and through referral github.com/google/uuid.
+// Outside the standard library, screening imports github.com/expr-lang/expr
+// (an instrument's scoring rules) and the OpenTelemetry API (go.opentelemetry.io/otel,
+// go.opentelemetry.io/otel/metric and go.opentelemetry.io/otel/trace), and through referral
+// github.com/google/uuid. The OpenTelemetry SDK is the host's to link.
 package screening

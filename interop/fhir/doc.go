@@ -75,8 +75,10 @@
 //
 // # Dependencies
 //
-// Outside the standard library, fhir imports nothing itself; through
-// lifecycle, screening and referral it links github.com/qmuntal/stateless,
-// github.com/expr-lang/expr and github.com/google/uuid. It links no database
-// driver.
+// Outside the standard library, fhir imports only the OpenTelemetry API (go.opentelemetry.io/otel,
+// go.opentelemetry.io/otel/metric and go.opentelemetry.io/otel/trace);
+// through lifecycle, screening and referral it also links
+// github.com/qmuntal/stateless, github.com/expr-lang/expr and
+// github.com/google/uuid. It links no database driver, and no OpenTelemetry
+// SDK.
 package fhir

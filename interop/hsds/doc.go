@@ -169,8 +169,10 @@
 //
 // # Dependencies
 //
-// Outside the standard library, hsds imports nothing itself; through matching
-// (rule checks), directory and referral it links github.com/expr-lang/expr,
-// github.com/uber/h3-go/v4 (cgo) and github.com/google/uuid; only its tests
-// use the OpenAPI validator (kin-openapi).
+// Outside the standard library, hsds imports only the OpenTelemetry API (go.opentelemetry.io/otel,
+// go.opentelemetry.io/otel/metric and go.opentelemetry.io/otel/trace);
+// through matching (rule checks), directory and referral it also links
+// github.com/expr-lang/expr, github.com/uber/h3-go/v4 (cgo) and
+// github.com/google/uuid; only its tests use the OpenAPI validator
+// (kin-openapi) and the OpenTelemetry SDK.
 package hsds

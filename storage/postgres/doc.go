@@ -212,5 +212,7 @@
 //
 // Outside the standard library, postgres imports github.com/jackc/pgx/v5 (the
 // driver and its pool) and github.com/jackc/puddle/v2 (the pool pgx builds on,
-// only to recognise a closed pool), and through referral github.com/google/uuid.
+// only to recognise a closed pool) and the OpenTelemetry API (go.opentelemetry.io/otel,
+// go.opentelemetry.io/otel/metric and go.opentelemetry.io/otel/trace), and
+// through referral github.com/google/uuid.
 package postgres

@@ -60,6 +60,8 @@
 // # Dependencies
 //
 // Outside the standard library, sqlite imports modernc.org/sqlite (the pure-Go
-// SQLite engine, with the modernc.org runtime libraries it brings), and through
-// referral github.com/google/uuid. It needs no cgo.
+// SQLite engine, with the modernc.org runtime libraries it brings) and
+// the OpenTelemetry API (go.opentelemetry.io/otel,
+// go.opentelemetry.io/otel/metric and go.opentelemetry.io/otel/trace), and through referral github.com/google/uuid. It
+// needs no cgo.
 package sqlite
