@@ -88,7 +88,7 @@ var rules = map[string]rule{
 	"internal/migrate":                 {imports: []string{"referral", "storage"}},
 	"lifecycle":                        {imports: []string{"referral", "storage", "internal/telemetry"}, modules: with(otel, stateless)},
 	"internal/telemetry":               {imports: []string{"referral"}, modules: otel},
-	"internal/telemetry/telemetrytest": {imports: []string{"referral"}, modules: []string{otelAPI, otelSDK, otelSDKM, testify}},
+	"internal/telemetry/telemetrytest": {imports: []string{"referral", "storage", "storage/storagetest"}, modules: []string{otelAPI, otelSDK, otelSDKM, testify}},
 	"directory":                        {imports: []string{"referral", "storage", "matching", "internal/telemetry"}, modules: otel},
 	"simulation":                       {imports: []string{"referral", "screening", "matching", "matching/synth", "storage", "storage/memory", "lifecycle"}, modules: []string{h3}},
 	"simulation/plot":                  {imports: []string{"simulation"}, modules: []string{gonum}},

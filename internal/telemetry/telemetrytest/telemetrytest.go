@@ -244,17 +244,17 @@ func (r *Recorder) RequireClean(t testing.TB, sentinels ...string) {
 // Sentinels). Text values are words no span name, id or code contains;
 // numbers have digits no measurement here would.
 const (
-	GivenName   = "Zebulon-sentinel-given"
-	FamilyName  = "Quixley-sentinel-family"
-	MRN         = "MRN-sentinel-4417"
-	Zip         = "sentinelzip"
-	County      = "Sentinel County"
-	Insurance   = "sentinel-insurance"
-	Language    = "x-sentinel"
-	AttrKey     = "sentinel_attr_key"
-	AttrValue   = "sentinel-attr-value"
-	Note        = "sentinel note about the person"
-	User        = "sentinel-user"
+	GivenName   = "Zebulon-qzxv-given"
+	FamilyName  = "Quixley-qzxv-family"
+	MRN         = "MRN-qzxv-4417"
+	Zip         = "qzxvzip"
+	County      = "Qzxv County"
+	Insurance   = "qzxv-insurance"
+	Language    = "x-qzxv"
+	AttrKey     = "qzxv_attr_key"
+	AttrValue   = "qzxv-attr-value"
+	Note        = "qzxv note about the person"
+	User        = "qzxv-user"
 	Income      = 73519.37
 	IncomeText  = "73519.37"
 	Latitude    = 41.87813
@@ -269,7 +269,7 @@ const (
 )
 
 // Sentinels are the texts RequireClean looks for.
-var Sentinels = []string{"sentinel", GivenName, FamilyName, MRN, Zip, County, Insurance, Language, AttrKey, AttrValue,
+var Sentinels = []string{"qzxv", GivenName, FamilyName, MRN, Zip, County, Insurance, Language, AttrKey, AttrValue,
 	Note, User, IncomeText, LatText, LonText, BirthText, "Zebulon", "Quixley"}
 
 // Person returns a person of network whose every personal field holds a
