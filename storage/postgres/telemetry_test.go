@@ -20,7 +20,7 @@ import (
 func TestTelemetry(t *testing.T) {
 	rec := telemetrytest.New(t)
 	s := openTest(t, Options{TracerProvider: rec.Tracer, MeterProvider: rec.Meter})
-	f := telemetrytest.StoreFlow(t, s)
+	f, _ := telemetrytest.StoreFlow(t, s)
 
 	update := rec.Span(t, "postgres update referral")
 	require.Equal(t, trace.SpanKindClient, update.SpanKind())

@@ -15,8 +15,8 @@ import (
 // and a screening that hold sentinels, and a referral whose events carry
 // sentinel notes and user ids: every store call a lifecycle makes, and one
 // that fails (a person that does not exist, referral.ErrNotFound). It returns
-// the fixture.
-func StoreFlow(t testing.TB, s storage.Store) *storagetest.Fixture {
+// the fixture and the referral, sent.
+func StoreFlow(t testing.TB, s storage.Store) (*storagetest.Fixture, referral.Referral) {
 	t.Helper()
 	ctx := context.Background()
 	f := storagetest.NewFixture(t, s, 17)
@@ -40,6 +40,7 @@ func StoreFlow(t testing.TB, s storage.Store) *storagetest.Fixture {
 	ev.Note, ev.Actor.User = Note, User
 	_, err = s.UpdateReferral(ctx, next, ev)
 	require.NoError(t, err)
+	r = next
 
 	_, err = s.GetReferral(ctx, f.Network.ID, r.ID)
 	require.NoError(t, err)
@@ -59,5 +60,5 @@ func StoreFlow(t testing.TB, s storage.Store) *storagetest.Fixture {
 	require.NoError(t, err)
 	_, err = s.GetPerson(ctx, f.Network.ID, f.ID())
 	require.ErrorIs(t, err, referral.ErrNotFound)
-	return f
+	return f, r
 }
