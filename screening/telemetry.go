@@ -39,9 +39,9 @@ type instruments struct {
 
 func newInstruments(m metric.Meter) *instruments {
 	return &instruments{
-		responses: telemetry.Check(m.Int64Counter("refkit.screening.responses",
-			metric.WithUnit("{response}"),
-			metric.WithDescription("Screening responses scored, by instrument."))),
+		responses: telemetry.Check(m.Int64Counter("refkit.screening.scores",
+			metric.WithUnit("{score}"),
+			metric.WithDescription("Responses scored, by instrument (a FHIR export scores again the screenings it renders)."))),
 		positive: telemetry.Check(m.Int64Counter("refkit.screening.positive_domains",
 			metric.WithUnit("{domain}"),
 			metric.WithDescription("Domains the scored responses screened positive for, summed, by instrument."))),

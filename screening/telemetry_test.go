@@ -57,7 +57,7 @@ func TestTelemetry(t *testing.T) {
 	}
 	require.Equal(t, 1, scoreSpans, "ScoreInto has no context and starts no span")
 
-	responses := telemetrytest.Points(t, rec.Metric(t, "refkit.screening.responses", "{response}"))
+	responses := telemetrytest.Points(t, rec.Metric(t, "refkit.screening.scores", "{score}"))
 	require.Equal(t, 2.0, telemetrytest.Sum(responses, map[string]string{"refkit.screening.instrument": "intake"}))
 	positive := telemetrytest.Points(t, rec.Metric(t, "refkit.screening.positive_domains", "{domain}"))
 	require.Equal(t, 2.0, telemetrytest.Sum(positive, map[string]string{"refkit.screening.instrument": "intake"}))
