@@ -70,7 +70,7 @@ func with(modules []string, more ...string) []string {
 // rules covers every package of the module with non-test Go files.
 var rules = map[string]rule{
 	"referral":                         {modules: []string{uuid}},
-	"screening":                        {imports: []string{"referral", "internal/rulecost", "internal/strictjson", "internal/telemetry"}, modules: with(otel, expr)},
+	"screening":                        {imports: []string{"referral", "internal/rulecost", "internal/strictjson", "internal/telemetry"}, modules: []string{otelAPI, otelMetric, expr}},
 	"matching":                         {imports: []string{"referral", "internal/rulecost", "matching/internal/reference", "internal/telemetry"}, modules: with(otel, expr, h3)},
 	"matching/internal/reference":      {},
 	"internal/rulecost":                {modules: []string{expr}},

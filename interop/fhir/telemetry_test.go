@@ -6,8 +6,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/refkit/refkit/interop/fhir"
 	"github.com/refkit/refkit/internal/telemetry/telemetrytest"
+	"github.com/refkit/refkit/interop/fhir"
 	"github.com/refkit/refkit/lifecycle"
 	"github.com/refkit/refkit/referral"
 )
