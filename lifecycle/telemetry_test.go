@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/codes"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/refkit/refkit/internal/telemetry/telemetrytest"
@@ -156,4 +158,29 @@ func TestTelemetryGlobal(t *testing.T) {
 	rec.Span(t, "lifecycle accept")
 	commands := telemetrytest.Points(t, rec.Metric(t, "refkit.lifecycle.commands", "{command}"))
 	require.Equal(t, 1.0, telemetrytest.Sum(commands, nil))
+}
+
+// BenchmarkTransitionTelemetry is BenchmarkTransition with an SDK collecting:
+// every span sampled and ended (then dropped, as a batching exporter's queue
+// would take it), metrics aggregated in memory. It is what the
+// instrumentation costs when someone listens; BenchmarkTransition is what it
+// costs when nobody does.
+func BenchmarkTransitionTelemetry(b *testing.B) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	e := newEnv(b, func(o *lifecycle.Options) { o.TracerProvider, o.MeterProvider = tp, mp })
+	r := e.walk(b, accept, start)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		var err error
+		if i%2 == 0 {
+			_, err = e.engine.Hold(e.ctx, e.receiverA, r.ID, "", "")
+		} else {
+			_, err = e.engine.Resume(e.ctx, e.receiverA, r.ID)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
 }
