@@ -201,7 +201,7 @@ func (e *Engine) Create(ctx context.Context, actor referral.Actor, req CreateReq
 // created is false when req.IdempotencyKey named a referral an earlier call
 // created, which is returned unchanged.
 func (e *Engine) CreateOnce(ctx context.Context, actor referral.Actor, req CreateRequest) (r referral.Referral, created bool, err error) {
-	ctx, obs := e.tel.begin(ctx, 0, &actor, referral.NilID)
+	ctx, obs := e.tel.beginCreate(ctx, &actor)
 	r, created, err = e.create(ctx, actor, req)
 	obs.end(ctx, &r, "", err)
 	if err != nil {
@@ -495,11 +495,7 @@ func (e *Engine) Do(ctx context.Context, actor referral.Actor, id referral.ID, t
 }
 
 func (e *Engine) do(ctx context.Context, actor referral.Actor, id referral.ID, t Trigger, cmd Command) (referral.Referral, referral.Event, error) {
-	index, ok := commandIndex[t]
-	if !ok {
-		return referral.Referral{}, referral.Event{}, referral.Invalid("trigger", "is not a lifecycle trigger")
-	}
-	ctx, obs := e.tel.begin(ctx, index, &actor, id)
+	ctx, obs := e.tel.begin(ctx, t, &actor, id)
 	r, ev, err := e.command(ctx, actor, id, t, cmd)
 	obs.end(ctx, &r, ev.From, err)
 	return r, ev, err

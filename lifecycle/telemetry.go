@@ -131,15 +131,43 @@ type command struct {
 	span  trace.Span
 	ins   *instruments
 	index int
-	start time.Time
+	began time.Time
 }
 
-// begin starts observing command index on referral id (zero for a create).
-// The context it returns carries the command's span, so the store's spans
-// are its children.
-func (t *tel) begin(ctx context.Context, index int, actor *referral.Actor, id referral.ID) (context.Context, command) {
-	c := command{index: index, ins: t.meter.Get()}
-	if tr := t.tracer.Get(); tr != nil {
+// begin starts observing a command that fires trigger on referral id. The
+// context it returns carries the command's span, so the store's spans are
+// its children. When nothing collects telemetry it does nothing else, not
+// even look the trigger up.
+func (t *tel) begin(ctx context.Context, trigger Trigger, actor *referral.Actor, id referral.ID) (context.Context, command) {
+	c := command{ins: t.meter.Get()}
+	tr := t.tracer.Get()
+	if tr == nil && c.ins == nil {
+		return ctx, c
+	}
+	index, ok := commandIndex[trigger]
+	if !ok {
+		// Not a trigger: the command fails with ErrInvalid, and an unknown
+		// name is no label.
+		return ctx, command{}
+	}
+	return c.start(ctx, tr, index, actor, id)
+}
+
+// beginCreate starts observing a create.
+func (t *tel) beginCreate(ctx context.Context, actor *referral.Actor) (context.Context, command) {
+	c := command{ins: t.meter.Get()}
+	tr := t.tracer.Get()
+	if tr == nil && c.ins == nil {
+		return ctx, c
+	}
+	return c.start(ctx, tr, 0, actor, referral.NilID)
+}
+
+// start starts the span (with tr, unless nil) and the clock of command
+// index.
+func (c command) start(ctx context.Context, tr trace.Tracer, index int, actor *referral.Actor, id referral.ID) (context.Context, command) {
+	c.index = index
+	if tr != nil {
 		ctx, c.span = tr.Start(ctx, spanNames[index])
 		if c.span.IsRecording() {
 			c.span.SetAttributes(attrTrigger.String(commandNames[index]), attrNetwork.String(actor.Network.String()),
@@ -150,7 +178,7 @@ func (t *tel) begin(ctx context.Context, index int, actor *referral.Actor, id re
 		}
 	}
 	if c.ins != nil {
-		c.start = time.Now()
+		c.began = time.Now()
 	}
 	return ctx, c
 }
@@ -165,7 +193,7 @@ func (c *command) end(ctx context.Context, r *referral.Referral, from referral.S
 	if c.ins != nil {
 		opts := &c.ins.byCmd[c.index][k]
 		c.ins.commands.Add(ctx, 1, opts.Add...)
-		c.ins.duration.Record(ctx, telemetry.Since(c.start), opts.Record...)
+		c.ins.duration.Record(ctx, telemetry.Since(c.began), opts.Record...)
 	}
 	if c.span == nil {
 		return
