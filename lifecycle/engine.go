@@ -494,15 +494,13 @@ func (e *Engine) Do(ctx context.Context, actor referral.Actor, id referral.ID, t
 	return r, err
 }
 
-func (e *Engine) do(ctx context.Context, actor referral.Actor, id referral.ID, t Trigger, cmd Command) (referral.Referral, referral.Event, error) {
+func (e *Engine) do(ctx context.Context, actor referral.Actor, id referral.ID, t Trigger, cmd Command) (out referral.Referral, written referral.Event, err error) {
+	// Observed in place, not by a wrapper: a wrapper would copy the referral
+	// and its event once more on every command, observed or not.
 	ctx, obs := e.tel.begin(ctx, t, &actor, id)
-	r, ev, err := e.command(ctx, actor, id, t, cmd)
-	obs.end(ctx, &r, ev.From, err)
-	return r, ev, err
-}
-
-// command is do, unobserved.
-func (e *Engine) command(ctx context.Context, actor referral.Actor, id referral.ID, t Trigger, cmd Command) (referral.Referral, referral.Event, error) {
+	if obs.observing() {
+		defer obs.endDo(ctx, &out, &written, &err)
+	}
 	evType, ok := eventTypes[t]
 	if !ok {
 		return referral.Referral{}, referral.Event{}, referral.Invalid("trigger", "is not a lifecycle trigger")

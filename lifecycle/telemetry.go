@@ -183,6 +183,15 @@ func (c command) start(ctx context.Context, tr trace.Tracer, index int, actor *r
 	return ctx, c
 }
 
+// observing reports whether the command is observed at all.
+func (c *command) observing() bool { return c.span != nil || c.ins != nil }
+
+// endDo is end for a deferred call: the referral, event and error the
+// command returns.
+func (c *command) endDo(ctx context.Context, r *referral.Referral, ev *referral.Event, err *error) {
+	c.end(ctx, r, ev.From, *err)
+}
+
 // end records the command's result: r is the referral as written (when err
 // is nil) and from its status before.
 func (c *command) end(ctx context.Context, r *referral.Referral, from referral.Status, err error) {

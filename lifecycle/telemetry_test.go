@@ -3,12 +3,16 @@ package lifecycle_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/codes"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
@@ -183,4 +187,54 @@ func BenchmarkTransitionTelemetry(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// An engine reports to the OpenTelemetry providers in its options (or, with
+// none given, to the global ones a host installs with otel.SetMeterProvider
+// and otel.SetTracerProvider). Here an in-memory metric reader collects what
+// a referral's loop recorded: each command counted by trigger.
+func Example_telemetry() {
+	ctx := context.Background()
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	store := memory.New()
+	ids := referral.NewIDGenerator(time.Now, nil)
+	network, clinic, foodBank, person := ids.MustNew(), ids.MustNew(), ids.MustNew(), ids.MustNew()
+	must(store.PutNetwork(ctx, referral.Network{ID: network, Name: "Lake County Referral Network"}))
+	must(store.PutOrganization(ctx, referral.Organization{ID: clinic, Network: network, Name: "Lakeside Clinic"}))
+	must(store.PutOrganization(ctx, referral.Organization{ID: foodBank, Network: network, Name: "North Food Bank"}))
+	must(store.PutPerson(ctx, referral.Person{ID: person, Network: network}))
+	engine, err := lifecycle.New(store, store, lifecycle.Options{MeterProvider: mp, ImpliedConsent: true})
+	must(err)
+	sender := referral.Actor{Network: network, Organization: clinic, User: "dr-lee", Role: referral.RoleStaff}
+	receiver := referral.Actor{Network: network, Organization: foodBank, User: "intake", Role: referral.RoleStaff}
+
+	r, err := engine.Create(ctx, sender, lifecycle.CreateRequest{Person: person, Receiver: foodBank,
+		Needs: []referral.Need{{Domain: referral.FoodInsecurity, Urgency: referral.Urgent}}, Send: true})
+	must(err)
+	_, err = engine.Accept(ctx, receiver, r.ID, "")
+	must(err)
+	_, err = engine.Accept(ctx, receiver, r.ID, "") // already accepted
+	fmt.Println(errors.Is(err, referral.ErrInvalidTransition))
+
+	var rm metricdata.ResourceMetrics
+	must(reader.Collect(ctx, &rm))
+	for _, m := range rm.ScopeMetrics[0].Metrics {
+		if m.Name != "refkit.lifecycle.commands" {
+			continue
+		}
+		var lines []string
+		for _, p := range m.Data.(metricdata.Sum[int64]).DataPoints {
+			trigger, _ := p.Attributes.Value("refkit.lifecycle.trigger")
+			errType, _ := p.Attributes.Value("error.type")
+			lines = append(lines, fmt.Sprintf("%s %q %d", trigger.AsString(), errType.AsString(), p.Value))
+		}
+		slices.Sort(lines)
+		fmt.Println(strings.Join(lines, "\n"))
+	}
+	// Output:
+	// true
+	// accept "" 1
+	// accept "invalid_transition" 1
+	// create "" 1
 }
