@@ -126,8 +126,10 @@ type op struct {
 	start time.Time
 }
 
-// begin starts observing an operation of network named name.
-func (t *tel) begin(ctx context.Context, name string, network referral.ID, attrs ...attribute.KeyValue) (context.Context, op) {
+// begin starts observing an operation of network named name, described by
+// attr (a single attribute, not a list: a list would be allocated whether
+// or not anything records it).
+func (t *tel) begin(ctx context.Context, name string, network referral.ID, attr attribute.KeyValue) (context.Context, op) {
 	if t == nil {
 		return ctx, op{}
 	}
@@ -135,8 +137,7 @@ func (t *tel) begin(ctx context.Context, name string, network referral.ID, attrs
 	if tr := t.tracer.Get(); tr != nil {
 		ctx, o.span = tr.Start(ctx, name)
 		if o.span.IsRecording() {
-			o.span.SetAttributes(attrNetwork.String(network.String()))
-			o.span.SetAttributes(attrs...)
+			o.span.SetAttributes(attrNetwork.String(network.String()), attr)
 		}
 	}
 	if o.ins != nil {

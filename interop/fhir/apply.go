@@ -246,7 +246,7 @@ func (x *Exchange) ApplyBundle(ctx context.Context, actor referral.Actor, b *Bun
 // applyObserved is apply, ending obs with its result.
 func (x *Exchange) applyObserved(ctx context.Context, obs *call, actor referral.Actor, t *Task, b *Bundle) (referral.Referral, error) {
 	r, err := x.apply(ctx, actor, t, b)
-	obs.end(ctx, err, attrReferral.String(r.ID.String()), attrStatus.String(string(r.Status)))
+	obs.endApply(ctx, &r, err)
 	return r, err
 }
 

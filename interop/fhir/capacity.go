@@ -47,7 +47,7 @@ var capacityDisplays = map[string]string{
 func (x *Exchange) Capacity(ctx context.Context, actor referral.Actor, services ...referral.ID) (*Bundle, error) {
 	ctx, obs := x.tel.begin(ctx, opCapacity, &actor, referral.NilID)
 	b, err := x.capacity(ctx, actor, services)
-	obs.end(ctx, err, attrServices.Int(len(services)))
+	obs.endCapacity(ctx, len(services), err)
 	return b, err
 }
 

@@ -164,7 +164,7 @@ func (x *Exchange) Codes() Codes { return x.codes.clone() }
 func (x *Exchange) Export(ctx context.Context, actor referral.Actor, id referral.ID) (*Bundle, error) {
 	ctx, obs := x.tel.begin(ctx, opExport, &actor, id)
 	b, err := x.export(ctx, actor, id)
-	obs.end(ctx, err, bundleAttrs(b)...)
+	obs.endExport(ctx, b, err)
 	return b, err
 }
 

@@ -104,9 +104,8 @@ func (t *tel) begin(ctx context.Context, o int, actor *referral.Actor, id referr
 	return ctx, c
 }
 
-// end records the operation's outcome; attrs describe its result when it
-// succeeded.
-func (c *call) end(ctx context.Context, err error, attrs ...attribute.KeyValue) {
+// end records the operation's outcome.
+func (c *call) end(ctx context.Context, err error) {
 	if c.span == nil && c.ins == nil {
 		return
 	}
@@ -116,19 +115,37 @@ func (c *call) end(ctx context.Context, err error, attrs ...attribute.KeyValue) 
 		c.ins.operations.Add(ctx, 1, opts.Add...)
 		c.ins.duration.Record(ctx, telemetry.Since(c.start), opts.Record...)
 	}
-	if c.span == nil {
-		return
+	if c.span != nil {
+		telemetry.End(c.span, k)
 	}
-	if err == nil && c.span.IsRecording() {
-		c.span.SetAttributes(attrs...)
-	}
-	telemetry.End(c.span, k)
 }
 
-// bundleAttrs describe a bundle returned.
-func bundleAttrs(b *Bundle) []attribute.KeyValue {
-	if b == nil {
-		return nil
+// describes reports whether a result should be described on the span: the
+// operation succeeded and its span records.
+func (c *call) describes(err error) bool {
+	return err == nil && c.span != nil && c.span.IsRecording()
+}
+
+// endExport ends an export that returned b.
+func (c *call) endExport(ctx context.Context, b *Bundle, err error) {
+	if c.describes(err) {
+		c.span.SetAttributes(attrEntries.Int(len(b.Entry)))
 	}
-	return []attribute.KeyValue{attrEntries.Int(len(b.Entry))}
+	c.end(ctx, err)
+}
+
+// endApply ends an apply that left r.
+func (c *call) endApply(ctx context.Context, r *referral.Referral, err error) {
+	if c.describes(err) {
+		c.span.SetAttributes(attrReferral.String(r.ID.String()), attrStatus.String(string(r.Status)))
+	}
+	c.end(ctx, err)
+}
+
+// endCapacity ends a capacity inquiry about n services.
+func (c *call) endCapacity(ctx context.Context, n int, err error) {
+	if c.describes(err) {
+		c.span.SetAttributes(attrServices.Int(n))
+	}
+	c.end(ctx, err)
 }
