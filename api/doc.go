@@ -61,6 +61,8 @@
 // Outside the standard library, api imports nothing itself; through
 // referral, lifecycle, screening and matching it links
 // github.com/google/uuid, github.com/qmuntal/stateless,
-// github.com/expr-lang/expr and github.com/uber/h3-go/v4. It links no
-// database driver and no telemetry SDK.
+// github.com/expr-lang/expr, github.com/uber/h3-go/v4 and the OpenTelemetry
+// API (go.opentelemetry.io/otel, go.opentelemetry.io/otel/metric and
+// go.opentelemetry.io/otel/trace). It links no database driver and no
+// telemetry SDK.
 package api

@@ -9,6 +9,9 @@ import (
 	"slices"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/storage"
 )
@@ -58,6 +61,13 @@ type Options struct {
 	// PollInterval is how often Follow re-reads the feed on a store that cannot
 	// notify (storage.FeedNotifier); zero means one second.
 	PollInterval time.Duration
+	// TracerProvider receives a span per command and sweep (see the package
+	// doc's Telemetry); nil means the OpenTelemetry global provider, which
+	// records nothing until the host installs one.
+	TracerProvider trace.TracerProvider
+	// MeterProvider receives the command, sweep and Follow metrics; nil means
+	// the OpenTelemetry global provider.
+	MeterProvider metric.MeterProvider
 }
 
 // Deadlines are the durations a receiving organization has to respond to a sent
@@ -87,6 +97,7 @@ type Engine struct {
 	codes     Codes
 	log       *slog.Logger
 	poll      time.Duration
+	tel       tel
 }
 
 // New returns an Engine on store and directory (usually the same
@@ -124,6 +135,7 @@ func New(store Store, directory Directory, opts Options) (*Engine, error) {
 		codes:     opts.Codes.clone(),
 		log:       opts.Logger,
 		poll:      opts.PollInterval,
+		tel:       newTel(opts),
 	}
 	if e.poll == 0 {
 		e.poll = time.Second
@@ -204,7 +216,9 @@ func (e *Engine) Create(ctx context.Context, actor referral.Actor, req CreateReq
 // created is false when req.IdempotencyKey named a referral an earlier call
 // created, which is returned unchanged.
 func (e *Engine) CreateOnce(ctx context.Context, actor referral.Actor, req CreateRequest) (r referral.Referral, created bool, err error) {
+	ctx, obs := e.tel.beginCreate(ctx, &actor)
 	r, created, err = e.create(ctx, actor, req)
+	obs.end(ctx, &r, "", err)
 	if err != nil {
 		return referral.Referral{}, false, fmt.Errorf("create referral: %w", err)
 	}
@@ -495,7 +509,13 @@ func (e *Engine) Do(ctx context.Context, actor referral.Actor, id referral.ID, t
 	return r, err
 }
 
-func (e *Engine) do(ctx context.Context, actor referral.Actor, id referral.ID, t Trigger, cmd Command) (referral.Referral, referral.Event, error) {
+func (e *Engine) do(ctx context.Context, actor referral.Actor, id referral.ID, t Trigger, cmd Command) (out referral.Referral, written referral.Event, err error) {
+	// Observed in place, not by a wrapper: a wrapper would copy the referral
+	// and its event once more on every command, observed or not.
+	ctx, obs := e.tel.begin(ctx, t, &actor, id)
+	if obs.observing() {
+		defer obs.endDo(ctx, &out, &written, &err)
+	}
 	evType, ok := eventTypes[t]
 	if !ok {
 		return referral.Referral{}, referral.Event{}, referral.Invalid("trigger", "is not a lifecycle trigger")

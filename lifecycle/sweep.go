@@ -29,6 +29,14 @@ const sweepBatch = 500
 // deadlines apply (Options.NetworkDeadlines). now is passed in, not read from the
 // clock, so a simulation can sweep at virtual times.
 func (e *Engine) Sweep(ctx context.Context, now time.Time) (SweepResult, error) {
+	ctx, span := e.tel.beginSweep(ctx)
+	res, err := e.sweep(ctx, now)
+	e.tel.sweep(ctx, span, res, err)
+	return res, err
+}
+
+// sweep is Sweep, unobserved.
+func (e *Engine) sweep(ctx context.Context, now time.Time) (SweepResult, error) {
 	var res SweepResult
 	seen := make(map[referral.ID]bool)
 	for {

@@ -136,7 +136,9 @@
 // Outside the standard library, simulation links github.com/uber/h3-go/v4 (cgo;
 // the H3 cells of unmet_by_area and of population files) and what the refkit
 // packages it drives link: github.com/expr-lang/expr,
-// github.com/qmuntal/stateless and github.com/google/uuid. No chart library
-// (see simulation/plot) and no database driver: a generated directory comes
-// from matching/synth, which links none.
+// github.com/qmuntal/stateless, github.com/google/uuid and the OpenTelemetry
+// API (go.opentelemetry.io/otel, go.opentelemetry.io/otel/metric and
+// go.opentelemetry.io/otel/trace). No chart library (see simulation/plot) and
+// no database driver: a generated directory comes from matching/synth, which
+// links none.
 package simulation

@@ -38,8 +38,9 @@
 //
 // Outside the standard library, calibrate links what package simulation
 // links: github.com/uber/h3-go/v4 (cgo), github.com/expr-lang/expr,
-// github.com/qmuntal/stateless and github.com/google/uuid. No database driver:
-// the caller opens the store.
+// github.com/qmuntal/stateless, github.com/google/uuid and the OpenTelemetry API (go.opentelemetry.io/otel,
+// go.opentelemetry.io/otel/metric and go.opentelemetry.io/otel/trace). No
+// database driver: the caller opens the store.
 package calibrate
 
 import (

@@ -11,7 +11,9 @@
 // Outside the standard library, plot links gonum.org/v1/plot (and the fonts and
 // image libraries it brings) and what refkit's simulation links:
 // github.com/uber/h3-go/v4 (cgo), github.com/expr-lang/expr,
-// github.com/qmuntal/stateless and github.com/google/uuid.
+// github.com/qmuntal/stateless, github.com/google/uuid and
+// the OpenTelemetry API (go.opentelemetry.io/otel,
+// go.opentelemetry.io/otel/metric and go.opentelemetry.io/otel/trace).
 package plot
 
 import (
