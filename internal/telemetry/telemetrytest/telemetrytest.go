@@ -171,7 +171,7 @@ func (p Point) Get(key string) string {
 	if !ok {
 		return ""
 	}
-	return v.Emit()
+	return v.String()
 }
 
 // Sum adds the values of the points whose attributes include every key and
@@ -202,7 +202,7 @@ func (r *Recorder) Texts(t testing.TB) []string {
 	var out []string
 	attrs := func(kvs []attribute.KeyValue) {
 		for _, kv := range kvs {
-			out = append(out, string(kv.Key), kv.Value.Emit())
+			out = append(out, string(kv.Key), kv.Value.String())
 		}
 	}
 	for _, s := range r.spans.Ended() {
