@@ -91,7 +91,13 @@
 // are ignored, since its writes wake its own followers as they return. If the
 // listener connection breaks, every follower is woken (a notification may have
 // been lost) and again once it listens anew. NOTIFY has a cost: PostgreSQL
-// serialises the commits of notifying transactions on its notification queue.
+// serialises the commits of notifying transactions on its notification queue,
+// and each such commit signals every session LISTENing in the database, on any
+// channel (measured with pgbench on a loaded 2-core machine: a one-row insert
+// committed in 0.58 ms, 1.47 ms with one idle listener in the database, and
+// 3.0 ms with one listener busy in a query). Keep listeners few: each Store
+// opens at most one per feed, so run one Store per process, and give tests
+// and other applications their own database rather than only a schema.
 // Options.NoNotify leaves it out; FeedChanged channels then also close after
 // Options.PollInterval, so followers in other processes poll.
 //
