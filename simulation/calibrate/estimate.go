@@ -45,6 +45,34 @@ func (c *calibration) scenario() (*simulation.Scenario, error) {
 	sc.Warmup = simulation.Duration(min(time.Duration(sc.Duration)/5, 30*24*time.Hour).Round(time.Hour))
 	c.note("warmup is a fifth of the period, at most 30 days: the twin starts empty while the network did not")
 
+	first, needs := c.arrivals(sc, days)
+	c.needs(sc, needs, first)
+	c.population(sc, first)
+	partners, err := c.partnerModel(sc)
+	if err != nil {
+		return nil, err
+	}
+	c.policy(sc)
+	if err := c.servicesOf(sc, partners); err != nil {
+		return nil, err
+	}
+	if sc.Calibration == nil {
+		sc.Calibration = &simulation.Calibration{}
+	}
+	cal := sc.Calibration
+	cal.Source, cal.Network, cal.Referrals = c.opt.Source, c.network.String(), len(c.recs)
+	cal.From, cal.To = time.Unix(0, c.from).In(c.loc), time.Unix(0, c.to).In(c.loc)
+	cal.Estimates, cal.Notes = c.est, c.notes
+	if err := sc.Validate(); err != nil {
+		return nil, fmt.Errorf("calibrate: the calibrated scenario does not validate: %w", err)
+	}
+	return sc, nil
+}
+
+// arrivals sets the scenario's sites from the first referrals, each site's
+// rate and, for a busy site, its hour and weekday profile; it returns the
+// number of arrivals and, by domain, how many had that need.
+func (c *calibration) arrivals(sc *simulation.Scenario, days float64) (int, map[referral.Domain]int) {
 	svcIndex := map[referral.ID]int{}
 	for i := range c.services {
 		svcIndex[c.services[i].ID] = i
@@ -142,7 +170,12 @@ func (c *calibration) scenario() (*simulation.Scenario, error) {
 	if df > 0 {
 		sc.Calibration = &simulation.Calibration{Arrivals: &simulation.ChiSquare{Statistic: round(chi, 6), DF: df, PValue: round(stats.ChiSquareSF(chi, df), 4)}}
 	}
+	return first, needs
 
+}
+
+// needs sets the screening model: the share of arrivals with each domain.
+func (c *calibration) needs(sc *simulation.Scenario, needs map[referral.Domain]int, first int) {
 	// Needs: the share of arrivals with each domain, drawn independently.
 	for _, d := range slices.Sorted(maps.Keys(needs)) {
 		p := c.proportion("screening.needs["+string(d)+"]", min(needs[d], first), first)
@@ -151,6 +184,10 @@ func (c *calibration) scenario() (*simulation.Scenario, error) {
 	sc.Screening.Coverage = 1
 	c.note("needs are drawn per arrival, each domain independently with the share of arrivals that had it (an arrival: the first referrals a site made at one instant); the screening instrument is not modelled")
 
+}
+
+// population places the twin's people around the sites, with neutral facts.
+func (c *calibration) population(sc *simulation.Scenario, first int) {
 	// Population: around the sites, with neutral facts.
 	pop := c.opt.Population
 	if pop == 0 {
@@ -161,6 +198,20 @@ func (c *calibration) scenario() (*simulation.Scenario, error) {
 	sc.Population.HouseholdSize = simulation.Dist{Kind: simulation.Normal, Mean: 2.6, SD: 1.4, Min: new(1.0), Max: new(9.0)}
 	c.note("population: placed within about 5 km of the sites in proportion to their referrals, ages 18-85, household 2.6 on average, income unknown: the history holds no personal data, so set these to the network's population")
 
+}
+
+// partnerModel is what the history shows of the partners, per service and
+// pooled over the network.
+type partnerModel struct {
+	perService  map[referral.ID]*partner
+	expiries    map[referral.ID][]float64 // hours waited until a waitlist place expired
+	serviceTime simulation.Dist           // pooled
+	busy, held  map[referral.ID]int       // most in service, and most holding a place, at once
+}
+
+// partnerModel sets the network's partner behaviour from every referral and
+// returns the per-service estimates the services are built from.
+func (c *calibration) partnerModel(sc *simulation.Scenario) (*partnerModel, error) {
 	// Partners and capacity, per service.
 	perService := map[referral.ID]*partner{}
 	pooled := newPartner()
@@ -220,9 +271,16 @@ func (c *calibration) scenario() (*simulation.Scenario, error) {
 		serviceTime = simulation.Dist{Kind: simulation.Exponential, Mean: 24}
 		c.note("no service was ever completed: service times of 24 hours on average assumed")
 	}
-	busy, held := c.concurrency(false), c.concurrency(true)
+	return &partnerModel{
+		perService: perService, expiries: expiries, serviceTime: serviceTime,
+		busy: c.concurrency(false), held: c.concurrency(true),
+	}, nil
 
-	// Policy: deadlines from the referrals' own fields, re-referrals from chains.
+}
+
+// policy sets deadlines from the referrals' own fields and re-referrals
+// from their chains.
+func (c *calibration) policy(sc *simulation.Scenario) {
 	var acks, accepts []time.Duration
 	for i := range c.recs {
 		acks, accepts = append(acks, c.recs[i].ackWithin), append(accepts, c.recs[i].acceptWithin)
@@ -238,7 +296,11 @@ func (c *calibration) scenario() (*simulation.Scenario, error) {
 		sc.Policy.ExpireAfter = simulation.Duration(c.expireAfter())
 	}
 
-	// Services: the directory's, with what their referrals showed.
+}
+
+// servicesOf sets the scenario's services: the directory's, each with what
+// its referrals showed.
+func (c *calibration) servicesOf(sc *simulation.Scenario, m *partnerModel) error {
 	svcNames := map[string]bool{}
 	for _, s := range c.services {
 		if len(s.Locations) == 0 {
@@ -253,10 +315,10 @@ func (c *calibration) scenario() (*simulation.Scenario, error) {
 		out := simulation.Service{
 			Name: name, Latitude: s.Locations[0].Latitude, Longitude: s.Locations[0].Longitude,
 			Domains: s.Domains, Eligibility: s.Eligibility, MinimumAge: s.MinimumAge, MaximumAge: s.MaximumAge,
-			Languages: s.Languages, ServiceTime: serviceTime,
+			Languages: s.Languages, ServiceTime: m.serviceTime,
 		}
 		f := "services[name=" + name + "]"
-		p := perService[s.ID]
+		p := m.perService[s.ID]
 		if p == nil {
 			p = newPartner()
 		}
@@ -268,20 +330,20 @@ func (c *calibration) scenario() (*simulation.Scenario, error) {
 		if p.referred >= c.opt.MinSample {
 			own, err := c.partners(f+".partner", p, &sc.Partners)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			out.Partner = own
 			c.proportion(f+".completion_rate", p.completed, p.referred)
 		}
-		limited := s.Capacity != nil || p.capacityDeclines > 0 || held[s.ID] > 0
-		if limited && busy[s.ID] > 0 {
-			out.Capacity = &simulation.Capacity{Slots: busy[s.ID]}
+		limited := s.Capacity != nil || p.capacityDeclines > 0 || m.held[s.ID] > 0
+		if limited && m.busy[s.ID] > 0 {
+			out.Capacity = &simulation.Capacity{Slots: m.busy[s.ID]}
 			if p.capacityDeclines > 0 {
-				out.Capacity.Waitlist = new(held[s.ID])
+				out.Capacity.Waitlist = new(m.held[s.ID])
 			}
 			// The most in service at once bounds the slots from below; a busy
 			// service reaches it.
-			c.estimate(f+".capacity.slots", float64(busy[s.ID]), float64(busy[s.ID]), float64(busy[s.ID]), len(p.service.obs)+len(p.service.cens))
+			c.estimate(f+".capacity.slots", float64(m.busy[s.ID]), float64(m.busy[s.ID]), float64(m.busy[s.ID]), len(p.service.obs)+len(p.service.cens))
 		}
 		policy := &simulation.ServicePolicy{}
 		var sAcks, sAccepts []time.Duration
@@ -296,7 +358,7 @@ func (c *calibration) scenario() (*simulation.Scenario, error) {
 		if d := mode(sAccepts); len(sAccepts) > 0 && d != time.Duration(sc.Policy.AcceptWithin) {
 			policy.AcceptWithin = new(simulation.Duration(d))
 		}
-		if ws := expiries[s.ID]; len(ws) > 0 {
+		if ws := m.expiries[s.ID]; len(ws) > 0 {
 			slices.Sort(ws)
 			policy.MaxWait = new(simulation.Duration(time.Duration(ws[len(ws)/2] * float64(time.Hour)).Round(time.Minute)))
 		}
@@ -306,19 +368,9 @@ func (c *calibration) scenario() (*simulation.Scenario, error) {
 		sc.Services = append(sc.Services, out)
 	}
 	if len(sc.Services) == 0 {
-		return nil, fmt.Errorf("calibrate: network %s has no service with a location: %w", c.network, referral.ErrNotFound)
+		return fmt.Errorf("calibrate: network %s has no service with a location: %w", c.network, referral.ErrNotFound)
 	}
-	if sc.Calibration == nil {
-		sc.Calibration = &simulation.Calibration{}
-	}
-	cal := sc.Calibration
-	cal.Source, cal.Network, cal.Referrals = c.opt.Source, c.network.String(), len(c.recs)
-	cal.From, cal.To = time.Unix(0, c.from).In(c.loc), time.Unix(0, c.to).In(c.loc)
-	cal.Estimates, cal.Notes = c.est, c.notes
-	if err := sc.Validate(); err != nil {
-		return nil, fmt.Errorf("calibrate: the calibrated scenario does not validate: %w", err)
-	}
-	return sc, nil
+	return nil
 }
 
 // observe adds one referral's partner behaviour.
