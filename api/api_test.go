@@ -269,6 +269,9 @@ func TestReferralLoop(t *testing.T) {
 		if rt.Pattern == "/events/stream" {
 			continue // TestEventStream
 		}
+		if strings.HasPrefix(rt.Pattern, "/hsds/") {
+			continue // TestHSDSMount
+		}
 		require.True(t, hs.routes[rt.Method+" "+rt.Pattern], "no test reached %s %s", rt.Method, rt.Pattern)
 	}
 }

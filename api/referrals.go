@@ -34,7 +34,7 @@ func (h *Handler) match(w http.ResponseWriter, r *http.Request, c *call) error {
 		}
 		req.Person = p
 	}
-	ix, err := h.indexes.get(r.Context(), c.actor.Network)
+	ix, err := h.live.index(r.Context(), c.actor.Network)
 	if err != nil {
 		return err
 	}
@@ -87,6 +87,7 @@ func (h *Handler) createReferral(w http.ResponseWriter, r *http.Request, c *call
 	if err != nil {
 		return err
 	}
+	h.live.keepCapacity(c.actor.Network)
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
@@ -167,6 +168,7 @@ func (h *Handler) command(w http.ResponseWriter, r *http.Request, c *call, trigg
 	if err != nil {
 		return err
 	}
+	h.live.keepCapacity(c.actor.Network)
 	writeReferral(w, http.StatusOK, ref)
 	return nil
 }

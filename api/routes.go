@@ -33,9 +33,15 @@ type Route struct {
 	// none; BodyOptional allows an empty body.
 	Body         any
 	BodyOptional bool
+	// PathParams describe the pattern's {name}s that are not UUIDs; the
+	// others are record ids, UUIDs.
+	PathParams []Param
 	// Query and Headers are the parameters the route reads.
 	Query   []Param
 	Headers []Param
+	// ExternalDocs, when set, is the URL of the specification the route
+	// serves (the HSDS API's), which the document links to.
+	ExternalDocs string
 	// Responses are the route's successful answers; every route may also
 	// answer a Problem.
 	Responses []Response
@@ -50,6 +56,8 @@ type Param struct {
 	// Kind is "string", "integer", "uuid" or "date-time".
 	Kind     string
 	Required bool
+	// Enum, when set, lists the values the parameter may take.
+	Enum []string
 }
 
 // Response is one successful answer of a route.
@@ -268,6 +276,9 @@ func (h *Handler) table() []*Route {
 		{Method: "PUT", Pattern: "/fhir/Task/{id}", OperationID: "applyTask", Summary: "apply a partner's Task update through the lifecycle", Tag: "fhir",
 			Roles: []referral.Role{referral.RoleStaff, referral.RoleDelegate}, Body: fhir.Task{},
 			Responses: []Response{{Status: 200, Description: "the Task after the update", Body: fhir.Task{}, Media: mediaFHIR, Headers: []string{"ETag"}}}, handler: h.applyTask},
+	}
+	if h.hsdsOn {
+		rs = append(rs, h.hsdsRoutes()...)
 	}
 	for _, c := range commandNames {
 		trigger := c.trigger

@@ -26,13 +26,16 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel"
 
 	"github.com/refkit/refkit/api"
 	"github.com/refkit/refkit/lifecycle"
 	"github.com/refkit/refkit/referral"
-	"github.com/refkit/refkit/storage/memory"
+	"github.com/refkit/refkit/storage"
+	"github.com/refkit/refkit/storage/postgres"
+	"github.com/refkit/refkit/storage/sqlite"
 )
 
 // signer is a test identity provider's key.
@@ -349,61 +352,95 @@ func TestServeShutdownEndsStreams(t *testing.T) {
 	resp.Body.Close()
 }
 
-// fakeLeaser grants the lease to one holder at a time, as a shared database
-// would.
-type fakeLeaser struct {
-	mu     sync.Mutex
-	holder string
-	err    error
-}
-
-func (f *fakeLeaser) Lease(_ context.Context, name, holder string, ttl time.Duration) (bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.err != nil {
-		return false, f.err
-	}
-	if name != sweepLease || ttl <= 0 {
-		return false, referral.ErrInvalid
-	}
-	if f.holder == "" {
-		f.holder = holder
-	}
-	return f.holder == holder, nil
-}
-
-// TestSweeperLease: of two sweepers sharing a leaser only the holder sweeps;
-// without a leaser a sweeper always sweeps; a lease error sweeps nothing.
-func TestSweeperLease(t *testing.T) {
-	store := memory.New()
-	defer store.Close()
-	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return at }
-	engine, err := lifecycle.New(store, store, lifecycle.Options{Now: clock})
-	require.NoError(t, err)
-	shared := &fakeLeaser{}
-	discard := slog.New(slog.DiscardHandler)
-	newSweeper := func(l Leaser, holder string) *sweeper {
-		return &sweeper{engine: engine, leaser: l, holder: holder, interval: time.Minute, now: clock, log: discard}
-	}
-	first, second := newSweeper(shared, "a"), newSweeper(shared, "b")
-	tests := []struct {
+// TestSweepOnce: two serve processes on one PostgreSQL database take the
+// sweep lease in turn, so one sweeps and the other stands by, and an overdue
+// referral is escalated once; on SQLite, which has no lease, both sweep,
+// and the escalation still happens once (the commands are
+// version-conditioned). A store that fails makes the sweep an error.
+func TestSweepOnce(t *testing.T) {
+	ctx := context.Background()
+	type backend struct {
 		name string
-		s    *sweeper
-		want string
-	}{
-		{"the first takes the lease", first, "swept"},
-		{"the second waits", second, "standby"},
-		{"the first keeps it", first, "swept"},
-		{"no leaser: sweep in-process", newSweeper(nil, "c"), "swept"},
-		{"a lease that fails", newSweeper(&fakeLeaser{err: referral.ErrUnavailable}, "d"), "error"},
+		open func(t *testing.T) (storage.Store, storage.Store)
+		want []string // the outcomes of first, second, first, second
 	}
-	for _, tc := range tests {
-		got, _ := tc.s.once(context.Background())
-		require.Equal(t, tc.want, got, tc.name)
+	backends := []backend{{"sqlite", func(t *testing.T) (storage.Store, storage.Store) {
+		file := filepath.Join(t.TempDir(), "refkit.db")
+		a, err := sqlite.Open(ctx, file, sqlite.Options{})
+		require.NoError(t, err)
+		b, err := sqlite.Open(ctx, file, sqlite.Options{})
+		require.NoError(t, err)
+		return a, b
+	}, []string{"swept", "swept", "swept", "swept"}}}
+	if url := os.Getenv("REFKIT_TEST_POSTGRES_URL"); url != "" {
+		backends = append(backends, backend{"postgres", func(t *testing.T) (storage.Store, storage.Store) {
+			schema := "refkit_sweep_" + strings.ReplaceAll(referral.NewID().String(), "-", "")[16:]
+			a, err := postgres.Open(ctx, url, postgres.Options{Schema: schema})
+			require.NoError(t, err)
+			b, err := postgres.Open(ctx, url, postgres.Options{Schema: schema})
+			require.NoError(t, err)
+			t.Cleanup(func() {
+				conn, err := pgx.Connect(ctx, url)
+				require.NoError(t, err)
+				defer conn.Close(ctx)
+				_, err = conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+				require.NoError(t, err)
+			})
+			return a, b
+		}, []string{"swept", "standby", "swept", "standby"}})
+	} else {
+		t.Log("postgres: skipped (REFKIT_TEST_POSTGRES_URL is not set)")
 	}
-	require.Nil(t, leaserOf(store), "the memory store has no lease: every process sweeps")
-	require.Equal(t, shared, leaserOf(shared))
+	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	deadlines := lifecycle.Deadlines{Acknowledge: time.Hour, ExpireAfter: 24 * time.Hour}
+	discard := slog.New(slog.DiscardHandler)
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			first, second := be.open(t)
+			defer first.Close()
+			defer second.Close()
+			engine := func(s storage.Store, now time.Time) *lifecycle.Engine {
+				e, err := lifecycle.New(s, s, lifecycle.Options{Now: func() time.Time { return now }, Deadlines: deadlines})
+				require.NoError(t, err)
+				return e
+			}
+			// A referral sent at, unacknowledged an hour later.
+			ids := referral.NewIDGenerator(time.Now, nil)
+			network, clinic, pantry, person := ids.MustNew(), ids.MustNew(), ids.MustNew(), ids.MustNew()
+			require.NoError(t, first.PutNetwork(ctx, referral.Network{ID: network, Name: "n", Created: at}))
+			for _, o := range []referral.ID{clinic, pantry} {
+				require.NoError(t, first.PutOrganization(ctx, referral.Organization{ID: o, Network: network, Name: "o", Created: at, Updated: at}))
+			}
+			require.NoError(t, first.PutPerson(ctx, referral.Person{ID: person, Network: network, Created: at, Updated: at}))
+			sender := referral.Actor{Network: network, Organization: clinic, Role: referral.RoleStaff, User: "u"}
+			ref, err := lifecycle.New(first, first, lifecycle.Options{Now: func() time.Time { return at }, Deadlines: deadlines, ImpliedConsent: true})
+			require.NoError(t, err)
+			r, err := ref.Create(ctx, sender, lifecycle.CreateRequest{Person: person, Receiver: pantry, Send: true,
+				Needs: []referral.Need{{Domain: referral.FoodInsecurity, Urgency: referral.Routine}}})
+			require.NoError(t, err)
+
+			later := at.Add(2 * time.Hour)
+			clock := func() time.Time { return later }
+			sweepers := []*sweeper{
+				{engine: engine(first, later), holder: "serve-1", interval: time.Minute, now: clock, log: discard},
+				{engine: engine(second, later), holder: "serve-2", interval: time.Minute, now: clock, log: discard},
+			}
+			escalated := 0
+			for i, want := range be.want {
+				got, res := sweepers[i%2].once(ctx)
+				require.Equal(t, want, got, "sweep %d", i)
+				escalated += res.Escalated
+			}
+			require.Equal(t, 1, escalated, "the overdue referral was escalated once")
+			events, err := first.ReferralEvents(ctx, network, r.ID)
+			require.NoError(t, err)
+			require.Equal(t, referral.EventEscalated, events[len(events)-1].Type)
+
+			require.NoError(t, second.Close())
+			got, _ := sweepers[1].once(ctx)
+			require.Equal(t, "error", got, "a store that fails")
+		})
+	}
 }
 
 // TestServeConfigPrecedence: a flag beats its environment variable, which
