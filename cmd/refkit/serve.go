@@ -106,6 +106,16 @@ func (c *serveCmd) serve(ctx context.Context, logOut io.Writer) error {
 	}
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: levels[cfg.LogLevel]}))
 
+	// The global MeterProvider first: the store, the engine and the
+	// followers take their instruments from it when they are made.
+	var tel *telemetry
+	if cfg.Metrics {
+		var err error
+		if tel, err = newTelemetry(); err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		defer tel.shutdown(context.Background())
+	}
 	store, backend, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -117,13 +127,6 @@ func (c *serveCmd) serve(ctx context.Context, logOut io.Writer) error {
 	})
 	if err != nil {
 		return err
-	}
-	var tel *telemetry
-	if cfg.Metrics {
-		if tel, err = newTelemetry(); err != nil {
-			return fmt.Errorf("metrics: %w", err)
-		}
-		defer tel.shutdown(context.Background())
 	}
 	// The JWKS refresh lives as long as the server.
 	authCtx, stopAuth := context.WithCancel(context.WithoutCancel(ctx))

@@ -28,7 +28,6 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/otel"
 
 	"github.com/refkit/refkit/api"
 	"github.com/refkit/refkit/lifecycle"
@@ -237,16 +236,36 @@ func TestServeLoop(t *testing.T) {
 		must(200, n.sender, "PUT", "/persons/"+n.person.String(), map[string]any{"given_name": "Pat"})
 		must(200, n.sender, "PUT", "/consents/"+ids.MustNew().String(), map[string]any{"person_id": n.person,
 			"grantee_organization_id": n.pantry, "scope": "referral"})
+		must(200, n.receiver, "PUT", "/services/"+n.service.String(), map[string]any{"organization_id": n.pantry, "name": "Pantry",
+			"status": "active", "domains": []string{"food-insecurity"}, "capacity": map[string]int{"available": 1, "maximum": 1},
+			"locations": []map[string]any{{"id": ids.MustNew(), "latitude": 39.96, "longitude": -83.0}}})
 		var ref referral.Referral
 		require.NoError(t, json.Unmarshal(must(201, n.sender, "POST", "/referrals", map[string]any{"person_id": n.person,
-			"receiver_organization_id": n.pantry, "send": true,
+			"receiver_organization_id": n.pantry, "service_id": n.service, "send": true,
 			"needs": []map[string]string{{"domain": "food-insecurity", "urgency": "routine"}}}, "Idempotency-Key", "k1"), &ref))
 		path := "/referrals/" + ref.ID.String()
 		for _, cmd := range []string{"acknowledge", "accept", "start"} {
 			must(200, n.receiver, "POST", path+"/"+cmd, nil)
 		}
+		// The capacity keeper took the service's one place on accept...
+		waitAvailable(t, srv.base, n.sender, n.service, 0)
 		must(200, n.receiver, "POST", path+"/complete", map[string]any{"outcome": map[string]string{"code": "got-help"}}, "If-Match", `"4"`)
+		// ...and frees it when the loop closes.
+		waitAvailable(t, srv.base, n.sender, n.service, 1)
 		refs = append(refs, ref)
+	}
+	// The HSDS API of each network, for its own callers only.
+	for i, n := range nets {
+		var page struct {
+			Contents []struct {
+				ID string `json:"id"`
+			} `json:"contents"`
+		}
+		require.NoError(t, json.Unmarshal(must(200, n.receiver, "GET", "/hsds/services", nil), &page))
+		require.Len(t, page.Contents, 1)
+		require.Equal(t, n.service.String(), page.Contents[0].ID)
+		must(404, nets[1-i].admin, "GET", "/hsds/services/"+n.service.String(), nil)
+		must(401, "", "GET", "/hsds/services/"+n.service.String(), nil)
 	}
 	// Network b cannot see network a's referral, whoever asks.
 	for _, token := range []string{nets[1].admin, nets[1].sender, nets[1].receiver} {
@@ -303,12 +322,13 @@ func TestServeLoop(t *testing.T) {
 	require.Contains(t, metrics, `refkit_sweep_runs_total{`)
 	require.NotContains(t, metrics, refs[0].ID.String(), "no ids in metric attributes")
 
-	// A library package instrumenting itself through the global
-	// OpenTelemetry API (phase 2) shows up at /metrics with no change to serve.
-	probe, err := otel.Meter("github.com/refkit/refkit/lifecycle").Int64Counter("refkit.library.probe")
-	require.NoError(t, err)
-	probe.Add(context.Background(), 1)
-	require.Contains(t, string(must(200, "", "GET", "/metrics", nil)), "refkit_library_probe_total")
+	// The library's own instruments (through the global OpenTelemetry API)
+	// show up too: lifecycle's command counter, by trigger, for the commands
+	// run above, and the directory followers'.
+	require.Regexp(t, `refkit_lifecycle_commands_total\{[^}]*refkit_lifecycle_trigger="accept"[^}]*\} 2`, metrics)
+	require.Regexp(t, `refkit_lifecycle_commands_total\{[^}]*refkit_lifecycle_trigger="complete"[^}]*\} 2`, metrics)
+	require.Contains(t, metrics, "refkit_directory_capacity_adjustments_total")
+	require.NotContains(t, metrics, nets[0].person.String(), "no person in metric attributes")
 
 	require.NoError(t, srv.stop(), "a signal ends serve cleanly")
 	logs := srv.log.String()
@@ -318,6 +338,30 @@ func TestServeLoop(t *testing.T) {
 	require.Contains(t, logs, `"msg":"stopped"`)
 	require.NotContains(t, logs, "Pat", "no personal data in the log")
 	require.NotContains(t, logs, "got-help")
+}
+
+// waitAvailable waits, with a deadline, until the service publishes
+// available places: the capacity keeper works in the background.
+func waitAvailable(t *testing.T, base, token string, service referral.ID, available int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		status, _, body := call(t, base, token, "GET", "/services/"+service.String(), nil)
+		require.Equal(t, 200, status, string(body))
+		var svc referral.Service
+		require.NoError(t, json.Unmarshal(body, &svc))
+		if svc.Capacity != nil && svc.Capacity.Available == available {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			require.FailNow(t, "the capacity never reached", "%d: %s", available, body)
+		case <-tick.C:
+		}
+	}
 }
 
 // TestServeShutdownEndsStreams: on shutdown, event streams end at once and
