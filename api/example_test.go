@@ -37,6 +37,7 @@ func ExampleNew() {
 		fmt.Println(err)
 		return
 	}
+	defer handler.Close() // stops the background followers when the host stops
 	mux := http.NewServeMux()
 	mux.Handle("/refkit/", http.StripPrefix("/refkit", handler))
 
