@@ -65,9 +65,9 @@ func jwks(t *testing.T, keys ...signer) []byte {
 			set = append(set, map[string]string{"kty": "RSA", "kid": k.kid, "alg": "RS256", "use": "sig",
 				"n": b64(pub.N.Bytes()), "e": b64(big.NewInt(int64(pub.E)).Bytes())})
 		case *ecdsa.PublicKey:
-			x, y := make([]byte, 32), make([]byte, 32)
-			pub.X.FillBytes(x)
-			pub.Y.FillBytes(y)
+			raw, err := pub.Bytes() // uncompressed: 0x04, then X and Y
+			require.NoError(t, err)
+			x, y := raw[1:33], raw[33:65]
 			set = append(set, map[string]string{"kty": "EC", "kid": k.kid, "alg": "ES256", "use": "sig", "crv": "P-256", "x": b64(x), "y": b64(y)})
 		}
 	}
