@@ -125,6 +125,12 @@ func (f *followers) get(network referral.ID) (*netFollowers, error) {
 // a Run that fails (the store could not be read) is logged and started
 // again after a delay, and resumes where it stopped.
 func (f *followers) run(n *netFollowers, what string, fn func(context.Context) error) {
+	// Under the lock, so no loop starts once close waits for them.
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if f.closed {
+		return
+	}
 	f.wg.Go(func() {
 		delay := restartMin
 		for {
