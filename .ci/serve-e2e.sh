@@ -4,7 +4,8 @@
 # `refkit serve` on SQLite and then on PostgreSQL (REFKIT_TEST_POSTGRES_URL, in
 # a schema of its own; skipped with a message when the variable is unset), and
 # runs the whole referral loop for two networks with curl and minted JWTs,
-# checking every status, that network A cannot see network B's referral (404),
+# checking every status, that network A cannot see network B's referral (404)
+# nor its directory through the HSDS API, a two-step cancellation,
 # that bad tokens are refused (401), that /metrics shows the counters, and that
 # SIGTERM stops the server cleanly (exit 0). Everything listens on 127.0.0.1.
 #
@@ -91,6 +92,10 @@ loop() {
   req 200 "$admin" PUT "/organizations/$clinic" '{"name":"Clinic"}'
   req 200 "$admin" PUT "/organizations/$pantry" '{"name":"Food pantry"}'
   req 200 "$receiver" PUT "/services/$(uuid)" "{\"organization_id\":\"$pantry\",\"name\":\"Pantry\",\"status\":\"active\",\"domains\":[\"food-insecurity\"],\"locations\":[{\"id\":\"$(uuid)\",\"latitude\":39.96,\"longitude\":-83.0}]}"
+  # The network's directory as the HSDS API, for its own callers only.
+  req 200 "$sender" GET "/hsds/services?per_page=10"
+  [ "$(jq '.contents | length' "$WORK/body")" = 1 ] || fail "network $name: the HSDS API lists $(jq '.contents | length' "$WORK/body") services, want 1"
+  req 401 "" GET /hsds/services
   req 200 "$sender" PUT "/persons/$person" '{"household_size":2,"location":{"latitude":39.97,"longitude":-83.01}}'
   req 200 "$sender" PUT "/consents/$(uuid)" "{\"person_id\":\"$person\",\"grantee_organization_id\":\"$pantry\",\"scope\":\"referral\"}"
   req 201 "$sender" POST /screenings "{\"person_id\":\"$person\",\"instrument\":\"hunger-vital-sign\",\"answers\":{\"88122-7\":\"Often true\",\"88123-5\":\"Never true\"}}"
@@ -113,12 +118,23 @@ loop() {
   [ "$(jq -r .status "$WORK/body")" = completed ] || fail "network $name: the referral is not completed"
   req 200 "$delegate" GET "/referrals/$ref/history"
   [ "$(jq '.events | length' "$WORK/body")" = 5 ] || fail "network $name: history has $(jq '.events | length' "$WORK/body") events, want 5"
+  # A second referral, cancelled in two steps once accepted.
+  req 201 "$sender" POST /referrals "{\"person_id\":\"$person\",\"receiver_organization_id\":\"$pantry\",\"needs\":$needs,\"send\":true}"
+  local second
+  second=$(jq -r .id "$WORK/body")
+  req 200 "$receiver" POST "/referrals/$second/accept"
+  req 200 "$delegate" POST "/referrals/$second/request-cancel" '{"reason":"no-longer-needed"}' -H 'If-Match: "2"'
+  [ "$(jq -r .business_status "$WORK/body")" = cancel-requested ] || fail "network $name: request-cancel left $(jq -r .business_status "$WORK/body")"
+  req 409 "$receiver" POST "/referrals/$second/start"
+  req 200 "$receiver" POST "/referrals/$second/confirm-cancel" '{"note":"understood"}' -H 'If-Match: "3"'
+  [ "$(jq -r .status "$WORK/body")" = cancelled ] || fail "network $name: confirm-cancel left $(jq -r .status "$WORK/body")"
   req 200 "$sender" GET "/referrals/$ref/fhir"
   req 200 "$admin" GET "/events?limit=10"
   req 200 "$admin" GET "/reports/loop-closure?from=2000-01-01T00:00:00Z&to=2000-12-01T00:00:00Z"
   printf -v "REF_$name" %s "$ref"
   printf -v "TOK_${name}_admin" %s "$admin"
   printf -v "TOK_${name}_sender" %s "$sender"
+  printf -v "ORG_$name" %s "$pantry"
 }
 
 # scenario LABEL ARGS...: one backend, both networks, then a clean stop.
@@ -137,6 +153,7 @@ scenario() {
   req 404 "$TOK_B_admin" GET "/referrals/$REF_A"
   req 404 "$TOK_B_sender" GET "/referrals/$REF_A"
   req 404 "$TOK_A_admin" GET "/referrals/$REF_B"
+  req 404 "$TOK_B_admin" GET "/hsds/organizations/$ORG_A"
   # Tokens the server refuses.
   req 401 "" GET /network
   req 401 "not-a-token" GET /network
@@ -150,6 +167,7 @@ scenario() {
   req 200 "" GET /metrics
   grep -q 'http_server_request_duration_seconds_count{.*http_route="POST /referrals/{id}/complete"' "$WORK/body" || fail "/metrics lacks the request counters"
   grep -q 'refkit_sweep_runs_total{' "$WORK/body" || fail "/metrics lacks the sweep counter"
+  grep -q 'refkit_lifecycle_commands_total{.*refkit_lifecycle_trigger="confirm-cancel"' "$WORK/body" || fail "/metrics lacks the library's command counter"
   stop_serve
   echo "serve-e2e: $label: ok"
 }

@@ -12,9 +12,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/refkit/refkit/directory"
 	"github.com/refkit/refkit/interop/fhir"
+	"github.com/refkit/refkit/interop/hsds"
 	"github.com/refkit/refkit/lifecycle"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/screening"
@@ -29,12 +32,6 @@ const (
 	DefaultMaxBody = 256 << 10
 	// DefaultHeartbeat is how often an idle event stream gets a comment line.
 	DefaultHeartbeat = 15 * time.Second
-	// DefaultIndexMaxAge is how long a network's matching index is used before
-	// it is rebuilt from the store, which bounds how stale another process's
-	// directory writes can make it.
-	DefaultIndexMaxAge = 30 * time.Second
-	// MaxIndexes bounds how many networks' matching indexes are cached.
-	MaxIndexes = 1024
 )
 
 // Options configure a Handler. The zero value is usable with an
@@ -54,10 +51,24 @@ type Options struct {
 	// Heartbeat is how often an idle event stream gets a comment line, so
 	// proxies see it alive; zero means DefaultHeartbeat.
 	Heartbeat time.Duration
-	// IndexMaxAge bounds how long a network's matching index is reused
-	// before it is rebuilt from the store; zero means DefaultIndexMaxAge.
-	// Services written through this Handler update it at once.
-	IndexMaxAge time.Duration
+	// KeepCapacity runs a directory.CapacityKeeper for every network this
+	// Handler writes referrals for, from its first referral write until
+	// Close: a referral accepted takes a place at its service, one that
+	// closes frees it, and the published capacity that matching and the HSDS
+	// API read follows. Keepers in several processes on one database are
+	// safe (each event adjusts a capacity once). Leave it off when the host
+	// keeps capacity itself.
+	KeepCapacity bool
+	// HSDS, when set, serves the HSDS 3.x API (package interop/hsds) of the
+	// caller's network under /hsds/, read-only, with these options; its
+	// Authenticate is replaced by this Handler's authentication, so what a
+	// caller sees of confidential locations, phones and contacts follows its
+	// organization (referral.Organization.Discloses).
+	HSDS *hsds.APIOptions
+	// Logger receives what the background followers (matching indexes, HSDS
+	// catalogs, capacity keepers) report: a failed read and its restart. Nil
+	// discards it.
+	Logger *slog.Logger
 	// Done, when closed, ends every event stream and makes /readyz answer
 	// 503: the host is shutting down.
 	Done <-chan struct{}
@@ -110,7 +121,9 @@ type Handler struct {
 	done        <-chan struct{}
 	directory   http.Handler
 	observe     func(context.Context, RequestInfo)
-	indexes     *indexes
+	live        *followers
+	hsdsOn      bool
+	closeOnce   sync.Once
 	mux         *http.ServeMux
 	routes      map[string]*Route
 	doc         []byte
@@ -132,13 +145,21 @@ func New(store storage.Store, engine *lifecycle.Engine, opts Options) (*Handler,
 		return nil, referral.Invalid("max_body", "must not be negative")
 	case opts.Heartbeat < 0:
 		return nil, referral.Invalid("heartbeat", "must not be negative")
-	case opts.IndexMaxAge < 0:
-		return nil, referral.Invalid("index_max_age", "must not be negative")
+	}
+	feeds, err := storeFeeds(store)
+	if err != nil {
+		return nil, err
+	}
+	if opts.HSDS != nil {
+		// Check the options now rather than at the first request.
+		if _, err := hsds.NewAPI(&directory.Catalog{}, *opts.HSDS); err != nil {
+			return nil, fmt.Errorf("hsds: %w", err)
+		}
 	}
 	h := &Handler{
 		store: store, engine: engine, auth: opts.Authenticator, instruments: opts.Instruments,
 		ids: opts.IDs, now: opts.Now, maxBody: opts.MaxBody, heartbeat: opts.Heartbeat,
-		done: opts.Done, directory: opts.Directory, observe: opts.Observe,
+		done: opts.Done, directory: opts.Directory, observe: opts.Observe, hsdsOn: opts.HSDS != nil,
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -155,11 +176,11 @@ func New(store storage.Store, engine *lifecycle.Engine, opts Options) (*Handler,
 	if h.heartbeat == 0 {
 		h.heartbeat = DefaultHeartbeat
 	}
-	maxAge := opts.IndexMaxAge
-	if maxAge == 0 {
-		maxAge = DefaultIndexMaxAge
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
-	h.indexes = newIndexes(store, h.now, maxAge)
+	h.live = newFollowers(feeds, h.now, opts.KeepCapacity, opts.HSDS, log)
 	x, err := fhir.New(engine, store, store, fhir.Options{Instruments: h.instruments, Now: h.now, BaseURL: opts.FHIRBaseURL})
 	if err != nil {
 		return nil, err
@@ -173,7 +194,7 @@ func New(store storage.Store, engine *lifecycle.Engine, opts Options) (*Handler,
 	}
 	if h.directory != nil {
 		rt := &Route{Method: "", Pattern: "/directory/", handler: func(w http.ResponseWriter, r *http.Request, c *call) error {
-			http.StripPrefix("/directory", h.directory).ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, c.actor)))
+			http.StripPrefix("/directory", h.directory).ServeHTTP(w, r.WithContext(withActor(r.Context(), c.actor)))
 			return nil
 		}}
 		h.mux.Handle("/directory/", h.wrap(rt))
@@ -184,6 +205,16 @@ func New(store storage.Store, engine *lifecycle.Engine, opts Options) (*Handler,
 	}
 	h.doc = doc
 	return h, nil
+}
+
+// Close stops the followers the Handler runs in the background (each
+// network's matching index, HSDS catalog and capacity keeper) and waits for
+// them. A host calls it after its server has stopped serving the Handler;
+// requests that need a follower answer 503 afterwards. Closing again does
+// nothing.
+func (h *Handler) Close() error {
+	h.closeOnce.Do(h.live.close)
+	return nil
 }
 
 // OpenAPI returns the OpenAPI 3.1 document of the API (served at

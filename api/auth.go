@@ -35,3 +35,8 @@ func ActorFrom(ctx context.Context) (referral.Actor, bool) {
 	a, ok := ctx.Value(actorKey{}).(referral.Actor)
 	return a, ok
 }
+
+// withActor puts the authenticated actor in ctx for a mounted handler.
+func withActor(ctx context.Context, a referral.Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}

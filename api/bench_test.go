@@ -40,6 +40,7 @@ func BenchmarkReferralLoop(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer h.Close()
 	send := func(as, method, path string, body []byte, ifMatch string, want int) *httptest.ResponseRecorder {
 		req := httptest.NewRequestWithContext(context.Background(), method, path, bytes.NewReader(body))
 		req.Header.Set("Authorization", as)

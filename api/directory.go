@@ -130,6 +130,7 @@ func (h *Handler) putOrganization(w http.ResponseWriter, r *http.Request, c *cal
 	if err := h.store.PutOrganization(r.Context(), o); err != nil {
 		return err
 	}
+	h.live.synced(r.Context(), c.actor.Network)
 	writeJSON(w, http.StatusOK, o)
 	return nil
 }
@@ -209,7 +210,7 @@ func (h *Handler) putService(w http.ResponseWriter, r *http.Request, c *call) er
 	if err := h.store.PutService(r.Context(), s); err != nil {
 		return err
 	}
-	h.indexes.update(r.Context(), c.actor.Network, matching.Put(s))
+	h.live.synced(r.Context(), c.actor.Network)
 	writeJSON(w, http.StatusOK, s)
 	return nil
 }
@@ -225,7 +226,7 @@ func (h *Handler) deleteService(w http.ResponseWriter, r *http.Request, c *call)
 	if err := h.store.DeleteService(r.Context(), c.actor.Network, id); err != nil {
 		return err
 	}
-	h.indexes.update(r.Context(), c.actor.Network, matching.Remove(id))
+	h.live.synced(r.Context(), c.actor.Network)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -4,9 +4,51 @@
 // QuestionnaireResponse), matching, referrals and every lifecycle command,
 // their history, the event feed (a page, or server-sent events resumable
 // with Last-Event-ID), loop-closure reports, and FHIR Task read, Task update
-// and bundle export. refkit serve (cmd/refkit) wires it with OIDC bearer
-// tokens, metrics and the deadline sweep; a host with its own server mounts
-// New's Handler under a prefix of its own.
+// and bundle export, and, with Options.HSDS, each network's directory as the
+// HSDS 3.x API. refkit serve (cmd/refkit) wires it with OIDC bearer tokens,
+// metrics and the deadline sweep; a host with its own server mounts New's
+// Handler under a prefix of its own, and calls Close when it stops.
+//
+// # Following the store
+//
+// What the API derives from the store follows the store's feeds, so every
+// writer is seen, this process or another on the same database, with no
+// rebuild on a timer. Per network, in the background, from first use until
+// Close (at most MaxNetworks networks at once):
+//
+//   - a directory.Index, built by the network's first POST /matches, applies
+//     the directory change feed: a service or organization written by anyone
+//     is matched as soon as the store reports the change (at once on the
+//     same store; within the backend's notification delay from another
+//     process). A write through this Handler is applied before its answer, so
+//     the writer's next match sees it.
+//   - with Options.HSDS, a directory.Catalog, built by the network's first
+//     /hsds/ request, follows the same feed for the HSDS API.
+//   - with Options.KeepCapacity, a directory.CapacityKeeper, started by the
+//     network's first referral write through this Handler (create, command,
+//     Task update), follows the referral feed: an accepted referral takes a
+//     place at its service, one that closes frees it; the change reaches
+//     matching and the HSDS API through the directory feed. It resumes from
+//     the store's capacity cursor, so events written before it started (or
+//     by a process that stopped) are counted once; several processes
+//     keeping one network is safe.
+//
+// A follower whose store read fails is logged (Options.Logger) and restarted
+// with a growing delay; matching and the HSDS API answer from what it last
+// applied meanwhile.
+//
+// # The HSDS API
+//
+// With Options.HSDS the API serves /hsds/ (GET /hsds/, GET and POST
+// /hsds/{resource}, GET /hsds/{resource}/{id}) with package interop/hsds's
+// handler, read-only, for the caller's network: the network is the
+// authenticated actor's, so no request reaches another network's directory,
+// and the actor is the handler's viewer, so confidential locations, phones
+// and contacts show exactly as the caller's organization may see them
+// (referral.Organization.Discloses). Unauthenticated requests are 401 like
+// every other route; the handler's own errors are answered as this API's
+// problems. The OpenAPI document describes the mount point and links to the
+// HSDS API reference (HSDSSpec) for the records' schemas.
 //
 // # Who is calling
 //
@@ -47,7 +89,9 @@
 // otherwise), one value with no unknown fields; pages and filters are the
 // store's bounded queries; a report's period is at most MaxReportPeriod;
 // matching rules are checked against the rule cost limits before a service
-// is stored; at most MaxIndexes matching indexes are cached.
+// is stored; followers run for at most MaxNetworks networks (the oldest
+// stopped to make room); HSDS requests are bounded by the HSDS handler
+// (query length, page size, body size).
 //
 // # The OpenAPI document
 //
@@ -56,10 +100,20 @@
 // derived from the Go types of the bodies. The package's tests validate every
 // response they receive against the document.
 //
+// # Telemetry
+//
+// api records no metrics and no spans itself: Options.Observe hands the host
+// each request's outcome (refkit serve turns it into a Prometheus histogram
+// and a log line). The library packages it calls (lifecycle, matching,
+// directory, the stores, fhir, hsds) instrument themselves through the
+// OpenTelemetry API and report to the global providers the host installs;
+// tracing is the host's choice of global TracerProvider and exporter.
+//
 // # Dependencies
 //
 // Outside the standard library, api imports nothing itself; through
-// referral, lifecycle, screening and matching it links
+// referral, lifecycle, screening, matching, directory, interop/fhir and
+// interop/hsds it links
 // github.com/google/uuid, github.com/qmuntal/stateless,
 // github.com/expr-lang/expr, github.com/uber/h3-go/v4 and the OpenTelemetry
 // API (go.opentelemetry.io/otel, go.opentelemetry.io/otel/metric and

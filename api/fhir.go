@@ -75,5 +75,6 @@ func (h *Handler) applyTask(w http.ResponseWriter, r *http.Request, c *call) err
 	if _, err := h.exchange.ApplyTask(r.Context(), c.actor, t); err != nil {
 		return err
 	}
+	h.live.keepCapacity(c.actor.Network)
 	return h.getTask(w, r, c)
 }

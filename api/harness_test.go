@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/refkit/refkit/api"
+	"github.com/refkit/refkit/interop/hsds"
 	"github.com/refkit/refkit/lifecycle"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/storage"
@@ -66,11 +67,31 @@ func newHarness(t testing.TB) *harness {
 		done: make(chan struct{}), actors: map[string]referral.Actor{}, routes: map[string]bool{},
 	}
 	hs.ids = referral.NewIDGenerator(hs.clock.Now, nil)
+	t.Cleanup(func() { hs.store.Close() }) // after the API's Close: cleanups run last first
+	hs.build()
+	return hs
+}
+
+// second is another API over the same store, clock and actors, as another
+// serve process on the same database would be.
+func (hs *harness) second() *harness {
+	hs.t.Helper()
+	other := &harness{t: hs.t, store: hs.store, clock: hs.clock, ids: hs.ids, done: make(chan struct{}),
+		actors: hs.actors, routes: map[string]bool{}}
+	other.build()
+	return other
+}
+
+// build makes the harness's API (with the HSDS mount and capacity keeping)
+// and its validator; the API is closed when the test ends, before the store.
+func (hs *harness) build() {
+	t := hs.t
 	engine, err := lifecycle.New(hs.store, hs.store, lifecycle.Options{Now: hs.clock.Now, IDs: hs.ids,
 		Deadlines: lifecycle.Deadlines{Acknowledge: 48 * time.Hour}})
 	require.NoError(t, err)
 	hs.h, err = api.New(hs.store, engine, api.Options{
 		Now: hs.clock.Now, IDs: hs.ids, Done: hs.done, Heartbeat: 20 * time.Millisecond,
+		HSDS: &hsds.APIOptions{}, KeepCapacity: true,
 		Authenticator: api.AuthenticatorFunc(hs.authenticate),
 		Observe: func(_ context.Context, info api.RequestInfo) {
 			hs.mu.Lock()
@@ -87,8 +108,8 @@ func newHarness(t testing.TB) *harness {
 	v, errs := validator.NewValidator(doc)
 	require.Empty(t, errs)
 	hs.v = v
-	t.Cleanup(func() { hs.store.Close() })
-	return hs
+	h := hs.h
+	t.Cleanup(func() { require.NoError(t, h.Close()) })
 }
 
 // authenticate maps "Bearer NAME" to the actor registered as NAME.

@@ -39,6 +39,7 @@ func TestDirectoryMount(t *testing.T) {
 			return actor, nil
 		})})
 	require.NoError(t, err)
+	defer h.Close()
 	tests := []struct {
 		name   string
 		auth   bool
@@ -77,6 +78,7 @@ func TestReadyzSchemaBehind(t *testing.T) {
 		return referral.Actor{}, api.ErrUnauthenticated
 	})})
 	require.NoError(t, err)
+	defer h.Close()
 	for _, tc := range []struct {
 		migrate bool
 		status  int

@@ -175,6 +175,9 @@ func document(routes []*Route) ([]byte, error) {
 		if rt.Public {
 			op["security"] = []any{}
 		}
+		if rt.ExternalDocs != "" {
+			op["externalDocs"] = map[string]any{"url": rt.ExternalDocs}
+		}
 		if len(rt.Roles) > 0 {
 			roles := make([]string, len(rt.Roles))
 			for i, r := range rt.Roles {
@@ -184,13 +187,19 @@ func document(routes []*Route) ([]byte, error) {
 		}
 		var params []any
 		for _, m := range pathParams.FindAllStringSubmatch(rt.Pattern, -1) {
-			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": paramSchema("uuid")})
+			param := map[string]any{"name": m[1], "in": "path", "required": true, "schema": paramSchema("uuid")}
+			for _, p := range rt.PathParams {
+				if p.Name == m[1] {
+					param["schema"], param["description"] = p.schema(), p.Description
+				}
+			}
+			params = append(params, param)
 		}
 		for _, p := range rt.Query {
-			params = append(params, map[string]any{"name": p.Name, "in": "query", "required": p.Required, "description": p.Description, "schema": paramSchema(p.Kind)})
+			params = append(params, map[string]any{"name": p.Name, "in": "query", "required": p.Required, "description": p.Description, "schema": p.schema()})
 		}
 		for _, p := range rt.Headers {
-			params = append(params, map[string]any{"name": p.Name, "in": "header", "required": p.Required, "description": p.Description, "schema": paramSchema(p.Kind)})
+			params = append(params, map[string]any{"name": p.Name, "in": "header", "required": p.Required, "description": p.Description, "schema": p.schema()})
 		}
 		if len(params) > 0 {
 			op["parameters"] = params
@@ -235,10 +244,11 @@ func document(routes []*Route) ([]byte, error) {
 			"content":     map[string]any{"application/problem+json": map[string]any{"schema": problem}},
 		}
 		op["responses"] = responses
-		if paths[rt.Pattern] == nil {
-			paths[rt.Pattern] = map[string]any{}
+		path := docPath(rt.Pattern)
+		if paths[path] == nil {
+			paths[path] = map[string]any{}
 		}
-		paths[rt.Pattern][strings.ToLower(rt.Method)] = op
+		paths[path][strings.ToLower(rt.Method)] = op
 	}
 	doc := map[string]any{
 		"openapi": "3.1.0",
@@ -258,6 +268,19 @@ func document(routes []*Route) ([]byte, error) {
 		"security": []any{map[string]any{"bearer": []any{}}},
 	}
 	return json.MarshalIndent(doc, "", "  ")
+}
+
+// docPath is a route pattern's path in the document: net/http's {$} (the
+// path ends here) is not OpenAPI's, where every path is exact.
+func docPath(pattern string) string { return strings.TrimSuffix(pattern, "{$}") }
+
+// schema is the parameter's schema.
+func (p Param) schema() map[string]any {
+	s := paramSchema(p.Kind)
+	if len(p.Enum) > 0 {
+		s["enum"] = p.Enum
+	}
+	return s
 }
 
 // paramSchema is the schema of a parameter of kind.

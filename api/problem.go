@@ -95,6 +95,9 @@ var errNotImplemented = errors.New("refkit api: the store does not support this"
 // is the server's (its message stays in the log).
 func classify(err error) (k problemKind, internal bool) {
 	var tooBig *http.MaxBytesError
+	if p, ok := asHSDSProblem(err); ok {
+		return p.kind, p.kind == probInternal || p.kind == probUnavailable || p.kind == probUnauthenticated
+	}
 	switch {
 	case errors.Is(err, ErrUnauthenticated):
 		return probUnauthenticated, true
@@ -133,6 +136,7 @@ func classify(err error) (k problemKind, internal bool) {
 // problemFor builds the problem err maps to.
 func problemFor(err error, requestID string) Problem {
 	k, internal := classify(err)
+	hp, fromHSDS := asHSDSProblem(err)
 	p := Problem{Type: ProblemType + k.slug, Title: k.title, Status: k.status, RequestID: requestID}
 	switch {
 	case k == probUnauthenticated:
@@ -141,6 +145,8 @@ func problemFor(err error, requestID string) Problem {
 		p.Detail = "the service cannot do this now; retry later"
 	case internal:
 		p.Detail = "the server failed; the request id identifies the failure in its log"
+	case fromHSDS:
+		p.Detail = hp.detail
 	default:
 		p.Detail = err.Error()
 	}

@@ -34,7 +34,7 @@ func (h *Handler) match(w http.ResponseWriter, r *http.Request, c *call) error {
 		}
 		req.Person = p
 	}
-	ix, err := h.indexes.get(r.Context(), c.actor.Network)
+	ix, err := h.live.index(r.Context(), c.actor.Network)
 	if err != nil {
 		return err
 	}
@@ -87,6 +87,7 @@ func (h *Handler) createReferral(w http.ResponseWriter, r *http.Request, c *call
 	if err != nil {
 		return err
 	}
+	h.live.keepCapacity(c.actor.Network)
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
@@ -167,6 +168,7 @@ func (h *Handler) command(w http.ResponseWriter, r *http.Request, c *call, trigg
 	if err != nil {
 		return err
 	}
+	h.live.keepCapacity(c.actor.Network)
 	writeReferral(w, http.StatusOK, ref)
 	return nil
 }
@@ -179,6 +181,9 @@ var commandEvents = map[lifecycle.Trigger]referral.EventType{
 	lifecycle.TriggerResume: referral.EventResumed, lifecycle.TriggerComplete: referral.EventCompleted,
 	lifecycle.TriggerFail: referral.EventFailed, lifecycle.TriggerCancel: referral.EventCancelled,
 	lifecycle.TriggerEnterInError: referral.EventEnteredInError, lifecycle.TriggerNote: referral.EventNote,
+	lifecycle.TriggerWaitlist: referral.EventWaitlisted, lifecycle.TriggerSchedule: referral.EventScheduled,
+	lifecycle.TriggerNoShow: referral.EventNoShow, lifecycle.TriggerRequestCancel: referral.EventCancelRequested,
+	lifecycle.TriggerConfirmCancel: referral.EventCancelled, lifecycle.TriggerRefuseCancel: referral.EventCancelRefused,
 }
 
 // replayed reports whether the write after version was this command by this
@@ -191,6 +196,12 @@ func (h *Handler) replayed(r *http.Request, actor referral.Actor, id referral.ID
 	e := events[version] // sequence version+1
 	if e.Type != commandEvents[t] || e.Actor.Organization != actor.Organization || e.Actor.User != actor.User ||
 		e.Actor.Role != actor.Role || e.Actor.Person != actor.Person {
+		return referral.Referral{}, false
+	}
+	// cancel and confirm-cancel record the same event; what they left tells
+	// them apart (cancel withdraws a draft or a requested referral only).
+	withdrawn := e.From == referral.StatusDraft || e.From == referral.StatusRequested
+	if t == lifecycle.TriggerCancel && !withdrawn || t == lifecycle.TriggerConfirmCancel && withdrawn {
 		return referral.Referral{}, false
 	}
 	ref, err := h.engine.Get(r.Context(), actor, id)

@@ -33,9 +33,15 @@ type Route struct {
 	// none; BodyOptional allows an empty body.
 	Body         any
 	BodyOptional bool
+	// PathParams describe the pattern's {name}s that are not UUIDs; the
+	// others are record ids, UUIDs.
+	PathParams []Param
 	// Query and Headers are the parameters the route reads.
 	Query   []Param
 	Headers []Param
+	// ExternalDocs, when set, is the URL of the specification the route
+	// serves (the HSDS API's), which the document links to.
+	ExternalDocs string
 	// Responses are the route's successful answers; every route may also
 	// answer a Problem.
 	Responses []Response
@@ -50,6 +56,8 @@ type Param struct {
 	// Kind is "string", "integer", "uuid" or "date-time".
 	Kind     string
 	Required bool
+	// Enum, when set, lists the values the parameter may take.
+	Enum []string
 }
 
 // Response is one successful answer of a route.
@@ -147,13 +155,19 @@ var commandNames = []struct {
 	{"send", lifecycle.TriggerSend, "send a draft (needs the person's consent)"},
 	{"acknowledge", lifecycle.TriggerAcknowledge, "acknowledge receipt (receiver)"},
 	{"accept", lifecycle.TriggerAccept, "accept the referral (receiver)"},
+	{"waitlist", lifecycle.TriggerWaitlist, "accept onto the waiting list, or put an accepted referral back on it (receiver)"},
+	{"schedule", lifecycle.TriggerSchedule, "record a booked appointment; again to reschedule (receiver; the note may say when and where)"},
+	{"no-show", lifecycle.TriggerNoShow, "record that the person missed the scheduled appointment (receiver)"},
 	{"decline", lifecycle.TriggerDecline, "decline with a reason (receiver)"},
 	{"start", lifecycle.TriggerStart, "start the service (receiver)"},
 	{"hold", lifecycle.TriggerHold, "put the referral on hold (receiver)"},
 	{"resume", lifecycle.TriggerResume, "resume a held referral (receiver)"},
 	{"complete", lifecycle.TriggerComplete, "complete with an outcome: the loop closes (receiver)"},
 	{"fail", lifecycle.TriggerFail, "record that the service failed, with a reason (receiver)"},
-	{"cancel", lifecycle.TriggerCancel, "cancel with a reason (sender or the person's delegate)"},
+	{"cancel", lifecycle.TriggerCancel, "cancel a referral not yet accepted, with a reason (sender or the person's delegate)"},
+	{"request-cancel", lifecycle.TriggerRequestCancel, "ask the receiver to cancel an accepted or started referral, with a reason (sender or the person's delegate)"},
+	{"confirm-cancel", lifecycle.TriggerConfirmCancel, "agree to a requested cancellation: the referral is cancelled (receiver)"},
+	{"refuse-cancel", lifecycle.TriggerRefuseCancel, "refuse a requested cancellation and go on serving, the note saying why (receiver)"},
 	{"enter-in-error", lifecycle.TriggerEnterInError, "mark the referral entered in error"},
 	{"note", lifecycle.TriggerNote, "add a note for the other party"},
 }
@@ -262,6 +276,9 @@ func (h *Handler) table() []*Route {
 		{Method: "PUT", Pattern: "/fhir/Task/{id}", OperationID: "applyTask", Summary: "apply a partner's Task update through the lifecycle", Tag: "fhir",
 			Roles: []referral.Role{referral.RoleStaff, referral.RoleDelegate}, Body: fhir.Task{},
 			Responses: []Response{{Status: 200, Description: "the Task after the update", Body: fhir.Task{}, Media: mediaFHIR, Headers: []string{"ETag"}}}, handler: h.applyTask},
+	}
+	if h.hsdsOn {
+		rs = append(rs, h.hsdsRoutes()...)
 	}
 	for _, c := range commandNames {
 		trigger := c.trigger

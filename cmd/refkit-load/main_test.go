@@ -48,6 +48,7 @@ func server(t *testing.T, jwksFile string) *httptest.Server {
 		return a, nil
 	})})
 	require.NoError(t, err)
+	t.Cleanup(func() { h.Close() }) // before the store's: cleanups run last first
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/refkit/refkit/api"
+	"github.com/refkit/refkit/interop/hsds"
 	"github.com/refkit/refkit/lifecycle"
 	"github.com/refkit/refkit/storage"
 	"github.com/refkit/refkit/storage/postgres"
@@ -36,8 +37,12 @@ authenticate with OIDC bearer tokens (JWTs) signed by the keys in --jwks-url or
 network, organization, role (staff, admin or delegate) and, for a delegate, the
 person. The OpenAPI document is at /openapi.json, liveness at /healthz,
 readiness at /readyz (store reachable, schema current), Prometheus metrics at
-/metrics. The deadline sweep runs every --sweep-interval; when several serve
-processes share a PostgreSQL database with a lease, only one sweeps.
+/metrics, and each network's directory as the HSDS 3.1 API under /hsds/
+(--hsds). Matching indexes follow the store's directory feed, so a service
+written by any process is matched at once; published capacity follows
+accepted and closed referrals (--keep-capacity). The deadline sweep runs every
+--sweep-interval; when several serve processes share a PostgreSQL database,
+only the holder of the sweep lease sweeps.
 
 Every flag can also be set by its REFKIT_ environment variable (shown with it)
 or in the JSON --config file, keyed by flag name, which also holds per-network
@@ -101,6 +106,16 @@ func (c *serveCmd) serve(ctx context.Context, logOut io.Writer) error {
 	}
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: levels[cfg.LogLevel]}))
 
+	// The global MeterProvider first: the store, the engine and the
+	// followers take their instruments from it when they are made.
+	var tel *telemetry
+	if cfg.Metrics {
+		var err error
+		if tel, err = newTelemetry(); err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		defer tel.shutdown(context.Background())
+	}
 	store, backend, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -113,13 +128,6 @@ func (c *serveCmd) serve(ctx context.Context, logOut io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var tel *telemetry
-	if cfg.Metrics {
-		if tel, err = newTelemetry(); err != nil {
-			return fmt.Errorf("metrics: %w", err)
-		}
-		defer tel.shutdown(context.Background())
-	}
 	// The JWKS refresh lives as long as the server.
 	authCtx, stopAuth := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopAuth()
@@ -129,9 +137,13 @@ func (c *serveCmd) serve(ctx context.Context, logOut io.Writer) error {
 	}
 
 	done := make(chan struct{})
+	var hsdsOpts *hsds.APIOptions
+	if cfg.HSDS {
+		hsdsOpts = &hsds.APIOptions{}
+	}
 	handler, err := api.New(store, engine, api.Options{
 		Authenticator: auth, Now: now, MaxBody: cfg.MaxBody, Heartbeat: cfg.Heartbeat,
-		IndexMaxAge: cfg.IndexMaxAge, Done: done,
+		KeepCapacity: cfg.KeepCapacity, HSDS: hsdsOpts, Logger: log, Done: done,
 		Observe: func(ctx context.Context, info api.RequestInfo) {
 			level := slog.LevelInfo
 			if info.Status >= 500 {
@@ -146,6 +158,9 @@ func (c *serveCmd) serve(ctx context.Context, logOut io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The followers (indexes, catalogs, keepers) stop after the server: in
+	// flight requests may still need them while it drains.
+	defer handler.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/", handler)
 	if tel != nil {
@@ -178,8 +193,7 @@ func (c *serveCmd) serve(ctx context.Context, logOut io.Writer) error {
 	sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(ctx))
 	var sweeps sync.WaitGroup
 	if cfg.SweepInterval > 0 {
-		s := &sweeper{engine: engine, leaser: leaserOf(store), holder: holderName(), interval: cfg.SweepInterval,
-			now: now, log: log, tel: tel}
+		s := &sweeper{engine: engine, holder: holderName(), interval: cfg.SweepInterval, now: now, log: log, tel: tel}
 		sweeps.Go(func() { s.run(sweepCtx) })
 	}
 

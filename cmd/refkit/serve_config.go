@@ -71,7 +71,8 @@ type serveConfig struct {
 
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout, ShutdownGrace time.Duration
 	MaxBody                                                                  int64
-	Heartbeat, IndexMaxAge                                                   time.Duration
+	Heartbeat                                                                time.Duration
+	KeepCapacity, HSDS                                                       bool
 
 	SweepInterval    time.Duration
 	Deadlines        lifecycle.Deadlines
@@ -162,7 +163,8 @@ func (c *serveConfig) settings() []*setting {
 			return nil
 		}},
 		{name: "heartbeat", value: "15s", usage: "comment line interval on idle event streams (`DURATION`)", parse: dur(&c.Heartbeat, "heartbeat")},
-		{name: "index-max-age", value: "30s", usage: "how long a network's matching index is reused before it is rebuilt from the store (`DURATION`)", parse: dur(&c.IndexMaxAge, "index-max-age")},
+		{name: "keep-capacity", value: "true", usage: "keep each network's published service capacity in step with accepted and closed referrals", parse: boolean(&c.KeepCapacity)},
+		{name: "hsds", value: "true", usage: "serve each network's directory as the HSDS 3.1 API under /hsds/ (read-only, authenticated)", parse: boolean(&c.HSDS)},
 		{name: "sweep-interval", value: "1m", usage: "how often the deadline sweep runs (`DURATION`; 0 turns it off)", parse: dur(&c.SweepInterval, "sweep-interval")},
 		{name: "acknowledge-within", value: "72h", usage: "default time a receiver has to acknowledge a sent referral (`DURATION`; 0 none)", parse: dur(&c.Deadlines.Acknowledge, "acknowledge-within")},
 		{name: "accept-within", value: "168h", usage: "default time a receiver has to accept or decline (`DURATION`; 0 none)", parse: dur(&c.Deadlines.Accept, "accept-within")},

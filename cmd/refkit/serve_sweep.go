@@ -9,32 +9,12 @@ import (
 	"github.com/refkit/refkit/lifecycle"
 )
 
-// Leaser grants a named lease to one holder at a time for ttl: true when
-// holder has it now (newly, or renewed), false when another holder does.
-// serve takes the lease before each deadline sweep, so that of several serve
-// processes sharing one PostgreSQL database only one sweeps. A store that has
-// the method (storage/postgres's lease) is used as the Leaser; see
-// leaserOf.
-type Leaser interface {
-	Lease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
-}
-
-// sweepLease is the lease's name.
-const sweepLease = "refkit-deadline-sweep"
-
-// leaserOf returns the store's lease when it has one. Without one (SQLite,
-// memory, a PostgreSQL store without the lease) every process sweeps: that is
-// safe, since each sweep's writes are version-conditioned (a referral another
-// sweeper moved first is skipped), only wasteful.
-func leaserOf(store any) Leaser {
-	l, _ := store.(Leaser)
-	return l
-}
-
-// sweeper runs the deadline sweep every interval until its context ends.
+// sweeper runs the deadline sweep every interval until its context ends,
+// through lifecycle.Engine.SweepLeased: on a store that several processes
+// share (PostgreSQL, a storage.Leaser) only the holder of the sweep lease
+// sweeps; on one that serves one process (SQLite) it always sweeps.
 type sweeper struct {
 	engine   *lifecycle.Engine
-	leaser   Leaser
 	holder   string
 	interval time.Duration
 	now      func() time.Time
@@ -61,24 +41,16 @@ func (s *sweeper) run(ctx context.Context) {
 // intervals, so a holder that dies is replaced after at most that long, and
 // a live one renews it every interval.
 func (s *sweeper) once(ctx context.Context) (string, lifecycle.SweepResult) {
-	if s.leaser != nil {
-		held, err := s.leaser.Lease(ctx, sweepLease, s.holder, 2*s.interval)
-		if err != nil {
-			s.record(ctx, "error", lifecycle.SweepResult{}, err)
-			return "error", lifecycle.SweepResult{}
-		}
-		if !held {
-			s.record(ctx, "standby", lifecycle.SweepResult{}, nil)
-			return "standby", lifecycle.SweepResult{}
-		}
-	}
-	res, err := s.engine.Sweep(ctx, s.now())
-	if err != nil {
-		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-			return "canceled", res
-		}
+	res, swept, err := s.engine.SweepLeased(ctx, s.now(), s.holder, 2*s.interval)
+	switch {
+	case err != nil && errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		return "canceled", res
+	case err != nil:
 		s.record(ctx, "error", res, err)
 		return "error", res
+	case !swept:
+		s.record(ctx, "standby", res, nil)
+		return "standby", res
 	}
 	s.record(ctx, "swept", res, nil)
 	return "swept", res

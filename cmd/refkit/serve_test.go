@@ -26,13 +26,15 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/otel"
 
 	"github.com/refkit/refkit/api"
 	"github.com/refkit/refkit/lifecycle"
 	"github.com/refkit/refkit/referral"
-	"github.com/refkit/refkit/storage/memory"
+	"github.com/refkit/refkit/storage"
+	"github.com/refkit/refkit/storage/postgres"
+	"github.com/refkit/refkit/storage/sqlite"
 )
 
 // signer is a test identity provider's key.
@@ -63,9 +65,10 @@ func jwks(t *testing.T, keys ...signer) []byte {
 			set = append(set, map[string]string{"kty": "RSA", "kid": k.kid, "alg": "RS256", "use": "sig",
 				"n": b64(pub.N.Bytes()), "e": b64(big.NewInt(int64(pub.E)).Bytes())})
 		case *ecdsa.PublicKey:
-			point, err := pub.Bytes() // 0x04, then X and Y, 32 bytes each on P-256
+			raw, err := pub.Bytes() // uncompressed: 0x04, then X and Y
 			require.NoError(t, err)
-			set = append(set, map[string]string{"kty": "EC", "kid": k.kid, "alg": "ES256", "use": "sig", "crv": "P-256", "x": b64(point[1:33]), "y": b64(point[33:65])})
+			x, y := raw[1:33], raw[33:65]
+			set = append(set, map[string]string{"kty": "EC", "kid": k.kid, "alg": "ES256", "use": "sig", "crv": "P-256", "x": b64(x), "y": b64(y)})
 		}
 	}
 	data, err := json.Marshal(map[string]any{"keys": set})
@@ -233,16 +236,36 @@ func TestServeLoop(t *testing.T) {
 		must(200, n.sender, "PUT", "/persons/"+n.person.String(), map[string]any{"given_name": "Pat"})
 		must(200, n.sender, "PUT", "/consents/"+ids.MustNew().String(), map[string]any{"person_id": n.person,
 			"grantee_organization_id": n.pantry, "scope": "referral"})
+		must(200, n.receiver, "PUT", "/services/"+n.service.String(), map[string]any{"organization_id": n.pantry, "name": "Pantry",
+			"status": "active", "domains": []string{"food-insecurity"}, "capacity": map[string]int{"available": 1, "maximum": 1},
+			"locations": []map[string]any{{"id": ids.MustNew(), "latitude": 39.96, "longitude": -83.0}}})
 		var ref referral.Referral
 		require.NoError(t, json.Unmarshal(must(201, n.sender, "POST", "/referrals", map[string]any{"person_id": n.person,
-			"receiver_organization_id": n.pantry, "send": true,
+			"receiver_organization_id": n.pantry, "service_id": n.service, "send": true,
 			"needs": []map[string]string{{"domain": "food-insecurity", "urgency": "routine"}}}, "Idempotency-Key", "k1"), &ref))
 		path := "/referrals/" + ref.ID.String()
 		for _, cmd := range []string{"acknowledge", "accept", "start"} {
 			must(200, n.receiver, "POST", path+"/"+cmd, nil)
 		}
+		// The capacity keeper took the service's one place on accept...
+		waitAvailable(t, srv.base, n.sender, n.service, 0)
 		must(200, n.receiver, "POST", path+"/complete", map[string]any{"outcome": map[string]string{"code": "got-help"}}, "If-Match", `"4"`)
+		// ...and frees it when the loop closes.
+		waitAvailable(t, srv.base, n.sender, n.service, 1)
 		refs = append(refs, ref)
+	}
+	// The HSDS API of each network, for its own callers only.
+	for i, n := range nets {
+		var page struct {
+			Contents []struct {
+				ID string `json:"id"`
+			} `json:"contents"`
+		}
+		require.NoError(t, json.Unmarshal(must(200, n.receiver, "GET", "/hsds/services", nil), &page))
+		require.Len(t, page.Contents, 1)
+		require.Equal(t, n.service.String(), page.Contents[0].ID)
+		must(404, nets[1-i].admin, "GET", "/hsds/services/"+n.service.String(), nil)
+		must(401, "", "GET", "/hsds/services/"+n.service.String(), nil)
 	}
 	// Network b cannot see network a's referral, whoever asks.
 	for _, token := range []string{nets[1].admin, nets[1].sender, nets[1].receiver} {
@@ -299,12 +322,13 @@ func TestServeLoop(t *testing.T) {
 	require.Contains(t, metrics, `refkit_sweep_runs_total{`)
 	require.NotContains(t, metrics, refs[0].ID.String(), "no ids in metric attributes")
 
-	// A library package instrumenting itself through the global
-	// OpenTelemetry API (phase 2) shows up at /metrics with no change to serve.
-	probe, err := otel.Meter("github.com/refkit/refkit/lifecycle").Int64Counter("refkit.library.probe")
-	require.NoError(t, err)
-	probe.Add(context.Background(), 1)
-	require.Contains(t, string(must(200, "", "GET", "/metrics", nil)), "refkit_library_probe_total")
+	// The library's own instruments (through the global OpenTelemetry API)
+	// show up too: lifecycle's command counter, by trigger, for the commands
+	// run above, and the directory followers'.
+	require.Regexp(t, `refkit_lifecycle_commands_total\{[^}]*refkit_lifecycle_trigger="accept"[^}]*\} 2`, metrics)
+	require.Regexp(t, `refkit_lifecycle_commands_total\{[^}]*refkit_lifecycle_trigger="complete"[^}]*\} 2`, metrics)
+	require.Contains(t, metrics, "refkit_directory_capacity_adjustments_total")
+	require.NotContains(t, metrics, nets[0].person.String(), "no person in metric attributes")
 
 	require.NoError(t, srv.stop(), "a signal ends serve cleanly")
 	logs := srv.log.String()
@@ -314,6 +338,30 @@ func TestServeLoop(t *testing.T) {
 	require.Contains(t, logs, `"msg":"stopped"`)
 	require.NotContains(t, logs, "Pat", "no personal data in the log")
 	require.NotContains(t, logs, "got-help")
+}
+
+// waitAvailable waits, with a deadline, until the service publishes
+// available places: the capacity keeper works in the background.
+func waitAvailable(t *testing.T, base, token string, service referral.ID, available int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		status, _, body := call(t, base, token, "GET", "/services/"+service.String(), nil)
+		require.Equal(t, 200, status, string(body))
+		var svc referral.Service
+		require.NoError(t, json.Unmarshal(body, &svc))
+		if svc.Capacity != nil && svc.Capacity.Available == available {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			require.FailNow(t, "the capacity never reached", "%d: %s", available, body)
+		case <-tick.C:
+		}
+	}
 }
 
 // TestServeShutdownEndsStreams: on shutdown, event streams end at once and
@@ -348,61 +396,95 @@ func TestServeShutdownEndsStreams(t *testing.T) {
 	resp.Body.Close()
 }
 
-// fakeLeaser grants the lease to one holder at a time, as a shared database
-// would.
-type fakeLeaser struct {
-	mu     sync.Mutex
-	holder string
-	err    error
-}
-
-func (f *fakeLeaser) Lease(_ context.Context, name, holder string, ttl time.Duration) (bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.err != nil {
-		return false, f.err
-	}
-	if name != sweepLease || ttl <= 0 {
-		return false, referral.ErrInvalid
-	}
-	if f.holder == "" {
-		f.holder = holder
-	}
-	return f.holder == holder, nil
-}
-
-// TestSweeperLease: of two sweepers sharing a leaser only the holder sweeps;
-// without a leaser a sweeper always sweeps; a lease error sweeps nothing.
-func TestSweeperLease(t *testing.T) {
-	store := memory.New()
-	defer store.Close()
-	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return at }
-	engine, err := lifecycle.New(store, store, lifecycle.Options{Now: clock})
-	require.NoError(t, err)
-	shared := &fakeLeaser{}
-	discard := slog.New(slog.DiscardHandler)
-	newSweeper := func(l Leaser, holder string) *sweeper {
-		return &sweeper{engine: engine, leaser: l, holder: holder, interval: time.Minute, now: clock, log: discard}
-	}
-	first, second := newSweeper(shared, "a"), newSweeper(shared, "b")
-	tests := []struct {
+// TestSweepOnce: two serve processes on one PostgreSQL database take the
+// sweep lease in turn, so one sweeps and the other stands by, and an overdue
+// referral is escalated once; on SQLite, which has no lease, both sweep,
+// and the escalation still happens once (the commands are
+// version-conditioned). A store that fails makes the sweep an error.
+func TestSweepOnce(t *testing.T) {
+	ctx := context.Background()
+	type backend struct {
 		name string
-		s    *sweeper
-		want string
-	}{
-		{"the first takes the lease", first, "swept"},
-		{"the second waits", second, "standby"},
-		{"the first keeps it", first, "swept"},
-		{"no leaser: sweep in-process", newSweeper(nil, "c"), "swept"},
-		{"a lease that fails", newSweeper(&fakeLeaser{err: referral.ErrUnavailable}, "d"), "error"},
+		open func(t *testing.T) (storage.Store, storage.Store)
+		want []string // the outcomes of first, second, first, second
 	}
-	for _, tc := range tests {
-		got, _ := tc.s.once(context.Background())
-		require.Equal(t, tc.want, got, tc.name)
+	backends := []backend{{"sqlite", func(t *testing.T) (storage.Store, storage.Store) {
+		file := filepath.Join(t.TempDir(), "refkit.db")
+		a, err := sqlite.Open(ctx, file, sqlite.Options{})
+		require.NoError(t, err)
+		b, err := sqlite.Open(ctx, file, sqlite.Options{})
+		require.NoError(t, err)
+		return a, b
+	}, []string{"swept", "swept", "swept", "swept"}}}
+	if url := os.Getenv("REFKIT_TEST_POSTGRES_URL"); url != "" {
+		backends = append(backends, backend{"postgres", func(t *testing.T) (storage.Store, storage.Store) {
+			schema := "refkit_sweep_" + strings.ReplaceAll(referral.NewID().String(), "-", "")[16:]
+			a, err := postgres.Open(ctx, url, postgres.Options{Schema: schema})
+			require.NoError(t, err)
+			b, err := postgres.Open(ctx, url, postgres.Options{Schema: schema})
+			require.NoError(t, err)
+			t.Cleanup(func() {
+				conn, err := pgx.Connect(ctx, url)
+				require.NoError(t, err)
+				defer conn.Close(ctx)
+				_, err = conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+				require.NoError(t, err)
+			})
+			return a, b
+		}, []string{"swept", "standby", "swept", "standby"}})
+	} else {
+		t.Log("postgres: skipped (REFKIT_TEST_POSTGRES_URL is not set)")
 	}
-	require.Nil(t, leaserOf(store), "the memory store has no lease: every process sweeps")
-	require.Equal(t, shared, leaserOf(shared))
+	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	deadlines := lifecycle.Deadlines{Acknowledge: time.Hour, ExpireAfter: 24 * time.Hour}
+	discard := slog.New(slog.DiscardHandler)
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			first, second := be.open(t)
+			defer first.Close()
+			defer second.Close()
+			engine := func(s storage.Store, now time.Time) *lifecycle.Engine {
+				e, err := lifecycle.New(s, s, lifecycle.Options{Now: func() time.Time { return now }, Deadlines: deadlines})
+				require.NoError(t, err)
+				return e
+			}
+			// A referral sent at, unacknowledged an hour later.
+			ids := referral.NewIDGenerator(time.Now, nil)
+			network, clinic, pantry, person := ids.MustNew(), ids.MustNew(), ids.MustNew(), ids.MustNew()
+			require.NoError(t, first.PutNetwork(ctx, referral.Network{ID: network, Name: "n", Created: at}))
+			for _, o := range []referral.ID{clinic, pantry} {
+				require.NoError(t, first.PutOrganization(ctx, referral.Organization{ID: o, Network: network, Name: "o", Created: at, Updated: at}))
+			}
+			require.NoError(t, first.PutPerson(ctx, referral.Person{ID: person, Network: network, Created: at, Updated: at}))
+			sender := referral.Actor{Network: network, Organization: clinic, Role: referral.RoleStaff, User: "u"}
+			ref, err := lifecycle.New(first, first, lifecycle.Options{Now: func() time.Time { return at }, Deadlines: deadlines, ImpliedConsent: true})
+			require.NoError(t, err)
+			r, err := ref.Create(ctx, sender, lifecycle.CreateRequest{Person: person, Receiver: pantry, Send: true,
+				Needs: []referral.Need{{Domain: referral.FoodInsecurity, Urgency: referral.Routine}}})
+			require.NoError(t, err)
+
+			later := at.Add(2 * time.Hour)
+			clock := func() time.Time { return later }
+			sweepers := []*sweeper{
+				{engine: engine(first, later), holder: "serve-1", interval: time.Minute, now: clock, log: discard},
+				{engine: engine(second, later), holder: "serve-2", interval: time.Minute, now: clock, log: discard},
+			}
+			escalated := 0
+			for i, want := range be.want {
+				got, res := sweepers[i%2].once(ctx)
+				require.Equal(t, want, got, "sweep %d", i)
+				escalated += res.Escalated
+			}
+			require.Equal(t, 1, escalated, "the overdue referral was escalated once")
+			events, err := first.ReferralEvents(ctx, network, r.ID)
+			require.NoError(t, err)
+			require.Equal(t, referral.EventEscalated, events[len(events)-1].Type)
+
+			require.NoError(t, second.Close())
+			got, _ := sweepers[1].once(ctx)
+			require.Equal(t, "error", got, "a store that fails")
+		})
+	}
 }
 
 // TestServeConfigPrecedence: a flag beats its environment variable, which

@@ -103,7 +103,7 @@ var rules = map[string]rule{
 	"interop/hsds":                     {imports: []string{"referral", "storage", "matching", "directory", "internal/telemetry"}, modules: otel},
 	"interop/fhir":                     {imports: []string{"referral", "storage", "lifecycle", "screening", "internal/strictjson", "internal/telemetry"}, modules: otel},
 	"demo":                             {imports: []string{"referral", "screening", "matching", "storage", "storage/memory", "lifecycle", "directory"}},
-	"api":                              {imports: []string{"referral", "storage", "lifecycle", "screening", "matching", "interop/fhir"}},
+	"api":                              {imports: []string{"referral", "storage", "lifecycle", "screening", "matching", "directory", "interop/fhir", "interop/hsds"}},
 	"demo/internal/gensample":          {imports: []string{"referral", "matching"}},
 	"cmd/refkit":                       {anyImport: true, modules: []string{term, jwtgo, keyfunc, promgo, otelAPI, otelMetric, otelSDKM, otelProm}},
 	"cmd/refkit-load":                  {anyImport: true, modules: []string{jwtgo}},
