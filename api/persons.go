@@ -60,19 +60,25 @@ func (h *Handler) putPerson(w http.ResponseWriter, r *http.Request, c *call) err
 }
 
 func (h *Handler) getPerson(w http.ResponseWriter, r *http.Request, c *call) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := mayActFor(c.actor, id); err != nil {
-		return err
-	}
-	p, err := h.store.GetPerson(r.Context(), c.actor.Network, id)
+	p, err := h.pathPerson(r, c)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, p)
 	return nil
+}
+
+// pathPerson reads the person the path names, which the actor must be
+// allowed to act for.
+func (h *Handler) pathPerson(r *http.Request, c *call) (referral.Person, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return referral.Person{}, err
+	}
+	if err := mayActFor(c.actor, id); err != nil {
+		return referral.Person{}, err
+	}
+	return h.store.GetPerson(r.Context(), c.actor.Network, id)
 }
 
 // erasePerson removes the person's personal data (storage.Eraser says
@@ -95,17 +101,11 @@ func (h *Handler) erasePerson(w http.ResponseWriter, r *http.Request, c *call) e
 }
 
 func (h *Handler) listConsents(w http.ResponseWriter, r *http.Request, c *call) error {
-	id, err := pathID(r, "id")
+	p, err := h.pathPerson(r, c)
 	if err != nil {
 		return err
 	}
-	if err := mayActFor(c.actor, id); err != nil {
-		return err
-	}
-	if _, err := h.store.GetPerson(r.Context(), c.actor.Network, id); err != nil {
-		return err
-	}
-	list, err := h.store.ListConsents(r.Context(), c.actor.Network, id)
+	list, err := h.store.ListConsents(r.Context(), c.actor.Network, p.ID)
 	if err != nil {
 		return err
 	}
@@ -114,17 +114,11 @@ func (h *Handler) listConsents(w http.ResponseWriter, r *http.Request, c *call) 
 }
 
 func (h *Handler) listScreenings(w http.ResponseWriter, r *http.Request, c *call) error {
-	id, err := pathID(r, "id")
+	p, err := h.pathPerson(r, c)
 	if err != nil {
 		return err
 	}
-	if err := mayActFor(c.actor, id); err != nil {
-		return err
-	}
-	if _, err := h.store.GetPerson(r.Context(), c.actor.Network, id); err != nil {
-		return err
-	}
-	list, err := h.store.ListScreenings(r.Context(), c.actor.Network, id)
+	list, err := h.store.ListScreenings(r.Context(), c.actor.Network, p.ID)
 	if err != nil {
 		return err
 	}
