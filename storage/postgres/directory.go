@@ -20,7 +20,7 @@ import (
 // PutNetwork creates or replaces a network, with its feed head.
 func (s *Store) PutNetwork(ctx context.Context, n referral.Network) (err error) {
 	ctx, obs := s.tel.begin(ctx, opPutNetwork)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return err
 	}
@@ -46,14 +46,14 @@ func (s *Store) PutNetwork(ctx context.Context, n referral.Network) (err error) 
 // GetNetwork returns the network, or ErrNotFound.
 func (s *Store) GetNetwork(ctx context.Context, id referral.ID) (_ referral.Network, err error) {
 	ctx, obs := s.tel.begin(ctx, opGetNetwork)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	return getDoc[referral.Network](ctx, s, "network", id, `SELECT doc FROM networks WHERE id = $1`, uid(id))
 }
 
 // PutOrganization creates or replaces an organization of an existing network.
 func (s *Store) PutOrganization(ctx context.Context, o referral.Organization) (err error) {
 	ctx, obs := s.tel.begin(ctx, opPutOrganization)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func (s *Store) PutOrganization(ctx context.Context, o referral.Organization) (e
 // GetOrganization returns the organization, or ErrNotFound.
 func (s *Store) GetOrganization(ctx context.Context, network, id referral.ID) (_ referral.Organization, err error) {
 	ctx, obs := s.tel.begin(ctx, opGetOrganization)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	return getDoc[referral.Organization](ctx, s, "organization", id,
 		`SELECT doc FROM organizations WHERE id = $1 AND network_id = $2`, uid(id), uid(network))
 }
@@ -97,7 +97,7 @@ func (s *Store) ListOrganizations(ctx context.Context, network referral.ID, p st
 // PutService creates or replaces a service of an organization in its network.
 func (s *Store) PutService(ctx context.Context, svc referral.Service) (err error) {
 	ctx, obs := s.tel.begin(ctx, opPutService)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func (s *Store) PutService(ctx context.Context, svc referral.Service) (err error
 // GetService returns the service, or ErrNotFound.
 func (s *Store) GetService(ctx context.Context, network, id referral.ID) (_ referral.Service, err error) {
 	ctx, obs := s.tel.begin(ctx, opGetService)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	return getDoc[referral.Service](ctx, s, "service", id,
 		`SELECT doc FROM services WHERE id = $1 AND network_id = $2`, uid(id), uid(network))
 }
@@ -142,7 +142,7 @@ func (s *Store) ListServices(ctx context.Context, network referral.ID, p storage
 // DeleteService removes a service; ErrNotFound if the network has none with id.
 func (s *Store) DeleteService(ctx context.Context, network, id referral.ID) (err error) {
 	ctx, obs := s.tel.begin(ctx, opDeleteService)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	err = s.write(ctx, "delete service", func(q querier, again bool) error {
 		ok, err := s.directoryWrite(ctx, q, deleteServiceW, []any{uid(id), uid(network)}, storage.ChangeServiceDeleted, network)
 		if err == nil && !ok && !again {
@@ -162,7 +162,7 @@ func (s *Store) DeleteService(ctx context.Context, network, id referral.ID) (err
 // PutPerson creates or replaces a person of an existing network.
 func (s *Store) PutPerson(ctx context.Context, p referral.Person) (err error) {
 	ctx, obs := s.tel.begin(ctx, opPutPerson)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return err
 	}
@@ -190,7 +190,7 @@ func (s *Store) PutPerson(ctx context.Context, p referral.Person) (err error) {
 // GetPerson returns the person, or ErrNotFound.
 func (s *Store) GetPerson(ctx context.Context, network, id referral.ID) (_ referral.Person, err error) {
 	ctx, obs := s.tel.begin(ctx, opGetPerson)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	return getDoc[referral.Person](ctx, s, "person", id,
 		`SELECT doc FROM persons WHERE id = $1 AND network_id = $2`, uid(id), uid(network))
 }
@@ -199,7 +199,7 @@ func (s *Store) GetPerson(ctx context.Context, network, id referral.ID) (_ refer
 // in its network.
 func (s *Store) PutConsent(ctx context.Context, c referral.Consent) (err error) {
 	ctx, obs := s.tel.begin(ctx, opPutConsent)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return err
 	}
@@ -232,7 +232,7 @@ func (s *Store) PutConsent(ctx context.Context, c referral.Consent) (err error) 
 // GetConsent returns the consent, or ErrNotFound.
 func (s *Store) GetConsent(ctx context.Context, network, id referral.ID) (_ referral.Consent, err error) {
 	ctx, obs := s.tel.begin(ctx, opGetConsent)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	return getDoc[referral.Consent](ctx, s, "consent", id,
 		`SELECT doc FROM consents WHERE id = $1 AND network_id = $2`, uid(id), uid(network))
 }
@@ -248,7 +248,7 @@ func (s *Store) ListConsents(ctx context.Context, network, person referral.ID) (
 // PutScreening stores an immutable screening result of a person in its network.
 func (s *Store) PutScreening(ctx context.Context, sc referral.Screening) (err error) {
 	ctx, obs := s.tel.begin(ctx, opPutScreening)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return err
 	}
@@ -288,7 +288,7 @@ func (s *Store) PutScreening(ctx context.Context, sc referral.Screening) (err er
 // GetScreening returns the screening, or ErrNotFound.
 func (s *Store) GetScreening(ctx context.Context, network, id referral.ID) (_ referral.Screening, err error) {
 	ctx, obs := s.tel.begin(ctx, opGetScreening)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	return getDoc[referral.Screening](ctx, s, "screening", id,
 		`SELECT doc FROM screenings WHERE id = $1 AND network_id = $2`, uid(id), uid(network))
 }

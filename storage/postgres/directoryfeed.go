@@ -139,7 +139,7 @@ func capacityDoc(c *referral.Capacity) (any, error) {
 // SetCapacity replaces a service's capacity and records the change.
 func (s *Store) SetCapacity(ctx context.Context, network, service referral.ID, c *referral.Capacity) (err error) {
 	ctx, obs := s.tel.begin(ctx, opSetCapacity)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return err
 	}
@@ -171,7 +171,7 @@ func (s *Store) SetCapacity(ctx context.Context, network, service referral.ID, c
 // change.
 func (s *Store) AdjustCapacity(ctx context.Context, a storage.CapacityAdjustment) (_ bool, err error) {
 	ctx, obs := s.tel.begin(ctx, opAdjustCapacity)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return false, err
 	}
@@ -253,7 +253,7 @@ func adjusted(available, delta, maximum int) int {
 // CapacityCursor returns the network's capacity cursor.
 func (s *Store) CapacityCursor(ctx context.Context, network referral.ID) (_ int64, err error) {
 	ctx, obs := s.tel.begin(ctx, opCapacityCursor)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	var cause int64
 	err = s.call(ctx, "capacity cursor", func(q querier) error {
 		err := q.QueryRow(ctx, `
@@ -347,7 +347,7 @@ func (s *Store) DirectoryChanged(ctx context.Context, network referral.ID) (<-ch
 // not moved for other transactions.
 func (s *Store) DirectoryHead(ctx context.Context, network referral.ID) (_ int64, err error) {
 	ctx, obs := s.tel.begin(ctx, opDirectoryHead)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	var head int64
 	err = s.call(ctx, "directory head", func(q querier) error {
 		err := q.QueryRow(ctx, `
@@ -368,7 +368,7 @@ func (s *Store) DirectoryHead(ctx context.Context, network referral.ID) (_ int64
 // consecutive positions.
 func (s *Store) PutDirectory(ctx context.Context, orgs []referral.Organization, services []referral.Service) (err error) {
 	ctx, obs := s.tel.begin(ctx, opPutDirectory)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return err
 	}

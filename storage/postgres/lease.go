@@ -72,7 +72,7 @@ const (
 // millisecond and MaxLeaseTTL (referral.ErrInvalid otherwise).
 func (s *Store) Lease(ctx context.Context, name, holder string, ttl time.Duration) (_ bool, err error) {
 	ctx, obs := s.tel.begin(ctx, opLease)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return false, err
 	}

@@ -148,7 +148,7 @@ func (s *Store) appended(ctx context.Context, q querier, sql string, args []any,
 // returns the referral an earlier call created with the same idempotency key.
 func (s *Store) CreateReferral(ctx context.Context, r referral.Referral, e referral.Event) (_ referral.Referral, _ bool, err error) {
 	ctx, obs := s.tel.begin(ctx, opCreateReferral)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return referral.Referral{}, false, err
 	}
@@ -237,7 +237,7 @@ func (s *Store) whyNotCreated(ctx context.Context, q querier, r referral.Referra
 // GetReferral returns the referral, or ErrNotFound.
 func (s *Store) GetReferral(ctx context.Context, network, id referral.ID) (_ referral.Referral, err error) {
 	ctx, obs := s.tel.begin(ctx, opGetReferral)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	return getDoc[referral.Referral](ctx, s, "referral", id,
 		`SELECT doc FROM referrals WHERE id = $1 AND network_id = $2`, uid(id), uid(network))
 }
@@ -246,7 +246,7 @@ func (s *Store) GetReferral(ctx context.Context, network, id referral.ID) (_ ref
 // stored version is r.Version-1 and its status e.From.
 func (s *Store) UpdateReferral(ctx context.Context, r referral.Referral, e referral.Event) (_ referral.Event, err error) {
 	ctx, obs := s.tel.begin(ctx, opUpdateReferral)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return referral.Event{}, err
 	}

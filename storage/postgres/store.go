@@ -323,7 +323,7 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, owned bool, opts Options)
 // storage.ErrNewerSchema on a database written by a newer refkit.
 func (s *Store) Migrate(ctx context.Context) (err error) {
 	ctx, obs := s.tel.begin(ctx, opMigrate)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	if err := s.open(ctx); err != nil {
 		return err
 	}

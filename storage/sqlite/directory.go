@@ -12,7 +12,7 @@ import (
 // PutNetwork creates or replaces a network.
 func (s *Store) PutNetwork(ctx context.Context, n referral.Network) (err error) {
 	ctx, obs := s.tel.begin(ctx, opPutNetwork)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	return s.put(ctx, "put network", n.Validate, func(tx *sql.Tx) error {
 		data, err := encode(n)
 		if err != nil {
@@ -26,7 +26,7 @@ func (s *Store) PutNetwork(ctx context.Context, n referral.Network) (err error) 
 // GetNetwork returns the network, or ErrNotFound.
 func (s *Store) GetNetwork(ctx context.Context, id referral.ID) (_ referral.Network, err error) {
 	ctx, obs := s.tel.begin(ctx, opGetNetwork)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	var n referral.Network
 	if err := s.live(ctx); err != nil {
 		return n, err
@@ -45,7 +45,7 @@ func (s *Store) GetNetwork(ctx context.Context, id referral.ID) (_ referral.Netw
 // PutOrganization creates or replaces an organization in an existing network.
 func (s *Store) PutOrganization(ctx context.Context, o referral.Organization) (err error) {
 	ctx, obs := s.tel.begin(ctx, opPutOrganization)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	return s.putDirectory(ctx, "put organization", o.Validate, func(tx *sql.Tx) error {
 		return s.putOrganization(ctx, tx, o)
 	}, o.Network)
@@ -69,7 +69,7 @@ func (s *Store) putOrganization(ctx context.Context, tx *sql.Tx, o referral.Orga
 // GetOrganization returns the organization, or ErrNotFound.
 func (s *Store) GetOrganization(ctx context.Context, network, id referral.ID) (_ referral.Organization, err error) {
 	ctx, obs := s.tel.begin(ctx, opGetOrganization)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	var o referral.Organization
 	return o, s.get(ctx, organizations, network, id, &o)
 }
@@ -84,7 +84,7 @@ func (s *Store) ListOrganizations(ctx context.Context, network referral.ID, p st
 // PutService creates or replaces a service of an organization in the same network.
 func (s *Store) PutService(ctx context.Context, svc referral.Service) (err error) {
 	ctx, obs := s.tel.begin(ctx, opPutService)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	return s.putDirectory(ctx, "put service", svc.Validate, func(tx *sql.Tx) error {
 		return s.putService(ctx, tx, svc)
 	}, svc.Network)
@@ -112,7 +112,7 @@ func (s *Store) putService(ctx context.Context, tx *sql.Tx, svc referral.Service
 // GetService returns the service, or ErrNotFound.
 func (s *Store) GetService(ctx context.Context, network, id referral.ID) (_ referral.Service, err error) {
 	ctx, obs := s.tel.begin(ctx, opGetService)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	var svc referral.Service
 	return svc, s.get(ctx, services, network, id, &svc)
 }
@@ -127,7 +127,7 @@ func (s *Store) ListServices(ctx context.Context, network referral.ID, p storage
 // DeleteService removes a service, or returns ErrNotFound.
 func (s *Store) DeleteService(ctx context.Context, network, id referral.ID) (err error) {
 	ctx, obs := s.tel.begin(ctx, opDeleteService)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	return s.putDirectory(ctx, "delete service", noInput, func(tx *sql.Tx) error {
 		var raw []byte
 		err := s.txRow(ctx, tx, qDeleteService, blob(id), blob(network)).Scan(&raw)
@@ -149,7 +149,7 @@ func (s *Store) DeleteService(ctx context.Context, network, id referral.ID) (err
 // PutPerson creates or replaces a person in an existing network.
 func (s *Store) PutPerson(ctx context.Context, p referral.Person) (err error) {
 	ctx, obs := s.tel.begin(ctx, opPutPerson)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	return s.put(ctx, "put person", p.Validate, func(tx *sql.Tx) error {
 		if err := s.claim(ctx, tx, persons, p.Network, p.ID); err != nil {
 			return err
@@ -166,7 +166,7 @@ func (s *Store) PutPerson(ctx context.Context, p referral.Person) (err error) {
 // GetPerson returns the person, or ErrNotFound.
 func (s *Store) GetPerson(ctx context.Context, network, id referral.ID) (_ referral.Person, err error) {
 	ctx, obs := s.tel.begin(ctx, opGetPerson)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	var p referral.Person
 	return p, s.get(ctx, persons, network, id, &p)
 }
@@ -175,7 +175,7 @@ func (s *Store) GetPerson(ctx context.Context, network, id referral.ID) (_ refer
 // its network.
 func (s *Store) PutConsent(ctx context.Context, c referral.Consent) (err error) {
 	ctx, obs := s.tel.begin(ctx, opPutConsent)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	return s.put(ctx, "put consent", c.Validate, func(tx *sql.Tx) error {
 		if err := s.claim(ctx, tx, consents, c.Network, c.ID); err != nil {
 			return err
@@ -200,7 +200,7 @@ func (s *Store) PutConsent(ctx context.Context, c referral.Consent) (err error) 
 // GetConsent returns the consent, or ErrNotFound.
 func (s *Store) GetConsent(ctx context.Context, network, id referral.ID) (_ referral.Consent, err error) {
 	ctx, obs := s.tel.begin(ctx, opGetConsent)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	var c referral.Consent
 	return c, s.get(ctx, consents, network, id, &c)
 }
@@ -219,7 +219,7 @@ func (s *Store) ListConsents(ctx context.Context, network, person referral.ID) (
 // PutScreening stores an immutable screening result of an existing person.
 func (s *Store) PutScreening(ctx context.Context, sc referral.Screening) (err error) {
 	ctx, obs := s.tel.begin(ctx, opPutScreening)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	return s.put(ctx, "put screening", sc.Validate, func(tx *sql.Tx) error {
 		var one int
 		err := s.txRow(ctx, tx, qScreeningExists, blob(sc.ID)).Scan(&one)
@@ -244,7 +244,7 @@ func (s *Store) PutScreening(ctx context.Context, sc referral.Screening) (err er
 // GetScreening returns the screening, or ErrNotFound.
 func (s *Store) GetScreening(ctx context.Context, network, id referral.ID) (_ referral.Screening, err error) {
 	ctx, obs := s.tel.begin(ctx, opGetScreening)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	var sc referral.Screening
 	return sc, s.get(ctx, screenings, network, id, &sc)
 }

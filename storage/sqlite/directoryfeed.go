@@ -74,7 +74,7 @@ func (s *Store) writeCapacity(ctx context.Context, tx *sql.Tx, svc referral.Serv
 // SetCapacity replaces a service's capacity and records the change.
 func (s *Store) SetCapacity(ctx context.Context, network, service referral.ID, c *referral.Capacity) (err error) {
 	ctx, obs := s.tel.begin(ctx, opSetCapacity)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	validate := func() error { return storage.CheckCapacity(network, service, c) }
 	return s.putDirectory(ctx, "set capacity", validate, func(tx *sql.Tx) error {
 		svc, err := s.serviceIn(ctx, tx, network, service)
@@ -88,7 +88,7 @@ func (s *Store) SetCapacity(ctx context.Context, network, service referral.ID, c
 // AdjustCapacity moves a service's available places once per cause.
 func (s *Store) AdjustCapacity(ctx context.Context, a storage.CapacityAdjustment) (_ bool, err error) {
 	ctx, obs := s.tel.begin(ctx, opAdjustCapacity)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return false, err
 	}
@@ -147,7 +147,7 @@ func adjusted(available, delta, maximum int) int {
 // CapacityCursor returns the network's capacity cursor.
 func (s *Store) CapacityCursor(ctx context.Context, network referral.ID) (_ int64, err error) {
 	ctx, obs := s.tel.begin(ctx, opCapacityCursor)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return 0, err
 	}
@@ -223,7 +223,7 @@ func (s *Store) DirectoryChanged(ctx context.Context, network referral.ID) (<-ch
 // DirectoryHead returns the position of the network's last directory change.
 func (s *Store) DirectoryHead(ctx context.Context, network referral.ID) (_ int64, err error) {
 	ctx, obs := s.tel.begin(ctx, opDirectoryHead)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return 0, err
 	}
@@ -242,7 +242,7 @@ func (s *Store) DirectoryHead(ctx context.Context, network referral.ID) (_ int64
 // transaction.
 func (s *Store) PutDirectory(ctx context.Context, orgs []referral.Organization, services []referral.Service) (err error) {
 	ctx, obs := s.tel.begin(ctx, opPutDirectory)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	validate := func() error { return storage.CheckDirectoryBatch(orgs, services) }
 	if len(orgs)+len(services) == 0 {
 		if err := s.live(ctx); err != nil {

@@ -18,7 +18,7 @@ import (
 // and false.
 func (s *Store) CreateReferral(ctx context.Context, r referral.Referral, e referral.Event) (_ referral.Referral, _ bool, err error) {
 	ctx, obs := s.tel.begin(ctx, opCreateReferral)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return referral.Referral{}, false, err
 	}
@@ -143,7 +143,7 @@ func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, e referral.Event) (
 // GetReferral returns the referral, or ErrNotFound.
 func (s *Store) GetReferral(ctx context.Context, network, id referral.ID) (_ referral.Referral, err error) {
 	ctx, obs := s.tel.begin(ctx, opGetReferral)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return referral.Referral{}, err
 	}
@@ -163,7 +163,7 @@ func (s *Store) GetReferral(ctx context.Context, network, id referral.ID) (_ ref
 // stored version is r.Version-1.
 func (s *Store) UpdateReferral(ctx context.Context, r referral.Referral, e referral.Event) (_ referral.Event, err error) {
 	ctx, obs := s.tel.begin(ctx, opUpdateReferral)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return referral.Event{}, err
 	}

@@ -473,7 +473,7 @@ func isUnique(err error) bool {
 // others wait). It is safe to call on a current database.
 func (s *Store) Migrate(ctx context.Context) (err error) {
 	ctx, obs := s.tel.begin(ctx, opMigrate)
-	defer obs.end(ctx, &err)
+	defer obs.End(ctx, &err)
 	if err := s.open(ctx); err != nil {
 		return err
 	}
