@@ -31,13 +31,14 @@ func (s *Snapshot) matches(q *query, sc *scratch, matched []*candidate) []Match 
 	out := make([]Match, len(matched))
 	size, points := 0, 0
 	for i, c := range matched {
-		out[i] = Match{Service: s.ids[c.svc], Organization: s.orgs[c.svc], Score: c.score, Breakdown: c.br}
-		size += len(s.source[c.svc].Domains) + 5 // see matchReasons
+		hd := &s.grid.heads[c.svc]
+		out[i] = Match{Service: hd.id, Organization: hd.org, Score: c.score, Breakdown: c.br}
+		size += len(s.domLists[c.prof.doms]) + 5 // see matchReasons
 		if c.why != 0 {
 			size++
 		}
 		if c.loc >= 0 {
-			out[i].Location = s.locationID(c)
+			out[i].Location = s.grid.locIDs[hd.places+c.loc]
 			points++
 		}
 	}
@@ -89,7 +90,7 @@ func (s *Snapshot) unknownFacts(sc *scratch, c *candidate) []string {
 // The service's profile (c.prof) stands in for its record where it can: the
 // record is a likely cache miss.
 func (s *Snapshot) matchReasons(out []Reason, q *query, sc *scratch, c *candidate) []Reason {
-	for _, d := range s.source[c.svc].Domains {
+	for _, d := range s.domLists[c.prof.doms] {
 		if slices.Contains(q.env.Needs, string(d)) {
 			out = append(out, Reason{ReasonCoversNeed, string(d)})
 		}
@@ -117,7 +118,7 @@ func (s *Snapshot) matchReasons(out []Reason, q *query, sc *scratch, c *candidat
 	if e := s.caps.at(c.svc); e.class != capUntracked {
 		out = append(out, e.reason())
 	}
-	if c.prof.timed && c.br.Open > 0 && c.br.Open == s.opts.Weights.Open { // open, not unknown
+	if c.prof.timed() && c.br.Open > 0 && c.br.Open == s.opts.Weights.Open { // open, not unknown
 		out = append(out, Reason{Code: ReasonOpenNow})
 	}
 	return out
@@ -153,13 +154,10 @@ func (s *Snapshot) exclusions(q *query, sc *scratch, excluded []*candidate) []Ex
 	return out
 }
 
-// locationID is the id of a point candidate's location: from the grid's dense
-// array when the candidate knows its site, else from the service record.
+// locationID is the id of a point candidate's location, from the grid's dense
+// array: the service record is a likely cache miss.
 func (s *Snapshot) locationID(c *candidate) referral.ID {
-	if c.site >= 0 {
-		return s.grid.locIDs[c.site]
-	}
-	return s.source[c.svc].Locations[c.loc].ID
+	return s.grid.locIDs[s.grid.placeFrom[c.svc]+c.loc]
 }
 
 // explainReasons turns the index path's exclusion bits into Reasons, all in one
