@@ -24,15 +24,19 @@ import (
 // domain that an active service located there addresses (a service with two
 // domains has a site in each of their runs), then one run of the others
 // (inactive services, services without a domain), which only explanations
-// read. A request reads the runs of its own domains and nothing else.
+// read. A request reads the runs of its own domains and nothing else. In
+// memory, sites are laid out domain first: all of a domain's runs, in the
+// geographic order of their buckets, then the next domain's, then the others.
+// The runs a request reads lie in a few pages of each of its domains' regions,
+// where runs kept by bucket would spread them over a page per bucket.
 type grid struct {
 	// tiles maps a tile (see tileOf) to the groups whose centre lies in it:
 	// groups are sorted by tile.
 	tiles   map[int32]tileGroups
 	groups  []group
 	buckets []bucket
-	// runs holds the first site of every run of every bucket (see bucket).
-	runs []int32
+	// runs are the runs of every bucket (see bucket).
+	runs []siteRun
 	// groupReach and bucketReach are the farthest any location lies from its
 	// group's or bucket's centre, as central angles. They are measured, so pruning
 	// assumes nothing about hexagon sizes.
@@ -75,20 +79,28 @@ type group struct {
 
 // bucket is a cell's sites. mask holds the domains of the active services
 // located there, and each set bit, in increasing order, has a run: the k-th
-// set bit's sites are grid.sites[runs[r+k]:runs[r+k+1]] for r = bucket.runs.
-// The run after the last bit's holds the bucket's other sites, and ends at
-// runs[r+n+1] for n set bits.
+// set bit's is grid.runs[b.runs+k]. The run after the last bit's holds the
+// bucket's other sites.
 type bucket struct {
 	centre vec
 	mask   domainSet
 	runs   int32
 }
 
-// run returns the range of sites of b's run for domain bit d, which must be set
+// siteRun is a run of sites, grid.sites[start:end]. domains are those of its
+// services, the second word folded onto the first (exact while the directory
+// uses at most 64 domains): a request with several domains skips, without
+// reading it, a run whose services address only one of them and lies beyond
+// that one's cut.
+type siteRun struct {
+	start, end int32
+	domains    uint64
+}
+
+// run returns the index in runs of b's run for domain bit d, which must be set
 // in b.mask.
-func (g *grid) run(b *bucket, d int) (from, to int32) {
-	r := b.runs + int32(b.mask.rank(d))
-	return g.runs[r], g.runs[r+1]
+func (g *grid) run(b *bucket, d int) int32 {
+	return b.runs + int32(b.mask.rank(d))
 }
 
 // site is a service location in the run of one of its service's domains, with
@@ -160,6 +172,11 @@ func newGrid(src []referral.Service, svcs []svc, res int) grid {
 		}
 		return int(a.loc - b.loc)
 	})
+	// Sites go to their domain's region, and the regions are joined at the end:
+	// region[d] for domain bit d, region[maxDomains] for the others. regionOf
+	// says which region each run is in.
+	var region [maxDomains + 1][]site
+	var regionOf []uint8
 	for start := 0; start < len(points); {
 		end := start + 1
 		for end < len(points) && points[end].cell == points[start].cell {
@@ -179,21 +196,25 @@ func newGrid(src []referral.Service, svcs []svc, res int) grid {
 		for w, word := range b.mask {
 			for ; word != 0; word &= word - 1 {
 				d := w*64 + bits.TrailingZeros64(word)
-				g.runs = append(g.runs, int32(len(g.sites)))
+				r := siteRun{start: int32(len(region[d]))}
 				for _, p := range cell {
 					if e := &svcs[p.svc]; e.prof.status == 0 && e.domains.has(d) {
-						g.sites = append(g.sites, newSite(p, e))
+						region[d] = append(region[d], newSite(p, e))
+						r.domains |= e.domains[0] | e.domains[1]
 					}
 				}
+				r.end = int32(len(region[d]))
+				g.runs, regionOf = append(g.runs, r), append(regionOf, uint8(d))
 			}
 		}
-		g.runs = append(g.runs, int32(len(g.sites)))
+		other := siteRun{start: int32(len(region[maxDomains]))}
 		for _, p := range cell {
 			if e := &svcs[p.svc]; e.prof.status != 0 || e.domains.empty() {
-				g.sites = append(g.sites, newSite(p, e))
+				region[maxDomains] = append(region[maxDomains], newSite(p, e))
 			}
 		}
-		g.runs = append(g.runs, int32(len(g.sites)))
+		other.end = int32(len(region[maxDomains]))
+		g.runs, regionOf = append(g.runs, other), append(regionOf, maxDomains)
 		g.buckets = append(g.buckets, b)
 		gr.end, gr.mask = int32(len(g.buckets)), gr.mask.or(b.mask)
 		for _, p := range cell {
@@ -208,6 +229,16 @@ func newGrid(src []referral.Service, svcs []svc, res int) grid {
 		t.end = int32(len(g.groups))
 		g.tiles[cell[0].tile] = t
 		start = end
+	}
+	var base [maxDomains + 1]int32
+	for d := range region {
+		base[d] = int32(len(g.sites))
+		g.sites = append(g.sites, region[d]...)
+		region[d] = nil
+	}
+	for i, d := range regionOf {
+		g.runs[i].start += base[d]
+		g.runs[i].end += base[d]
 	}
 	return g
 }

@@ -137,11 +137,13 @@ type query struct {
 	// unit vector, for the index's centre tests.
 	latDeg, lonDeg float64
 	at             vec
-	origin         h3.Cell
-	radius         float64
-	hRadius        float64
-	hSearch        float64
-	search         float64
+	// radiusDeg is the radius as degrees of latitude, for coarse tests.
+	radiusDeg float64
+	origin    h3.Cell
+	radius    float64
+	hRadius   float64
+	hSearch   float64
+	search    float64
 }
 
 type bitUrgency struct{ bit, rank int }

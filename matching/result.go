@@ -29,41 +29,45 @@ func (s *Snapshot) matches(q *query, sc *scratch, matched []*candidate) []Match 
 	// The first pass reads each match's service and location records with no
 	// dependence between iterations, so their cache misses overlap.
 	out := make([]Match, len(matched))
-	size, points := 0, 0
+	points := 0
 	for i, c := range matched {
 		hd := &s.grid.heads[c.svc]
 		out[i] = Match{Service: hd.id, Organization: hd.org, Score: c.score, Breakdown: c.br}
-		size += len(s.domLists[c.prof.doms]) + 5 // see matchReasons
-		if c.why != 0 {
-			size++
-		}
 		if c.loc >= 0 {
 			out[i].Location = s.grid.locIDs[hd.places+c.loc]
 			points++
 		}
 	}
-	reasons := make([]Reason, 0, size)
+	// The reasons are built in the scratch, then copied to a block of the
+	// size they turned out to be.
+	built, ends := sc.reasons[:0], sc.reasonEnds[:0]
 	dists := make([]float64, 0, points)
 	kms := sc.formatKm(matched, func(c *candidate) bool { return c.loc >= 0 })
 	for i, c := range matched {
 		m := &out[i]
-		start := len(reasons)
 		if c.loc >= 0 {
 			dists = append(dists, round(c.dist))
 			m.DistanceM = &dists[len(dists)-1]
 			m.Vicinity = s.vicinity(q, c)
-			reasons = append(reasons, Reason{ReasonWithinRadius, kms[i]})
+			built = append(built, Reason{ReasonWithinRadius, kms[i]})
 		} else {
 			m.Area = c.area
-			reasons = append(reasons, Reason{ReasonServesArea, string(c.area)})
+			built = append(built, Reason{ReasonServesArea, string(c.area)})
 		}
-		reasons = s.matchReasons(reasons, q, sc, c)
-		// The full slice expression keeps a caller's append from writing into the
-		// next match's reasons.
-		m.Reasons = reasons[start:len(reasons):len(reasons)]
+		built = s.matchReasons(built, q, sc, c)
+		ends = append(ends, len(built))
 		if c.why != 0 {
 			m.Unknown = s.unknownFacts(sc, c)
 		}
+	}
+	sc.reasons, sc.reasonEnds = built, ends
+	reasons := append([]Reason(nil), built...)
+	start := 0
+	for i, end := range ends {
+		// The full slice expression keeps a caller's append from writing into
+		// the next match's reasons.
+		out[i].Reasons = reasons[start:end:end]
+		start = end
 	}
 	return out
 }

@@ -1,8 +1,10 @@
 package matching
 
 import (
+	"cmp"
 	"math"
 	"math/bits"
+	"slices"
 
 	"github.com/refkit/refkit/referral"
 )
@@ -33,14 +35,25 @@ import (
 // search answers a request through the index.
 func (s *Snapshot) search(q *query, sc *scratch) Result {
 	q.at = unitVec(q.latDeg, q.lonDeg)
+	// Degrees of latitude within the radius: a metre more, for rounding.
+	q.radiusDeg = (q.radius + 1) / EarthRadiusM * 180 / math.Pi
 	sc.near = s.grid.near(q, sc.near[:0], q.req.Explain)
 	if q.req.Explain {
 		return s.searchExplained(q, sc)
 	}
 	top, maybe := sc.resetTop(q)
 	sc.decided.reset()
-	s.gatherPoints(q, sc, top, maybe)
-	s.gatherAreas(q, sc, top, maybe)
+	if q.req.Order == ByDistance {
+		// Areas rank after every location: they can only fill what locations
+		// leave.
+		s.gatherPoints(q, sc, top, maybe)
+		s.gatherAreas(q, sc, top, maybe)
+	} else {
+		// Area matches score alike across a request's areas, and often well:
+		// taken first, they set the cut the walk of the locations starts with.
+		s.gatherAreas(q, sc, top, maybe)
+		s.gatherPoints(q, sc, top, maybe)
+	}
 	sc.matched, sc.possible = top.ranked(sc.matched[:0]), maybe.ranked(sc.possible[:0])
 	return s.result(q, sc, sc.matched, sc.possible, nil)
 }
@@ -84,11 +97,22 @@ func (s *Snapshot) gatherPoints(q *query, sc *scratch, top, maybe *topK) {
 				continue
 			}
 			n++
+			var c2 float64
 			for k, u := range q.urgency {
-				if b.mask.has(u.bit) {
-					from, to := g.run(b, u.bit)
-					spans = append(spans, span{from: from, to: to, k: int32(k)})
+				if !b.mask.has(u.bit) {
+					continue
 				}
+				r := &g.runs[g.run(b, u.bit)]
+				if cut.perRun && r.domains&cut.others[k] == 0 {
+					// Its services address the k-th domain alone of the request's.
+					if c2 == 0 {
+						c2 = q.at.chord2(b.centre)
+					}
+					if c2 > cut.oneChord2[k] {
+						continue
+					}
+				}
+				spans = append(spans, span{from: r.start, to: r.end, k: int32(k)})
 			}
 		}
 		sc.spans = spans
@@ -231,6 +255,12 @@ type cut struct {
 	one       [maxCutDomains]float64
 	all       bound
 	each      [maxCutDomains]bound
+	// With perRun, a run whose folded domains (siteRun.domains) have none of
+	// others[k], the request's domains but the k-th, folded, is read only if
+	// its bucket's centre is within oneChord2[k].
+	perRun    bool
+	others    [maxCutDomains]uint64
+	oneChord2 [maxCutDomains]float64
 }
 
 // bound is the most a location's score terms other than distance can reach,
@@ -260,11 +290,15 @@ func (s *Snapshot) resetCut(q *query, c *cut) {
 		most = max(most, u.rank)
 	}
 	c.all = s.boundFor(q, len(q.urgency), most)
+	// Folding the domains' second word onto the first is exact when there is
+	// no second word.
+	c.perRun = c.perDomain && len(s.domains) <= 64
 	for k, u := range q.urgency {
 		if k < maxCutDomains {
-			c.one[k] = q.hRadius
+			c.one[k], c.oneChord2[k] = q.hRadius, math.Inf(1)
 			if c.perDomain {
 				c.each[k] = s.boundFor(q, 1, u.rank)
+				c.others[k] = q.mask[0] &^ (1 << u.bit)
 			}
 		}
 	}
@@ -307,7 +341,9 @@ func (s *Snapshot) moveCut(q *query, c *cut, top, maybe *topK) {
 	}
 	if c.perDomain {
 		for k := range q.urgency {
-			c.one[k] = min(c.one[k], c.h, cutHaversine(s.cutFor(q, top, maybe, &c.each[k])))
+			d := s.cutFor(q, top, maybe, &c.each[k])
+			c.one[k] = min(c.one[k], c.h, cutHaversine(d))
+			c.oneChord2[k] = min(c.oneChord2[k], c.chord2, reachBound(d, s.grid.bucketReach))
 		}
 	}
 }
@@ -411,20 +447,20 @@ func (s *Snapshot) gatherAll(q *query, sc *scratch) {
 			return
 		}
 		b := &g.buckets[uint32(key)]
-		r := b.runs
+		r := &g.runs[b.runs]
 		var earlier domainSet
 		for w, word := range b.mask {
 			for ; word != 0; word &= word - 1 {
-				for i := g.runs[r]; i < g.runs[r+1]; i++ {
+				for i := r.start; i < r.end; i++ {
 					if st := &g.sites[i]; st.domains.and(earlier).empty() {
 						s.addWithin(q, sc, st)
 					}
 				}
 				earlier.set(w*64 + bits.TrailingZeros64(word))
-				r++
+				r = &g.runs[b.runs+int32(earlier.count())]
 			}
 		}
-		for i := g.runs[r]; i < g.runs[r+1]; i++ {
+		for i := r.start; i < r.end; i++ {
 			s.addWithin(q, sc, &g.sites[i])
 		}
 	}
@@ -450,84 +486,210 @@ func (s *Snapshot) addWithin(q *query, sc *scratch, st *site) {
 	c.overlap, c.prof = st.domains.and(q.mask), st.profile
 }
 
-// gatherAreas offers the services whose areas cover the person, in the order the
-// scan offers them. With heaps (explain off), admitted area candidates are
-// considered as they come, matches for top and possible matches for maybe;
-// without, they are only collected.
+// gatherAreas offers the services whose areas cover the person: with heaps
+// (explain off) to the heaps, best first (see offerLists); without, each is
+// collected, in the order the scan offers them.
 func (s *Snapshot) gatherAreas(q *query, sc *scratch, top, maybe *topK) {
-	if top != nil {
-		// No area candidate scores above this ceiling (all the request's domains,
-		// and language, capacity and opening hours at their maximum): once the
-		// heaps reject it, no area list need be read at all. A service with a
-		// location within the radius is decided there, and ranks as a location;
-		// the walk of the locations has offered it, or it cannot rank.
-		ceiling := rankKey{svc: -1, loc: -1}
-		ceiling.score = s.breakdown(q, &ceiling, q.mask, 1, 1, 1).Total()
-		if top.rejects(&ceiling) && maybe.rejects(&ceiling) {
-			return
+	lists := sc.lists[:0]
+	add := func(l areaList, kind referral.AreaKind) {
+		if len(l.refs) > 0 {
+			lists = append(lists, kindList{list: l, kind: kind})
 		}
 	}
 	p := q.req.Person
 	if p.Zip != "" {
-		s.offerAreas(q, sc, top, maybe, s.zips[normalize(p.Zip)], referral.AreaZip)
+		add(s.zips[normalize(p.Zip)], referral.AreaZip)
 	}
 	if p.County != "" {
-		s.offerAreas(q, sc, top, maybe, s.counties[normalize(p.County)], referral.AreaCounty)
+		add(s.counties[normalize(p.County)], referral.AreaCounty)
 	}
 	if p.State != "" {
-		s.offerAreas(q, sc, top, maybe, s.states[p.State], referral.AreaState)
+		add(s.states[p.State], referral.AreaState)
 	}
 	if len(s.polygons) > 0 {
 		for r := s.opts.Resolution; r >= 0; r-- {
-			s.offerAreas(q, sc, top, maybe, s.polygons[parent(q.origin, r)], referral.AreaPolygon)
+			add(s.polygons[parent(q.origin, r)], referral.AreaPolygon)
 		}
 	}
-	s.offerAreas(q, sc, top, maybe, s.virtual, referral.AreaVirtual)
+	add(s.virtual, referral.AreaVirtual)
+	sc.lists = lists
+	if top != nil {
+		s.offerLists(q, sc, top, maybe, lists)
+		return
+	}
+	for _, l := range lists {
+		// A service addressing two of the request's domains is listed under
+		// both: it is offered from the first only.
+		var earlier domainSet
+		for _, u := range q.urgency {
+			entries, _ := l.list.domain(u.bit)
+			for n := range entries {
+				if n&(cancelEvery-1) == 0 && q.cancelled() {
+					return
+				}
+				if a := &entries[n]; a.domains.and(earlier).empty() {
+					s.offerAreaRef(q, sc, a, l.kind)
+				}
+			}
+			earlier.set(u.bit)
+		}
+	}
 }
 
-// offerAreas offers one area list. Explain off, an entry that cannot rank is
-// dropped before the service is looked at: a state's or the nation's virtual
-// services are hundreds of entries, of which a few rank. A service addressing
-// two of the request's domains is listed under both: it is offered from the
-// first only.
-func (s *Snapshot) offerAreas(q *query, sc *scratch, top, maybe *topK, list areaList, kind referral.AreaKind) {
+// kindList is an area list that covers the person, and its kind.
+type kindList struct {
+	list areaList
+	kind referral.AreaKind
+}
+
+// offerLists offers, explain off, the entries of the area lists that cover the
+// person, domain by domain of the request (a service addressing two of them is
+// offered under the first only). First the services that also address another
+// of the request's domains, and those with opening hours, each scored on its
+// own. Then the others, by level: in a part of a list (see areaList), those of
+// one capacity class score alike. Levels are taken best first, and those of
+// one score together, across lists, by service: the order the heaps rank them
+// in, so that once the heaps reject one, they reject the rest of its score, and
+// a level the heaps reject whole is not read. A service listed in several areas
+// is met first in the first of them, which names its area, as in the scan.
+func (s *Snapshot) offerLists(q *query, sc *scratch, top, maybe *topK, lists []kindList) {
+	w := s.opts.Weights
 	var earlier domainSet
+	visited := 0
 	for _, u := range q.urgency {
-		entries := list.domain(u.bit)
-		var fast areaTerms
-		if top != nil && len(entries) > 0 {
-			fast = s.areaTermsFor(q, u)
+		var one domainSet
+		one.set(u.bit)
+		others := q.mask.and(domainSet{^one[0], ^one[1]}).and(domainSet{^earlier[0], ^earlier[1]})
+		// alone: the entry addresses u and no other of the request's domains
+		// not offered before; it is offered here if it addresses none before.
+		alone := func(a *areaRef) bool { return a.domains.and(others).empty() }
+		terms := s.areaTermsFor(q, u)
+		levels := sc.levels[:0]
+		for li, l := range lists {
+			entries, parts := l.list.domain(u.bit)
+			for pi := range parts {
+				p := &parts[pi]
+				if !p.active {
+					continue
+				}
+				mixed := !others.empty()
+				if !p.timed {
+					// Summed as Breakdown.Total sums.
+					base := terms.dnu + float64(w.Language*s.languageOf(q, sc, p.langs))
+					for c := range capClassValue {
+						levels = append(levels, level{score: base + terms.capacity[c] + terms.open,
+							list: int32(li), part: int32(pi), class: capClass(c)})
+					}
+					if !mixed {
+						continue
+					}
+				}
+				for i := p.start; i < p.end; i++ {
+					if visited&(cancelEvery-1) == 0 && q.cancelled() {
+						return
+					}
+					visited++
+					if a := &entries[i]; a.domains.and(earlier).empty() && (p.timed || !alone(a)) {
+						s.offerScored(q, sc, top, maybe, a, l.kind)
+					}
+				}
+			}
 		}
-		for n := range entries {
-			if n&(cancelEvery-1) == 0 && q.cancelled() {
+		slices.SortStableFunc(levels, func(a, b level) int { return cmp.Compare(b.score, a.score) })
+		sc.levels = levels
+		for i := 0; i < len(levels); {
+			j := i + 1
+			for j < len(levels) && levels[j].score == levels[i].score {
+				j++
+			}
+			if !s.offerLevels(q, sc, top, maybe, lists, levels[i:j], u.bit, earlier, alone) {
 				return
 			}
-			a := &entries[n]
-			if !a.domains.and(earlier).empty() {
-				continue
-			}
-			if top == nil {
-				s.offerAreaRef(q, sc, a, kind)
-				continue
-			}
-			if a.status != 0 {
-				continue
-			}
-			key := rankKey{svc: a.svc, loc: -1}
-			if ov := a.domains.and(q.mask); ov.count() == 1 && !a.timed() {
-				// The request's k-th domain alone: the score from the terms.
-				key.score = fast.dnu + float64(s.opts.Weights.Language*s.languageOf(q, sc, a.langs))
-				key.score = key.score + fast.capacity[s.caps.class(a.svc)] + fast.open
-			} else {
-				key.score = s.breakdownOf(q, sc, &key, ov, a.profile).Total()
-			}
-			if top.rejects(&key) && maybe.rejects(&key) {
-				continue
-			}
-			s.offerArea(q, sc, top, maybe, a, kind, key)
+			i = j
 		}
 		earlier.set(u.bit)
 	}
+}
+
+// level is the entries of a part of an area list with one capacity class.
+type level struct {
+	score      float64
+	list, part int32
+	class      capClass
+}
+
+// cursor is a level's next entry in offerLevels.
+type cursor struct {
+	level *level
+	at    int32
+	end   int32
+}
+
+// offerLevels offers the entries of levels of one score, for domain bit d,
+// merged by service. It reports false when the request was cancelled.
+func (s *Snapshot) offerLevels(q *query, sc *scratch, top, maybe *topK, lists []kindList, levels []level, d int, earlier domainSet, alone func(*areaRef) bool) bool {
+	cursors := sc.cursors[:0]
+	steps := 0
+	// next moves c to its level's next entry to offer, or to its end.
+	next := func(c *cursor) {
+		entries, _ := lists[c.level.list].list.domain(d)
+		for ; c.at < c.end; c.at++ {
+			a := &entries[c.at]
+			if a.domains.and(earlier).empty() && alone(a) && s.caps.class(a.svc) == c.level.class {
+				return
+			}
+		}
+	}
+	for i := range levels {
+		_, parts := lists[levels[i].list].list.domain(d)
+		p := &parts[levels[i].part]
+		c := cursor{level: &levels[i], at: p.start, end: p.end}
+		next(&c)
+		if c.at < c.end {
+			cursors = append(cursors, c)
+		}
+	}
+	sc.cursors = cursors
+	for len(cursors) > 0 {
+		if steps&(cancelEvery-1) == 0 && q.cancelled() {
+			return false
+		}
+		steps++
+		// The lowest service, and of its entries the first list's.
+		best := 0
+		var bestRef *areaRef
+		for i := range cursors {
+			entries, _ := lists[cursors[i].level.list].list.domain(d)
+			a := &entries[cursors[i].at]
+			if bestRef == nil || a.svc < bestRef.svc || (a.svc == bestRef.svc && cursors[i].level.list < cursors[best].level.list) {
+				best, bestRef = i, a
+			}
+		}
+		c := &cursors[best]
+		key := rankKey{score: c.level.score, svc: bestRef.svc, loc: -1}
+		if top.rejects(&key) && maybe.rejects(&key) {
+			return true // and the rest: the same score, later services
+		}
+		s.offerArea(q, sc, top, maybe, bestRef, lists[c.level.list].kind, key)
+		c.at++
+		next(c)
+		if c.at == c.end {
+			cursors[best] = cursors[len(cursors)-1]
+			cursors = cursors[:len(cursors)-1]
+		}
+	}
+	return true
+}
+
+// offerScored scores an area entry on its own and offers it unless the heaps
+// reject its score.
+func (s *Snapshot) offerScored(q *query, sc *scratch, top, maybe *topK, a *areaRef, kind referral.AreaKind) {
+	key := rankKey{svc: a.svc, loc: -1}
+	key.score = s.breakdownOf(q, sc, &key, a.domains.and(q.mask), a.profile).Total()
+	if top.rejects(&key) && maybe.rejects(&key) {
+		return
+	}
+	s.offerArea(q, sc, top, maybe, a, kind, key)
 }
 
 // areaTerms are the score terms an area candidate of a service that addresses
@@ -537,7 +699,7 @@ func (s *Snapshot) offerAreas(q *query, sc *scratch, top, maybe *topK, list area
 // the term of no schedule.
 type areaTerms struct {
 	dnu      float64
-	capacity [4]float64
+	capacity [len(capClassValue)]float64
 	open     float64
 }
 
@@ -560,7 +722,7 @@ func (s *Snapshot) offerArea(q *query, sc *scratch, top, maybe *topK, a *areaRef
 	if !sc.decided.add(a.svc) { // decided already, at a location or through another area
 		return
 	}
-	if a.placed() {
+	if a.placed() && float64(a.latHi) >= q.latDeg-q.radiusDeg && float64(a.latLo) <= q.latDeg+q.radiusDeg {
 		// A location within the radius wins over the area (see the scan's
 		// offerArea): the service ranks there, as a location. If the walk of
 		// the locations skipped it, it cannot rank there.

@@ -3,6 +3,7 @@ package matching
 import (
 	"context"
 	"errors"
+	"math"
 	"math/bits"
 	"slices"
 	"strconv"
@@ -117,10 +118,14 @@ type svc struct {
 }
 
 // areaRef is a service in an area list, with what the area filter reads copied
-// in, so walking a state's list does not touch the service table.
+// in, so walking a state's list does not touch the service table. latLo and
+// latHi bound the latitudes, in degrees, of the service's locations with
+// coordinates (when profile.placed()): a request far from all of them in
+// latitude has none within its radius, and looks no further.
 type areaRef struct {
-	domains domainSet
-	svc     int32
+	domains      domainSet
+	svc          int32
+	latLo, latHi float32
 	profile
 }
 
@@ -273,9 +278,13 @@ func build(ctx context.Context, services []referral.Service, opts Options, rs *r
 			e.hours = &h
 		}
 		placed := 0
+		latLo, latHi := float32(math.Inf(1)), float32(math.Inf(-1))
 		for _, l := range sv.Locations {
 			if l.Placed() {
 				placed++
+				// Rounded outwards, so the float32 bounds hold the latitudes.
+				latLo = min(latLo, math.Nextafter32(float32(l.Latitude), float32(math.Inf(-1))))
+				latHi = max(latHi, math.Nextafter32(float32(l.Latitude), float32(math.Inf(1))))
 			}
 		}
 		s.keepSecret(int32(i), sv)
@@ -285,7 +294,7 @@ func build(ctx context.Context, services []referral.Service, opts Options, rs *r
 			s.nowhere = append(s.nowhere, int32(i))
 		}
 		e.prof = profileOf(&e, len(sv.Locations), placed, s.statusOf(e.status))
-		areas.add(&e, served, areaRef{svc: int32(i), domains: e.domains, profile: e.prof}, opts.Resolution)
+		areas.add(&e, served, areaRef{svc: int32(i), domains: e.domains, latLo: latLo, latHi: latHi, profile: e.prof}, opts.Resolution)
 		s.services[i] = e
 		s.caps.set(int32(i), sv.Capacity)
 		s.ids[i], s.orgs[i] = sv.ID, sv.Organization
@@ -380,31 +389,79 @@ func (s *Snapshot) setAreas(a *areaLists) {
 // cell, or all the virtual services), listed once per domain they address and
 // grouped by domain, so a request walks only the entries of its own domains:
 // the nation's virtual services are hundreds of entries.
+//
+// A domain's entries are in parts of services alike for ranking: active or
+// not, the same language list, with opening hours or without; in a part,
+// by service. Two entries of a part without opening hours, for a request
+// whose domains they address only this one of, score the same when their
+// capacity classes are the same: the heaps keep the first of them, by
+// service, and reject the rest once they reject one.
 type areaList struct {
 	refs []areaRef
 	from []int32 // refs[from[d]:from[d+1]] address domain bit d
+	// parts[partFrom[d]:partFrom[d+1]] are domain bit d's parts.
+	parts    []areaPart
+	partFrom []int32
+}
+
+// areaPart is the entries [start:end] of a domain's entries in an areaList.
+type areaPart struct {
+	start, end int32
+	langs      int32
+	timed      bool
+	active     bool
 }
 
 func newAreaList(refs []areaRef, domains int) areaList {
-	l := areaList{from: make([]int32, domains+1)}
+	l := areaList{from: make([]int32, domains+1), partFrom: make([]int32, domains+1)}
+	key := func(r *areaRef) areaPart {
+		return areaPart{langs: r.langs, timed: r.timed(), active: r.status == 0}
+	}
 	for d := range domains {
-		l.from[d] = int32(len(l.refs))
+		l.from[d], l.partFrom[d] = int32(len(l.refs)), int32(len(l.parts))
+		start := len(l.refs)
 		for _, r := range refs {
 			if r.domains.has(d) {
 				l.refs = append(l.refs, r)
 			}
 		}
+		mine := l.refs[start:]
+		slices.SortStableFunc(mine, func(a, b areaRef) int {
+			ka, kb := key(&a), key(&b)
+			switch {
+			case ka.active != kb.active:
+				if ka.active {
+					return -1
+				}
+				return 1
+			case ka.langs != kb.langs:
+				return int(ka.langs - kb.langs)
+			case ka.timed != kb.timed:
+				if kb.timed {
+					return -1
+				}
+				return 1
+			}
+			return int(a.svc - b.svc)
+		})
+		for i := range mine {
+			if k := key(&mine[i]); i == 0 || k != key(&mine[i-1]) {
+				k.start = int32(i)
+				l.parts = append(l.parts, k)
+			}
+			l.parts[len(l.parts)-1].end = int32(i + 1)
+		}
 	}
-	l.from[domains] = int32(len(l.refs))
+	l.from[domains], l.partFrom[domains] = int32(len(l.refs)), int32(len(l.parts))
 	return l
 }
 
-// domain returns the entries addressing domain bit d.
-func (l areaList) domain(d int) []areaRef {
+// domain returns the entries addressing domain bit d, and their parts.
+func (l areaList) domain(d int) ([]areaRef, []areaPart) {
 	if l.from == nil {
-		return nil
+		return nil, nil
 	}
-	return l.refs[l.from[d]:l.from[d+1]]
+	return l.refs[l.from[d]:l.from[d+1]], l.parts[l.partFrom[d]:l.partFrom[d+1]]
 }
 
 // polyfill covers a polygon with the compacted set of cells whose centres fall
@@ -591,6 +648,9 @@ type scratch struct {
 	cut          cut
 	decided      decided
 	spans        []span
+	levels       []level
+	lists        []kindList
+	cursors      []cursor
 	cands        []candidate
 	top, maybe   topK
 	matched      []*candidate
@@ -599,6 +659,8 @@ type scratch struct {
 	kmBuf        []byte
 	kmEnds       []int
 	kms          []string
+	reasons      []Reason
+	reasonEnds   []int
 	keys         []uint64
 	// touched is where gatherPoints puts what it reads ahead, so that the
 	// reads are kept.
@@ -639,6 +701,7 @@ func (sc *scratch) release() {
 	clear(sc.langs)
 	clear(sc.needs)
 	clear(sc.kms)
+	clear(sc.reasons)
 	clear(sc.matched)
 	clear(sc.possible)
 	clear(sc.excluded)

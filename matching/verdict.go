@@ -55,22 +55,21 @@ func (s *Snapshot) judgeRule(q *query, ru *rule) ruleOutcome {
 	if ru.attrKeys != nil {
 		unknown.attrs = ru.missingAttributes(q.req.Person.Attributes)
 	}
-	if q.boxed == nil {
-		q.boxed = q.env // boxed once per request, not once per program
-	}
 	var t truth
 	var missing facts
 	var err error
 	switch {
+	case ru.facts.and(unknown).empty() && ru.native != nil:
+		t = truthOf(ru.native(&q.env))
 	case ru.facts.and(unknown).empty():
 		var ok bool
-		if ok, err = s.rules.run(ru.program, q.boxed); err != nil {
+		if ok, err = s.rules.run(ru.program, q.box()); err != nil {
 			t = isError
 		} else {
 			t = truthOf(ok)
 		}
 	case ru.skeleton != nil:
-		t, missing, err = s.rules.judge(ru.skeleton, q.boxed, unknown)
+		t, missing, err = s.rules.judge(ru.skeleton, q.box(), &q.env, unknown)
 	default:
 		t, missing = isUnknown, ru.facts.and(unknown)
 	}
@@ -89,6 +88,15 @@ func (s *Snapshot) judgeRule(q *query, ru *rule) ruleOutcome {
 	return ruleOutcome{state: ruleErr, reason: Reason{ReasonRuleError, ru.errorText(err)}}
 }
 
+// box returns the request's Env boxed for the VM: once per request, not once
+// per program, and not at all when native forms decide every rule.
+func (q *query) box() any {
+	if q.boxed == nil {
+		q.boxed = q.env
+	}
+	return q.boxed
+}
+
 // testHookEval, when set by a test, runs before every rule evaluation.
 var testHookEval func()
 
@@ -99,7 +107,7 @@ func (s *Snapshot) failedClause(q *query, ru *rule, unknown facts) string {
 		return ""
 	}
 	for _, c := range ru.clauses {
-		if t, _, _ := s.rules.judge(c.node, q.boxed, unknown); t == isFalse {
+		if t, _, _ := s.rules.judge(c.node, q.box(), &q.env, unknown); t == isFalse {
 			return c.falseText
 		}
 	}
