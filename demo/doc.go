@@ -28,7 +28,8 @@
 //
 // Outside the standard library, demo imports nothing itself; through the refkit
 // packages it plays it links github.com/expr-lang/expr,
-// github.com/uber/h3-go/v4 (cgo), github.com/qmuntal/stateless and
-// github.com/google/uuid. It runs on the store the caller opens, so it links no
-// database driver.
+// github.com/uber/h3-go/v4 (cgo), github.com/qmuntal/stateless,
+// github.com/google/uuid and the OpenTelemetry API (go.opentelemetry.io/otel,
+// go.opentelemetry.io/otel/metric and go.opentelemetry.io/otel/trace). It
+// runs on the store the caller opens, so it links no database driver.
 package demo

@@ -7,6 +7,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/storage"
 )
@@ -32,6 +35,13 @@ type KeeperOptions struct {
 	// PollInterval is how often Run re-reads the referral feed on a store
 	// that cannot notify (storage.FeedNotifier); zero means one second.
 	PollInterval time.Duration
+	// TracerProvider receives a span per sync (see the package doc's
+	// Telemetry); nil means the OpenTelemetry global provider, which records
+	// nothing until the host installs one.
+	TracerProvider trace.TracerProvider
+	// MeterProvider receives the keeper's metrics; nil means the
+	// OpenTelemetry global provider.
+	MeterProvider metric.MeterProvider
 }
 
 // CapacityKeeper keeps a network's published capacities in step with its
@@ -62,6 +72,7 @@ type CapacityKeeper struct {
 	store   KeeperStore
 	network referral.ID
 	opts    KeeperOptions
+	tel     *tel
 
 	mu    sync.Mutex
 	after int64
@@ -89,7 +100,8 @@ func NewCapacityKeeper(store KeeperStore, network referral.ID, opts KeeperOption
 	if opts.PollInterval == 0 {
 		opts.PollInterval = defaultPoll
 	}
-	return &CapacityKeeper{store: store, network: network, opts: opts, serviceOf: map[referral.ID]referral.ID{}}, nil
+	return &CapacityKeeper{store: store, network: network, opts: opts, serviceOf: map[referral.ID]referral.ID{},
+		tel: newTel(opts.TracerProvider, opts.MeterProvider)}, nil
 }
 
 // holds reports whether a referral in status st holds a place at its service.
@@ -117,6 +129,15 @@ func delta(e referral.Event) int {
 func (k *CapacityKeeper) Sync(ctx context.Context) (int, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	ctx, obs := k.tel.begin(ctx, "directory capacity sync", k.network, attrFollower.String(followerNames[followerKeeper]))
+	from := k.after
+	applied, err := k.sync(ctx)
+	obs.endKeeper(ctx, int(max(0, k.after-from)), applied, k.after, err)
+	return applied, err
+}
+
+// sync is Sync, unobserved, with k.mu held.
+func (k *CapacityKeeper) sync(ctx context.Context) (int, error) {
 	cursor, err := k.store.CapacityCursor(ctx, k.network)
 	if err != nil {
 		return 0, fmt.Errorf("directory: capacity: %w", err)

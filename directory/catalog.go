@@ -42,6 +42,8 @@ type Catalog struct {
 // directory feed's head. The network must exist (ErrNotFound).
 func NewCatalog(ctx context.Context, store Store, network referral.ID) (*Catalog, error) {
 	c := &Catalog{orgs: map[referral.ID]*referral.Organization{}, services: map[referral.ID]*referral.Service{}}
+	// NewCatalog takes no options: a catalog reports to the global providers.
+	c.f.tel, c.f.kind = newTel(nil, nil), followerCatalog
 	if store != nil && !network.IsZero() {
 		if _, err := store.GetNetwork(ctx, network); err != nil {
 			return nil, fmt.Errorf("directory: catalog: %w", err)

@@ -47,10 +47,48 @@
 // confidential location exactly only if its organization discloses to them.
 // Load never makes public what the store keeps confidential (see Load).
 //
+// # Telemetry
+//
+// The package instruments itself through the OpenTelemetry API (no SDK: the
+// host chooses and installs one). An Index, a CapacityKeeper and Load report to their
+// options' TracerProvider and MeterProvider (an Index passes its own to
+// its matching index when IndexOptions.Matching leaves them nil), and a
+// Catalog, which takes no options, to the global providers;
+// nil means the OpenTelemetry global providers, which record nothing until
+// the host installs an SDK; with nothing installed, or a no-op provider, an
+// instrumented call costs an atomic load and a comparison more and allocates
+// nothing more (BENCHMARKS.md). Failures are marked with error.type, the name
+// of the refkit sentinel the error wraps (not_found, conflict, invalid,
+// unavailable, ...), never with the error's text.
+//
+// Spans: "directory sync" per Index or Catalog sync, "directory capacity
+// sync" per CapacityKeeper sync, "directory load" per Load, with
+// refkit.network.id, refkit.directory.follower (index, catalog,
+// capacity-keeper), the changes applied (refkit.directory.changes), the
+// position reached (refkit.directory.position) and the adjustments written
+// (refkit.directory.adjustments); a load's counts of records added, updated,
+// unchanged and removed (refkit.directory.added.service, ...). The store's
+// and the matching index's spans are their children. No record's text is an
+// attribute.
+//
+//	metric                                  unit          kind       attributes
+//	refkit.directory.sync.duration          s             histogram  refkit.directory.follower, error.type
+//	refkit.directory.sync.changes           {change}      counter    refkit.directory.follower
+//	refkit.directory.sync.lag               {change}      histogram  refkit.directory.follower
+//	refkit.directory.capacity.adjustments   {adjustment}  counter    (none)
+//	refkit.directory.load.records           {record}      counter    refkit.directory.record (organization, service), refkit.directory.change (added, updated, unchanged, removed, absent)
+//
+// refkit.directory.sync.lag is how far behind its feed's head a follower was
+// when a sync began, in changes (the changes that sync applied): with Run, how
+// many changes pile up between two wake-ups. For the capacity keeper, changes
+// are referral feed events read.
+//
 // # Dependencies
 //
-// Outside the standard library, directory imports nothing itself; through
-// matching and referral it links github.com/expr-lang/expr,
+// Outside the standard library, directory imports only the OpenTelemetry API (go.opentelemetry.io/otel,
+// go.opentelemetry.io/otel/metric and go.opentelemetry.io/otel/trace);
+// through matching and referral it also links github.com/expr-lang/expr,
 // github.com/uber/h3-go/v4 (cgo) and github.com/google/uuid. It runs on the
-// store the caller opens, so it links no database driver.
+// store the caller opens, so it links no database driver, and no
+// OpenTelemetry SDK.
 package directory

@@ -27,6 +27,10 @@ type Store interface {
 type follower struct {
 	store   Store
 	network referral.ID
+	// tel and kind observe the syncs: kind is followerIndex or
+	// followerCatalog.
+	tel  *tel
+	kind int
 	// syncing serialises syncs: changes are applied in feed order.
 	syncing sync.Mutex
 
@@ -82,6 +86,14 @@ func (f *follower) advance(pos int64) {
 // sync applies, in order and a page at a time, every change after the
 // position, and returns how many it applied.
 func (f *follower) sync(ctx context.Context, apply func(context.Context, []storage.DirectoryChange) error) (int, error) {
+	ctx, obs := f.tel.begin(ctx, "directory sync", f.network, attrFollower.String(followerNames[f.kind]))
+	n, err := f.syncUnobserved(ctx, apply)
+	obs.endSync(ctx, f.kind, n, f.position(), err)
+	return n, err
+}
+
+// syncUnobserved is sync, unobserved.
+func (f *follower) syncUnobserved(ctx context.Context, apply func(context.Context, []storage.DirectoryChange) error) (int, error) {
 	f.syncing.Lock()
 	defer f.syncing.Unlock()
 	n := 0

@@ -8,6 +8,9 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/refkit/refkit/matching"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/storage"
@@ -20,6 +23,14 @@ type IndexOptions struct {
 	// (referral.Organization.Discloses with their ConfidentialAccess, as the
 	// store holds them now).
 	Matching matching.Options
+	// TracerProvider receives a span per sync (see the package doc's
+	// Telemetry), and, when Matching's is nil, the matching index's spans;
+	// nil means the OpenTelemetry global provider, which records nothing
+	// until the host installs one.
+	TracerProvider trace.TracerProvider
+	// MeterProvider receives the sync metrics, and, when Matching's is nil,
+	// the matching index's; nil means the OpenTelemetry global provider.
+	MeterProvider metric.MeterProvider
 }
 
 // Index keeps a matching.Index of one network's directory current with a
@@ -64,6 +75,7 @@ type Index struct {
 // the build.
 func NewIndex(ctx context.Context, store Store, network referral.ID, opts IndexOptions) (*Index, error) {
 	x := &Index{known: map[referral.ID]bool{}, skipped: map[referral.ID]error{}}
+	x.f.tel, x.f.kind = newTel(opts.TracerProvider, opts.MeterProvider), followerIndex
 	if store != nil && !network.IsZero() {
 		if _, err := store.GetNetwork(ctx, network); err != nil {
 			return nil, fmt.Errorf("directory: index: %w", err)
@@ -83,6 +95,12 @@ func NewIndex(ctx context.Context, store Store, network referral.ID, opts IndexO
 	mo := opts.Matching
 	if mo.Disclose == nil {
 		mo.Disclose = x.discloses
+	}
+	if mo.TracerProvider == nil {
+		mo.TracerProvider = opts.TracerProvider
+	}
+	if mo.MeterProvider == nil {
+		mo.MeterProvider = opts.MeterProvider
 	}
 	for {
 		x.ix, err = matching.New(ctx, services, mo)

@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/storage"
 )
@@ -46,6 +49,13 @@ type LoadOptions struct {
 	// Now stamps the records Load writes: Updated, and Created for a new one.
 	// Nil means time.Now.
 	Now func() time.Time
+	// TracerProvider receives a span per Load (see the package doc's
+	// Telemetry); nil means the OpenTelemetry global provider, which records
+	// nothing until the host installs one.
+	TracerProvider trace.TracerProvider
+	// MeterProvider receives Load's metrics; nil means the OpenTelemetry
+	// global provider.
+	MeterProvider metric.MeterProvider
 }
 
 // Changes lists, in id order, the records of one kind that Load added,
@@ -94,6 +104,14 @@ type Report struct {
 // that fails part way (ErrUnavailable) keeps the records written so far, each
 // whole, and running Load again finishes the work.
 func Load(ctx context.Context, store Loader, network referral.ID, records Records, opts LoadOptions) (Report, error) {
+	ctx, obs := newTel(opts.TracerProvider, opts.MeterProvider).begin(ctx, "directory load", network, attrPartial.Bool(opts.Partial))
+	rep, err := load(ctx, store, network, records, opts)
+	obs.endLoad(ctx, &rep, err)
+	return rep, err
+}
+
+// load is Load, unobserved.
+func load(ctx context.Context, store Loader, network referral.ID, records Records, opts LoadOptions) (Report, error) {
 	var rep Report
 	if store == nil {
 		return rep, referral.Invalid("store", "is required")

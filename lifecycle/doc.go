@@ -62,8 +62,44 @@
 //
 // The rendered state diagram is docs/lifecycle.svg; Graph returns its DOT source.
 //
+// # Telemetry
+//
+// The package instruments itself through the OpenTelemetry API (no SDK: the
+// host chooses and installs one). The engine reports to Options.TracerProvider and
+// Options.MeterProvider;
+// nil means the OpenTelemetry global providers, which record nothing until
+// the host installs an SDK; with nothing installed, or a no-op provider, an
+// instrumented call costs an atomic load and a comparison more and allocates
+// nothing more (BENCHMARKS.md). Failures are marked with error.type, the name
+// of the refkit sentinel the error wraps (not_found, conflict, invalid,
+// unavailable, ...), never with the error's text.
+//
+// Spans: "lifecycle <command>" for Create (command "create") and each trigger
+// ("lifecycle accept", "lifecycle escalate", ...), and "lifecycle sweep", whose
+// commands are its children; the store's spans are the command's children.
+// A command's attributes are refkit.lifecycle.trigger, refkit.network.id,
+// refkit.actor.role and refkit.referral.id, and, when it succeeded,
+// refkit.lifecycle.from, refkit.lifecycle.to and
+// refkit.lifecycle.business_status; a sweep's are the counts
+// refkit.lifecycle.sweep.escalated, .expired and .skipped.
+//
+// Referral ids are span attributes (never metric attributes): they are
+// pseudonymous record ids, which is how an operator finds the trace of a
+// referral a partner asks about, and they name a person only to someone who
+// can read the store, as the logs' ids do. Person ids, user ids, notes,
+// reasons and outcomes are never attributes.
+//
+//	metric                              unit        kind       attributes
+//	refkit.lifecycle.commands           {command}   counter    refkit.lifecycle.trigger, error.type
+//	refkit.lifecycle.command.duration   s           histogram  refkit.lifecycle.trigger, error.type
+//	refkit.lifecycle.sweep.referrals    {referral}  counter    refkit.lifecycle.sweep.action: escalated, expired, skipped
+//	refkit.lifecycle.follow.events      {event}     counter    (none)
+//	refkit.lifecycle.follow.lag         s           histogram  (none): an event's time to Follow delivering it, on the engine's clock
+//
 // # Dependencies
 //
 // Outside the standard library, lifecycle imports github.com/qmuntal/stateless
-// (the state machine), and through referral github.com/google/uuid.
+// (the state machine) and the OpenTelemetry API (go.opentelemetry.io/otel,
+// go.opentelemetry.io/otel/metric and go.opentelemetry.io/otel/trace), and through referral
+// github.com/google/uuid. The OpenTelemetry SDK is the host's to link.
 package lifecycle

@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/storage"
@@ -41,6 +45,10 @@ type Options struct {
 	IDs *referral.IDGenerator
 	// Deadlines sets how long receivers have to respond; zero values set none.
 	Deadlines Deadlines
+	// NetworkDeadlines overrides Deadlines for the networks it names, so one
+	// engine on one store serves networks with different policies. A network
+	// it does not name uses Deadlines. The engine keeps its own copy.
+	NetworkDeadlines map[referral.ID]Deadlines
 	// ImpliedConsent is the host's policy that consent to share with the receiving
 	// organization is implied (for example by a treatment relationship covered by
 	// HIPAA), so sending needs no recorded Consent.
@@ -53,6 +61,13 @@ type Options struct {
 	// PollInterval is how often Follow re-reads the feed on a store that cannot
 	// notify (storage.FeedNotifier); zero means one second.
 	PollInterval time.Duration
+	// TracerProvider receives a span per command and sweep (see the package
+	// doc's Telemetry); nil means the OpenTelemetry global provider, which
+	// records nothing until the host installs one.
+	TracerProvider trace.TracerProvider
+	// MeterProvider receives the command, sweep and Follow metrics; nil means
+	// the OpenTelemetry global provider.
+	MeterProvider metric.MeterProvider
 }
 
 // Deadlines are the durations a receiving organization has to respond to a sent
@@ -77,10 +92,12 @@ type Engine struct {
 	now       func() time.Time
 	ids       *referral.IDGenerator
 	deadlines Deadlines
+	networks  map[referral.ID]Deadlines
 	implied   bool
 	codes     Codes
 	log       *slog.Logger
 	poll      time.Duration
+	tel       tel
 }
 
 // New returns an Engine on store and directory (usually the same
@@ -96,6 +113,14 @@ func New(store Store, directory Directory, opts Options) (*Engine, error) {
 	if opts.Deadlines.Acknowledge < 0 || opts.Deadlines.Accept < 0 {
 		return nil, referral.Invalid("deadlines", "must not be negative")
 	}
+	for network, d := range opts.NetworkDeadlines {
+		if network.IsZero() {
+			return nil, referral.Invalid("network_deadlines", "names the zero network id")
+		}
+		if d.Acknowledge < 0 || d.Accept < 0 {
+			return nil, referral.Invalid("network_deadlines["+network.String()+"]", "must not be negative")
+		}
+	}
 	if opts.PollInterval < 0 {
 		return nil, referral.Invalid("poll_interval", "must not be negative")
 	}
@@ -105,10 +130,12 @@ func New(store Store, directory Directory, opts Options) (*Engine, error) {
 		now:       opts.Now,
 		ids:       opts.IDs,
 		deadlines: opts.Deadlines,
+		networks:  maps.Clone(opts.NetworkDeadlines),
 		implied:   opts.ImpliedConsent,
 		codes:     opts.Codes.clone(),
 		log:       opts.Logger,
 		poll:      opts.PollInterval,
+		tel:       newTel(opts),
 	}
 	if e.poll == 0 {
 		e.poll = time.Second
@@ -189,7 +216,9 @@ func (e *Engine) Create(ctx context.Context, actor referral.Actor, req CreateReq
 // created is false when req.IdempotencyKey named a referral an earlier call
 // created, which is returned unchanged.
 func (e *Engine) CreateOnce(ctx context.Context, actor referral.Actor, req CreateRequest) (r referral.Referral, created bool, err error) {
+	ctx, obs := e.tel.beginCreate(ctx, &actor)
 	r, created, err = e.create(ctx, actor, req)
+	obs.end(ctx, &r, "", err)
 	if err != nil {
 		return referral.Referral{}, false, fmt.Errorf("create referral: %w", err)
 	}
@@ -480,7 +509,13 @@ func (e *Engine) Do(ctx context.Context, actor referral.Actor, id referral.ID, t
 	return r, err
 }
 
-func (e *Engine) do(ctx context.Context, actor referral.Actor, id referral.ID, t Trigger, cmd Command) (referral.Referral, referral.Event, error) {
+func (e *Engine) do(ctx context.Context, actor referral.Actor, id referral.ID, t Trigger, cmd Command) (out referral.Referral, written referral.Event, err error) {
+	// Observed in place, not by a wrapper: a wrapper would copy the referral
+	// and its event once more on every command, observed or not.
+	ctx, obs := e.tel.begin(ctx, t, &actor, id)
+	if obs.observing() {
+		defer obs.endDo(ctx, &out, &written, &err)
+	}
 	evType, ok := eventTypes[t]
 	if !ok {
 		return referral.Referral{}, referral.Event{}, referral.Invalid("trigger", "is not a lifecycle trigger")
@@ -661,11 +696,12 @@ func (e *Engine) afterTransition(r *referral.Referral, from referral.Status, due
 		switch r.Status {
 		case referral.StatusRequested:
 			r.Sent = now
-			if e.deadlines.Acknowledge > 0 {
-				r.AcknowledgeBy = now.Add(e.deadlines.Acknowledge)
+			d := e.Deadlines(r.Network)
+			if d.Acknowledge > 0 {
+				r.AcknowledgeBy = now.Add(d.Acknowledge)
 			}
-			if e.deadlines.Accept > 0 {
-				r.AcceptBy = now.Add(e.deadlines.Accept)
+			if d.Accept > 0 {
+				r.AcceptBy = now.Add(d.Accept)
 			}
 			r.Escalated = time.Time{}
 		case referral.StatusAccepted:
@@ -709,10 +745,20 @@ func (e *Engine) nextDeadline(r referral.Referral) time.Time {
 	if r.Escalated.IsZero() {
 		return due
 	}
-	if e.deadlines.ExpireAfter < 0 {
+	expire := e.Deadlines(r.Network).ExpireAfter
+	if expire < 0 {
 		return time.Time{}
 	}
-	return due.Add(e.deadlines.ExpireAfter)
+	return due.Add(expire)
+}
+
+// Deadlines returns the deadlines the engine applies in network: its entry
+// in Options.NetworkDeadlines, else Options.Deadlines.
+func (e *Engine) Deadlines(network referral.ID) Deadlines {
+	if d, ok := e.networks[network]; ok {
+		return d
+	}
+	return e.deadlines
 }
 
 func (e *Engine) logTransition(ctx context.Context, r referral.Referral, from referral.Status, t Trigger) {

@@ -156,6 +156,7 @@ func (e *Engine) Follow(ctx context.Context, actor referral.Actor, after int64, 
 			}
 			outage = 0
 			for _, ev := range events {
+				e.tel.delivered(ctx, &ev, e.now)
 				if err := fn(ev); err != nil {
 					return err
 				}

@@ -25,9 +25,18 @@ const sweepBatch = 500
 // Sweep acts on every referral, in every network, whose deadline has passed at
 // now: a missed deadline is escalated (an "escalated" event) and, Deadlines.
 // ExpireAfter later, the referral is expired (cancelled, reason "expired"). With
-// ExpireAfter zero it expires at the deadline. now is passed in, not read from the
+// ExpireAfter zero it expires at the deadline. Each referral's network's
+// deadlines apply (Options.NetworkDeadlines). now is passed in, not read from the
 // clock, so a simulation can sweep at virtual times.
 func (e *Engine) Sweep(ctx context.Context, now time.Time) (SweepResult, error) {
+	ctx, span := e.tel.beginSweep(ctx)
+	res, err := e.sweep(ctx, now)
+	e.tel.sweep(ctx, span, res, err)
+	return res, err
+}
+
+// sweep is Sweep, unobserved.
+func (e *Engine) sweep(ctx context.Context, now time.Time) (SweepResult, error) {
 	var res SweepResult
 	seen := make(map[referral.ID]bool)
 	for {
@@ -113,10 +122,11 @@ func (e *Engine) sweepAction(r referral.Referral, now time.Time) Trigger {
 	if due.IsZero() || now.Before(due) {
 		return ""
 	}
-	if r.Escalated.IsZero() && e.deadlines.ExpireAfter != 0 {
+	expire := e.Deadlines(r.Network).ExpireAfter
+	if r.Escalated.IsZero() && expire != 0 {
 		return TriggerEscalate
 	}
-	if e.deadlines.ExpireAfter < 0 || now.Before(due.Add(e.deadlines.ExpireAfter)) {
+	if expire < 0 || now.Before(due.Add(expire)) {
 		return ""
 	}
 	return TriggerExpire

@@ -163,9 +163,42 @@
 // the exact distance. Exclusions are shown the same way. Request.Viewer is
 // never read from JSON.
 //
+// # Telemetry
+//
+// The package instruments itself through the OpenTelemetry API (no SDK: the
+// host chooses and installs one). An Index reports to Options.TracerProvider and
+// Options.MeterProvider;
+// nil means the OpenTelemetry global providers, which record nothing until
+// the host installs an SDK; with nothing installed, or a no-op provider, an
+// instrumented call costs an atomic load and a comparison more and allocates
+// nothing more (BENCHMARKS.md). Failures are marked with error.type, the name
+// of the refkit sentinel the error wraps (not_found, conflict, invalid,
+// unavailable, ...), never with the error's text.
+//
+// Spans: "matching match" per request (Index.Match, Snapshot.Match) and
+// "matching update" per Update. A request's attributes are counts and codes
+// only: refkit.matching.radius (the radius class: 0-1km, 1-5km, 5-10km,
+// 10-25km, 25-50km, 50km+), refkit.matching.explain, refkit.matching.needs
+// and refkit.matching.limit, and, when it succeeded, refkit.matching.candidates
+// (the candidates kept for judging: with explanations off, those past the
+// cheap filters; on, every location within the search radius and every area
+// candidate), refkit.matching.matches, .possible, .excluded and .services (the
+// snapshot's). Never a fact about the person, a point, a domain asked for or
+// a rule's text. An update's are refkit.matching.changes,
+// refkit.matching.update (rebuild or capacity) and refkit.matching.services.
+//
+//	metric                                  unit       kind       attributes
+//	refkit.matching.requests                {request}  counter    refkit.matching.radius, refkit.matching.explain, error.type
+//	refkit.matching.duration                s          histogram  refkit.matching.radius, refkit.matching.explain, error.type
+//	refkit.matching.results                 {service}  counter    refkit.matching.tier: match, possible, excluded
+//	refkit.matching.index.updates           {update}   counter    refkit.matching.update, error.type
+//	refkit.matching.index.update.duration   s          histogram  refkit.matching.update, error.type
+//
 // # Dependencies
 //
 // Outside the standard library, matching imports github.com/expr-lang/expr
-// (eligibility rules) and github.com/uber/h3-go/v4 (the geo index; cgo, so
-// building needs a C compiler), and through referral github.com/google/uuid.
+// (eligibility rules), github.com/uber/h3-go/v4 (the geo index; cgo, so
+// building needs a C compiler) and the OpenTelemetry API (go.opentelemetry.io/otel,
+// go.opentelemetry.io/otel/metric and go.opentelemetry.io/otel/trace), and through referral
+// github.com/google/uuid. The OpenTelemetry SDK is the host's to link.
 package matching

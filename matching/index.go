@@ -17,6 +17,7 @@ import (
 // Safe for concurrent use.
 type Index struct {
 	opts    Options
+	tel     *tel
 	rules   *rules
 	current atomic.Pointer[Snapshot]
 	writer  sync.Mutex // serializes updates; readers never take it
@@ -34,11 +35,12 @@ func New(ctx context.Context, services []referral.Service, opts Options) (*Index
 	if err != nil {
 		return nil, err
 	}
-	ix := &Index{opts: opts, rules: newRules(opts.Limits)}
+	ix := &Index{opts: opts, rules: newRules(opts.Limits), tel: newTel(opts)}
 	snap, err := build(ctx, services, opts, ix.rules)
 	if err != nil {
 		return nil, err
 	}
+	snap.tel = ix.tel
 	ix.current.Store(snap)
 	return ix, nil
 }
@@ -87,6 +89,14 @@ func (ix *Index) Update(ctx context.Context, changes ...Change) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	ctx, obs := ix.tel.beginUpdate(ctx, len(changes))
+	kind, err := ix.update(ctx, changes)
+	obs.end(ctx, kind, len(ix.current.Load().source), err)
+	return err
+}
+
+// update is Update, unobserved; it returns the kind of update it made.
+func (ix *Index) update(ctx context.Context, changes []Change) (int, error) {
 	ix.writer.Lock()
 	defer ix.writer.Unlock()
 	cur := ix.current.Load()
@@ -99,10 +109,10 @@ func (ix *Index) Update(ctx context.Context, changes ...Change) error {
 	if capOnly {
 		next, err := cur.withCapacities(changes)
 		if err != nil {
-			return err
+			return updateCapacity, err
 		}
 		ix.current.Store(next)
-		return nil
+		return updateCapacity, nil
 	}
 	services := make([]referral.Service, len(cur.source))
 	pos := make(map[referral.ID]int, len(services))
@@ -124,7 +134,7 @@ func (ix *Index) Update(ctx context.Context, changes ...Change) error {
 		default:
 			j, ok := pos[ch.remove]
 			if !ok || removed[ch.remove] {
-				return fmt.Errorf("matching: changes[%d]: service %s: %w", i, ch.remove, referral.ErrNotFound)
+				return updateRebuild, fmt.Errorf("matching: changes[%d]: service %s: %w", i, ch.remove, referral.ErrNotFound)
 			}
 			if ch.setCap {
 				services[j].Capacity = ch.capacity
@@ -138,10 +148,11 @@ func (ix *Index) Update(ctx context.Context, changes ...Change) error {
 	}
 	next, err := build(ctx, services, ix.opts, ix.rules)
 	if err != nil {
-		return err
+		return updateRebuild, err
 	}
+	next.tel = ix.tel
 	ix.current.Store(next)
-	return nil
+	return updateRebuild, nil
 }
 
 // withCapacities returns a copy of s with new capacities, sharing everything else:
@@ -165,7 +176,7 @@ func (s *Snapshot) withCapacities(changes []Change) (*Snapshot, error) {
 		langSets: s.langSets, domLists: s.domLists, grid: s.grid,
 		counties: s.counties, zips: s.zips, states: s.states, polygons: s.polygons, virtual: s.virtual,
 		source: s.source, services: s.services, statuses: s.statuses, caps: edit.next, ids: s.ids, orgs: s.orgs,
-		scratch: s.scratch, secret: s.secret,
+		scratch: s.scratch, secret: s.secret, tel: s.tel,
 	}
 	return next, nil
 }

@@ -106,13 +106,17 @@ type Result struct {
 // A cancelled or expired ctx stops it within about one rule's worst-case cost
 // (see RuleLimits), returning ctx.Err().
 func (s *Snapshot) Match(ctx context.Context, req Request) (Result, error) {
-	return s.run(ctx, req, false)
+	ctx, obs := s.tel.begin(ctx, &req)
+	res, candidates, err := s.run(ctx, req, false)
+	obs.end(ctx, &req, &res, candidates, len(s.source), err)
+	return res, err
 }
 
 // scan answers a request by examining every service, without the geo index. It is
 // the reference Match is tested and benchmarked against; results are identical.
 func (s *Snapshot) scan(ctx context.Context, req Request) (Result, error) {
-	return s.run(ctx, req, true)
+	res, _, err := s.run(ctx, req, true)
+	return res, err
 }
 
 // query is a validated request with everything derived from it once. It lives in
@@ -274,16 +278,18 @@ func (s *Snapshot) prepare(req Request, sc *scratch) (*query, error) {
 	return q, nil
 }
 
-func (s *Snapshot) run(ctx context.Context, req Request, linear bool) (Result, error) {
+// run answers a request, by the index or (linear) by examining every
+// service, and returns how many candidates it judged.
+func (s *Snapshot) run(ctx context.Context, req Request, linear bool) (Result, int, error) {
 	if err := ctx.Err(); err != nil {
-		return Result{}, err
+		return Result{}, 0, err
 	}
 	sc := s.scratch.Get().(*scratch)
 	defer s.scratch.Put(sc)
 	defer sc.release()
 	q, err := s.prepare(req, sc)
 	if err != nil {
-		return Result{}, err
+		return Result{}, 0, err
 	}
 	q.done = ctx.Done()
 	sc.next()
@@ -295,9 +301,9 @@ func (s *Snapshot) run(ctx context.Context, req Request, linear bool) (Result, e
 		res = s.search(q, sc)
 	}
 	if q.stop {
-		return Result{}, ctx.Err()
+		return Result{}, 0, ctx.Err()
 	}
-	return res, nil
+	return res, len(sc.cands), nil
 }
 
 // cancelled reports whether the request's context is done. It costs a

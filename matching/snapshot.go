@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/uber/h3-go/v4"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/refkit/refkit/referral"
 )
@@ -40,6 +42,13 @@ type Options struct {
 	// is called only for matches and exclusions at a confidential location,
 	// and must be safe for concurrent use.
 	Disclose func(viewer referral.Actor, organization referral.ID) bool
+	// TracerProvider receives a span per request (see the package doc's
+	// Telemetry); nil means the OpenTelemetry global provider, which records
+	// nothing until the host installs one.
+	TracerProvider trace.TracerProvider
+	// MeterProvider receives the request metrics; nil means the
+	// OpenTelemetry global provider.
+	MeterProvider metric.MeterProvider
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -171,6 +180,10 @@ type Snapshot struct {
 	// scratch is sized by, and a fresh pool per update would allocate a
 	// directory-sized scratch per request when capacity changes between requests.
 	scratch *sync.Pool
+
+	// tel is the index's telemetry; nil for a snapshot built outside an
+	// Index (tests), which is not observed.
+	tel *tel
 }
 
 // build makes a snapshot of services. Services are validated for what matching

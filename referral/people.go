@@ -132,6 +132,10 @@ type Person struct {
 	Attributes map[string]string `json:"attributes,omitempty"`
 	Created    time.Time         `json:"created,omitzero"`
 	Updated    time.Time         `json:"updated,omitzero"`
+	// Erased is when the person's personal data was erased (a store's
+	// ErasePerson); zero while it has not been. An erased person keeps only
+	// the id, network and times, so referrals and metrics still count them.
+	Erased time.Time `json:"erased,omitzero"`
 }
 
 // Validate checks the person's fields.

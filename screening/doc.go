@@ -57,8 +57,37 @@
 // a LOINC code) are labelled with its System, so a host's own codes are never
 // passed off as LOINC.
 //
+// # Telemetry
+//
+// The package instruments itself through the OpenTelemetry API (no SDK: the
+// host chooses and installs one). Scoring has no constructor to take providers from, so the
+// package reports to the global providers, looked up on each call:
+// nil means the OpenTelemetry global providers, which record nothing until
+// the host installs an SDK; with nothing installed, or a no-op provider, an
+// instrumented call costs an atomic load and a comparison more and allocates
+// nothing more (BENCHMARKS.md). Failures are marked with error.type, the name
+// of the refkit sentinel the error wraps (not_found, conflict, invalid,
+// unavailable, ...), never with the error's text.
+//
+// Response.ScoreContext scores inside a span, "screening score", a child of
+// its context's, with the attributes refkit.screening.instrument (the
+// instrument's id), refkit.screening.items, refkit.screening.positive_domains
+// (a count) and refkit.screening.valid. Score and ScoreInto record the
+// metrics only: they have no context to place a span in. No answer, flag or
+// domain is ever an attribute.
+//
+//	metric                              unit      kind       attributes
+//	refkit.screening.scores             {score}   counter    refkit.screening.instrument
+//	refkit.screening.positive_domains   {domain}  counter    refkit.screening.instrument (the domains found positive, summed)
+//	refkit.screening.duration           s         histogram  refkit.screening.instrument
+//
+// A FHIR export scores the screenings it renders again (package interop/fhir),
+// and is counted as a scoring.
+//
 // # Dependencies
 //
-// Outside the standard library, screening imports only github.com/expr-lang/expr
-// (an instrument's scoring rules), and through referral github.com/google/uuid.
+// Outside the standard library, screening imports github.com/expr-lang/expr
+// (an instrument's scoring rules) and the OpenTelemetry API (go.opentelemetry.io/otel,
+// go.opentelemetry.io/otel/metric and go.opentelemetry.io/otel/trace), and through referral
+// github.com/google/uuid. The OpenTelemetry SDK is the host's to link.
 package screening

@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/refkit/refkit/internal/strictjson"
+	"github.com/refkit/refkit/internal/telemetry"
 	"github.com/refkit/refkit/referral"
 )
 
@@ -81,6 +82,8 @@ type Instrument struct {
 	rules   []compiledRule
 	total   []int // item indexes summed into the total
 	counted []int // rule indexes counted into the total
+	// tel labels the instrument's measurements (its id), built once.
+	tel telemetry.Opts
 }
 
 // Item is one question.
@@ -310,7 +313,11 @@ func (in *Instrument) compile() error {
 		}
 		in.rules[i] = cr
 	}
-	return in.countedRules(root)
+	if err := in.countedRules(root); err != nil {
+		return err
+	}
+	in.tel = telemetry.NewOpts(attrInstrument.String(in.ID))
+	return nil
 }
 
 // countedRules resolves the ids of the rules a tally total counts.

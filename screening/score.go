@@ -1,6 +1,7 @@
 package screening
 
 import (
+	"context"
 	"strconv"
 	"time"
 
@@ -89,8 +90,44 @@ func (r *Response) Score() Result {
 }
 
 // ScoreInto scores the response into res, reusing res's slices: with a Result
-// that has been used before, it does not allocate.
+// that has been used before, it does not allocate. It records the screening
+// metrics (see the package doc's Telemetry) but no span, having no context
+// to place one in: ScoreContext does both.
 func (r *Response) ScoreInto(res *Result) {
+	ins := meter.Get()
+	if ins == nil {
+		r.score(res)
+		return
+	}
+	start := time.Now()
+	r.score(res)
+	ins.record(context.Background(), r.in, res, start)
+}
+
+// ScoreContext is ScoreInto inside a span, a child of ctx's, that names the
+// instrument and counts its items and the positive domains, never an answer.
+func (r *Response) ScoreContext(ctx context.Context, res *Result) {
+	tr := tracer.Get()
+	if tr == nil {
+		r.ScoreInto(res)
+		return
+	}
+	ctx, span := tr.Start(ctx, "screening score")
+	ins := meter.Get()
+	start := time.Now()
+	r.score(res)
+	if ins != nil {
+		ins.record(ctx, r.in, res, start)
+	}
+	if span.IsRecording() {
+		span.SetAttributes(attrInstrument.String(r.in.ID), attrItems.Int(len(r.in.Items)),
+			attrPositiveDomains.Int(len(res.PositiveDomains)), attrValid.Bool(res.Valid))
+	}
+	span.End()
+}
+
+// score is ScoreInto, unobserved.
+func (r *Response) score(res *Result) {
 	in := r.in
 	res.Instrument, res.Version = in.ID, in.Version
 	res.Total, res.Band, res.Valid = Score{}, "", true

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"github.com/refkit/refkit/matching"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/simulation"
+	"github.com/refkit/refkit/storage"
 )
 
 // national is the benchmark scenario: people around ten large US metros,
@@ -110,7 +113,29 @@ func TestMillion(t *testing.T) {
 	}
 	sc := national(200_000, total/reps, 365, refresh)
 	start := time.Now()
-	rep, err := simulation.Run(context.Background(), sc, simulation.Options{Seed: 1, Replications: reps})
+	// The live heap at the end of the first replication, its store still
+	// whole: what a replication of this size must hold.
+	// REFKIT_SIM_BENCH_HEAP names a file for a heap profile taken then.
+	var live uint64
+	inspect := func(i int, _ storage.Store, _ referral.ID) error {
+		if i != 0 {
+			return nil
+		}
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		live = ms.HeapAlloc
+		if path := os.Getenv("REFKIT_SIM_BENCH_HEAP"); path != "" {
+			f, err := os.Create(path)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			return pprof.WriteHeapProfile(f)
+		}
+		return nil
+	}
+	rep, err := simulation.Run(context.Background(), sc, simulation.Options{Seed: 1, Replications: reps, Inspect: inspect})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,8 +148,8 @@ func TestMillion(t *testing.T) {
 	for _, r := range rep.Runs {
 		updates += r.IndexUpdates
 	}
-	fmt.Printf("simulated %d referrals (%d replication(s), %.0f arrivals each, closure %.3f, %d index updates, capacity refresh %v) in %v: %.0f referrals/s (scenario built in %v)\n",
-		n, reps, rep.Arrivals.Mean, rep.LoopClosureRate.Mean, updates, refresh, wall.Round(time.Millisecond), float64(n)/wall.Seconds(), start.Sub(setup))
+	fmt.Printf("simulated %d referrals (%d replication(s), %.0f arrivals each, closure %.3f, %d index updates, capacity refresh %v) in %v: %.0f referrals/s (scenario built in %v); live heap at the end of a replication %d MiB\n",
+		n, reps, rep.Arrivals.Mean, rep.LoopClosureRate.Mean, updates, refresh, wall.Round(time.Millisecond), float64(n)/wall.Seconds(), start.Sub(setup), live>>20)
 }
 
 // tuneGC sets the collector as `refkit simulate` does (see tuneGC there for why:

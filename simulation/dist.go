@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -68,7 +69,12 @@ const (
 	Normal      = "normal"
 	Exponential = "exponential"
 	LogNormal   = "lognormal"
+	Gamma       = "gamma"
+	Empirical   = "empirical"
 )
+
+// MaxEmpirical is the most values an empirical distribution may list.
+const MaxEmpirical = 10_000
 
 // Dist is a probability distribution of a number. Distributions of times are in
 // hours. Which parameters apply depends on Kind:
@@ -78,15 +84,51 @@ const (
 //	normal       mean, sd (optionally clamped to min, max)
 //	exponential  mean
 //	lognormal    median, sigma (the sd of the underlying normal)
+//	gamma        shape, scale (mean shape × scale, variance shape × scale²)
+//	empirical    values, optionally weights: one of the values is drawn, with
+//	             probability proportional to its weight (equal without weights)
 type Dist struct {
-	Kind   string   `json:"kind"`
-	Value  float64  `json:"value,omitempty"`
-	Min    *float64 `json:"min,omitempty"`
-	Max    *float64 `json:"max,omitempty"`
-	Mean   float64  `json:"mean,omitempty"`
-	SD     float64  `json:"sd,omitempty"`
-	Median float64  `json:"median,omitempty"`
-	Sigma  float64  `json:"sigma,omitempty"`
+	Kind    string    `json:"kind"`
+	Value   float64   `json:"value,omitempty"`
+	Min     *float64  `json:"min,omitempty"`
+	Max     *float64  `json:"max,omitempty"`
+	Mean    float64   `json:"mean,omitempty"`
+	SD      float64   `json:"sd,omitempty"`
+	Median  float64   `json:"median,omitempty"`
+	Sigma   float64   `json:"sigma,omitempty"`
+	Shape   float64   `json:"shape,omitempty"`
+	Scale   float64   `json:"scale,omitempty"`
+	Values  []float64 `json:"values,omitempty"`
+	Weights []float64 `json:"weights,omitempty"`
+	// Fit says how well the distribution fitted the data it was estimated from,
+	// when package simulation/calibrate wrote it; the simulation ignores it.
+	Fit *Fit `json:"fit,omitempty"`
+}
+
+// Fit is a fitted distribution's goodness of fit.
+type Fit struct {
+	// N is the number of complete observations and Censored the number known
+	// only to exceed some time (still open, or ended otherwise, when the data
+	// were read).
+	N        int `json:"n"`
+	Censored int `json:"censored,omitempty"`
+	// KS is the Kolmogorov-Smirnov distance between the fitted distribution
+	// function and the data's (the Kaplan-Meier estimate when some are
+	// censored), and PValue its approximate p-value: a small value says the
+	// family does not describe the data well. Parameters estimated from the same
+	// data make the test conservative.
+	KS     float64 `json:"ks"`
+	PValue float64 `json:"p_value"`
+	// AIC is the Akaike information criterion the family was chosen by, among
+	// the exponential, lognormal and gamma families.
+	AIC float64 `json:"aic,omitempty"`
+}
+
+func finiteIn(field string, v, lo, hi float64) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v < lo || v > hi {
+		return referral.Invalid(field, "must be a finite number between "+num(lo)+" and "+num(hi))
+	}
+	return nil
 }
 
 // validate checks the parameters; nonNegative also requires every draw to be ≥ 0.
@@ -140,54 +182,162 @@ func (d *Dist) validate(field string, nonNegative bool) error {
 		if math.IsNaN(d.Sigma) || math.IsInf(d.Sigma, 0) || d.Sigma < 0 || d.Sigma > 10 {
 			return referral.Invalid(field+".sigma", "must be between 0 and 10")
 		}
+	case Gamma:
+		// A shape below 0.01 puts nearly all mass at 0 and draws underflow; above
+		// 1e6 the distribution is a fixed value for any purpose here.
+		if err := finiteIn(field+".shape", d.Shape, 0.01, 1e6); err != nil {
+			return err
+		}
+		if math.IsNaN(d.Scale) || math.IsInf(d.Scale, 0) || d.Scale <= 0 {
+			return referral.Invalid(field+".scale", "must be a finite number > 0")
+		}
+	case Empirical:
+		if len(d.Values) == 0 || len(d.Values) > MaxEmpirical {
+			return referral.Invalid(field+".values", "needs between 1 and 10,000 values")
+		}
+		for i, v := range d.Values {
+			if err := finite(idx("values", i), v); err != nil {
+				return err
+			}
+		}
+		if len(d.Weights) > 0 {
+			if len(d.Weights) != len(d.Values) {
+				return referral.Invalid(field+".weights", "needs one weight per value")
+			}
+			total := 0.0
+			for i, w := range d.Weights {
+				if math.IsNaN(w) || math.IsInf(w, 0) || w < 0 {
+					return referral.Invalid(idx(field+".weights", i), "must be a finite number ≥ 0")
+				}
+				total += w
+			}
+			if total <= 0 || math.IsInf(total, 0) {
+				return referral.Invalid(field+".weights", "must add up to a finite number above 0")
+			}
+		}
 	case "":
 		return referral.Invalid(field+".kind", "is required")
 	default:
-		return referral.Invalid(field+".kind", "must be fixed, uniform, normal, exponential or lognormal")
+		return referral.Invalid(field+".kind", "must be fixed, uniform, normal, exponential, lognormal, gamma or empirical")
 	}
 	return nil
 }
 
-// draw samples the distribution.
-func (d *Dist) draw(r *rand.Rand) float64 {
-	var v float64
+// sampler draws from a validated Dist. It is compiled once per replication so
+// that drawing does not compare kind strings or rebuild an empirical table.
+type sampler struct {
+	kind     uint8
+	a, b     float64
+	min, max float64 // clamps of a normal; ±Inf when absent
+	values   []float64
+	cum      []float64 // cumulative weights of an empirical distribution
+}
+
+const (
+	sFixed uint8 = iota
+	sUniform
+	sNormal
+	sExponential
+	sLogNormal
+	sGamma
+	sEmpirical
+)
+
+// compile returns the sampler of a validated distribution.
+func (d *Dist) compile() *sampler {
+	s := &sampler{min: math.Inf(-1), max: math.Inf(1)}
 	switch d.Kind {
 	case Fixed:
-		return d.Value
+		s.kind, s.a = sFixed, d.Value
 	case Uniform:
-		return *d.Min + r.Float64()*(*d.Max-*d.Min)
+		s.kind, s.a, s.b = sUniform, *d.Min, *d.Max-*d.Min
 	case Normal:
-		v = d.Mean + d.SD*r.NormFloat64()
+		s.kind, s.a, s.b = sNormal, d.Mean, d.SD
+		if d.Min != nil {
+			s.min = *d.Min
+		}
+		if d.Max != nil {
+			s.max = *d.Max
+		}
 	case Exponential:
-		return d.Mean * r.ExpFloat64()
+		s.kind, s.a = sExponential, d.Mean
 	case LogNormal:
-		return d.Median * math.Exp(d.Sigma*r.NormFloat64())
+		s.kind, s.a, s.b = sLogNormal, d.Median, d.Sigma
+	case Gamma:
+		s.kind, s.a, s.b = sGamma, d.Shape, d.Scale
+	case Empirical:
+		s.kind, s.values = sEmpirical, d.Values
+		s.cum = make([]float64, len(d.Values))
+		total := 0.0
+		for i := range d.Values {
+			w := 1.0
+			if len(d.Weights) > 0 {
+				w = d.Weights[i]
+			}
+			total += w
+			s.cum[i] = total
+		}
 	}
-	if d.Min != nil && v < *d.Min {
-		v = *d.Min
-	}
-	if d.Max != nil && v > *d.Max {
-		v = *d.Max
-	}
-	return v
+	return s
 }
 
-// mean is the distribution's expected value (ignoring normal clamping).
-func (d *Dist) mean() float64 {
-	switch d.Kind {
-	case Fixed:
-		return d.Value
-	case Uniform:
-		return (*d.Min + *d.Max) / 2
-	case LogNormal:
-		return d.Median * math.Exp(d.Sigma*d.Sigma/2)
+// draw samples the distribution.
+func (s *sampler) draw(r *rand.Rand) float64 {
+	switch s.kind {
+	case sFixed:
+		return s.a
+	case sUniform:
+		return s.a + r.Float64()*s.b
+	case sNormal:
+		return math.Min(s.max, math.Max(s.min, s.a+s.b*r.NormFloat64()))
+	case sExponential:
+		return s.a * r.ExpFloat64()
+	case sLogNormal:
+		return s.a * math.Exp(s.b*r.NormFloat64())
+	case sGamma:
+		return gammaDraw(r, s.a) * s.b
+	case sEmpirical:
+		x := r.Float64() * s.cum[len(s.cum)-1]
+		i, _ := slices.BinarySearch(s.cum, x)
+		// BinarySearch finds the first cumulative weight ≥ x; x equal to one
+		// belongs to the next value (weights are half-open intervals), and zero
+		// weights are never chosen.
+		for i < len(s.cum)-1 && s.cum[i] <= x {
+			i++
+		}
+		return s.values[i]
 	}
-	return d.Mean
+	return math.NaN()
 }
 
-// hours draws a duration from a distribution in hours.
-func (d *Dist) hours(r *rand.Rand) time.Duration {
-	return time.Duration(d.draw(r) * float64(time.Hour))
+// gammaDraw draws a gamma variable of the given shape and scale 1: Marsaglia
+// and Tsang's method, with the boost U^(1/shape) below shape 1.
+func gammaDraw(r *rand.Rand, shape float64) float64 {
+	boost := 1.0
+	if shape < 1 {
+		boost = math.Pow(1-r.Float64(), 1/shape)
+		shape++
+	}
+	d := shape - 1.0/3
+	c := 1 / math.Sqrt(9*d)
+	for {
+		x := r.NormFloat64()
+		v := 1 + c*x
+		if v <= 0 {
+			continue
+		}
+		v = v * v * v
+		u := 1 - r.Float64() // in (0, 1]
+		if u < 1-0.0331*x*x*x*x || math.Log(u) < 0.5*x*x+d*(1-v+math.Log(v)) {
+			return d * v * boost
+		}
+	}
+}
+
+// hours draws a duration from a distribution in hours; negative draws (a
+// normal without a floor) are zero.
+func (s *sampler) hours(r *rand.Rand) time.Duration {
+	return time.Duration(max(0, s.draw(r)) * float64(time.Hour))
 }
 
 // Choice is one weighted option of a categorical attribute.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/refkit/refkit/simulation"
 )
@@ -46,8 +47,8 @@ func ExampleRun() {
 	fmt.Printf("pantry utilisation: %.2f\n", report.Services[0].Utilisation.Mean)
 	// Output:
 	// referrals: 221.0
-	// loop closure: 0.892 (95% CI 0.856 to 0.929)
-	// pantry utilisation: 0.95
+	// loop closure: 0.889 (95% CI 0.848 to 0.920)
+	// pantry utilisation: 0.94
 }
 
 func ExampleParse() {
@@ -99,10 +100,44 @@ func ExampleReport_Write() {
 	// by_status.csv
 	// closure_over_time.csv
 	// metrics.json
+	// occupancy_over_time.csv
+	// reasons_by_replication.csv
 	// replications.csv
 	// services.csv
+	// services_by_replication.csv
 	// summary.csv
 	// unmet_by_area.csv
 	// unmet_by_domain.csv
 	// unmet_by_reason.csv
+}
+
+func ExampleParseSet() {
+	var sets []simulation.Set
+	for _, arg := range []string{"services[name=pantry].capacity.slots=8", "policy.accept_within=48h", "policy.sweep_every=1h"} {
+		set, err := simulation.ParseSet(arg)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		sets = append(sets, set)
+	}
+	sc, err := simulation.Parse([]byte(smallScenario), sets...)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(sc.Services[0].Capacity.Slots, time.Duration(sc.Policy.AcceptWithin))
+
+	for _, arg := range []string{"policy.radius=15", "policy.radius_km=far", "services[name=bakery].capacity.slots=2"} {
+		set, err := simulation.ParseSet(arg)
+		if err == nil {
+			_, err = simulation.Parse([]byte(smallScenario), set)
+		}
+		fmt.Println(err)
+	}
+	// Output:
+	// 8 48h0m0s
+	// refkit: invalid input: policy.radius is not a scenario field (radius is unknown)
+	// refkit: invalid input: policy.radius_km must be a number
+	// refkit: invalid input: services[name=bakery].capacity.slots names no element called "bakery"
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/uber/h3-go/v4"
@@ -28,7 +29,18 @@ const (
 	UnmetNoMatch     = "no-match"
 )
 
-// sim is one replication: its own store, lifecycle engine, matcher and random
+// Failure reasons the simulation records beyond lifecycle.DefaultCodes: the
+// person left the waitlist, or the service dropped them from it.
+const (
+	ReasonAbandoned       = "abandoned"
+	ReasonWaitlistExpired = "waitlist-expired"
+)
+
+// seriesServices is the most scenario services whose occupancy and queue are
+// kept as time series (besides the total over all services).
+const seriesServices = 20
+
+// sim is one replication: its own store, lifecycle engines, matcher and random
 // streams, driven by one goroutine.
 type sim struct {
 	ctx   context.Context
@@ -40,69 +52,115 @@ type sim struct {
 	stop  int64 // hard stop after draining
 	warm  int64
 	q     queue
+	rng   *keyed
 
-	arrivals, people, screens, partners, services *rand.Rand
-
-	store   *memory.Store
+	store *memory.Store
+	// eng runs every command but create, and the sweep; engines holds one per
+	// set of deadlines, so that each service's referrals are sent with its own.
 	eng     *lifecycle.Engine
+	engines map[[3]time.Duration]*lifecycle.Engine
+	ids     *referral.IDGenerator
 	ix      *matching.Index
 	network referral.ID
 	system  referral.Actor
+	pol     livePolicy
+	hold    bool // Policy.Acceptance is AcceptanceHolds
 
 	sites    []siteState
 	svcs     []svcState
 	svcByID  map[referral.ID]int32
-	persons  []referral.Person
+	people   []person
 	points   []referral.Point
+	income   float64 // scratch for personAt
 	screener *screener
+	needBuf  []referral.Need // direct needs of one arrival
 	cells    map[int32]h3.Cell
+	pathways []pathway
 
-	refs    []ref
-	eps     []episode
-	open    int
-	dirty   []int32
+	refs  []ref
+	eps   []episode
+	open  int
+	dirty []int32
+	// changes buffers capacity updates for the index.
 	changes []matching.Change
-	needBuf [1]referral.Need
+	one     [1]referral.Need
 	// refreshAt is when the index next takes capacity changes, with a refresh
 	// interval.
 	refreshAt int64
 	due       dueHeap
+
+	bucket int64 // time-series bucket width, ns
+	series []seriesState
 
 	m        repMetrics
 	progress func(float64)
 	events   uint64
 }
 
+// livePolicy is the network's policy as dated changes leave it.
+type livePolicy struct {
+	radiusKM       float64
+	whenFull       matching.Full
+	maxRereferrals int
+	maxWait        time.Duration
+	deadlines      [3]time.Duration // acknowledge, accept, expire after
+}
+
 type siteState struct {
-	actor referral.Actor
-	rate  float64 // peak arrivals per ns
-	site  *Site
+	actor   referral.Actor
+	arrive  *arrivals
+	members []int32 // the catchment's people; nil: everyone
+	count   uint64  // arrivals so far: the next arrival's key
 }
 
 type svcState struct {
-	id, loc     referral.ID
-	actor       referral.Actor
-	name        string
-	listed      bool // named in the scenario (reported even if never referred to)
-	slots       int  // 0: unlimited
-	waitLimit   int  // -1: unlimited
-	busy        int
-	queue       []int32
-	head        int
-	free        []int32 // free slot numbers
-	class       int8    // the capacity class the index has
-	dirty       bool    // queued for an index update
-	partner     *Partners
-	serviceTime *Dist
+	id, loc referral.ID
+	actor   referral.Actor
+	name    string
+	listed  int32 // index in Scenario.Services; -1 for a generated service
+	slots   int   // 0: unlimited
+	// waitLimit is the waitlist's size, -1 unlimited.
+	waitLimit int
+	// busy are in service; held are slots and heldWait waitlist places held by
+	// accepted referrals whose people are not yet reached; waiting are on the
+	// waitlist (queue holds them in order, with entries that left lazily
+	// skipped).
+	busy, held, heldWait, waiting int
+	queue                         []int32
+	head                          int
+	free                          []int32 // free slot numbers
+	used                          []bool  // slot numbers in use, kept once capacity has changed
+	class                         int8    // the capacity class the index has
+	dirty                         bool    // queued for an index update
+	closed                        bool
+	partner                       *partnerModel
+	serviceTime                   *sampler
+	policy                        *ServicePolicy // nil: the network's
+	series                        int32          // index in sim.series, -1 for none
 	// measures within the window [warmup, duration]
-	busyNs   float64
-	lastT    int64
-	waitNs   float64
-	waitN    int
-	referred int
-	served   int
-	maxBusy  int
+	busyNs, queueNs, slotNs float64
+	lastT                   int64
+	waitNs                  float64
+	waitN                   int
+	// reached counts people reached (within the window) and waited, abandoned
+	// and expired those of them who had to wait, gave up, were dropped.
+	reached, waited, abandoned, expired int
+	referred, accepted, served          int
+	maxBusy, maxQueue                   int
 }
+
+// partnerModel is a Partners block compiled for drawing.
+type partnerModel struct {
+	p                         *Partners
+	ack, decide, contact, pat *sampler
+}
+
+// Holds an accepted referral keeps (AcceptanceHolds).
+const (
+	holdNone uint8 = iota
+	holdSlot
+	holdWait
+)
 
 type ref struct {
 	id       referral.ID
@@ -113,6 +171,9 @@ type ref struct {
 	reason   string
 	distKM   float64
 	queuedAt int64
+	hold     uint8
+	inQueue  bool
+	attempt  uint8 // which referral of its episode it is, from 0
 	// Times are stamps (see stamp): a million referrals' times then hold no
 	// pointers for the collector to follow and take a third of the memory.
 	deadline  int64
@@ -129,13 +190,27 @@ func stamp(t time.Time) int64 {
 	return t.UnixNano()
 }
 
+// episode is one need of one person, from the arrival (or pathway) that found
+// it to its last referral.
 type episode struct {
-	person   int32
-	need     referral.Need
-	tried    []int32
-	last     int32 // last referral, -1 for none
-	site     int32 // the site that refers it
-	attempts int
+	person int32
+	need   referral.Need
+	tried  []int32
+	last   int32 // last referral, -1 for none
+	// sender is the referring site, or for a pathway −1 − the service whose
+	// organization refers.
+	sender   int32
+	attempts int32
+	depth    int32  // pathway steps from an arrival's need
+	key      uint64 // its draws' key (see rng.go)
+}
+
+// pathway is a Pathway resolved against the scenario.
+type pathway struct {
+	from, to    referral.Domain
+	fromService int32 // -1: any
+	p           float64
+	after       *sampler
 }
 
 // newSim builds a replication's world: the store with the network, the sites'
@@ -143,36 +218,31 @@ type episode struct {
 func newSim(ctx context.Context, sc *Scenario, seed uint64) (*sim, error) {
 	s := &sim{
 		ctx: ctx, sc: sc, start: sc.Start.UTC(), svcByID: map[referral.ID]int32{}, cells: map[int32]h3.Cell{},
-		arrivals: rand.New(rand.NewPCG(seed, 1)), people: rand.New(rand.NewPCG(seed, 2)),
-		screens: rand.New(rand.NewPCG(seed, 3)), partners: rand.New(rand.NewPCG(seed, 4)),
-		services: rand.New(rand.NewPCG(seed, 5)),
+		rng: newKeyed(seed), engines: map[[3]time.Duration]*lifecycle.Engine{},
+		hold: sc.Policy.Acceptance != AcceptanceNoHold,
 	}
 	s.now = s.start
 	s.end = int64(sc.Duration)
 	s.warm = int64(sc.Warmup)
-	drain := time.Duration(sc.Drain)
-	if drain == 0 {
-		drain = 365 * 24 * time.Hour
+	s.stop = int64(sc.horizon())
+	s.bucket = int64(sc.bucket())
+	pol := &sc.Policy
+	s.pol = livePolicy{
+		radiusKM: pol.RadiusKM, whenFull: pol.WhenFull, maxRereferrals: pol.MaxRereferrals, maxWait: time.Duration(pol.MaxWait),
+		deadlines: [3]time.Duration{time.Duration(pol.AcknowledgeWithin), time.Duration(pol.AcceptWithin), time.Duration(pol.ExpireAfter)},
 	}
-	s.stop = s.end + int64(drain)
 	var key [32]byte
 	for i := range 8 {
 		key[i] = byte(seed >> (8 * i))
 	}
-	ids := referral.NewIDGenerator(s.clockNow, rand.NewChaCha8(key))
+	s.ids = referral.NewIDGenerator(s.clockNow, rand.NewChaCha8(key))
 	s.store = memory.New()
-	eng, err := lifecycle.New(s.store, s.store, lifecycle.Options{
-		Now: s.clockNow, IDs: ids, ImpliedConsent: true,
-		Deadlines: lifecycle.Deadlines{
-			Acknowledge: time.Duration(sc.Policy.AcknowledgeWithin), Accept: time.Duration(sc.Policy.AcceptWithin),
-			ExpireAfter: time.Duration(sc.Policy.ExpireAfter),
-		},
-	})
+	eng, err := s.engine(s.pol.deadlines)
 	if err != nil {
 		return nil, err
 	}
 	s.eng = eng
-	network := referral.Network{ID: ids.MustNew(), Name: "simulation", Created: s.start}
+	network := referral.Network{ID: s.ids.MustNew(), Name: "simulation", Created: s.start}
 	if sc.Name != "" {
 		network.Name = sc.Name
 	}
@@ -181,56 +251,121 @@ func newSim(ctx context.Context, sc *Scenario, seed uint64) (*sim, error) {
 	if err := s.store.PutNetwork(ctx, network); err != nil {
 		return nil, err
 	}
-	org := func(name string) (referral.Actor, error) {
-		o := referral.Organization{ID: ids.MustNew(), Network: network.ID, Name: name, Created: s.start}
-		if err := s.store.PutOrganization(ctx, o); err != nil {
-			return referral.Actor{}, err
-		}
-		return referral.Actor{Network: network.ID, Organization: o.ID, User: "simulation", Role: referral.RoleStaff}, nil
-	}
+	loc := sc.location()
 	for i := range sc.Sites {
-		site := &sc.Sites[i]
-		a, err := org(site.Name)
+		a, err := s.org(sc.Sites[i].Name)
 		if err != nil {
 			return nil, err
 		}
-		peak := 1.0
-		if len(site.Hourly) > 0 {
-			peak = 0
-			for _, m := range site.Hourly {
-				peak = max(peak, m)
-			}
+		stream := rand.New(rand.NewPCG(mix(seed^0xa771_7a15), mix(uint64(i)+1)))
+		s.sites = append(s.sites, siteState{actor: a, arrive: newArrivals(sc, i, loc, stream)})
+	}
+	services, err := s.directory()
+	if err != nil {
+		return nil, err
+	}
+	s.ix, err = matching.New(ctx, services, matching.Options{Now: s.clockNow, Weights: pol.Weights})
+	if err != nil {
+		return nil, err
+	}
+	if len(sc.Screening.Needs) == 0 {
+		in, err := instrument(sc.Screening.Instrument)
+		if err != nil {
+			return nil, err
 		}
-		s.sites = append(s.sites, siteState{actor: a, rate: site.RatePerDay * peak / float64(24*time.Hour), site: site})
+		am, err := newAnswerModel(in, &sc.Screening)
+		if err != nil {
+			return nil, err
+		}
+		s.screener = newScreener(am)
 	}
-	services, err := s.directory(ids, org)
+	if err := s.populate(); err != nil {
+		return nil, err
+	}
+	members, err := catchments(sc.Sites, s.points, MaxCatchmentMembers)
 	if err != nil {
 		return nil, err
 	}
-	s.ix, err = matching.New(ctx, services, matching.Options{Now: s.clockNow, Weights: sc.Policy.Weights})
-	if err != nil {
-		return nil, err
+	for i := range s.sites {
+		s.sites[i].members = members[i]
 	}
-	in, err := instrument(sc.Screening.Instrument)
-	if err != nil {
-		return nil, err
+	for _, p := range sc.Pathways {
+		pw := pathway{from: p.From, to: p.To, fromService: int32(sc.service(p.FromService)), p: p.P}
+		if p.FromService == "" {
+			pw.fromService = -1
+		}
+		if p.After != nil {
+			pw.after = p.After.compile()
+		}
+		s.pathways = append(s.pathways, pw)
 	}
-	am, err := newAnswerModel(in, &sc.Screening)
-	if err != nil {
-		return nil, err
+	s.series = make([]seriesState, 1, 1+seriesServices)
+	if n := len(sc.Services); n > 0 && n <= seriesServices {
+		for k := range sc.Services {
+			s.svcs[k].series = int32(len(s.series))
+			s.series = append(s.series, seriesState{})
+		}
 	}
-	s.screener = newScreener(am)
-	if err := s.populate(ids); err != nil {
-		return nil, err
+	nb := int((s.end + s.bucket - 1) / s.bucket)
+	for i := range s.series {
+		s.series[i].busy.init(nb)
+		s.series[i].queue.init(nb)
 	}
 	return s, nil
 }
 
 func (s *sim) clockNow() time.Time { return s.now }
 
+// codes are the lifecycle's code lists with the simulation's waitlist reasons.
+func codes() lifecycle.Codes {
+	c := lifecycle.DefaultCodes()
+	c.Fail = append(c.Fail, ReasonAbandoned, ReasonWaitlistExpired)
+	return c
+}
+
+// engine returns the lifecycle engine for a set of deadlines (acknowledge,
+// accept, expire after), sharing the replication's store, clock and ids.
+func (s *sim) engine(d [3]time.Duration) (*lifecycle.Engine, error) {
+	if e, ok := s.engines[d]; ok {
+		return e, nil
+	}
+	e, err := lifecycle.New(s.store, s.store, lifecycle.Options{Now: s.clockNow, IDs: s.ids, ImpliedConsent: true, Codes: codes(),
+		Deadlines: lifecycle.Deadlines{Acknowledge: d[0], Accept: d[1], ExpireAfter: d[2]}})
+	if err != nil {
+		return nil, err
+	}
+	s.engines[d] = e
+	return e, nil
+}
+
+// creator is the engine that creates a service's referrals: the network's
+// deadlines, with those the service sets itself.
+func (s *sim) creator(k int32) (*lifecycle.Engine, error) {
+	p := s.svcs[k].policy
+	if p == nil || (p.AcknowledgeWithin == nil && p.AcceptWithin == nil) {
+		return s.engine(s.pol.deadlines)
+	}
+	d := s.pol.deadlines
+	if p.AcknowledgeWithin != nil {
+		d[0] = time.Duration(*p.AcknowledgeWithin)
+	}
+	if p.AcceptWithin != nil {
+		d[1] = time.Duration(*p.AcceptWithin)
+	}
+	return s.engine(d)
+}
+
+func (s *sim) org(name string) (referral.Actor, error) {
+	o := referral.Organization{ID: s.ids.MustNew(), Network: s.network, Name: name, Created: s.start}
+	if err := s.store.PutOrganization(s.ctx, o); err != nil {
+		return referral.Actor{}, err
+	}
+	return referral.Actor{Network: s.network, Organization: o.ID, User: "simulation", Role: referral.RoleStaff}, nil
+}
+
 // directory puts the scenario's services (and the synthetic directory) in the
 // store and returns them for the matcher.
-func (s *sim) directory(ids *referral.IDGenerator, org func(string) (referral.Actor, error)) ([]referral.Service, error) {
+func (s *sim) directory() ([]referral.Service, error) {
 	size := len(s.sc.Services)
 	if sy := s.sc.Synthetic; sy != nil {
 		size += sy.Locations // at least one location per service: an upper bound
@@ -238,11 +373,23 @@ func (s *sim) directory(ids *referral.IDGenerator, org func(string) (referral.Ac
 	out := make([]referral.Service, 0, size)
 	s.svcs = make([]svcState, 0, size)
 	s.svcByID = make(map[referral.ID]int32, size)
+	partners := map[*Partners]*partnerModel{}
+	model := func(p *Partners) *partnerModel {
+		if m, ok := partners[p]; ok {
+			return m
+		}
+		m := &partnerModel{p: p, ack: p.AcknowledgeAfter.compile(), decide: p.DecideAfter.compile(), contact: p.ContactAfter.compile()}
+		if p.Patience != nil {
+			m.pat = p.Patience.compile()
+		}
+		partners[p] = m
+		return m
+	}
 	add := func(svc referral.Service, actor referral.Actor, st svcState) error {
 		if err := s.store.PutService(s.ctx, svc); err != nil {
 			return err
 		}
-		st.id, st.actor, st.lastT = svc.ID, actor, s.warm
+		st.id, st.actor, st.lastT, st.series = svc.ID, actor, s.warm, -1
 		if len(svc.Locations) > 0 {
 			st.loc = svc.Locations[0].ID
 		}
@@ -259,20 +406,21 @@ func (s *sim) directory(ids *referral.IDGenerator, org func(string) (referral.Ac
 	}
 	for i := range s.sc.Services {
 		spec := &s.sc.Services[i]
-		actor, err := org(spec.Name)
+		actor, err := s.org(spec.Name)
 		if err != nil {
 			return nil, err
 		}
 		svc := referral.Service{
-			ID: ids.MustNew(), Network: s.network, Organization: actor.Organization, Name: spec.Name,
+			ID: s.ids.MustNew(), Network: s.network, Organization: actor.Organization, Name: spec.Name,
 			Status: referral.ServiceActive, Domains: spec.Domains, Eligibility: spec.Eligibility,
 			MinimumAge: spec.MinimumAge, MaximumAge: spec.MaximumAge, Languages: spec.Languages,
-			Locations: []referral.Location{{ID: ids.MustNew(), Name: spec.Name, Latitude: spec.Latitude, Longitude: spec.Longitude}},
+			Locations: []referral.Location{{ID: s.ids.MustNew(), Name: spec.Name, Latitude: spec.Latitude, Longitude: spec.Longitude}},
 			Created:   s.start, Updated: s.start,
 		}
-		st := svcState{name: spec.Name, listed: true, waitLimit: -1, partner: &s.sc.Partners, serviceTime: &spec.ServiceTime}
+		st := svcState{name: spec.Name, listed: int32(i), waitLimit: -1, partner: model(&s.sc.Partners),
+			serviceTime: spec.ServiceTime.compile(), policy: spec.Policy}
 		if spec.Partner != nil {
-			st.partner = spec.Partner
+			st.partner = model(spec.Partner)
 		}
 		if c := spec.Capacity; c != nil {
 			st.slots = c.Slots
@@ -285,13 +433,16 @@ func (s *sim) directory(ids *referral.IDGenerator, org func(string) (referral.Ac
 		}
 	}
 	if sy := s.sc.Synthetic; sy != nil {
+		serviceTime := sy.ServiceTime.compile()
+		namer := newNamer()
 		for _, svc := range synth.Directory(sy.Seed, sy.Locations) {
 			o := referral.Organization{ID: svc.Organization, Network: s.network, Name: "synthetic", Created: s.start}
 			if err := s.store.PutOrganization(s.ctx, o); err != nil {
 				return nil, err
 			}
 			svc.Network = s.network
-			st := svcState{name: "synthetic " + svc.ID.String(), waitLimit: -1, partner: &s.sc.Partners, serviceTime: &sy.ServiceTime}
+			svc.Name = namer.name(svc)
+			st := svcState{name: svc.Name, listed: -1, waitLimit: -1, partner: model(&s.sc.Partners), serviceTime: serviceTime}
 			if svc.Capacity != nil {
 				st.slots, st.waitLimit = svc.Capacity.Available+1, svc.Capacity.Waitlist
 			}
@@ -304,20 +455,24 @@ func (s *sim) directory(ids *referral.IDGenerator, org func(string) (referral.Ac
 	return out, nil
 }
 
-// capacity is what the service publishes now.
+// capacity is what the service publishes now: slots not in use or held, and
+// waitlist places not taken or held.
 func (st *svcState) capacity() *referral.Capacity {
 	if st.slots == 0 {
 		return nil
 	}
-	c := &referral.Capacity{Available: st.slots - st.busy}
+	c := &referral.Capacity{Available: max(0, st.available())}
 	switch {
 	case st.waitLimit < 0:
 		c.Waitlist = unlimitedWaitlist
 	default:
-		c.Waitlist = max(0, st.waitLimit-(len(st.queue)-st.head))
+		c.Waitlist = max(0, st.waitLimit-st.waiting-st.heldWait)
 	}
 	return c
 }
+
+// available is the number of free slots not held for anyone.
+func (st *svcState) available() int { return len(st.free) - st.held }
 
 // Capacity classes, as the matcher distinguishes them.
 func classOf(c *referral.Capacity) int8 {
@@ -332,11 +487,52 @@ func classOf(c *referral.Capacity) int8 {
 	return 3
 }
 
-// populate draws the people and stores them.
-func (s *sim) populate(ids *referral.IDGenerator) error {
+// setFlags records a person's yes-or-no facts; it is the one place that knows
+// how referral.Person holds them.
+func setFlags(p *referral.Person, veteran, disabled, pregnant bool) {
+	p.Veteran, p.Disabled, p.Pregnant = known[b2i(veteran)], known[b2i(disabled)], known[b2i(pregnant)]
+}
+
+// known are the two answers a simulated person's yes-or-no facts take: every
+// fact of the population is drawn, so none is unknown. The pointers are
+// shared by every person built, and nothing writes through them.
+var known = [2]*bool{referral.Known(false), referral.Known(true)}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// person is one member of the population, kept compactly: a national run has
+// a million of them, built into a referral.Person only to be matched, and
+// put in the store only when first referred (the lifecycle reads them then).
+type person struct {
+	id        referral.ID
+	income    float64 // NaN: unknown
+	year      int16
+	month     uint8
+	day       uint8
+	household int16
+	lang      int16 // index in Population.Languages, -1 for none
+	insurance int16 // index in Population.Insurance, -1 for none
+	place     int32 // index in Population.Centres, or in the points file's rows
+	flags     uint8 // veteran, disabled, pregnant
+	stored    bool
+}
+
+const (
+	flagVeteran uint8 = 1 << iota
+	flagDisabled
+	flagPregnant
+)
+
+// populate draws the people.
+func (s *sim) populate() error {
 	p := &s.sc.Population
-	r := s.people
-	s.persons = make([]referral.Person, p.Size)
+	r := s.rng.at(0, 0x9e09_1e)
+	s.people = make([]person, p.Size)
 	s.points = make([]referral.Point, p.Size)
 	var guideline matching.Guideline
 	if p.FPLPercent != nil {
@@ -354,63 +550,105 @@ func (s *sim) populate(ids *referral.IDGenerator) error {
 	for i, l := range p.Languages {
 		langs[i] = Choice{Weight: l.Weight}
 	}
-	for i := range s.persons {
+	var places *placer
+	if len(s.sc.points) > 0 {
+		places = newPlacer(s.sc.points)
+	}
+	age, household := p.Age.compile(), p.HouseholdSize.compile()
+	var fpl, income *sampler
+	if p.FPLPercent != nil {
+		fpl = p.FPLPercent.compile()
+	}
+	if p.IncomeAnnual != nil {
+		income = p.IncomeAnnual.compile()
+	}
+	for i := range s.people {
 		var pl placement
-		if len(s.sc.points) > 0 {
-			pl = s.sc.points[r.IntN(len(s.sc.points))]
+		var place int
+		if places != nil {
+			pl, place = places.place(r)
 		} else {
-			c := &p.Centres[centres.pick(r)]
+			place = centres.pick(r)
+			c := &p.Centres[place]
 			dlat := c.SDKM * r.NormFloat64() / 111.32
 			dlon := c.SDKM * r.NormFloat64() / (111.32 * math.Max(0.01, math.Cos(c.Latitude*math.Pi/180)))
-			pl = placement{lat: clamp(c.Latitude+dlat, -89.9, 89.9), lon: wrapLon(c.Longitude + dlon), state: c.State, county: c.County, zip: c.Zip}
+			pl = placement{lat: clamp(c.Latitude+dlat, -89.9, 89.9), lon: wrapLon(c.Longitude + dlon), state: c.State}
 		}
 		s.points[i] = referral.Point{Latitude: pl.lat, Longitude: pl.lon}
-		age := int(p.Age.draw(r))
-		birth := s.start.AddDate(-age, 0, -r.IntN(365)-1)
-		hh := max(1, int(math.Round(p.HouseholdSize.draw(r))))
-		person := referral.Person{
-			ID: ids.MustNew(), Network: s.network, BirthDate: referral.DateOf(birth), HouseholdSize: hh,
-			Location: &s.points[i], State: pl.state, County: pl.county, Zip: pl.zip, Created: s.start, Updated: s.start,
+		years := int(age.draw(r))
+		birth := referral.DateOf(s.start.AddDate(-years, 0, -r.IntN(365)-1))
+		hh := max(1, int(math.Round(household.draw(r))))
+		pp := person{
+			id: s.ids.MustNew(), year: int16(birth.Year), month: uint8(birth.Month), day: uint8(birth.Day),
+			household: int16(min(hh, math.MaxInt16)), place: int32(place), income: math.NaN(),
 		}
 		switch {
-		case p.FPLPercent != nil:
+		case fpl != nil:
 			region, ok := matching.RegionOf(pl.state)
 			if !ok {
 				region = matching.Contiguous
 			}
-			inc := math.Round(p.FPLPercent.draw(r) / 100 * guideline.Regions[region].For(hh))
-			person.IncomeAnnual = &inc
-		case p.IncomeAnnual != nil:
-			inc := math.Round(p.IncomeAnnual.draw(r))
-			person.IncomeAnnual = &inc
+			pp.income = math.Round(fpl.draw(r) / 100 * guideline.Regions[region].For(hh))
+		case income != nil:
+			pp.income = math.Round(income.draw(r))
 		}
-		if k := langs.pick(r); k >= 0 {
-			person.Languages = p.Languages[k].Languages
+		pp.lang = int16(langs.pick(r))
+		pp.insurance = int16(choices(p.Insurance).pick(r))
+		if r.Float64() < p.Veteran {
+			pp.flags |= flagVeteran
 		}
-		if k := choices(p.Insurance).pick(r); k >= 0 {
-			person.Insurance = p.Insurance[k].Value
+		if r.Float64() < p.Disabled {
+			pp.flags |= flagDisabled
 		}
-		person.Veteran = referral.Known(r.Float64() < p.Veteran)
-		person.Disabled = referral.Known(r.Float64() < p.Disabled)
-		person.Pregnant = referral.Known(r.Float64() < p.Pregnant)
-		if err := s.store.PutPerson(s.ctx, person); err != nil {
-			return fmt.Errorf("population: %w", err)
+		if r.Float64() < p.Pregnant {
+			pp.flags |= flagPregnant
 		}
-		s.persons[i] = person
+		s.people[i] = pp
 	}
 	return nil
 }
 
-func clamp(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }
+// personAt builds person i's record. Its IncomeAnnual points at the sim's
+// scratch, so it is valid until the next call: matching reads it at once, and
+// the store copies it.
+func (s *sim) personAt(i int32) referral.Person {
+	pp := &s.people[i]
+	pop := &s.sc.Population
+	out := referral.Person{
+		ID: pp.id, Network: s.network, BirthDate: referral.Date{Year: int(pp.year), Month: time.Month(pp.month), Day: int(pp.day)},
+		HouseholdSize: int(pp.household), Location: &s.points[i], Created: s.start, Updated: s.start,
+	}
+	if len(s.sc.points) > 0 {
+		pl := &s.sc.points[pp.place]
+		out.State, out.County, out.Zip = pl.state, pl.county, pl.zip
+	} else {
+		c := &pop.Centres[pp.place]
+		out.State, out.County, out.Zip = c.State, c.County, c.Zip
+	}
+	if !math.IsNaN(pp.income) {
+		s.income = pp.income
+		out.IncomeAnnual = &s.income
+	}
+	if pp.lang >= 0 {
+		out.Languages = pop.Languages[pp.lang].Languages
+	}
+	if pp.insurance >= 0 {
+		out.Insurance = pop.Insurance[pp.insurance].Value
+	}
+	setFlags(&out, pp.flags&flagVeteran != 0, pp.flags&flagDisabled != 0, pp.flags&flagPregnant != 0)
+	return out
+}
 
-func wrapLon(v float64) float64 {
-	for v > 180 {
-		v -= 360
+// store puts person i in the store, the first time they are referred.
+func (s *sim) storePerson(i int32) error {
+	if s.people[i].stored {
+		return nil
 	}
-	for v < -180 {
-		v += 360
+	if err := s.store.PutPerson(s.ctx, s.personAt(i)); err != nil {
+		return fmt.Errorf("population: %w", err)
 	}
-	return v
+	s.people[i].stored = true
+	return nil
 }
 
 // setClock moves the virtual clock to t (ns since start).
@@ -428,8 +666,11 @@ func (s *sim) run() error {
 	for i := range s.sites {
 		s.nextArrival(int32(i))
 	}
-	if every := int64(s.sc.Policy.SweepEvery); every > 0 && (s.sc.Policy.AcknowledgeWithin > 0 || s.sc.Policy.AcceptWithin > 0) {
+	if every := int64(s.sc.Policy.SweepEvery); every > 0 && s.sc.needsSweep() {
 		s.q.push(every, evSweep, 0)
+	}
+	for i, c := range s.sc.Changes {
+		s.q.push(int64(c.At.Sub(s.start)), evChange, int32(i))
 	}
 	for s.q.len() > 0 {
 		e := s.q.pop()
@@ -451,6 +692,14 @@ func (s *sim) run() error {
 			err = s.finish(e.arg)
 		case evSweep:
 			err = s.sweep()
+		case evAbandon:
+			err = s.leaveQueue(e.arg, ReasonAbandoned)
+		case evWaitExpire:
+			err = s.leaveQueue(e.arg, ReasonWaitlistExpired)
+		case evChange:
+			err = s.change(e.arg)
+		case evRefer:
+			err = s.refer(e.arg)
 		}
 		if err != nil {
 			return err
@@ -466,72 +715,85 @@ func (s *sim) run() error {
 		}
 	}
 	s.setClock(max(s.clock, s.end))
-	for i := range s.svcs {
-		s.svcs[i].account(s)
+	for k := range s.svcs {
+		s.svcs[k].account(s)
+	}
+	for i := range s.series {
+		s.series[i].busy.set(s.clock, s.series[i].busy.value, s.bucket)
+		s.series[i].queue.set(s.clock, s.series[i].queue.value, s.bucket)
 	}
 	return nil
 }
 
-// nextArrival schedules a site's next arrival: a Poisson process at the peak rate,
-// thinned by the hour-of-day profile.
+// nextArrival schedules a site's next arrival.
 func (s *sim) nextArrival(site int32) {
-	st := &s.sites[site]
-	t := s.clock
-	for {
-		t += int64(s.arrivals.ExpFloat64() / st.rate)
-		if t >= s.end {
-			return
-		}
-		h := st.site.Hourly
-		if len(h) == 0 {
-			break
-		}
-		peak := 0.0
-		for _, m := range h {
-			peak = max(peak, m)
-		}
-		hour := s.start.Add(time.Duration(t)).Hour()
-		if s.arrivals.Float64()*peak < h[hour] {
-			break
-		}
+	if t, ok := s.sites[site].arrive.next(s.clock); ok {
+		s.q.push(t, evArrival, site)
 	}
-	s.q.push(t, evArrival, site)
 }
 
 func (s *sim) arrive(site int32) error {
+	st := &s.sites[site]
+	key := keyOf(uint64(site)+1, st.count)
+	st.count++
 	s.nextArrival(site)
-	p := int32(s.people.IntN(len(s.persons)))
-	screened := s.screens.Float64() < s.sc.Screening.Coverage
-	needs := s.screener.screen(s.screens)
+	r := s.rng.at(drawArrival, key)
+	var p int32
+	if st.members != nil {
+		p = st.members[r.IntN(len(st.members))]
+	} else {
+		p = int32(r.IntN(len(s.people)))
+	}
+	screened := r.Float64() < s.sc.Screening.Coverage
+	var needs []referral.Need
+	if s.screener != nil {
+		needs = s.screener.screen(r)
+	} else {
+		s.needBuf = s.needBuf[:0]
+		for _, d := range s.sc.Screening.Needs {
+			if r.Float64() < d.P {
+				s.needBuf = append(s.needBuf, referral.Need{Domain: d.Domain, Urgency: referral.Routine})
+			}
+		}
+		needs = s.needBuf
+	}
 	s.m.arrivals++
 	if screened {
 		s.m.screened++
 	}
-	for _, n := range needs {
+	for j, n := range needs {
 		if !screened {
 			s.unmet(p, n.Domain, UnmetNotScreened)
 			continue
 		}
 		s.m.needs++
-		s.eps = append(s.eps, episode{person: p, need: n, last: -1, site: site})
-		if err := s.refer(int32(len(s.eps)-1), site); err != nil {
+		s.eps = append(s.eps, episode{person: p, need: n, last: -1, sender: site, key: keyOf(key, uint64(j))})
+		if err := s.refer(int32(len(s.eps) - 1)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// refer matches an episode's need and refers it to the best service not yet tried.
-func (s *sim) refer(ep int32, site int32) error {
+// senderOf is the organization that refers an episode's need.
+func (s *sim) senderOf(e *episode) referral.Actor {
+	if e.sender >= 0 {
+		return s.sites[e.sender].actor
+	}
+	return s.svcs[-1-e.sender].actor
+}
+
+// refer matches an episode's need and refers it to the best open service not
+// yet tried.
+func (s *sim) refer(ep int32) error {
 	if err := s.flushCapacity(); err != nil {
 		return err
 	}
 	e := &s.eps[ep]
-	s.needBuf[0] = e.need
-	pol := &s.sc.Policy
+	s.one[0] = e.need
 	res, err := s.ix.Match(s.ctx, matching.Request{
-		Person: s.persons[e.person], Needs: s.needBuf[:], RadiusM: pol.RadiusKM * 1000, Limit: pol.Limit,
-		Full: pol.WhenFull, AsOf: s.now,
+		Person: s.personAt(e.person), Needs: s.one[:], RadiusM: s.pol.radiusKM * 1000, Limit: s.sc.Policy.Limit,
+		Full: s.pol.whenFull, AsOf: s.now,
 	})
 	if err != nil {
 		return fmt.Errorf("match: %w", err)
@@ -539,7 +801,7 @@ func (s *sim) refer(ep int32, site int32) error {
 	pick, k := -1, int32(-1)
 	for i := range res.Matches {
 		j, ok := s.svcByID[res.Matches[i].Service]
-		if ok && !containsInt32(e.tried, j) {
+		if ok && !slices.Contains(e.tried, j) {
 			pick, k = i, j
 			break
 		}
@@ -554,20 +816,26 @@ func (s *sim) refer(ep int32, site int32) error {
 	}
 	mt := &res.Matches[pick]
 	e.tried = append(e.tried, k)
-	sender := s.sites[site].actor
+	if err := s.storePerson(e.person); err != nil {
+		return err
+	}
 	req := lifecycle.CreateRequest{
-		Person: s.persons[e.person].ID, Needs: s.needBuf[:], Receiver: s.svcs[k].actor.Organization,
+		Person: s.people[e.person].id, Needs: s.one[:], Receiver: s.svcs[k].actor.Organization,
 		Service: mt.Service, Location: mt.Location, Send: true,
 	}
 	if e.last >= 0 {
 		req.Replaces = s.refs[e.last].id
 		s.m.rereferrals++
 	}
-	r, err := s.eng.Create(s.ctx, sender, req)
+	eng, err := s.creator(k)
+	if err != nil {
+		return err
+	}
+	r, err := eng.Create(s.ctx, s.senderOf(e), req)
 	if err != nil {
 		return fmt.Errorf("create referral: %w", err)
 	}
-	rf := ref{id: r.ID, ep: ep, svc: k, slot: -1, created: stamp(r.Created)}
+	rf := ref{id: r.ID, ep: ep, svc: k, slot: -1, created: stamp(r.Created), attempt: uint8(len(e.tried) - 1)}
 	if mt.DistanceM != nil {
 		rf.distKM = *mt.DistanceM / 1000
 	}
@@ -578,17 +846,15 @@ func (s *sim) refer(ep int32, site int32) error {
 	e.attempts++
 	s.open++
 	s.svcs[k].referred++
-	s.after(s.svcs[k].partner.AcknowledgeAfter.hours(s.partners), evAcknowledge, ri)
+	s.after(s.svcs[k].partner.ack.hours(s.draws(ri, drawAcknowledge)), evAcknowledge, ri)
 	return nil
 }
 
-func containsInt32(xs []int32, x int32) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
+// draws is the generator for one purpose of a referral: keyed by its episode
+// and which attempt of the episode it is.
+func (s *sim) draws(ri int32, purpose uint64) *rand.Rand {
+	rf := &s.refs[ri]
+	return s.rng.at(purpose, keyOf(s.eps[rf.ep].key, uint64(rf.attempt)))
 }
 
 // record copies what the engine returned into the replication's view.
@@ -625,7 +891,7 @@ func (s *sim) acknowledge(ri int32) error {
 	if err := s.do(ri, lifecycle.TriggerAcknowledge, lifecycle.Command{}); err != nil {
 		return err
 	}
-	s.after(s.svcs[s.refs[ri].svc].partner.DecideAfter.hours(s.partners), evDecide, ri)
+	s.after(s.svcs[s.refs[ri].svc].partner.decide.hours(s.draws(ri, drawDecide)), evDecide, ri)
 	return nil
 }
 
@@ -634,15 +900,28 @@ func (s *sim) decide(ri int32) error {
 	if rf.status != referral.StatusRequested || rf.milestone[1] == 0 {
 		return nil // not acknowledged: expired meanwhile
 	}
-	st := &s.svcs[rf.svc]
+	k := rf.svc
+	st := &s.svcs[k]
 	reason := ""
-	if st.slots > 0 && st.busy >= st.slots && st.waitLimit >= 0 && len(st.queue)-st.head >= st.waitLimit {
+	hold := holdNone
+	switch {
+	case st.closed:
+		reason = "service-not-offered"
+	case st.slots == 0:
+	case s.hold && st.available() > 0:
+		hold = holdSlot
+	case s.hold && (st.waitLimit < 0 || st.waiting+st.heldWait < st.waitLimit):
+		hold = holdWait
+	case s.hold:
 		reason = "no-capacity"
-	} else {
-		x := s.partners.Float64()
-		for _, d := range st.partner.Decline {
+	case st.available() <= 0 && st.waitLimit >= 0 && st.waiting >= st.waitLimit:
+		reason = "no-capacity"
+	}
+	if reason == "" {
+		x := s.draws(ri, drawDecline).Float64()
+		for _, d := range st.partner.p.Decline {
 			if x < d.P {
-				reason = d.Reason
+				reason, hold = d.Reason, holdNone
 				break
 			}
 			x -= d.P
@@ -657,7 +936,30 @@ func (s *sim) decide(ri int32) error {
 	if err := s.do(ri, lifecycle.TriggerAccept, lifecycle.Command{}); err != nil {
 		return err
 	}
-	s.after(st.partner.ContactAfter.hours(s.partners), evContact, ri)
+	st.accepted++
+	rf.hold = hold
+	switch hold {
+	case holdSlot:
+		s.adjust(k, 0, 0, 1, 0)
+	case holdWait:
+		s.adjust(k, 0, 0, 0, 1)
+	}
+	s.after(st.partner.contact.hours(s.draws(ri, drawContact)), evContact, ri)
+	return nil
+}
+
+// release gives up the place an accepted referral held, if any.
+func (s *sim) release(ri int32) error {
+	rf := &s.refs[ri]
+	h := rf.hold
+	rf.hold = holdNone
+	switch h {
+	case holdSlot:
+		s.adjust(rf.svc, 0, 0, -1, 0)
+		return s.slotFreed(rf.svc)
+	case holdWait:
+		s.adjust(rf.svc, 0, 0, 0, -1)
+	}
 	return nil
 }
 
@@ -666,11 +968,11 @@ func (s *sim) decide(ri int32) error {
 func (s *sim) rerefer(ri int32) error {
 	rf := &s.refs[ri]
 	e := &s.eps[rf.ep]
-	if e.attempts > s.sc.Policy.MaxRereferrals {
+	if int(e.attempts) > s.pol.maxRereferrals {
 		s.unmet(e.person, e.need.Domain, rf.reason)
 		return nil
 	}
-	return s.refer(rf.ep, e.site)
+	return s.refer(rf.ep)
 }
 
 func (s *sim) contact(ri int32) error {
@@ -678,22 +980,93 @@ func (s *sim) contact(ri int32) error {
 	if rf.status != referral.StatusAccepted {
 		return nil
 	}
-	st := &s.svcs[rf.svc]
-	if s.partners.Float64() >= st.partner.Reach {
+	k := rf.svc
+	st := &s.svcs[k]
+	if s.draws(ri, drawReach).Float64() >= st.partner.p.Reach {
+		if err := s.release(ri); err != nil {
+			return err
+		}
 		return s.fail(ri, "unable-to-contact")
 	}
 	rf.queuedAt = s.clock
-	if st.slots == 0 || st.busy < st.slots {
-		return s.begin(ri)
+	inWindow := s.clock >= s.warm && s.clock < s.end
+	if inWindow {
+		st.reached++
 	}
-	if st.waitLimit >= 0 && len(st.queue)-st.head >= st.waitLimit {
+	h := rf.hold
+	rf.hold = holdNone
+	switch h {
+	case holdSlot:
+		s.adjust(k, 0, 0, -1, 0)
+	case holdWait:
+		s.adjust(k, 0, 0, 0, -1)
+	}
+	// A held slot is the person's; otherwise they start only when a slot is
+	// free and nobody is waiting before them. (A held slot can be missing only
+	// after the service's capacity was cut: the person then waits.)
+	if st.slots == 0 || (h == holdSlot && len(st.free) > 0) || (st.available() > 0 && st.waiting == 0) {
+		started, err := s.begin(ri)
+		if err != nil || started {
+			return err
+		}
+		return s.slotFreed(k) // a no-show leaves the slot to whoever waits
+	}
+	if h == holdNone && st.waitLimit >= 0 && st.waiting >= st.waitLimit {
 		return s.fail(ri, "no-capacity")
 	}
 	if err := s.do(ri, lifecycle.TriggerHold, lifecycle.Command{Reason: "waitlisted"}); err != nil {
 		return err
 	}
+	if inWindow {
+		st.waited++
+	}
+	rf.inQueue = true
 	st.queue = append(st.queue, ri)
-	s.capacityChanged(rf.svc)
+	s.adjust(k, 0, 1, 0, 0)
+	if pm := st.partner.pat; pm != nil {
+		s.after(pm.hours(s.draws(ri, drawPatience)), evAbandon, ri)
+	}
+	if w := s.maxWait(k); w > 0 {
+		s.after(w, evWaitExpire, ri)
+	}
+	return nil
+}
+
+// maxWait is how long service k keeps people on its waitlist (0: no limit).
+func (s *sim) maxWait(k int32) time.Duration {
+	if p := s.svcs[k].policy; p != nil && p.MaxWait != nil {
+		return time.Duration(*p.MaxWait)
+	}
+	return s.pol.maxWait
+}
+
+// leaveQueue takes a waiting person off the waitlist: they gave up
+// (ReasonAbandoned, the need is unmet) or the service dropped them
+// (ReasonWaitlistExpired, the need is re-referred).
+func (s *sim) leaveQueue(ri int32, reason string) error {
+	rf := &s.refs[ri]
+	if !rf.inQueue {
+		return nil // started, or left for the other reason, meanwhile
+	}
+	rf.inQueue = false
+	k := rf.svc
+	st := &s.svcs[k]
+	s.adjust(k, 0, -1, 0, 0)
+	if rf.queuedAt >= s.warm && rf.queuedAt < s.end {
+		if reason == ReasonAbandoned {
+			st.abandoned++
+		} else {
+			st.expired++
+		}
+	}
+	if err := s.do(ri, lifecycle.TriggerFail, lifecycle.Command{Reason: reason}); err != nil {
+		return err
+	}
+	if reason == ReasonWaitlistExpired {
+		return s.rerefer(ri)
+	}
+	e := &s.eps[rf.ep]
+	s.unmet(e.person, e.need.Domain, reason)
 	return nil
 }
 
@@ -707,77 +1080,156 @@ func (s *sim) fail(ri int32, reason string) error {
 }
 
 // begin gives a free slot to a referral that reached the front, unless the
-// person does not show up.
-func (s *sim) begin(ri int32) error {
+// person does not show up; started says which.
+func (s *sim) begin(ri int32) (started bool, err error) {
 	rf := &s.refs[ri]
-	st := &s.svcs[rf.svc]
-	show := 1 - st.partner.NoShow
-	if ft := st.partner.FollowThrough; ft != nil {
+	k := rf.svc
+	st := &s.svcs[k]
+	show := 1 - st.partner.p.NoShow
+	if ft := st.partner.p.FollowThrough; ft != nil {
 		show *= ft.Base * math.Exp2(-rf.distKM/ft.HalfDistanceKM)
 	}
-	if s.partners.Float64() >= show {
-		return s.fail(ri, "no-show")
+	if s.draws(ri, drawShow).Float64() >= show {
+		return false, s.fail(ri, "no-show")
 	}
 	t := lifecycle.TriggerStart
 	if rf.status == referral.StatusOnHold {
 		t = lifecycle.TriggerResume
 	}
 	if err := s.do(ri, t, lifecycle.Command{}); err != nil {
-		return err
+		return false, err
 	}
-	st.account(s)
-	st.busy++
-	st.maxBusy = max(st.maxBusy, st.busy)
 	if st.slots > 0 {
-		if st.busy > st.slots || len(st.free) == 0 {
-			return fmt.Errorf("service %d: slot used twice: %w", rf.svc, errSlot)
+		if len(st.free) == 0 {
+			return false, fmt.Errorf("service %d: slot used twice: %w", k, errSlot)
 		}
 		rf.slot = st.free[len(st.free)-1]
 		st.free = st.free[:len(st.free)-1]
+		if st.used != nil {
+			st.used[rf.slot] = true
+		}
 	}
+	s.adjust(k, 1, 0, 0, 0)
 	if rf.queuedAt >= s.warm && rf.queuedAt < s.end {
 		st.waitNs += float64(s.clock - rf.queuedAt)
 		st.waitN++
 	}
-	s.capacityChanged(rf.svc)
-	s.after(st.serviceTime.hours(s.services), evFinish, ri)
-	return nil
+	s.after(st.serviceTime.hours(s.draws(ri, drawService)), evFinish, ri)
+	return true, nil
 }
 
 var errSlot = errors.New("simulation: capacity invariant broken")
 
 func (s *sim) finish(ri int32) error {
 	rf := &s.refs[ri]
-	st := &s.svcs[rf.svc]
+	k := rf.svc
+	st := &s.svcs[k]
 	if err := s.do(ri, lifecycle.TriggerComplete, lifecycle.Command{Outcome: &referral.Outcome{Code: "got-help"}}); err != nil {
 		return err
 	}
-	st.account(s)
-	st.busy--
+	s.adjust(k, -1, 0, 0, 0)
 	if rf.slot >= 0 {
-		st.free = append(st.free, rf.slot)
+		if st.used != nil {
+			st.used[rf.slot] = false
+		}
+		if int(rf.slot) < st.slots {
+			st.free = append(st.free, rf.slot)
+		}
 	}
 	st.served++
-	for st.head < len(st.queue) && (st.slots == 0 || st.busy < st.slots) {
+	if err := s.pathway(ri); err != nil {
+		return err
+	}
+	return s.slotFreed(k)
+}
+
+// slotFreed starts waiting people while service k has free slots.
+func (s *sim) slotFreed(k int32) error {
+	st := &s.svcs[k]
+	for st.waiting > 0 && (st.slots == 0 || st.available() > 0) {
 		next := st.queue[st.head]
 		st.head++
 		if st.head > 1024 && st.head*2 > len(st.queue) {
 			st.queue = append(st.queue[:0], st.queue[st.head:]...)
 			st.head = 0
 		}
-		if err := s.begin(next); err != nil {
+		if !s.refs[next].inQueue {
+			continue // left the waitlist earlier
+		}
+		s.refs[next].inQueue = false
+		s.adjust(k, 0, -1, 0, 0)
+		if _, err := s.begin(next); err != nil {
 			return err
 		}
 	}
-	s.capacityChanged(rf.svc)
 	return nil
 }
 
-// account adds the slot-time used since the last change, within the window.
+// pathway starts the needs a completed referral leads to.
+func (s *sim) pathway(ri int32) error {
+	if len(s.pathways) == 0 {
+		return nil
+	}
+	rf := &s.refs[ri]
+	parent := s.eps[rf.ep]
+	if parent.depth >= MaxPathwayDepth {
+		return nil
+	}
+	for i, pw := range s.pathways {
+		if pw.from != parent.need.Domain || (pw.fromService >= 0 && pw.fromService != s.svcs[rf.svc].listed) {
+			continue
+		}
+		r := s.draws(ri, drawPathway+uint64(i))
+		if r.Float64() >= pw.p {
+			continue
+		}
+		var delay time.Duration
+		if pw.after != nil {
+			delay = pw.after.hours(r)
+		}
+		s.m.pathwayNeeds++
+		s.eps = append(s.eps, episode{
+			person: parent.person, need: referral.Need{Domain: pw.to, Urgency: referral.Routine}, last: -1,
+			sender: -1 - rf.svc, depth: parent.depth + 1, key: keyOf(parent.key, 0x9a7_0000+uint64(i)),
+		})
+		s.after(delay, evRefer, int32(len(s.eps)-1))
+	}
+	return nil
+}
+
+// adjust changes service k's counts (in service, waiting, held slots, held
+// waitlist places), keeping its measures and time series and the index's view
+// of its capacity in step.
+func (s *sim) adjust(k int32, busy, waiting, held, heldWait int) {
+	st := &s.svcs[k]
+	if busy != 0 || waiting != 0 {
+		st.account(s)
+		for _, i := range [2]int32{0, st.series} {
+			if i < 0 {
+				continue
+			}
+			ss := &s.series[i]
+			ss.busy.set(s.clock, ss.busy.value+busy, s.bucket)
+			ss.queue.set(s.clock, ss.queue.value+waiting, s.bucket)
+		}
+	}
+	st.busy += busy
+	st.waiting += waiting
+	st.held += held
+	st.heldWait += heldWait
+	st.maxBusy = max(st.maxBusy, st.busy)
+	st.maxQueue = max(st.maxQueue, st.waiting)
+	s.capacityChanged(k)
+}
+
+// account adds the slot-time used, the slot-time offered and the queue-time
+// waited since the last change, within the window.
 func (st *svcState) account(s *sim) {
 	from, to := max(st.lastT, s.warm), min(s.clock, s.end)
 	if to > from {
 		st.busyNs += float64(st.busy) * float64(to-from)
+		st.queueNs += float64(st.waiting) * float64(to-from)
+		st.slotNs += float64(st.slots) * float64(to-from)
 	}
 	st.lastT = s.clock
 }
@@ -807,6 +1259,11 @@ func (s *sim) flushCapacity() error {
 		}
 		s.refreshAt = (s.clock/every + 1) * every
 	}
+	return s.publish()
+}
+
+// publish sends the changed capacities to the index now.
+func (s *sim) publish() error {
 	s.changes = s.changes[:0]
 	for _, k := range s.dirty {
 		st := &s.svcs[k]
@@ -862,6 +1319,113 @@ func (s *sim) sweep() error {
 		s.after(time.Duration(s.sc.Policy.SweepEvery), evSweep, 0)
 	}
 	return nil
+}
+
+// change applies one of the scenario's dated changes.
+func (s *sim) change(i int32) error {
+	c := &s.sc.Changes[i]
+	switch {
+	case c.Site != "":
+		return nil // rates are read by the arrival process at their times
+	case c.Service != "":
+		k := int32(s.sc.service(c.Service))
+		st := &s.svcs[k]
+		if c.Capacity != nil {
+			s.resize(k, c.Capacity)
+		}
+		if p := c.Policy; p != nil {
+			np := ServicePolicy{}
+			if st.policy != nil {
+				np = *st.policy
+			}
+			if p.AcknowledgeWithin != nil {
+				np.AcknowledgeWithin = p.AcknowledgeWithin
+			}
+			if p.AcceptWithin != nil {
+				np.AcceptWithin = p.AcceptWithin
+			}
+			if p.MaxWait != nil {
+				np.MaxWait = p.MaxWait
+			}
+			st.policy = &np
+		}
+		if c.Closed != nil && *c.Closed != st.closed {
+			st.closed = *c.Closed
+			if err := s.publish(); err != nil {
+				return err
+			}
+			svc, ok := s.ix.Snapshot().Service(st.id)
+			if !ok {
+				return fmt.Errorf("service %s left the index: %w", st.name, errSlot)
+			}
+			svc.Status = referral.ServiceActive
+			if st.closed {
+				svc.Status = referral.ServiceTemporarilyClosed
+			}
+			s.m.indexUpdates++
+			if err := s.ix.Update(s.ctx, matching.Put(svc)); err != nil {
+				return err
+			}
+		}
+		return s.slotFreed(k)
+	}
+	p := c.Policy
+	if p.RadiusKM != nil {
+		s.pol.radiusKM = *p.RadiusKM
+	}
+	if p.WhenFull != nil {
+		s.pol.whenFull = *p.WhenFull
+	}
+	if p.MaxRereferrals != nil {
+		s.pol.maxRereferrals = *p.MaxRereferrals
+	}
+	if p.MaxWait != nil {
+		s.pol.maxWait = time.Duration(*p.MaxWait)
+	}
+	for j, d := range []*Duration{p.AcknowledgeWithin, p.AcceptWithin, p.ExpireAfter} {
+		if d != nil {
+			s.pol.deadlines[j] = time.Duration(*d)
+		}
+	}
+	eng, err := s.engine(s.pol.deadlines)
+	if err != nil {
+		return err
+	}
+	s.eng = eng
+	return nil
+}
+
+// resize gives service k a new capacity. Nobody in service is preempted: slot
+// numbers at or above the new count are retired as their people finish.
+func (s *sim) resize(k int32, c *Capacity) {
+	st := &s.svcs[k]
+	if st.used == nil {
+		// Before its first change a service's slots are 0 to slots−1, in use
+		// unless free.
+		st.used = make([]bool, st.slots)
+		for i := range st.used {
+			st.used[i] = true
+		}
+		for _, f := range st.free {
+			st.used[f] = false
+		}
+	}
+	for len(st.used) < c.Slots {
+		st.used = append(st.used, false)
+	}
+	st.free = st.free[:0]
+	for n := c.Slots - 1; n >= 0; n-- {
+		if !st.used[n] {
+			st.free = append(st.free, int32(n))
+		}
+	}
+	st.account(s)
+	st.slots = c.Slots
+	st.waitLimit = -1
+	if c.Waitlist != nil {
+		st.waitLimit = *c.Waitlist
+	}
+	s.capacityChanged(k)
 }
 
 // unmet counts a need that ended without service.

@@ -8,6 +8,10 @@ const (
 	evContact
 	evFinish
 	evSweep
+	evAbandon
+	evWaitExpire
+	evChange
+	evRefer
 )
 
 // event is one scheduled happening. at is nanoseconds of virtual time since the
@@ -17,7 +21,7 @@ type event struct {
 	at   int64
 	seq  uint64
 	kind uint8
-	arg  int32 // a site for arrivals, a referral otherwise
+	arg  int32 // a site, a referral, a change or an episode, by kind
 }
 
 func (e *event) before(o *event) bool {

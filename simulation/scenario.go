@@ -2,7 +2,6 @@ package simulation
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,22 +20,36 @@ import (
 // Limits on a scenario, so that a hostile or mistyped file cannot ask for more
 // than a machine can hold.
 const (
-	MaxPopulation  = 5_000_000
-	MaxSites       = 1_000
-	MaxServices    = 100_000
-	MaxLocations   = 1_000_000
-	MaxHorizon     = 10 * 365 * 24 * time.Hour
-	MaxArrivals    = 50_000_000
-	MaxRereferrals = 20
+	MaxScenarioBytes = 16 << 20
+	MaxPopulation    = 5_000_000
+	MaxSites         = 1_000
+	MaxServices      = 100_000
+	MaxLocations     = 1_000_000
+	MaxHorizon       = 10 * 365 * 24 * time.Hour
+	MaxArrivals      = 50_000_000
+	MaxRereferrals   = 20
+	// MaxChanges is the most dated changes a scenario may list.
+	MaxChanges = 1_000
+	// MaxPathways is the most pathways a scenario may list, and MaxPathwayDepth
+	// the longest chain of needs one arrival's need can lead to through them.
+	MaxPathways     = 100
+	MaxPathwayDepth = 10
+	// MaxBuckets bounds the time-series buckets over the arrival period.
+	MaxBuckets = 10_000
+	// MaxCatchmentKM is the widest site catchment.
+	MaxCatchmentKM = 500
 )
 
 // Scenario describes a referral network to simulate: who lives where, how they
 // are screened, where they present, which services exist with what capacity, how
-// partners behave and which policies apply. Times of day are UTC.
+// partners behave, which policies apply, and how all that changes over time.
 type Scenario struct {
 	Name string `json:"name"`
 	// Start is the virtual time the simulation begins.
 	Start time.Time `json:"start"`
+	// TimeZone is the IANA time zone (e.g. "America/Chicago") whose local hour,
+	// weekday and month the sites' arrival profiles follow; empty means UTC.
+	TimeZone string `json:"time_zone,omitempty"`
 	// Duration is how long people keep arriving.
 	Duration Duration `json:"duration"`
 	// Warmup is excluded from utilisation and waiting-time measures, so they
@@ -44,26 +57,36 @@ type Scenario struct {
 	Warmup Duration `json:"warmup,omitempty"`
 	// Drain is how long after Duration open referrals may run to their end; what is
 	// still open then is reported by its status. Zero means 365 days.
-	Drain      Duration    `json:"drain,omitempty"`
-	Population Population  `json:"population"`
-	Screening  Screening   `json:"screening"`
-	Sites      []Site      `json:"sites"`
-	Services   []Service   `json:"services,omitempty"`
-	Synthetic  *Synthetic  `json:"synthetic_directory,omitempty"`
-	Partners   Partners    `json:"partners"`
-	Policy     Policy      `json:"policy"`
-	points     []placement // read from Population.PointsFile
+	Drain      Duration   `json:"drain,omitempty"`
+	Population Population `json:"population"`
+	Screening  Screening  `json:"screening"`
+	Sites      []Site     `json:"sites"`
+	Services   []Service  `json:"services,omitempty"`
+	Synthetic  *Synthetic `json:"synthetic_directory,omitempty"`
+	Partners   Partners   `json:"partners"`
+	Policy     Policy     `json:"policy"`
+	// Pathways send people on: completing a service for one need leads, with a
+	// probability, to a referral for another.
+	Pathways []Pathway `json:"pathways,omitempty"`
+	// Changes are dated changes to the world: a service's capacity changes or it
+	// closes, a site's arrival rate steps, a policy changes.
+	Changes []Change `json:"changes,omitempty"`
+	// Calibration describes where a calibrated scenario came from (package
+	// simulation/calibrate writes it); the simulation ignores it.
+	Calibration *Calibration `json:"calibration,omitempty"`
+	points      []placement  // read from Population.PointsFile
 }
 
 // Population is the people who may present at the referring sites.
 type Population struct {
 	// Size is the number of distinct people; each arrival is one of them, drawn
-	// uniformly, so a person may present more than once.
+	// uniformly (among those in the site's catchment, if it has one), so a person
+	// may present more than once.
 	Size int `json:"size"`
 	// Centres scatter people around places (a normal distribution of SDKM
-	// kilometres per axis); PointsFile instead names a CSV file of
-	// latitude,longitude[,state,county,zip] rows (relative to the scenario file)
-	// people are placed at. Exactly one of the two.
+	// kilometres per axis); PointsFile instead names a CSV file, relative to the
+	// scenario file, of the places people live: see Load for its columns.
+	// Exactly one of the two.
 	Centres    []Centre `json:"centres,omitempty"`
 	PointsFile string   `json:"points_file,omitempty"`
 	// Age in years.
@@ -101,10 +124,12 @@ type LanguageChoice struct {
 	Weight    float64  `json:"weight"`
 }
 
-// Screening says which instrument screens people and how they answer it.
+// Screening says how people's needs are found: screened with a built-in
+// instrument (Instrument, with Prevalence or Answers), or, for a network whose
+// screening is not modelled (a calibrated twin), drawn directly (Needs).
 type Screening struct {
 	// Instrument is a built-in instrument id ("ahc-hrsn", "hunger-vital-sign").
-	Instrument string `json:"instrument"`
+	Instrument string `json:"instrument,omitempty"`
 	// Coverage is the share of arrivals screened (1 screens everyone). Needs of
 	// people not screened go unmet with the reason "not-screened".
 	Coverage float64 `json:"coverage"`
@@ -115,6 +140,9 @@ type Screening struct {
 	// override Prevalence for the items they name. Items named by neither are
 	// answered with the instrument's lowest-risk option.
 	Answers []ItemAnswers `json:"answers,omitempty"`
+	// Needs, instead of an instrument, gives each arrival each domain's need
+	// with its probability, independently, as a routine need.
+	Needs []DomainRate `json:"needs,omitempty"`
 }
 
 // DomainRate is the prevalence of one domain.
@@ -130,18 +158,29 @@ type ItemAnswers struct {
 }
 
 // Site is a referring organization where people present (a clinic, an ED).
-// Arrivals are Poisson at RatePerDay; with Hourly (24 multipliers by UTC hour of
-// day) the rate during hour h is RatePerDay × Hourly[h], so a day brings
-// RatePerDay × the multipliers' mean arrivals on average.
+// Arrivals are a Poisson process whose rate per day is RatePerDay times the
+// multipliers of the local hour of day (Hourly, 24 values), day of the week
+// (Weekday, 7 values from Monday) and month (Monthly, 12 values from January),
+// those given, times 1 + TrendPerYear × the years since the start (never below
+// 0), with steps from the scenario's dated changes. So with Hourly alone a day
+// brings RatePerDay × the multipliers' mean arrivals on average. The rate is
+// held constant within each local hour.
 type Site struct {
-	Name       string    `json:"name"`
-	Latitude   float64   `json:"latitude"`
-	Longitude  float64   `json:"longitude"`
-	RatePerDay float64   `json:"rate_per_day"`
-	Hourly     []float64 `json:"hourly,omitempty"`
+	Name         string    `json:"name"`
+	Latitude     float64   `json:"latitude"`
+	Longitude    float64   `json:"longitude"`
+	RatePerDay   float64   `json:"rate_per_day"`
+	Hourly       []float64 `json:"hourly,omitempty"`
+	Weekday      []float64 `json:"weekday,omitempty"`
+	Monthly      []float64 `json:"monthly,omitempty"`
+	TrendPerYear float64   `json:"trend_per_year,omitempty"`
+	// CatchmentKM, when above 0, makes the people arriving at the site those of
+	// the population who live within this distance of it; 0 draws from everyone.
+	CatchmentKM float64 `json:"catchment_km,omitempty"`
 }
 
 // Service is one service in the scenario's directory, with one location.
+// Names are unique: dated changes and overrides name services by them.
 type Service struct {
 	Name        string            `json:"name"`
 	Latitude    float64           `json:"latitude"`
@@ -157,6 +196,9 @@ type Service struct {
 	ServiceTime Dist `json:"service_time"`
 	// Partner overrides the scenario's partner behaviour for this service.
 	Partner *Partners `json:"partner,omitempty"`
+	// Policy overrides the network's deadlines and waitlist limit for this
+	// service.
+	Policy *ServicePolicy `json:"policy,omitempty"`
 }
 
 // Capacity is a service's room: Slots people served at once, and a waitlist of at
@@ -167,10 +209,20 @@ type Capacity struct {
 	Waitlist *int `json:"waitlist,omitempty"`
 }
 
+// ServicePolicy is what one service decides differently from the network: its
+// deadlines (nil: the network's; "0s": none) and how long a person may stay on
+// its waitlist (nil: the network's).
+type ServicePolicy struct {
+	AcknowledgeWithin *Duration `json:"acknowledge_within,omitempty"`
+	AcceptWithin      *Duration `json:"accept_within,omitempty"`
+	MaxWait           *Duration `json:"max_wait,omitempty"`
+}
+
 // Synthetic adds a generated national directory (package matching/synth) of
 // about Locations service locations. Services that publish capacity get their
 // published open slots plus one as Slots and their waitlist as Waitlist; the
-// rest are unlimited.
+// rest are unlimited. They are reported by readable made-up names ("Food
+// pantry 00042 (Chicago)").
 type Synthetic struct {
 	Seed        uint64 `json:"seed"`
 	Locations   int    `json:"locations"`
@@ -186,7 +238,8 @@ type Partners struct {
 	DecideAfter Dist `json:"decide_after"`
 	// Decline lists the probability of declining for each reason (codes from
 	// lifecycle.DefaultCodes().Decline); the probabilities add up to at most 1.
-	// A full service without waitlist room declines with "no-capacity" regardless.
+	// A service without room declines with "no-capacity" regardless (see
+	// Policy.Acceptance).
 	Decline []ReasonRate `json:"decline,omitempty"`
 	// ContactAfter is from acceptance to reaching (or giving up on) the person.
 	ContactAfter Dist `json:"contact_after"`
@@ -199,6 +252,9 @@ type Partners struct {
 	// FollowThrough makes showing up less likely the farther the service is:
 	// the person comes with probability Base × 2^(−distance/HalfDistanceKM).
 	FollowThrough *FollowThrough `json:"follow_through,omitempty"`
+	// Patience is how long, in hours, a person waits on a waitlist before giving
+	// up (failed, "abandoned"; the need goes unmet); nil: people wait for ever.
+	Patience *Dist `json:"patience,omitempty"`
 }
 
 // ReasonRate is the probability of one decline reason.
@@ -213,6 +269,21 @@ type FollowThrough struct {
 	HalfDistanceKM float64 `json:"half_distance_km"`
 }
 
+// Acceptance rules (Policy.Acceptance).
+const (
+	// AcceptanceHolds: accepting a referral holds a place for the person, a
+	// free slot if there is one and otherwise a waitlist place, until they are
+	// reached and start or join the waitlist (or are not reached, or do not
+	// come). A service with neither declines "no-capacity". No referral then
+	// fails for capacity after being accepted.
+	AcceptanceHolds = "hold"
+	// AcceptanceNoHold: accepting holds nothing; room is looked for when the
+	// person is reached, and a referral accepted when there was room may fail
+	// "no-capacity" then, if slots and waitlist have filled meanwhile. This is
+	// how refkit simulated before holding existed.
+	AcceptanceNoHold = "none"
+)
+
 // Policy is what the network decides: how to search, how long partners have,
 // and how often to re-refer.
 type Policy struct {
@@ -224,15 +295,21 @@ type Policy struct {
 	// WhenFull is "exclude" (full services are not offered) or "rank" (they are,
 	// ranked down, and will decline for capacity).
 	WhenFull matching.Full `json:"when_full"`
+	// Acceptance is AcceptanceHolds ("hold", the default when empty) or
+	// AcceptanceNoHold ("none").
+	Acceptance string `json:"acceptance,omitempty"`
 	// AcknowledgeWithin, AcceptWithin and ExpireAfter are the lifecycle deadlines
-	// (lifecycle.Deadlines); zero sets none.
+	// (lifecycle.Deadlines); zero sets none. Services may set their own.
 	AcknowledgeWithin Duration `json:"acknowledge_within,omitempty"`
 	AcceptWithin      Duration `json:"accept_within,omitempty"`
 	ExpireAfter       Duration `json:"expire_after,omitempty"`
 	// SweepEvery is how often the deadline sweep runs; required with deadlines.
 	SweepEvery Duration `json:"sweep_every,omitempty"`
+	// MaxWait is how long a person may stay on a waitlist: then the referral
+	// fails "waitlist-expired" and the need is re-referred (0: no limit).
+	MaxWait Duration `json:"max_wait,omitempty"`
 	// MaxRereferrals is how many times a need is re-referred, to the next best
-	// service not yet tried, after a decline or an expiry.
+	// service not yet tried, after a decline, an expiry or a waitlist expiry.
 	MaxRereferrals int `json:"max_rereferrals,omitempty"`
 	// AreaResolution is the H3 resolution unmet needs are counted by area at
 	// (0 means 6, cells of about 36 km²).
@@ -242,20 +319,95 @@ type Policy struct {
 	// live capacity; a period models a directory fed by daily (or hourly)
 	// capacity reports. Partners still decline for capacity when full.
 	CapacityRefresh Duration `json:"capacity_refresh,omitempty"`
-	// ClosureBucket is the width of the closure-rate-over-time buckets (0: 1 day).
+	// ClosureBucket is the width of the time-series buckets: closure rate by
+	// creation time, occupancy and queues (0: 1 day).
 	ClosureBucket Duration `json:"closure_bucket,omitempty"`
 }
 
-// placement is one place a person can live.
-type placement struct {
-	lat, lon           float64
-	state, county, zip string
+// Pathway is a referral that follows a completed one: completing a service
+// for a need in domain From (at service FromService, when set) leads, with
+// probability P, to a referral for a need in domain To, made by the service's
+// organization After hours later (nil: at once).
+type Pathway struct {
+	From        referral.Domain `json:"from"`
+	FromService string          `json:"from_service,omitempty"`
+	To          referral.Domain `json:"to"`
+	P           float64         `json:"p"`
+	After       *Dist           `json:"after,omitempty"`
 }
 
-// Parse decodes a scenario strictly (unknown fields and trailing data are errors)
-// and validates it. A scenario naming a points file must be read with Load.
-func Parse(data []byte) (*Scenario, error) {
-	s, err := decode(data)
+// Change is a dated change to the world, at time At. Its target is a service
+// (Service names it: Capacity, Closed or Policy's deadlines and max_wait), a
+// site (Site names it: RatePerDay) or, with neither, the network (Policy).
+//
+// A closed service is not offered by the matcher; referrals waiting for its
+// decision are declined "service-not-offered", and people it has accepted are
+// still served. Fewer slots preempt nobody: people in service finish, and new
+// ones start when a slot frees under the new number. Deadlines apply to
+// referrals sent from the change on.
+type Change struct {
+	At         time.Time     `json:"at"`
+	Service    string        `json:"service,omitempty"`
+	Site       string        `json:"site,omitempty"`
+	Capacity   *Capacity     `json:"capacity,omitempty"`
+	Closed     *bool         `json:"closed,omitempty"`
+	RatePerDay *float64      `json:"rate_per_day,omitempty"`
+	Policy     *PolicyChange `json:"policy,omitempty"`
+}
+
+// PolicyChange changes the policy fields it sets.
+type PolicyChange struct {
+	RadiusKM          *float64       `json:"radius_km,omitempty"`
+	WhenFull          *matching.Full `json:"when_full,omitempty"`
+	AcknowledgeWithin *Duration      `json:"acknowledge_within,omitempty"`
+	AcceptWithin      *Duration      `json:"accept_within,omitempty"`
+	ExpireAfter       *Duration      `json:"expire_after,omitempty"`
+	MaxWait           *Duration      `json:"max_wait,omitempty"`
+	MaxRereferrals    *int           `json:"max_rereferrals,omitempty"`
+}
+
+// Calibration records where a calibrated scenario's parameters came from and
+// how well they fit; package simulation/calibrate writes it, the simulation
+// ignores it.
+type Calibration struct {
+	Source    string    `json:"source"`
+	Network   string    `json:"network"`
+	From      time.Time `json:"from"`
+	To        time.Time `json:"to"`
+	Referrals int       `json:"referrals"`
+	// Arrivals is the goodness of fit of the sites' hour-of-day × weekday
+	// arrival profiles (a chi-square test of the counts in the 168 hours of the
+	// week against the fitted multiplicative profile).
+	Arrivals *ChiSquare `json:"arrivals,omitempty"`
+	// Estimates lists each estimated rate or probability with its 95% interval.
+	Estimates []Estimate `json:"estimates,omitempty"`
+	// Notes say what could not be estimated and what was assumed instead.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// ChiSquare is a chi-square goodness-of-fit test.
+type ChiSquare struct {
+	Statistic float64 `json:"statistic"`
+	DF        int     `json:"df"`
+	PValue    float64 `json:"p_value"`
+}
+
+// Estimate is one estimated parameter, named by its path in the scenario, with
+// its 95% confidence interval (Wilson for probabilities) and the number of
+// observations it rests on.
+type Estimate struct {
+	Parameter string  `json:"parameter"`
+	Value     float64 `json:"value"`
+	Low       float64 `json:"ci95_low"`
+	High      float64 `json:"ci95_high"`
+	N         int     `json:"n"`
+}
+
+// Parse decodes a scenario strictly (unknown fields and trailing data are
+// errors), applies the overrides in order (see Set) and validates it. A
+// scenario naming a points file must be read with Load.
+func Parse(data []byte, sets ...Set) (*Scenario, error) {
+	s, err := decode(data, sets)
 	if err != nil {
 		return nil, err
 	}
@@ -268,14 +420,22 @@ func Parse(data []byte) (*Scenario, error) {
 	return s, nil
 }
 
-// Load reads, decodes and validates a scenario file, and the points file it
-// names, relative to the scenario's directory.
-func Load(path string) (*Scenario, error) {
-	data, err := os.ReadFile(path)
+// Load reads a scenario file (at most MaxScenarioBytes), decodes it strictly,
+// applies the overrides in order (see Set), reads the points file it names,
+// relative to the scenario's directory, and validates the whole.
+//
+// A points file is CSV, at most MaxPointsBytes and MaxPopulation rows. Without
+// a header its columns are latitude,longitude[,state,county,zip]. A header
+// names the columns instead, in any order: latitude and longitude, or h3_cell
+// (people are placed uniformly within the cell); and optionally weight (people
+// are placed at a row with probability proportional to it; 1 without), state,
+// county and zip.
+func Load(path string, sets ...Set) (*Scenario, error) {
+	data, err := readBounded(path, MaxScenarioBytes)
 	if err != nil {
 		return nil, fmt.Errorf("scenario: %w", err)
 	}
-	s, err := decode(data)
+	s, err := decode(data, sets)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +447,7 @@ func Load(path string) (*Scenario, error) {
 		if err != nil {
 			return nil, fmt.Errorf("population.points_file: %w", err)
 		}
-		s.points, err = readPoints(f)
+		s.points, err = readPoints(f, MaxPointsBytes)
 		f.Close()
 		if err != nil {
 			return nil, err
@@ -299,7 +459,37 @@ func Load(path string) (*Scenario, error) {
 	return s, nil
 }
 
-func decode(data []byte) (*Scenario, error) {
+// errTooLarge marks input over its size limit.
+var errTooLarge = errors.New("is larger than its limit")
+
+// readBounded reads a file of at most limit bytes, reading no more than
+// limit+1 whatever its size.
+func readBounded(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s %w of %d MiB: %w", filepath.Base(path), errTooLarge, limit>>20, referral.ErrInvalid)
+	}
+	return data, nil
+}
+
+func decode(data []byte, sets []Set) (*Scenario, error) {
+	if len(data) > MaxScenarioBytes {
+		return nil, referral.Invalid("scenario", "is larger than 16 MiB")
+	}
+	if len(sets) > 0 {
+		var err error
+		if data, err = apply(data, sets); err != nil {
+			return nil, err
+		}
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var s Scenario
@@ -320,56 +510,6 @@ func decode(data []byte) (*Scenario, error) {
 	return &s, nil
 }
 
-// readPoints reads latitude,longitude[,state,county,zip] rows; a first row that is
-// not numeric is a header.
-func readPoints(r io.Reader) ([]placement, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	var out []placement
-	for row := 0; ; row++ {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		field := "population.points_file[" + strconv.Itoa(row) + "]"
-		if err != nil {
-			return nil, referral.Invalid(field, "is not CSV")
-		}
-		if len(rec) < 2 || len(rec) > 5 {
-			return nil, referral.Invalid(field, "needs latitude,longitude[,state,county,zip]")
-		}
-		lat, err1 := strconv.ParseFloat(rec[0], 64)
-		lon, err2 := strconv.ParseFloat(rec[1], 64)
-		if err1 != nil || err2 != nil {
-			if row == 0 {
-				continue
-			}
-			return nil, referral.Invalid(field, "latitude and longitude must be numbers")
-		}
-		if err := (referral.Point{Latitude: lat, Longitude: lon}).Validate(); err != nil {
-			return nil, referral.Invalid(field, "is not a valid coordinate")
-		}
-		p := placement{lat: lat, lon: lon}
-		if len(rec) > 2 {
-			p.state = rec[2]
-		}
-		if len(rec) > 3 {
-			p.county = rec[3]
-		}
-		if len(rec) > 4 {
-			p.zip = rec[4]
-		}
-		out = append(out, p)
-		if len(out) > MaxPopulation {
-			return nil, referral.Invalid("population.points_file", "has too many rows")
-		}
-	}
-	if len(out) == 0 {
-		return nil, referral.Invalid("population.points_file", "has no rows")
-	}
-	return out, nil
-}
-
 func idx(field string, i int) string { return field + "[" + strconv.Itoa(i) + "]" }
 
 func probability(field string, p float64) error {
@@ -386,6 +526,27 @@ func point(field string, lat, lon float64) error {
 	return nil
 }
 
+// horizon is the arrival period and the drain after it.
+func (s *Scenario) horizon() time.Duration {
+	drain := time.Duration(s.Drain)
+	if drain == 0 {
+		drain = 365 * 24 * time.Hour
+	}
+	return time.Duration(s.Duration) + drain
+}
+
+// location is the scenario's time zone; Validate has checked it loads.
+func (s *Scenario) location() *time.Location {
+	if s.TimeZone == "" {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(s.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
 // Validate checks the scenario and reports the first problem as a
 // *referral.ValidationError naming the field ("services[2].capacity.slots").
 func (s *Scenario) Validate() error {
@@ -396,6 +557,7 @@ func (s *Scenario) Validate() error {
 		{"duration", s.Duration}, {"warmup", s.Warmup}, {"drain", s.Drain},
 		{"policy.acknowledge_within", s.Policy.AcknowledgeWithin}, {"policy.accept_within", s.Policy.AcceptWithin},
 		{"policy.expire_after", s.Policy.ExpireAfter}, {"policy.sweep_every", s.Policy.SweepEvery},
+		{"policy.max_wait", s.Policy.MaxWait},
 		{"policy.capacity_refresh", s.Policy.CapacityRefresh}, {"policy.closure_bucket", s.Policy.ClosureBucket},
 	} {
 		if err := checkDuration(d.field, d.d); err != nil {
@@ -404,6 +566,11 @@ func (s *Scenario) Validate() error {
 	}
 	if s.Start.IsZero() {
 		return referral.Invalid("start", "is required")
+	}
+	if s.TimeZone != "" {
+		if _, err := time.LoadLocation(s.TimeZone); err != nil || len(s.TimeZone) > 64 {
+			return referral.Invalid("time_zone", "is not an IANA time zone this machine knows")
+		}
 	}
 	if s.Duration <= 0 || time.Duration(s.Duration) > MaxHorizon {
 		return referral.Invalid("duration", "must be above 0 and at most 10 years")
@@ -420,41 +587,8 @@ func (s *Scenario) Validate() error {
 	if err := s.Screening.validate(); err != nil {
 		return err
 	}
-	if len(s.Sites) == 0 || len(s.Sites) > MaxSites {
-		return referral.Invalid("sites", "needs between 1 and 1000 sites")
-	}
-	expected := 0.0
-	for i, site := range s.Sites {
-		f := idx("sites", i)
-		if site.Name == "" {
-			return referral.Invalid(f+".name", "is required")
-		}
-		if err := point(f, site.Latitude, site.Longitude); err != nil {
-			return err
-		}
-		if math.IsNaN(site.RatePerDay) || site.RatePerDay <= 0 || math.IsInf(site.RatePerDay, 0) {
-			return referral.Invalid(f+".rate_per_day", "must be above 0")
-		}
-		peak := 1.0
-		if len(site.Hourly) > 0 {
-			if len(site.Hourly) != 24 {
-				return referral.Invalid(f+".hourly", "needs 24 multipliers, one per UTC hour")
-			}
-			peak = 0
-			for h, m := range site.Hourly {
-				if math.IsNaN(m) || math.IsInf(m, 0) || m < 0 || m > 1000 {
-					return referral.Invalid(idx(f+".hourly", h), "must be between 0 and 1000")
-				}
-				peak = max(peak, m)
-			}
-			if peak == 0 {
-				return referral.Invalid(f+".hourly", "must not all be 0")
-			}
-		}
-		expected += site.RatePerDay * peak * time.Duration(s.Duration).Hours() / 24
-	}
-	if expected > MaxArrivals {
-		return referral.Invalid("sites", "ask for more than 50,000,000 arrivals")
+	if err := s.validateSites(); err != nil {
+		return err
 	}
 	if len(s.Services) == 0 && s.Synthetic == nil {
 		return referral.Invalid("services", "needs at least one service or a synthetic_directory")
@@ -462,10 +596,16 @@ func (s *Scenario) Validate() error {
 	if len(s.Services) > MaxServices {
 		return referral.Invalid("services", "has more than 100,000 services")
 	}
+	names := make(map[string]bool, len(s.Services))
 	for i := range s.Services {
-		if err := s.Services[i].validate(idx("services", i)); err != nil {
+		f := idx("services", i)
+		if err := s.Services[i].validate(f); err != nil {
 			return err
 		}
+		if names[s.Services[i].Name] {
+			return referral.Invalid(f+".name", "is used by another service")
+		}
+		names[s.Services[i].Name] = true
 	}
 	if sy := s.Synthetic; sy != nil {
 		if sy.Locations <= 0 || sy.Locations > MaxLocations {
@@ -478,8 +618,133 @@ func (s *Scenario) Validate() error {
 	if err := s.Partners.validate("partners"); err != nil {
 		return err
 	}
-	return s.Policy.validate()
+	if err := s.Policy.validate(); err != nil {
+		return err
+	}
+	if err := s.validatePathways(); err != nil {
+		return err
+	}
+	if err := s.validateChanges(); err != nil {
+		return err
+	}
+	if s.needsSweep() && s.Policy.SweepEvery < Duration(time.Minute) {
+		return referral.Invalid("policy.sweep_every", "must be at least 1m when deadlines are set")
+	}
+	bucket := s.bucket()
+	if n := (time.Duration(s.Duration) + bucket - 1) / bucket; n > MaxBuckets {
+		return referral.Invalid("policy.closure_bucket", "makes more than 10,000 buckets over the duration")
+	}
+	return nil
 }
+
+// bucket is the width of the time-series buckets.
+func (s *Scenario) bucket() time.Duration {
+	if b := time.Duration(s.Policy.ClosureBucket); b > 0 {
+		return b
+	}
+	return 24 * time.Hour
+}
+
+// needsSweep reports whether any deadline is set anywhere, now or later.
+func (s *Scenario) needsSweep() bool {
+	set := func(d *Duration) bool { return d != nil && *d > 0 }
+	if s.Policy.AcknowledgeWithin > 0 || s.Policy.AcceptWithin > 0 {
+		return true
+	}
+	for _, sv := range s.Services {
+		if p := sv.Policy; p != nil && (set(p.AcknowledgeWithin) || set(p.AcceptWithin)) {
+			return true
+		}
+	}
+	for _, c := range s.Changes {
+		if p := c.Policy; p != nil && (set(p.AcknowledgeWithin) || set(p.AcceptWithin)) {
+			return true
+		}
+	}
+	return false
+}
+
+func multipliers(field string, ms []float64, n int, what string) (peak float64, err error) {
+	if len(ms) == 0 {
+		return 1, nil
+	}
+	if len(ms) != n {
+		return 0, referral.Invalid(field, "needs "+strconv.Itoa(n)+" multipliers, "+what)
+	}
+	for i, m := range ms {
+		if math.IsNaN(m) || math.IsInf(m, 0) || m < 0 || m > 1000 {
+			return 0, referral.Invalid(idx(field, i), "must be between 0 and 1000")
+		}
+		peak = max(peak, m)
+	}
+	if peak == 0 {
+		return 0, referral.Invalid(field, "must not all be 0")
+	}
+	return peak, nil
+}
+
+func (s *Scenario) validateSites() error {
+	if len(s.Sites) == 0 || len(s.Sites) > MaxSites {
+		return referral.Invalid("sites", "needs between 1 and 1000 sites")
+	}
+	names := make(map[string]bool, len(s.Sites))
+	expected := 0.0
+	years := s.Duration.years()
+	for i, site := range s.Sites {
+		f := idx("sites", i)
+		if site.Name == "" {
+			return referral.Invalid(f+".name", "is required")
+		}
+		if names[site.Name] {
+			return referral.Invalid(f+".name", "is used by another site")
+		}
+		names[site.Name] = true
+		if err := point(f, site.Latitude, site.Longitude); err != nil {
+			return err
+		}
+		if math.IsNaN(site.RatePerDay) || site.RatePerDay <= 0 || math.IsInf(site.RatePerDay, 0) {
+			return referral.Invalid(f+".rate_per_day", "must be above 0")
+		}
+		peak := 1.0
+		for _, m := range []struct {
+			field string
+			ms    []float64
+			n     int
+			what  string
+		}{
+			{f + ".hourly", site.Hourly, 24, "one per local hour"},
+			{f + ".weekday", site.Weekday, 7, "one per day from Monday"},
+			{f + ".monthly", site.Monthly, 12, "one per month from January"},
+		} {
+			p, err := multipliers(m.field, m.ms, m.n, m.what)
+			if err != nil {
+				return err
+			}
+			peak *= p
+		}
+		if err := finiteIn(f+".trend_per_year", site.TrendPerYear, -1, 10); err != nil {
+			return err
+		}
+		if site.CatchmentKM != 0 {
+			if err := finiteIn(f+".catchment_km", site.CatchmentKM, 0.1, MaxCatchmentKM); err != nil {
+				return err
+			}
+		}
+		rate := site.RatePerDay
+		for _, c := range s.Changes {
+			if c.Site == site.Name && c.RatePerDay != nil && !math.IsNaN(*c.RatePerDay) {
+				rate = max(rate, *c.RatePerDay)
+			}
+		}
+		expected += rate * peak * max(1, 1+site.TrendPerYear*years) * years * 365
+	}
+	if expected > MaxArrivals {
+		return referral.Invalid("sites", "ask for more than 50,000,000 arrivals")
+	}
+	return nil
+}
+
+func (d Duration) years() float64 { return time.Duration(d).Hours() / 24 / 365 }
 
 func (p *Population) validate(points []placement) error {
 	if p.Size <= 0 || p.Size > MaxPopulation {
@@ -563,29 +828,24 @@ func (p *Population) validate(points []placement) error {
 }
 
 func (sc *Screening) validate() error {
-	in, err := instrument(sc.Instrument)
-	if err != nil {
+	if err := probability("screening.coverage", sc.Coverage); err != nil {
 		return err
 	}
-	if err := probability("screening.coverage", sc.Coverage); err != nil {
+	if len(sc.Needs) > 0 {
+		if sc.Instrument != "" || len(sc.Prevalence) > 0 || len(sc.Answers) > 0 {
+			return referral.Invalid("screening.needs", "cannot be combined with an instrument, prevalence or answers")
+		}
+		return domainRates("screening.needs", sc.Needs)
+	}
+	in, err := instrument(sc.Instrument)
+	if err != nil {
 		return err
 	}
 	if len(sc.Prevalence) == 0 && len(sc.Answers) == 0 {
 		return referral.Invalid("screening.prevalence", "needs prevalence or answers")
 	}
-	seen := map[referral.Domain]bool{}
-	for i, d := range sc.Prevalence {
-		f := idx("screening.prevalence", i)
-		if err := d.Domain.Validate(); err != nil {
-			return referral.Invalid(f+".domain", "is not a registered domain")
-		}
-		if seen[d.Domain] {
-			return referral.Invalid(f+".domain", "is listed twice")
-		}
-		seen[d.Domain] = true
-		if err := probability(f+".p", d.P); err != nil {
-			return err
-		}
+	if err := domainRates("screening.prevalence", sc.Prevalence); err != nil {
+		return err
 	}
 	items := map[string]bool{}
 	for i, a := range sc.Answers {
@@ -625,9 +885,27 @@ func (sc *Screening) validate() error {
 	return nil
 }
 
+func domainRates(field string, rates []DomainRate) error {
+	seen := map[referral.Domain]bool{}
+	for i, d := range rates {
+		f := idx(field, i)
+		if err := d.Domain.Validate(); err != nil {
+			return referral.Invalid(f+".domain", "is not a registered domain")
+		}
+		if seen[d.Domain] {
+			return referral.Invalid(f+".domain", "is listed twice")
+		}
+		seen[d.Domain] = true
+		if err := probability(f+".p", d.P); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func instrument(id string) (*screening.Instrument, error) {
 	if id == "" {
-		return nil, referral.Invalid("screening.instrument", "is required")
+		return nil, referral.Invalid("screening.instrument", "is required (or needs)")
 	}
 	reg, err := screening.Builtin()
 	if err != nil {
@@ -643,6 +921,9 @@ func instrument(id string) (*screening.Instrument, error) {
 func (sv *Service) validate(f string) error {
 	if sv.Name == "" {
 		return referral.Invalid(f+".name", "is required")
+	}
+	if len(sv.Name) > 300 {
+		return referral.Invalid(f+".name", "is longer than 300 bytes")
 	}
 	if err := point(f, sv.Latitude, sv.Longitude); err != nil {
 		return err
@@ -664,18 +945,41 @@ func (sv *Service) validate(f string) error {
 		return referral.Invalid(f+".maximum_age", "must not be negative or below minimum_age")
 	}
 	if c := sv.Capacity; c != nil {
-		if c.Slots < 1 || c.Slots > 1_000_000 {
-			return referral.Invalid(f+".capacity.slots", "must be between 1 and 1,000,000")
-		}
-		if c.Waitlist != nil && (*c.Waitlist < 0 || *c.Waitlist > 1_000_000) {
-			return referral.Invalid(f+".capacity.waitlist", "must be between 0 and 1,000,000")
+		if err := c.validate(f + ".capacity"); err != nil {
+			return err
 		}
 	}
 	if err := sv.ServiceTime.validate(f+".service_time", true); err != nil {
 		return err
 	}
+	if p := sv.Policy; p != nil {
+		for _, d := range []struct {
+			name string
+			d    *Duration
+		}{{"acknowledge_within", p.AcknowledgeWithin}, {"accept_within", p.AcceptWithin}, {"max_wait", p.MaxWait}} {
+			if d.d == nil {
+				continue
+			}
+			if err := checkDuration(f+".policy."+d.name, *d.d); err != nil {
+				return err
+			}
+			if *d.d < 0 || time.Duration(*d.d) > MaxHorizon {
+				return referral.Invalid(f+".policy."+d.name, "must be between 0 and 10 years")
+			}
+		}
+	}
 	if sv.Partner != nil {
 		return sv.Partner.validate(f + ".partner")
+	}
+	return nil
+}
+
+func (c *Capacity) validate(f string) error {
+	if c.Slots < 1 || c.Slots > 1_000_000 {
+		return referral.Invalid(f+".slots", "must be between 1 and 1,000,000")
+	}
+	if c.Waitlist != nil && (*c.Waitlist < 0 || *c.Waitlist > 1_000_000) {
+		return referral.Invalid(f+".waitlist", "must be between 0 and 1,000,000")
 	}
 	return nil
 }
@@ -686,6 +990,11 @@ func (p *Partners) validate(f string) error {
 		d    *Dist
 	}{{"acknowledge_after", &p.AcknowledgeAfter}, {"decide_after", &p.DecideAfter}, {"contact_after", &p.ContactAfter}} {
 		if err := d.d.validate(f+"."+d.name, true); err != nil {
+			return err
+		}
+	}
+	if p.Patience != nil {
+		if err := p.Patience.validate(f+".patience", true); err != nil {
 			return err
 		}
 	}
@@ -725,26 +1034,43 @@ func (p *Partners) validate(f string) error {
 	return nil
 }
 
+func radius(field string, km float64) error {
+	if math.IsNaN(km) || km <= 0 || km*1000 > matching.MaxRadiusM {
+		return referral.Invalid(field, "must be above 0 and at most 1000")
+	}
+	return nil
+}
+
+func whenFull(field string, f matching.Full) error {
+	switch f {
+	case matching.Exclude, matching.RankDown:
+		return nil
+	}
+	return referral.Invalid(field, "must be exclude or rank")
+}
+
 func (p *Policy) validate() error {
-	if math.IsNaN(p.RadiusKM) || p.RadiusKM <= 0 || p.RadiusKM*1000 > matching.MaxRadiusM {
-		return referral.Invalid("policy.radius_km", "must be above 0 and at most 1000")
+	if err := radius("policy.radius_km", p.RadiusKM); err != nil {
+		return err
 	}
 	if p.Limit < 0 || p.Limit > matching.MaxLimit {
 		return referral.Invalid("policy.limit", "must be between 0 and 1000")
 	}
-	switch p.WhenFull {
-	case matching.Exclude, matching.RankDown:
+	if err := whenFull("policy.when_full", p.WhenFull); err != nil {
+		return err
+	}
+	switch p.Acceptance {
+	case "", AcceptanceHolds, AcceptanceNoHold:
 	default:
-		return referral.Invalid("policy.when_full", "must be exclude or rank")
+		return referral.Invalid("policy.acceptance", "must be hold or none")
 	}
-	if p.AcknowledgeWithin < 0 {
-		return referral.Invalid("policy.acknowledge_within", "must not be negative")
-	}
-	if p.AcceptWithin < 0 {
-		return referral.Invalid("policy.accept_within", "must not be negative")
-	}
-	if (p.AcknowledgeWithin > 0 || p.AcceptWithin > 0) && p.SweepEvery < Duration(time.Minute) {
-		return referral.Invalid("policy.sweep_every", "must be at least 1m when deadlines are set")
+	for _, d := range []struct {
+		name string
+		d    Duration
+	}{{"acknowledge_within", p.AcknowledgeWithin}, {"accept_within", p.AcceptWithin}, {"max_wait", p.MaxWait}} {
+		if d.d < 0 || time.Duration(d.d) > MaxHorizon {
+			return referral.Invalid("policy."+d.name, "must be between 0 and 10 years")
+		}
 	}
 	if p.MaxRereferrals < 0 || p.MaxRereferrals > MaxRereferrals {
 		return referral.Invalid("policy.max_rereferrals", "must be between 0 and 20")
@@ -757,6 +1083,151 @@ func (p *Policy) validate() error {
 	}
 	if p.ClosureBucket < 0 || (p.ClosureBucket > 0 && p.ClosureBucket < Duration(time.Hour)) {
 		return referral.Invalid("policy.closure_bucket", "must be at least 1h")
+	}
+	return nil
+}
+
+func (s *Scenario) validatePathways() error {
+	if len(s.Pathways) > MaxPathways {
+		return referral.Invalid("pathways", "has more than 100 pathways")
+	}
+	for i, p := range s.Pathways {
+		f := idx("pathways", i)
+		if err := p.From.Validate(); err != nil {
+			return referral.Invalid(f+".from", "is not a registered domain")
+		}
+		if err := p.To.Validate(); err != nil {
+			return referral.Invalid(f+".to", "is not a registered domain")
+		}
+		if p.FromService != "" && s.service(p.FromService) < 0 {
+			return referral.Invalid(f+".from_service", "names no service of the scenario")
+		}
+		if err := probability(f+".p", p.P); err != nil {
+			return err
+		}
+		if p.After != nil {
+			if err := p.After.validate(f+".after", true); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// service returns the index of the named scenario service, or -1.
+func (s *Scenario) service(name string) int {
+	for i := range s.Services {
+		if s.Services[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func (s *Scenario) site(name string) int {
+	for i := range s.Sites {
+		if s.Sites[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func (s *Scenario) validateChanges() error {
+	if len(s.Changes) > MaxChanges {
+		return referral.Invalid("changes", "has more than 1,000 changes")
+	}
+	end := s.Start.Add(s.horizon())
+	for i, c := range s.Changes {
+		f := idx("changes", i)
+		if c.At.Before(s.Start) || c.At.After(end) {
+			return referral.Invalid(f+".at", "must be between start and the end of the drain")
+		}
+		switch {
+		case c.Service != "" && c.Site != "":
+			return referral.Invalid(f+".site", "cannot be combined with service: a change has one target")
+		case c.Service != "":
+			k := s.service(c.Service)
+			if k < 0 {
+				return referral.Invalid(f+".service", "names no service of the scenario")
+			}
+			if c.RatePerDay != nil {
+				return referral.Invalid(f+".rate_per_day", "applies to a site, not a service")
+			}
+			if c.Capacity == nil && c.Closed == nil && c.Policy == nil {
+				return referral.Invalid(f, "changes nothing: give capacity, closed or policy")
+			}
+			if c.Capacity != nil {
+				if s.Services[k].Capacity == nil {
+					return referral.Invalid(f+".capacity", "cannot limit a service of unlimited capacity: give the service a capacity")
+				}
+				if err := c.Capacity.validate(f + ".capacity"); err != nil {
+					return err
+				}
+			}
+			if p := c.Policy; p != nil {
+				if p.RadiusKM != nil || p.WhenFull != nil || p.ExpireAfter != nil || p.MaxRereferrals != nil {
+					return referral.Invalid(f+".policy", "of a service may change only acknowledge_within, accept_within and max_wait")
+				}
+				if err := p.validate(f + ".policy"); err != nil {
+					return err
+				}
+			}
+		case c.Site != "":
+			if s.site(c.Site) < 0 {
+				return referral.Invalid(f+".site", "names no site of the scenario")
+			}
+			if c.Capacity != nil || c.Closed != nil || c.Policy != nil {
+				return referral.Invalid(f, "of a site may change only rate_per_day")
+			}
+			if c.RatePerDay == nil {
+				return referral.Invalid(f+".rate_per_day", "is required for a site")
+			}
+			if err := finiteIn(f+".rate_per_day", *c.RatePerDay, 0, 1e9); err != nil {
+				return err
+			}
+		default:
+			if c.Capacity != nil || c.Closed != nil || c.RatePerDay != nil {
+				return referral.Invalid(f, "names no service or site: only policy applies to the network")
+			}
+			if c.Policy == nil {
+				return referral.Invalid(f+".policy", "is required for a change of the network")
+			}
+			if err := c.Policy.validate(f + ".policy"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (p *PolicyChange) validate(f string) error {
+	if p.RadiusKM != nil {
+		if err := radius(f+".radius_km", *p.RadiusKM); err != nil {
+			return err
+		}
+	}
+	if p.WhenFull != nil {
+		if err := whenFull(f+".when_full", *p.WhenFull); err != nil {
+			return err
+		}
+	}
+	for _, d := range []struct {
+		name string
+		d    *Duration
+	}{{"acknowledge_within", p.AcknowledgeWithin}, {"accept_within", p.AcceptWithin}, {"expire_after", p.ExpireAfter}, {"max_wait", p.MaxWait}} {
+		if d.d == nil {
+			continue
+		}
+		if err := checkDuration(f+"."+d.name, *d.d); err != nil {
+			return err
+		}
+		if (*d.d < 0 && d.name != "expire_after") || time.Duration(*d.d) > MaxHorizon || time.Duration(*d.d) < -MaxHorizon {
+			return referral.Invalid(f+"."+d.name, "must be between 0 and 10 years")
+		}
+	}
+	if p.MaxRereferrals != nil && (*p.MaxRereferrals < 0 || *p.MaxRereferrals > MaxRereferrals) {
+		return referral.Invalid(f+".max_rereferrals", "must be between 0 and 20")
 	}
 	return nil
 }

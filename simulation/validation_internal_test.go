@@ -70,8 +70,8 @@ func TestConservation(t *testing.T) {
 	require.Equal(t, rep.Needs, rep.ByStatus[string(referral.StatusCompleted)]+unmet)
 	attempts, retries := 0, 0
 	for i := range s.eps {
-		attempts += s.eps[i].attempts
-		retries += max(0, s.eps[i].attempts-1)
+		attempts += int(s.eps[i].attempts)
+		retries += max(0, int(s.eps[i].attempts)-1)
 	}
 	require.Equal(t, rep.Referrals, attempts)
 	require.Equal(t, rep.Rereferrals, retries)

@@ -25,6 +25,13 @@
 // catalogs current from it, in every process. DirectoryBatch writes many
 // directory records in one atomic write.
 //
+// Every backend also implements Eraser: ErasePerson removes a person's personal
+// data (their record, screening answers, consent documents, outcome notes and
+// the notes on their referrals' events) in one write, and keeps every id,
+// status, count and feed position, so metrics and followers are unaffected. It
+// is an interface of its own, not part of Store, so a host's own Store keeps
+// compiling.
+//
 // # Dependencies
 //
 // Outside the standard library, storage links only what referral links:

@@ -70,7 +70,8 @@ func writeHelp(w io.Writer, path []*command) {
 		for _, s := range c.subcommands {
 			fmt.Fprintf(w, "  %-8s %s\n", s.name, s.summary)
 		}
-	} else {
+	}
+	if c.new != nil {
 		first := true
 		newFlagSet(name, c.new()).VisitAll(func(f *flag.Flag) {
 			if first {
@@ -96,12 +97,16 @@ func writeHelp(w io.Writer, path []*command) {
 	}
 }
 
-// examplesOf returns a command's examples; a group shows its subcommands' first.
+// examplesOf returns a command's examples; a group shows its subcommands'
+// first, after its own when it runs itself too.
 func examplesOf(c *command) []string {
 	if c.subcommands == nil {
 		return c.examples
 	}
 	var out []string
+	if c.new != nil {
+		out = append(out, c.examples...)
+	}
 	for _, s := range c.subcommands {
 		if len(s.examples) > 0 {
 			out = append(out, s.examples[0])

@@ -37,7 +37,9 @@ type command struct {
 	examples []string
 	// new returns a runner for one invocation; nil for a group.
 	new func() runner
-	// subcommands make the command a group: its first argument names one.
+	// subcommands make the command a group: its first argument names one. A
+	// command with both new and subcommands runs itself when no subcommand is
+	// named (refkit simulate, refkit simulate calibrate).
 	subcommands []*command
 }
 
@@ -94,7 +96,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	c := path[len(path)-1]
 	name := pathName(path)
-	if c.subcommands != nil {
+	if c.subcommands != nil && c.new == nil {
 		// A group: lookup stopped because no subcommand was named.
 		writeHelp(stderr, path)
 		if len(rest) > 0 && (isHelpFlag(rest[0]) || rest[0] == "help") {

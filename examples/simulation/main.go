@@ -57,13 +57,16 @@ func run(ctx context.Context, sc *simulation.Scenario, reps int, out string, w i
 	cr := report.LoopClosureRate
 	fmt.Fprintf(w, "loop closure      %.1f%% (95%% CI %.1f–%.1f%%)\n", 100*cr.Mean, 100*cr.Low, 100*cr.High)
 	fmt.Fprintf(w, "hours to accept   median %.1f, p90 %.1f\n", report.TimeToAccept.P50.Mean, report.TimeToAccept.P90.Mean)
-	fmt.Fprintln(w, "\nservice                   referred  utilisation  mean wait (h)")
+	fmt.Fprintln(w, "\nservice                   referred  utilisation  P(wait)  mean wait (h)")
 	for _, s := range report.Services {
-		u := "unlimited"
+		u, pw := "unlimited", "-"
 		if s.Utilisation != nil {
 			u = fmt.Sprintf("%.0f%%", 100*s.Utilisation.Mean)
 		}
-		fmt.Fprintf(w, "%-25s %8.0f  %11s  %13.1f\n", s.Name, s.Referred.Mean, u, s.MeanWait.Mean)
+		if s.PWait != nil {
+			pw = fmt.Sprintf("%.0f%%", 100*s.PWait.Mean)
+		}
+		fmt.Fprintf(w, "%-25s %8.0f  %11s  %7s  %13.1f\n", s.Name, s.Referred.Mean, u, pw, s.MeanWait.Mean)
 	}
 	fmt.Fprintln(w, "\nunmet needs by domain")
 	domains := make([]string, 0, len(report.UnmetByDomain))

@@ -25,10 +25,11 @@ func TestRun(t *testing.T) {
 	out := t.TempDir()
 	var buf bytes.Buffer
 	require.NoError(t, run(context.Background(), sc, 2, out, &buf))
-	for _, want := range []string{"loop closure", "North Shore Food Bank", "Housing Help Desk", "unmet needs by domain", "food-insecurity"} {
+	for _, want := range []string{"loop closure", "North Shore Food Bank", "Housing Help Desk", "P(wait)", "unmet needs by domain", "food-insecurity"} {
 		require.Contains(t, buf.String(), want)
 	}
-	for _, f := range []string{simulation.MetricsFile, "services.csv", plot.ClosureFile, plot.UtilisationFile, plot.UnmetFile} {
+	for _, f := range []string{simulation.MetricsFile, "services.csv", "occupancy_over_time.csv", plot.ClosureFile, plot.OccupancyFile,
+		plot.UtilisationFile, plot.WaitingFile, plot.UnmetFile} {
 		info, err := os.Stat(filepath.Join(out, f))
 		require.NoError(t, err)
 		require.Positive(t, info.Size())

@@ -50,44 +50,71 @@ const (
 	testify   = "github.com/stretchr/testify"
 	gonum     = "gonum.org/v1/plot"
 	term      = "golang.org/x/term"
+	jwtgo     = "github.com/golang-jwt/jwt/v5"
+	keyfunc   = "github.com/MicahParks/keyfunc/v3"
+	promgo    = "github.com/prometheus/client_golang"
+	otelProm  = "go.opentelemetry.io/otel/exporters/prometheus"
+	// The OpenTelemetry API: what an instrumented package links. The SDK
+	// is the host's choice, so no library package links it (see heavy).
+	otelAPI    = "go.opentelemetry.io/otel"
+	otelMetric = "go.opentelemetry.io/otel/metric"
+	otelTrace  = "go.opentelemetry.io/otel/trace"
+	otelSDK    = "go.opentelemetry.io/otel/sdk"
+	otelSDKM   = "go.opentelemetry.io/otel/sdk/metric"
 )
+
+// otel are the API modules an instrumented package imports.
+var otel = []string{otelAPI, otelMetric, otelTrace}
+
+// with returns modules followed by more.
+func with(modules []string, more ...string) []string {
+	return append(append([]string(nil), modules...), more...)
+}
 
 // rules covers every package of the module with non-test Go files.
 var rules = map[string]rule{
-	"referral":                        {modules: []string{uuid}},
-	"screening":                       {imports: []string{"referral", "internal/rulecost", "internal/strictjson"}, modules: []string{expr}},
-	"matching":                        {imports: []string{"referral", "internal/rulecost", "matching/internal/reference"}, modules: []string{expr, h3}},
-	"matching/internal/reference":     {},
-	"internal/rulecost":               {modules: []string{expr}},
-	"internal/backendtest":            {imports: []string{"referral", "storage", "storage/memory", "storage/sqlite", "storage/postgres"}, modules: []string{pgx, testify}},
-	"internal/rulecost/corpus":        {},
-	"internal/strictjson":             {},
-	"internal/adversarial":            {},
-	"matching/synth":                  {imports: []string{"referral", "matching", "matching/synth/internal/rulemix"}},
-	"matching/synth/internal/rulemix": {},
-	"matching/synth/harness":          {imports: []string{"referral", "matching", "matching/internal/reference", "matching/synth", "matching/synth/internal/rulemix"}, modules: []string{pgx}},
-	"storage":                         {imports: []string{"referral"}},
-	"storage/memory":                  {imports: []string{"referral", "storage"}},
-	"storage/sqlite":                  {imports: []string{"referral", "storage", "internal/migrate"}, modules: []string{sqlite}},
-	"storage/postgres":                {imports: []string{"referral", "storage", "internal/migrate"}, modules: []string{pgx, puddle}},
-	"storage/storagetest":             {imports: []string{"referral", "storage"}, modules: []string{testify}},
-	"internal/migrate":                {imports: []string{"referral", "storage"}},
-	"lifecycle":                       {imports: []string{"referral", "storage"}, modules: []string{stateless}},
-	"directory":                       {imports: []string{"referral", "storage", "matching"}},
-	"simulation":                      {imports: []string{"referral", "screening", "matching", "matching/synth", "storage", "storage/memory", "lifecycle"}, modules: []string{h3}},
-	"simulation/plot":                 {imports: []string{"simulation"}, modules: []string{gonum}},
-	"interop/hsds":                    {imports: []string{"referral", "storage", "matching", "directory"}},
-	"interop/fhir":                    {imports: []string{"referral", "storage", "lifecycle", "screening", "internal/strictjson"}},
-	"demo":                            {imports: []string{"referral", "screening", "matching", "storage", "storage/memory", "lifecycle", "directory"}},
-	"demo/internal/gensample":         {imports: []string{"referral", "matching"}},
-	"cmd/refkit":                      {anyImport: true, modules: []string{term}},
-	"examples/closedloop":             {anyImport: true},
-	"examples/custom-instrument":      {anyImport: true},
-	"examples/custom-rules":           {anyImport: true},
-	"examples/embed-http":             {anyImport: true},
-	"examples/postgres":               {anyImport: true, modules: []string{pgx}},
-	"examples/quickstart":             {anyImport: true},
-	"examples/simulation":             {anyImport: true},
+	"referral":                         {modules: []string{uuid}},
+	"screening":                        {imports: []string{"referral", "internal/rulecost", "internal/strictjson", "internal/telemetry"}, modules: []string{otelAPI, otelMetric, expr}},
+	"matching":                         {imports: []string{"referral", "internal/rulecost", "matching/internal/reference", "internal/telemetry"}, modules: with(otel, expr, h3)},
+	"matching/internal/reference":      {},
+	"internal/rulecost":                {modules: []string{expr}},
+	"internal/backendtest":             {imports: []string{"referral", "storage", "storage/memory", "storage/sqlite", "storage/postgres"}, modules: []string{pgx, testify}},
+	"internal/rulecost/corpus":         {},
+	"internal/strictjson":              {},
+	"internal/adversarial":             {},
+	"matching/synth":                   {imports: []string{"referral", "matching", "matching/synth/internal/rulemix"}},
+	"matching/synth/internal/rulemix":  {},
+	"matching/synth/harness":           {imports: []string{"referral", "matching", "matching/internal/reference", "matching/synth", "matching/synth/internal/rulemix"}, modules: []string{pgx}},
+	"storage":                          {imports: []string{"referral"}},
+	"storage/memory":                   {imports: []string{"referral", "storage"}},
+	"storage/sqlite":                   {imports: []string{"referral", "storage", "internal/migrate", "internal/telemetry"}, modules: with(otel, sqlite)},
+	"storage/postgres":                 {imports: []string{"referral", "storage", "internal/migrate", "internal/telemetry"}, modules: with(otel, pgx, puddle)},
+	"storage/storagetest":              {imports: []string{"referral", "storage"}, modules: []string{testify}},
+	"internal/migrate":                 {imports: []string{"referral", "storage"}},
+	"lifecycle":                        {imports: []string{"referral", "storage", "internal/telemetry"}, modules: with(otel, stateless)},
+	"internal/telemetry":               {imports: []string{"referral"}, modules: otel},
+	"internal/telemetry/telemetrytest": {imports: []string{"referral", "storage", "storage/storagetest"}, modules: []string{otelAPI, otelSDK, otelSDKM, testify}},
+	"directory":                        {imports: []string{"referral", "storage", "matching", "internal/telemetry"}, modules: otel},
+	"simulation":                       {imports: []string{"referral", "screening", "matching", "matching/synth", "storage", "storage/memory", "lifecycle", "simulation/internal/stats"}, modules: []string{h3}},
+	"simulation/plot":                  {imports: []string{"simulation", "simulation/experiment"}, modules: []string{gonum}},
+	"simulation/internal/stats":        {},
+	"simulation/experiment":            {imports: []string{"referral", "simulation"}},
+	"simulation/calibrate":             {imports: []string{"referral", "lifecycle", "matching", "storage", "simulation", "simulation/internal/stats"}},
+	"interop/hsds":                     {imports: []string{"referral", "storage", "matching", "directory", "internal/telemetry"}, modules: otel},
+	"interop/fhir":                     {imports: []string{"referral", "storage", "lifecycle", "screening", "internal/strictjson", "internal/telemetry"}, modules: otel},
+	"demo":                             {imports: []string{"referral", "screening", "matching", "storage", "storage/memory", "lifecycle", "directory"}},
+	"api":                              {imports: []string{"referral", "storage", "lifecycle", "screening", "matching", "interop/fhir"}},
+	"demo/internal/gensample":          {imports: []string{"referral", "matching"}},
+	"cmd/refkit":                       {anyImport: true, modules: []string{term, jwtgo, keyfunc, promgo, otelAPI, otelMetric, otelSDKM, otelProm}},
+	"cmd/refkit-load":                  {anyImport: true, modules: []string{jwtgo}},
+	"examples/closedloop":              {anyImport: true},
+	"examples/custom-instrument":       {anyImport: true},
+	"examples/custom-rules":            {anyImport: true},
+	"examples/embed-http":              {anyImport: true},
+	"examples/postgres":                {anyImport: true, modules: []string{pgx}},
+	"examples/quickstart":              {anyImport: true},
+	"examples/simulation":              {anyImport: true},
+	"examples/experiment":              {anyImport: true},
 }
 
 // heavy are the modules whose weight a host notices (a database driver, a
@@ -97,6 +124,9 @@ var heavy = map[string][]string{
 	pgx:    {"storage/postgres", "matching/synth/harness", "internal/backendtest"},
 	sqlite: {"storage/sqlite", "internal/backendtest"},
 	gonum:  {"simulation/plot"},
+	// The SDK is for hosts (cmd/refkit serve) and tests.
+	otelSDK:  {"internal/telemetry/telemetrytest"},
+	otelSDKM: {"internal/telemetry/telemetrytest"},
 }
 
 // listed is the part of `go list -json` the test reads.

@@ -212,28 +212,42 @@ func (e *StatusChangeError) Unwrap() error { return referral.ErrInvalidTransitio
 // referral.ErrInvalid naming the code and the table to extend; a reference to
 // a resource the update does not carry is ErrInvalid too.
 func (x *Exchange) Apply(ctx context.Context, actor referral.Actor, data []byte) (referral.Referral, error) {
+	ctx, obs := x.tel.begin(ctx, opApply, &actor, referral.NilID)
 	t, b, err := parseUpdate(data)
 	if err != nil {
-		return referral.Referral{}, fmt.Errorf("fhir apply: %w", err)
+		err = fmt.Errorf("fhir apply: %w", err)
+		obs.end(ctx, err)
+		return referral.Referral{}, err
 	}
-	return x.apply(ctx, actor, t, b)
+	return x.applyObserved(ctx, &obs, actor, t, b)
 }
 
 // ApplyTask is Apply for a Task already parsed with ParseTask. Its outputs
 // can reference no other resource: use ApplyBundle for a completed Task that
 // points to a Procedure.
 func (x *Exchange) ApplyTask(ctx context.Context, actor referral.Actor, t *Task) (referral.Referral, error) {
-	return x.apply(ctx, actor, t, nil)
+	ctx, obs := x.tel.begin(ctx, opApply, &actor, referral.NilID)
+	return x.applyObserved(ctx, &obs, actor, t, nil)
 }
 
 // ApplyBundle is Apply for a Bundle already parsed with ParseBundle: its one
 // Task, with the resources the Task's outputs reference among its entries.
 func (x *Exchange) ApplyBundle(ctx context.Context, actor referral.Actor, b *Bundle) (referral.Referral, error) {
+	ctx, obs := x.tel.begin(ctx, opApply, &actor, referral.NilID)
 	tasks := all[*Task](b)
 	if len(tasks) != 1 {
-		return referral.Referral{}, fmt.Errorf("fhir apply: %w", referral.Invalid("bundle.entry", "must hold exactly one Task"))
+		err := fmt.Errorf("fhir apply: %w", referral.Invalid("bundle.entry", "must hold exactly one Task"))
+		obs.end(ctx, err)
+		return referral.Referral{}, err
 	}
-	return x.apply(ctx, actor, tasks[0], b)
+	return x.applyObserved(ctx, &obs, actor, tasks[0], b)
+}
+
+// applyObserved is apply, ending obs with its result.
+func (x *Exchange) applyObserved(ctx context.Context, obs *call, actor referral.Actor, t *Task, b *Bundle) (referral.Referral, error) {
+	r, err := x.apply(ctx, actor, t, b)
+	obs.endApply(ctx, &r, err)
+	return r, err
 }
 
 func (x *Exchange) apply(ctx context.Context, actor referral.Actor, t *Task, b *Bundle) (referral.Referral, error) {

@@ -45,6 +45,14 @@ var capacityDisplays = map[string]string{
 // or defunct service is ErrInvalid: the profile describes active services
 // only. At most 100 services per inquiry.
 func (x *Exchange) Capacity(ctx context.Context, actor referral.Actor, services ...referral.ID) (*Bundle, error) {
+	ctx, obs := x.tel.begin(ctx, opCapacity, &actor, referral.NilID)
+	b, err := x.capacity(ctx, actor, services)
+	obs.endCapacity(ctx, len(services), err)
+	return b, err
+}
+
+// capacity is Capacity, unobserved.
+func (x *Exchange) capacity(ctx context.Context, actor referral.Actor, services []referral.ID) (*Bundle, error) {
 	if err := actor.Validate(); err != nil {
 		return nil, fmt.Errorf("fhir capacity: actor: %w", err)
 	}

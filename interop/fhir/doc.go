@@ -73,10 +73,36 @@
 // Core's rules one by one (see the README's Standards section for the
 // versions and what is not covered).
 //
+// # Telemetry
+//
+// The package instruments itself through the OpenTelemetry API (no SDK: the
+// host chooses and installs one). An Exchange reports to Options.TracerProvider and
+// Options.MeterProvider;
+// nil means the OpenTelemetry global providers, which record nothing until
+// the host installs an SDK; with nothing installed, or a no-op provider, an
+// instrumented call costs an atomic load and a comparison more and allocates
+// nothing more (BENCHMARKS.md). Failures are marked with error.type, the name
+// of the refkit sentinel the error wraps (not_found, conflict, invalid,
+// unavailable, ...), never with the error's text.
+//
+// Spans: "fhir export", "fhir apply" (Apply, ApplyTask, ApplyBundle) and "fhir
+// capacity", with refkit.fhir.operation, refkit.network.id, and
+// refkit.referral.id (for an apply, once the Task is matched to its referral),
+// and, when they succeeded, refkit.fhir.entries (a bundle's),
+// refkit.fhir.task.status (the referral's status after an apply) and
+// refkit.fhir.services (a capacity inquiry's). The lifecycle command an apply
+// runs is its child. No resource content is ever an attribute.
+//
+//	metric                  unit         kind       attributes
+//	refkit.fhir.operations  {operation}  counter    refkit.fhir.operation (export, apply, capacity), error.type
+//	refkit.fhir.duration    s            histogram  refkit.fhir.operation, error.type
+//
 // # Dependencies
 //
-// Outside the standard library, fhir imports nothing itself; through
-// lifecycle, screening and referral it links github.com/qmuntal/stateless,
-// github.com/expr-lang/expr and github.com/google/uuid. It links no database
-// driver.
+// Outside the standard library, fhir imports only the OpenTelemetry API (go.opentelemetry.io/otel,
+// go.opentelemetry.io/otel/metric and go.opentelemetry.io/otel/trace);
+// through lifecycle, screening and referral it also links
+// github.com/qmuntal/stateless, github.com/expr-lang/expr and
+// github.com/google/uuid. It links no database driver, and no OpenTelemetry
+// SDK.
 package fhir

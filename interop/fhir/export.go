@@ -13,6 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/refkit/refkit/lifecycle"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/screening"
@@ -59,6 +62,13 @@ type Options struct {
 	// the engine closes referrals with; tables given here must name only
 	// such outcomes.
 	Codes Codes
+	// TracerProvider receives a span per export, Task update and capacity
+	// inquiry (see the package doc's Telemetry); nil means the OpenTelemetry
+	// global provider, which records nothing until the host installs one.
+	TracerProvider trace.TracerProvider
+	// MeterProvider receives the operation metrics; nil means the
+	// OpenTelemetry global provider.
+	MeterProvider metric.MeterProvider
 }
 
 // Exchange exports referrals as FHIR bundles and applies Task updates. It is
@@ -73,6 +83,7 @@ type Exchange struct {
 	transaction  bool
 	personSystem string
 	codes        Codes
+	tel          *tel
 }
 
 // New returns an Exchange over engine, reading the person's records from
@@ -110,6 +121,7 @@ func New(engine *lifecycle.Engine, people People, directory lifecycle.Directory,
 	x := &Exchange{
 		engine: engine, people: people, directory: directory, instruments: opts.Instruments, now: opts.Now,
 		base: base, transaction: opts.Transaction, personSystem: opts.PersonIdentifierSystem, codes: codes,
+		tel: newTel(opts),
 	}
 	if x.instruments == nil {
 		reg, err := screening.Builtin()
@@ -150,6 +162,14 @@ func (x *Exchange) Codes() Codes { return x.codes.clone() }
 // its check digit, a malformed CLIA or NAIC number) fails the export with
 // ErrInvalid naming the identifier, rather than send it.
 func (x *Exchange) Export(ctx context.Context, actor referral.Actor, id referral.ID) (*Bundle, error) {
+	ctx, obs := x.tel.begin(ctx, opExport, &actor, id)
+	b, err := x.export(ctx, actor, id)
+	obs.endExport(ctx, b, err)
+	return b, err
+}
+
+// export is Export, unobserved.
+func (x *Exchange) export(ctx context.Context, actor referral.Actor, id referral.ID) (*Bundle, error) {
 	r, err := x.engine.Get(ctx, actor, id)
 	if err != nil {
 		return nil, fmt.Errorf("fhir export: %w", err)

@@ -67,6 +67,14 @@ type foreignKey struct {
 // organization, is reported in Dataset.Problems and the rest imported (see
 // Options.Strict); a file that is not well-formed CSV fails the import.
 func ReadDatapackage(ctx context.Context, fsys fs.FS, opts Options) (*Dataset, error) {
+	ctx, obs := newTel(opts.TracerProvider, opts.MeterProvider).begin(ctx, formatDatapackage, opts.Network)
+	ds, err := readDatapackage(ctx, fsys, opts)
+	obs.end(ctx, ds, err)
+	return ds, err
+}
+
+// readDatapackage is ReadDatapackage, unobserved.
+func readDatapackage(ctx context.Context, fsys fs.FS, opts Options) (*Dataset, error) {
 	im, err := newImporter(opts)
 	if err != nil {
 		return nil, err

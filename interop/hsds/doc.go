@@ -167,10 +167,36 @@
 // rows nest into far more records than they hold, fails the import. Every
 // error wraps referral.ErrInvalid; none carries a field's value.
 //
+// # Telemetry
+//
+// The package instruments itself through the OpenTelemetry API (no SDK: the
+// host chooses and installs one). ReadJSON and ReadDatapackage report to their
+// Options' TracerProvider and MeterProvider, Load to its
+// directory.LoadOptions';
+// nil means the OpenTelemetry global providers, which record nothing until
+// the host installs an SDK; with nothing installed, or a no-op provider, an
+// instrumented call costs an atomic load and a comparison more and allocates
+// nothing more (BENCHMARKS.md). Failures are marked with error.type, the name
+// of the refkit sentinel the error wraps (not_found, conflict, invalid,
+// unavailable, ...), never with the error's text.
+//
+// Spans: "hsds read" per ReadJSON and ReadDatapackage and "hsds load" per
+// Load (whose "directory load" is its child), with refkit.hsds.format (json,
+// datapackage, dataset), refkit.network.id, and the counts
+// refkit.hsds.organizations, .services and .problems, and refkit.hsds.version.
+// No record's text is an attribute.
+//
+//	metric               unit      kind       attributes
+//	refkit.hsds.imports  {import}  counter    refkit.hsds.format, error.type
+//	refkit.hsds.records  {record}  counter    refkit.hsds.record (organization, service, problem), of reads
+//	refkit.hsds.duration s         histogram  refkit.hsds.format, error.type
+//
 // # Dependencies
 //
-// Outside the standard library, hsds imports nothing itself; through matching
-// (rule checks), directory and referral it links github.com/expr-lang/expr,
-// github.com/uber/h3-go/v4 (cgo) and github.com/google/uuid; only its tests
-// use the OpenAPI validator (kin-openapi).
+// Outside the standard library, hsds imports only the OpenTelemetry API (go.opentelemetry.io/otel,
+// go.opentelemetry.io/otel/metric and go.opentelemetry.io/otel/trace);
+// through matching (rule checks), directory and referral it also links
+// github.com/expr-lang/expr, github.com/uber/h3-go/v4 (cgo) and
+// github.com/google/uuid; only its tests use the OpenAPI validator
+// (kin-openapi) and the OpenTelemetry SDK.
 package hsds

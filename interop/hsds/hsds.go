@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"strconv"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/refkit/refkit/directory"
 	"github.com/refkit/refkit/referral"
 )
@@ -24,6 +27,13 @@ type Options struct {
 	// MaxBytes bounds what an import reads: the JSON document, or the data
 	// package's files together. 0 means DefaultMaxBytes.
 	MaxBytes int64
+	// TracerProvider receives a span per import (see the package doc's
+	// Telemetry); nil means the OpenTelemetry global provider, which records
+	// nothing until the host installs one.
+	TracerProvider trace.TracerProvider
+	// MeterProvider receives the import metrics; nil means the
+	// OpenTelemetry global provider.
+	MeterProvider metric.MeterProvider
 }
 
 // DefaultMaxBytes is the default bound on what an import reads.
@@ -186,8 +196,13 @@ func jsonNumber(s string) json.Number { return json.Number(s) }
 // changed since the last sync (a feed fetched with modified_after), and
 // nothing is removed. The dataset's records must all be of network.
 func Load(ctx context.Context, store directory.Loader, network referral.ID, ds *Dataset, opts directory.LoadOptions) (directory.Report, error) {
+	ctx, obs := newTel(opts.TracerProvider, opts.MeterProvider).begin(ctx, formatDataset, network)
 	if ds == nil {
-		return directory.Report{}, referral.Invalid("dataset", "is required")
+		err := referral.Invalid("dataset", "is required")
+		obs.end(ctx, nil, err)
+		return directory.Report{}, err
 	}
-	return directory.Load(ctx, store, network, directory.Records{Organizations: ds.Organizations, Services: ds.Services}, opts)
+	rep, err := directory.Load(ctx, store, network, directory.Records{Organizations: ds.Organizations, Services: ds.Services}, opts)
+	obs.end(ctx, ds, err)
+	return rep, err
 }

@@ -20,6 +20,14 @@ import (
 // services. A record that cannot be decoded or mapped is reported in
 // Dataset.Problems and the rest imported (see Options.Strict).
 func ReadJSON(ctx context.Context, r io.Reader, opts Options) (*Dataset, error) {
+	ctx, obs := newTel(opts.TracerProvider, opts.MeterProvider).begin(ctx, formatJSON, opts.Network)
+	ds, err := readJSON(ctx, r, opts)
+	obs.end(ctx, ds, err)
+	return ds, err
+}
+
+// readJSON is ReadJSON, unobserved.
+func readJSON(ctx context.Context, r io.Reader, opts Options) (*Dataset, error) {
 	im, err := newImporter(opts)
 	if err != nil {
 		return nil, err

@@ -18,6 +18,7 @@
 // # Dependencies
 //
 // Outside the standard library, synth links only what refkit's matching and
-// referral link: github.com/expr-lang/expr, github.com/uber/h3-go/v4 (cgo) and
-// github.com/google/uuid.
+// referral link: github.com/expr-lang/expr, github.com/uber/h3-go/v4 (cgo),
+// github.com/google/uuid and the OpenTelemetry API (go.opentelemetry.io/otel,
+// go.opentelemetry.io/otel/metric and go.opentelemetry.io/otel/trace).
 package synth

@@ -25,18 +25,32 @@ type text struct {
 	block, off, n uint32
 }
 
-// storedEvent is a referral.Event without pointers. At is kept as Unix seconds
-// and nanoseconds plus an index into the log's table of locations.
+// symbol names an interned string: an index into eventLog.symbols; 0 is "".
+type symbol uint32
+
+// storedEvent is a referral.Event without pointers, in 128 bytes. At is kept as
+// Unix seconds and nanoseconds plus an index into the log's table of
+// locations. The short strings (type, statuses, role, user, reason) repeat
+// from event to event, so each distinct one is kept once in the arena and
+// named by a symbol; only the note is the event's own text. The actor's
+// network is the event's (every write checks so) and is kept apart, in
+// eventLog.actorNetworks, in the case it is not.
 type storedEvent struct {
-	network, referral                   referral.ID
-	actorNetwork, actorOrg, actorPerson referral.ID
-	sequence                            int64
-	atSec                               int64
-	atNsec                              int32
-	atLoc                               uint32
-	typ, from, to, role                 text
-	user, reason, note                  text
+	network, referral     referral.ID
+	actorOrg, actorPerson referral.ID
+	sequence              int64
+	atSec                 int64
+	atNsec                int32
+	atLoc                 uint32
+	typ, from, to, role   symbol
+	user, reason          symbol
+	note                  text
+	otherNetwork          bool
 }
+
+// symbolCache is the size of the direct-mapped cache in front of the symbol
+// map: the few strings nearly every event repeats are found without hashing.
+const symbolCache = 256
 
 // eventLog is every network's events in one append-only sequence; an event's
 // position is its index in it plus one, so positions increase across the whole
@@ -48,6 +62,17 @@ type eventLog struct {
 	// locs maps location indexes to locations; index 0 is UTC. Hosts use one or
 	// two zones, so the linear search in loc is short.
 	locs []*time.Location
+	// symbols are the interned strings and symbolOf finds them; cache is
+	// consulted first.
+	symbols  []text
+	symbolOf map[string]symbol
+	cache    [symbolCache]struct {
+		s   string
+		sym symbol
+	}
+	// actorNetworks holds, by position, the actor's network of events whose
+	// actor belongs to another network than the event.
+	actorNetworks map[int64]referral.ID
 }
 
 // append stores e at the next position and returns it with Position set and its
@@ -61,15 +86,22 @@ func (l *eventLog) append(e referral.Event) referral.Event {
 		l.blocks = append(l.blocks, make([]storedEvent, 0, logChunk))
 		last++
 	}
-	l.blocks[last] = append(l.blocks[last], storedEvent{
-		network: e.Network, referral: e.Referral,
-		actorNetwork: e.Actor.Network, actorOrg: e.Actor.Organization, actorPerson: e.Actor.Person,
+	se := storedEvent{
+		network: e.Network, referral: e.Referral, actorOrg: e.Actor.Organization, actorPerson: e.Actor.Person,
 		sequence: e.Sequence,
 		atSec:    e.At.Unix(), atNsec: int32(e.At.Nanosecond()), atLoc: l.loc(e.At.Location()),
-		typ: l.text(string(e.Type)), from: l.text(string(e.From)), to: l.text(string(e.To)),
-		role: l.text(string(e.Actor.Role)), user: l.text(e.Actor.User),
-		reason: l.text(e.Reason), note: l.text(e.Note),
-	})
+		typ: l.intern(string(e.Type)), from: l.intern(string(e.From)), to: l.intern(string(e.To)),
+		role: l.intern(string(e.Actor.Role)), user: l.intern(e.Actor.User), reason: l.intern(e.Reason),
+		note: l.text(e.Note),
+	}
+	if e.Actor.Network != e.Network {
+		if l.actorNetworks == nil {
+			l.actorNetworks = map[int64]referral.ID{}
+		}
+		l.actorNetworks[e.Position] = e.Actor.Network
+		se.otherNetwork = true
+	}
+	l.blocks[last] = append(l.blocks[last], se)
 	return e
 }
 
@@ -84,15 +116,19 @@ func (l *eventLog) at(pos int64) referral.Event {
 	} else {
 		at = at.In(l.locs[se.atLoc])
 	}
+	actorNetwork := se.network
+	if se.otherNetwork {
+		actorNetwork = l.actorNetworks[pos]
+	}
 	return referral.Event{
 		Position: pos, Network: se.network, Referral: se.referral, Sequence: se.sequence,
-		Type: referral.EventType(l.string(se.typ)),
+		Type: referral.EventType(l.symbol(se.typ)),
 		Actor: referral.Actor{
-			Network: se.actorNetwork, Organization: se.actorOrg, Person: se.actorPerson,
-			Role: referral.Role(l.string(se.role)), User: l.string(se.user),
+			Network: actorNetwork, Organization: se.actorOrg, Person: se.actorPerson,
+			Role: referral.Role(l.symbol(se.role)), User: l.symbol(se.user),
 		},
-		At: at, From: referral.Status(l.string(se.from)), To: referral.Status(l.string(se.to)),
-		Reason: l.string(se.reason), Note: l.string(se.note),
+		At: at, From: referral.Status(l.symbol(se.from)), To: referral.Status(l.symbol(se.to)),
+		Reason: l.symbol(se.reason), Note: l.string(se.note),
 	}
 }
 
@@ -111,6 +147,41 @@ func (l *eventLog) loc(loc *time.Location) uint32 {
 	}
 	l.locs = append(l.locs, loc)
 	return uint32(len(l.locs) - 1)
+}
+
+// intern returns the symbol of s, copying s into the arena the first time.
+// Distinct strings are stored once each, so a host's own reasons or user
+// names cost no more than they did as texts.
+func (l *eventLog) intern(s string) symbol {
+	if s == "" {
+		return 0
+	}
+	c := &l.cache[(len(s)*31+int(s[0])*7+int(s[len(s)-1]))%symbolCache]
+	if c.sym != 0 && c.s == s {
+		return c.sym
+	}
+	if l.symbolOf == nil {
+		l.symbolOf = map[string]symbol{}
+		l.symbols = append(l.symbols, text{})
+	}
+	sym, ok := l.symbolOf[s]
+	if !ok {
+		t := l.text(s)
+		sym = symbol(len(l.symbols))
+		l.symbols = append(l.symbols, t)
+		// The key shares the arena's bytes, which are never written again.
+		l.symbolOf[l.string(t)] = sym
+	}
+	c.s, c.sym = l.string(l.symbols[sym]), sym
+	return sym
+}
+
+// symbol returns the string a symbol names.
+func (l *eventLog) symbol(s symbol) string {
+	if s == 0 {
+		return ""
+	}
+	return l.string(l.symbols[s])
 }
 
 // text copies s into the arena.
@@ -135,4 +206,16 @@ func (l *eventLog) string(t text) string {
 		return ""
 	}
 	return unsafe.String(&l.bytes[t.block][t.off], t.n)
+}
+
+// eraseNote blanks the note of the event at pos and reports whether it had
+// one. Callers hold the write lock, so no reader is decoding the event.
+func (l *eventLog) eraseNote(pos int64) bool {
+	i := pos - 1
+	se := &l.blocks[i/logChunk][i%logChunk]
+	if se.note.n == 0 {
+		return false
+	}
+	se.note = text{}
+	return true
 }

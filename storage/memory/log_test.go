@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
@@ -67,4 +68,28 @@ func TestEventLogMonotonic(t *testing.T) {
 	stored := l.append(referral.Event{At: now, Type: referral.EventNote})
 	require.True(t, stored.At.Equal(now))
 	require.Equal(t, stored, l.at(stored.Position))
+}
+
+// TestEventLogKeepsRepeatedStringsOnce: a million-event log of a simulation
+// repeats a handful of types, statuses, roles and reasons; each is kept once,
+// so the arena holds only the notes, and an event takes 128 bytes.
+func TestEventLogKeepsRepeatedStringsOnce(t *testing.T) {
+	require.Equal(t, uintptr(128), unsafe.Sizeof(storedEvent{}))
+	network := referral.NewID()
+	var l eventLog
+	for i := range 10_000 {
+		e := referral.Event{
+			Network: network, Referral: network, Sequence: int64(i + 1), Type: referral.EventAccepted,
+			Actor: referral.Actor{Network: network, User: "simulation", Role: referral.RoleStaff},
+			At:    time.Unix(int64(i), 0).UTC(), From: referral.StatusRequested, To: referral.StatusAccepted, Reason: "waitlisted",
+		}
+		require.Equal(t, e.Reason, l.at(l.append(e).Position).Reason)
+	}
+	arena := 0
+	for _, b := range l.bytes {
+		arena += len(b)
+	}
+	require.Less(t, arena, 100, "each distinct string once, not once per event")
+	require.Len(t, l.symbols, 6, `"", and five distinct strings: the type and the new status are both "accepted"`)
+	require.Empty(t, l.actorNetworks, "the actor's network is the event's")
 }

@@ -55,7 +55,7 @@ func (s *Store) CreateReferral(ctx context.Context, r referral.Referral, e refer
 		s.idempotency[key] = rec
 	}
 	if !r.NextDeadline.IsZero() {
-		s.due.insert(deadlineKey{at: r.NextDeadline, id: r.ID})
+		s.due.insert(dueKey(r.NextDeadline, r.ID))
 	}
 	return stored.Clone(), true, nil
 }
@@ -178,10 +178,10 @@ func (s *Store) UpdateReferral(ctx context.Context, r referral.Referral, e refer
 	}
 	if !old.NextDeadline.Equal(r.NextDeadline) {
 		if !old.NextDeadline.IsZero() {
-			s.due.remove(deadlineKey{at: old.NextDeadline, id: r.ID})
+			s.due.remove(dueKey(old.NextDeadline, r.ID))
 		}
 		if !r.NextDeadline.IsZero() {
-			s.due.insert(deadlineKey{at: r.NextDeadline, id: r.ID})
+			s.due.insert(dueKey(r.NextDeadline, r.ID))
 		}
 	}
 	ev := s.log.append(e)
@@ -335,7 +335,7 @@ func (s *Store) DueReferrals(ctx context.Context, now time.Time, limit int) ([]r
 	var out []referral.Referral
 	err = s.view(func() error {
 		for k := range s.due.all() {
-			if k.at.After(now) || len(out) == limit {
+			if k.after(now) || len(out) == limit {
 				break
 			}
 			out = append(out, s.referrals[k.id].r.Clone())

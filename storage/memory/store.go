@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sync"
@@ -93,16 +94,34 @@ type idempotencyKey struct {
 	key             string
 }
 
-// deadlineKey orders the deadline index: earliest first, ties by id.
+// deadlineKey orders the deadline index: earliest first, ties by id. The time
+// is kept as Unix seconds and nanoseconds, not a time.Time: the key then holds
+// no pointer for the collector to follow and compares without a call, which a
+// simulation's million referrals feel on every transition.
 type deadlineKey struct {
-	at time.Time
-	id referral.ID
+	sec  int64
+	nsec int32
+	id   referral.ID
+}
+
+// dueKey is the deadline index's key for a referral due at t.
+func dueKey(t time.Time, id referral.ID) deadlineKey {
+	return deadlineKey{sec: t.Unix(), nsec: int32(t.Nanosecond()), id: id}
+}
+
+// after reports whether the key's time is after t.
+func (k deadlineKey) after(t time.Time) bool {
+	sec := t.Unix()
+	return k.sec > sec || k.sec == sec && k.nsec > int32(t.Nanosecond())
 }
 
 // Compare orders keys by time, then id.
 func (k deadlineKey) Compare(o deadlineKey) int {
-	if c := k.at.Compare(o.at); c != 0 {
-		return c
+	switch {
+	case k.sec != o.sec:
+		return cmp.Compare(k.sec, o.sec)
+	case k.nsec != o.nsec:
+		return cmp.Compare(k.nsec, o.nsec)
 	}
 	return k.id.Compare(o.id)
 }

@@ -18,7 +18,9 @@ import (
 // services also append to the directory feed (directoryfeed.go).
 
 // PutNetwork creates or replaces a network, with its feed head.
-func (s *Store) PutNetwork(ctx context.Context, n referral.Network) error {
+func (s *Store) PutNetwork(ctx context.Context, n referral.Network) (err error) {
+	ctx, obs := s.tel.begin(ctx, opPutNetwork)
+	defer obs.end(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return err
 	}
@@ -42,12 +44,16 @@ func (s *Store) PutNetwork(ctx context.Context, n referral.Network) error {
 }
 
 // GetNetwork returns the network, or ErrNotFound.
-func (s *Store) GetNetwork(ctx context.Context, id referral.ID) (referral.Network, error) {
+func (s *Store) GetNetwork(ctx context.Context, id referral.ID) (_ referral.Network, err error) {
+	ctx, obs := s.tel.begin(ctx, opGetNetwork)
+	defer obs.end(ctx, &err)
 	return getDoc[referral.Network](ctx, s, "network", id, `SELECT doc FROM networks WHERE id = $1`, uid(id))
 }
 
 // PutOrganization creates or replaces an organization of an existing network.
-func (s *Store) PutOrganization(ctx context.Context, o referral.Organization) error {
+func (s *Store) PutOrganization(ctx context.Context, o referral.Organization) (err error) {
+	ctx, obs := s.tel.begin(ctx, opPutOrganization)
+	defer obs.end(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return err
 	}
@@ -73,19 +79,25 @@ func (s *Store) PutOrganization(ctx context.Context, o referral.Organization) er
 }
 
 // GetOrganization returns the organization, or ErrNotFound.
-func (s *Store) GetOrganization(ctx context.Context, network, id referral.ID) (referral.Organization, error) {
+func (s *Store) GetOrganization(ctx context.Context, network, id referral.ID) (_ referral.Organization, err error) {
+	ctx, obs := s.tel.begin(ctx, opGetOrganization)
+	defer obs.end(ctx, &err)
 	return getDoc[referral.Organization](ctx, s, "organization", id,
 		`SELECT doc FROM organizations WHERE id = $1 AND network_id = $2`, uid(id), uid(network))
 }
 
 // ListOrganizations pages through a network's organizations in id order.
-func (s *Store) ListOrganizations(ctx context.Context, network referral.ID, p storage.Page) ([]referral.Organization, referral.ID, error) {
+func (s *Store) ListOrganizations(ctx context.Context, network referral.ID, p storage.Page) (out []referral.Organization, _ referral.ID, err error) {
+	ctx, obs := s.tel.begin(ctx, opListOrganizations)
+	defer endList(ctx, &obs, &err, &out)
 	return pageDocs(ctx, s, "organization", network, p, organizationID,
 		`SELECT doc FROM organizations WHERE network_id = $1 AND id > $2 ORDER BY id LIMIT $3`)
 }
 
 // PutService creates or replaces a service of an organization in its network.
-func (s *Store) PutService(ctx context.Context, svc referral.Service) error {
+func (s *Store) PutService(ctx context.Context, svc referral.Service) (err error) {
+	ctx, obs := s.tel.begin(ctx, opPutService)
+	defer obs.end(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return err
 	}
@@ -112,20 +124,26 @@ func (s *Store) PutService(ctx context.Context, svc referral.Service) error {
 }
 
 // GetService returns the service, or ErrNotFound.
-func (s *Store) GetService(ctx context.Context, network, id referral.ID) (referral.Service, error) {
+func (s *Store) GetService(ctx context.Context, network, id referral.ID) (_ referral.Service, err error) {
+	ctx, obs := s.tel.begin(ctx, opGetService)
+	defer obs.end(ctx, &err)
 	return getDoc[referral.Service](ctx, s, "service", id,
 		`SELECT doc FROM services WHERE id = $1 AND network_id = $2`, uid(id), uid(network))
 }
 
 // ListServices pages through a network's services in id order.
-func (s *Store) ListServices(ctx context.Context, network referral.ID, p storage.Page) ([]referral.Service, referral.ID, error) {
+func (s *Store) ListServices(ctx context.Context, network referral.ID, p storage.Page) (out []referral.Service, _ referral.ID, err error) {
+	ctx, obs := s.tel.begin(ctx, opListServices)
+	defer endList(ctx, &obs, &err, &out)
 	return pageDocs(ctx, s, "service", network, p, serviceID,
 		`SELECT doc FROM services WHERE network_id = $1 AND id > $2 ORDER BY id LIMIT $3`)
 }
 
 // DeleteService removes a service; ErrNotFound if the network has none with id.
-func (s *Store) DeleteService(ctx context.Context, network, id referral.ID) error {
-	err := s.write(ctx, "delete service", func(q querier, again bool) error {
+func (s *Store) DeleteService(ctx context.Context, network, id referral.ID) (err error) {
+	ctx, obs := s.tel.begin(ctx, opDeleteService)
+	defer obs.end(ctx, &err)
+	err = s.write(ctx, "delete service", func(q querier, again bool) error {
 		ok, err := s.directoryWrite(ctx, q, deleteServiceW, []any{uid(id), uid(network)}, storage.ChangeServiceDeleted, network)
 		if err == nil && !ok && !again {
 			// After an interrupted attempt, a service that is gone is one
@@ -142,7 +160,9 @@ func (s *Store) DeleteService(ctx context.Context, network, id referral.ID) erro
 }
 
 // PutPerson creates or replaces a person of an existing network.
-func (s *Store) PutPerson(ctx context.Context, p referral.Person) error {
+func (s *Store) PutPerson(ctx context.Context, p referral.Person) (err error) {
+	ctx, obs := s.tel.begin(ctx, opPutPerson)
+	defer obs.end(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return err
 	}
@@ -168,14 +188,18 @@ func (s *Store) PutPerson(ctx context.Context, p referral.Person) error {
 }
 
 // GetPerson returns the person, or ErrNotFound.
-func (s *Store) GetPerson(ctx context.Context, network, id referral.ID) (referral.Person, error) {
+func (s *Store) GetPerson(ctx context.Context, network, id referral.ID) (_ referral.Person, err error) {
+	ctx, obs := s.tel.begin(ctx, opGetPerson)
+	defer obs.end(ctx, &err)
 	return getDoc[referral.Person](ctx, s, "person", id,
 		`SELECT doc FROM persons WHERE id = $1 AND network_id = $2`, uid(id), uid(network))
 }
 
 // PutConsent creates or replaces a consent; its person and grantee must exist
 // in its network.
-func (s *Store) PutConsent(ctx context.Context, c referral.Consent) error {
+func (s *Store) PutConsent(ctx context.Context, c referral.Consent) (err error) {
+	ctx, obs := s.tel.begin(ctx, opPutConsent)
+	defer obs.end(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return err
 	}
@@ -206,19 +230,25 @@ func (s *Store) PutConsent(ctx context.Context, c referral.Consent) error {
 }
 
 // GetConsent returns the consent, or ErrNotFound.
-func (s *Store) GetConsent(ctx context.Context, network, id referral.ID) (referral.Consent, error) {
+func (s *Store) GetConsent(ctx context.Context, network, id referral.ID) (_ referral.Consent, err error) {
+	ctx, obs := s.tel.begin(ctx, opGetConsent)
+	defer obs.end(ctx, &err)
 	return getDoc[referral.Consent](ctx, s, "consent", id,
 		`SELECT doc FROM consents WHERE id = $1 AND network_id = $2`, uid(id), uid(network))
 }
 
 // ListConsents returns every consent the person gave, in id order.
-func (s *Store) ListConsents(ctx context.Context, network, person referral.ID) ([]referral.Consent, error) {
+func (s *Store) ListConsents(ctx context.Context, network, person referral.ID) (out []referral.Consent, err error) {
+	ctx, obs := s.tel.begin(ctx, opListConsents)
+	defer endList(ctx, &obs, &err, &out)
 	return listDocs[referral.Consent](ctx, s, "consent",
 		`SELECT doc FROM consents WHERE person_id = $1 AND network_id = $2 ORDER BY id`, uid(person), uid(network))
 }
 
 // PutScreening stores an immutable screening result of a person in its network.
-func (s *Store) PutScreening(ctx context.Context, sc referral.Screening) error {
+func (s *Store) PutScreening(ctx context.Context, sc referral.Screening) (err error) {
+	ctx, obs := s.tel.begin(ctx, opPutScreening)
+	defer obs.end(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return err
 	}
@@ -256,13 +286,17 @@ func (s *Store) PutScreening(ctx context.Context, sc referral.Screening) error {
 }
 
 // GetScreening returns the screening, or ErrNotFound.
-func (s *Store) GetScreening(ctx context.Context, network, id referral.ID) (referral.Screening, error) {
+func (s *Store) GetScreening(ctx context.Context, network, id referral.ID) (_ referral.Screening, err error) {
+	ctx, obs := s.tel.begin(ctx, opGetScreening)
+	defer obs.end(ctx, &err)
 	return getDoc[referral.Screening](ctx, s, "screening", id,
 		`SELECT doc FROM screenings WHERE id = $1 AND network_id = $2`, uid(id), uid(network))
 }
 
 // ListScreenings returns the person's results in id (time) order.
-func (s *Store) ListScreenings(ctx context.Context, network, person referral.ID) ([]referral.Screening, error) {
+func (s *Store) ListScreenings(ctx context.Context, network, person referral.ID) (out []referral.Screening, err error) {
+	ctx, obs := s.tel.begin(ctx, opListScreenings)
+	defer endList(ctx, &obs, &err, &out)
 	return listDocs[referral.Screening](ctx, s, "screening",
 		`SELECT doc FROM screenings WHERE person_id = $1 AND network_id = $2 ORDER BY id`, uid(person), uid(network))
 }

@@ -137,7 +137,9 @@ func capacityDoc(c *referral.Capacity) (any, error) {
 }
 
 // SetCapacity replaces a service's capacity and records the change.
-func (s *Store) SetCapacity(ctx context.Context, network, service referral.ID, c *referral.Capacity) error {
+func (s *Store) SetCapacity(ctx context.Context, network, service referral.ID, c *referral.Capacity) (err error) {
+	ctx, obs := s.tel.begin(ctx, opSetCapacity)
+	defer obs.end(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return err
 	}
@@ -167,7 +169,9 @@ func (s *Store) SetCapacity(ctx context.Context, network, service referral.ID, c
 // conditional upsert of the network's cursor (which a second adjuster with the
 // same cause waits for and then finds taken), and writes the capacity with its
 // change.
-func (s *Store) AdjustCapacity(ctx context.Context, a storage.CapacityAdjustment) (bool, error) {
+func (s *Store) AdjustCapacity(ctx context.Context, a storage.CapacityAdjustment) (_ bool, err error) {
+	ctx, obs := s.tel.begin(ctx, opAdjustCapacity)
+	defer obs.end(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return false, err
 	}
@@ -175,7 +179,7 @@ func (s *Store) AdjustCapacity(ctx context.Context, a storage.CapacityAdjustment
 		return false, err
 	}
 	var applied bool
-	err := s.call(ctx, "adjust capacity", func(q querier) error {
+	err = s.call(ctx, "adjust capacity", func(q querier) error {
 		applied = false
 		return s.inTx(ctx, q, func(tx querier) error {
 			var exists bool
@@ -247,9 +251,11 @@ func adjusted(available, delta, maximum int) int {
 }
 
 // CapacityCursor returns the network's capacity cursor.
-func (s *Store) CapacityCursor(ctx context.Context, network referral.ID) (int64, error) {
+func (s *Store) CapacityCursor(ctx context.Context, network referral.ID) (_ int64, err error) {
+	ctx, obs := s.tel.begin(ctx, opCapacityCursor)
+	defer obs.end(ctx, &err)
 	var cause int64
-	err := s.call(ctx, "capacity cursor", func(q querier) error {
+	err = s.call(ctx, "capacity cursor", func(q querier) error {
 		err := q.QueryRow(ctx, `
 			SELECT coalesce((SELECT capacity_cause FROM directory_cursors WHERE network_id = $1), 0)
 			FROM networks WHERE id = $1`, uid(network)).Scan(&cause)
@@ -262,7 +268,9 @@ func (s *Store) CapacityCursor(ctx context.Context, network referral.ID) (int64,
 }
 
 // DirectoryChanges returns the network's directory changes after q.After.
-func (s *Store) DirectoryChanges(ctx context.Context, q storage.DirectoryQuery) ([]storage.DirectoryChange, error) {
+func (s *Store) DirectoryChanges(ctx context.Context, q storage.DirectoryQuery) (out []storage.DirectoryChange, err error) {
+	ctx, obs := s.tel.begin(ctx, opDirectoryChanges)
+	defer endList(ctx, &obs, &err, &out)
 	if err := s.live(ctx); err != nil {
 		return nil, err
 	}
@@ -270,7 +278,6 @@ func (s *Store) DirectoryChanges(ctx context.Context, q storage.DirectoryQuery) 
 	if err != nil {
 		return nil, err
 	}
-	var out []storage.DirectoryChange
 	err = s.call(ctx, "directory changes", func(db querier) error {
 		out = nil
 		rows, err := db.Query(ctx, `
@@ -338,9 +345,11 @@ func (s *Store) DirectoryChanged(ctx context.Context, network referral.ID) (<-ch
 // DirectoryHead returns the position of the network's last directory change:
 // the committed value of its head row, which a change not yet committed has
 // not moved for other transactions.
-func (s *Store) DirectoryHead(ctx context.Context, network referral.ID) (int64, error) {
+func (s *Store) DirectoryHead(ctx context.Context, network referral.ID) (_ int64, err error) {
+	ctx, obs := s.tel.begin(ctx, opDirectoryHead)
+	defer obs.end(ctx, &err)
 	var head int64
-	err := s.call(ctx, "directory head", func(q querier) error {
+	err = s.call(ctx, "directory head", func(q querier) error {
 		err := q.QueryRow(ctx, `
 			SELECT coalesce((SELECT position FROM directory_heads WHERE network_id = $1), 0)
 			FROM networks WHERE id = $1`, uid(network)).Scan(&head)
@@ -357,7 +366,9 @@ func (s *Store) DirectoryHead(ctx context.Context, network referral.ID) (int64, 
 // one commit for the whole batch. The network's directory head is locked by
 // the first change and held to the commit, so the batch's changes take
 // consecutive positions.
-func (s *Store) PutDirectory(ctx context.Context, orgs []referral.Organization, services []referral.Service) error {
+func (s *Store) PutDirectory(ctx context.Context, orgs []referral.Organization, services []referral.Service) (err error) {
+	ctx, obs := s.tel.begin(ctx, opPutDirectory)
+	defer obs.end(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return err
 	}
@@ -391,7 +402,7 @@ func (s *Store) PutDirectory(ctx context.Context, orgs []referral.Organization, 
 		sql, args := s.changeStatement(putServiceW, []any{uid(svc.ID), uid(svc.Network), uid(svc.Organization), doc}, storage.ChangeService, network)
 		stmts = append(stmts, statement{sql, args})
 	}
-	err := s.call(ctx, "put directory", func(q querier) error {
+	err = s.call(ctx, "put directory", func(q querier) error {
 		failed := -1
 		err := s.inTx(ctx, q, func(tx querier) error {
 			var exists bool

@@ -208,9 +208,37 @@
 //	go test -race ./storage/postgres/
 //	REFKIT_CHAOS=1 go test -race -run TestChaosFailover -v ./storage/postgres/
 //
+// # Telemetry
+//
+// The package instruments itself through the OpenTelemetry API (no SDK: the
+// host chooses and installs one). A Store reports to Options.TracerProvider and
+// Options.MeterProvider;
+// nil means the OpenTelemetry global providers, which record nothing until
+// the host installs an SDK; with nothing installed, or a no-op provider, an
+// instrumented call costs an atomic load and a comparison more and allocates
+// nothing more (BENCHMARKS.md). Failures are marked with error.type, the name
+// of the refkit sentinel the error wraps (not_found, conflict, invalid,
+// unavailable, ...), never with the error's text.
+//
+// Every call of the storage interfaces (and Migrate and Lease) is a client
+// span named "postgres <operation>" ("postgres update referral"), with
+// db.system.name "postgresql", db.operation.name the operation, and, for a
+// call returning a list, db.response.returned_rows; each retry of the call is
+// an event "retry" with refkit.postgres.retry (contention: a serialization
+// failure or deadlock; reconnect: the server unreachable or the connection
+// lost). No SQL text and no parameter is ever an attribute, and a server
+// error's message, which may quote a value, is never recorded.
+//
+//	metric                   unit     kind       attributes
+//	refkit.store.duration    s        histogram  db.system.name, db.operation.name, error.type
+//	refkit.store.errors      {error}  counter    db.system.name, db.operation.name, error.type
+//	refkit.postgres.retries  {retry}  counter    db.system.name, refkit.postgres.retry
+//
 // # Dependencies
 //
 // Outside the standard library, postgres imports github.com/jackc/pgx/v5 (the
 // driver and its pool) and github.com/jackc/puddle/v2 (the pool pgx builds on,
-// only to recognise a closed pool), and through referral github.com/google/uuid.
+// only to recognise a closed pool) and the OpenTelemetry API (go.opentelemetry.io/otel,
+// go.opentelemetry.io/otel/metric and go.opentelemetry.io/otel/trace), and
+// through referral github.com/google/uuid.
 package postgres

@@ -27,6 +27,7 @@ import (
 // reports them under contention. Every call must retry its way to the same
 // results as without faults.
 func TestConformancePortable(t *testing.T) {
+	testURL(t) // skips without a server, before the check below could fail
 	f := &faults{rng: mrand.New(mrand.NewPCG(18, 40001)), before: 0.05, after: 0.05, fail: serializationFailure}
 	// The suite's subtests run in parallel, after this function returns:
 	// count the faults once they are done.

@@ -70,7 +70,9 @@ const (
 //
 // name and holder must be 1 to MaxLeaseName bytes and ttl between a
 // millisecond and MaxLeaseTTL (referral.ErrInvalid otherwise).
-func (s *Store) Lease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+func (s *Store) Lease(ctx context.Context, name, holder string, ttl time.Duration) (_ bool, err error) {
+	ctx, obs := s.tel.begin(ctx, opLease)
+	defer obs.end(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return false, err
 	}
@@ -87,7 +89,7 @@ func (s *Store) Lease(ctx context.Context, name, holder string, ttl time.Duratio
 	var held bool
 	// Taking a lease again for the same holder renews it, so a retry after a
 	// lost connection is harmless: call's rules apply.
-	err := s.call(ctx, "lease", func(q querier) error {
+	err = s.call(ctx, "lease", func(q querier) error {
 		var got string
 		err := q.QueryRow(ctx, takeLeaseSQL, name, holder, ttl).Scan(&got)
 		switch {

@@ -146,7 +146,9 @@ func (s *Store) appended(ctx context.Context, q querier, sql string, args []any,
 
 // CreateReferral stores a new referral (Version 1) and its first event, or
 // returns the referral an earlier call created with the same idempotency key.
-func (s *Store) CreateReferral(ctx context.Context, r referral.Referral, e referral.Event) (referral.Referral, bool, error) {
+func (s *Store) CreateReferral(ctx context.Context, r referral.Referral, e referral.Event) (_ referral.Referral, _ bool, err error) {
+	ctx, obs := s.tel.begin(ctx, opCreateReferral)
+	defer obs.end(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return referral.Referral{}, false, err
 	}
@@ -233,14 +235,18 @@ func (s *Store) whyNotCreated(ctx context.Context, q querier, r referral.Referra
 }
 
 // GetReferral returns the referral, or ErrNotFound.
-func (s *Store) GetReferral(ctx context.Context, network, id referral.ID) (referral.Referral, error) {
+func (s *Store) GetReferral(ctx context.Context, network, id referral.ID) (_ referral.Referral, err error) {
+	ctx, obs := s.tel.begin(ctx, opGetReferral)
+	defer obs.end(ctx, &err)
 	return getDoc[referral.Referral](ctx, s, "referral", id,
 		`SELECT doc FROM referrals WHERE id = $1 AND network_id = $2`, uid(id), uid(network))
 }
 
 // UpdateReferral replaces the referral and appends e in one statement, if the
 // stored version is r.Version-1 and its status e.From.
-func (s *Store) UpdateReferral(ctx context.Context, r referral.Referral, e referral.Event) (referral.Event, error) {
+func (s *Store) UpdateReferral(ctx context.Context, r referral.Referral, e referral.Event) (_ referral.Event, err error) {
+	ctx, obs := s.tel.begin(ctx, opUpdateReferral)
+	defer obs.end(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return referral.Event{}, err
 	}
@@ -380,7 +386,9 @@ func (q *query) visible(v *storage.Visibility) bool {
 }
 
 // ListReferrals pages through referrals matching q, in id order.
-func (s *Store) ListReferrals(ctx context.Context, q storage.ReferralQuery) ([]referral.Referral, referral.ID, error) {
+func (s *Store) ListReferrals(ctx context.Context, q storage.ReferralQuery) (out []referral.Referral, _ referral.ID, err error) {
+	ctx, obs := s.tel.begin(ctx, opListReferrals)
+	defer endList(ctx, &obs, &err, &out)
 	if err := s.live(ctx); err != nil {
 		return nil, referral.NilID, err
 	}
@@ -416,7 +424,7 @@ func (s *Store) ListReferrals(ctx context.Context, q storage.ReferralQuery) ([]r
 		return nil, referral.NilID, nil
 	}
 	b.sql.WriteString(" ORDER BY r.id LIMIT " + b.arg(limit+1))
-	out, err := listDocs[referral.Referral](ctx, s, "referral", b.sql.String(), b.args...)
+	out, err = listDocs[referral.Referral](ctx, s, "referral", b.sql.String(), b.args...)
 	if err != nil {
 		return nil, referral.NilID, err
 	}
@@ -429,8 +437,10 @@ func (s *Store) ListReferrals(ctx context.Context, q storage.ReferralQuery) ([]r
 
 // ReferralEvents returns the referral's events in sequence order, or
 // ErrNotFound: a stored referral always has at least its created event.
-func (s *Store) ReferralEvents(ctx context.Context, network, id referral.ID) ([]referral.Event, error) {
-	out, err := s.events(ctx, "referral events",
+func (s *Store) ReferralEvents(ctx context.Context, network, id referral.ID) (out []referral.Event, err error) {
+	ctx, obs := s.tel.begin(ctx, opReferralEvents)
+	defer endList(ctx, &obs, &err, &out)
+	out, err = s.events(ctx, "referral events",
 		`SELECT position, doc FROM events WHERE referral_id = $1 AND network_id = $2 ORDER BY sequence`,
 		uid(id), uid(network))
 	if err != nil {
@@ -443,7 +453,9 @@ func (s *Store) ReferralEvents(ctx context.Context, network, id referral.ID) ([]
 }
 
 // Feed returns the network's events after position q.After, in position order.
-func (s *Store) Feed(ctx context.Context, q storage.FeedQuery) ([]referral.Event, error) {
+func (s *Store) Feed(ctx context.Context, q storage.FeedQuery) (out []referral.Event, err error) {
+	ctx, obs := s.tel.begin(ctx, opFeed)
+	defer endList(ctx, &obs, &err, &out)
 	if err := s.live(ctx); err != nil {
 		return nil, err
 	}
@@ -499,11 +511,13 @@ func (s *Store) events(ctx context.Context, op, sql string, args ...any) ([]refe
 
 // DueReferrals returns up to limit referrals, from every network, whose
 // NextDeadline is set and not after now, earliest first (ties by id).
-func (s *Store) DueReferrals(ctx context.Context, now time.Time, limit int) ([]referral.Referral, error) {
+func (s *Store) DueReferrals(ctx context.Context, now time.Time, limit int) (out []referral.Referral, err error) {
+	ctx, obs := s.tel.begin(ctx, opDueReferrals)
+	defer endList(ctx, &obs, &err, &out)
 	if err := s.live(ctx); err != nil {
 		return nil, err
 	}
-	limit, err := storage.Limit(limit)
+	limit, err = storage.Limit(limit)
 	if err != nil {
 		return nil, err
 	}

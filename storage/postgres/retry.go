@@ -216,6 +216,7 @@ func (s *Store) run(ctx context.Context, op string, write bool, fn func(q querie
 				return s.failAfter(op, serr, again)
 			}
 			conflicts++
+			s.tel.retried(ctx, retryContention)
 			continue
 		case unsent, lost:
 			if kind == lost && write {
@@ -237,6 +238,7 @@ func (s *Store) run(ctx context.Context, op string, write bool, fn func(q querie
 				return s.failAfter(op, errors.Join(serr, err), again)
 			}
 			reconnects++
+			s.tel.retried(ctx, retryReconnect)
 			continue
 		}
 		if write && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) && !pgconn.SafeToRetry(err) {

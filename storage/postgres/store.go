@@ -19,6 +19,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/puddle/v2"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/refkit/refkit/internal/migrate"
 	"github.com/refkit/refkit/referral"
@@ -114,6 +116,13 @@ type Options struct {
 	// in an explicit transaction retried as a whole on SQLSTATE 40001 and
 	// 40P01, which those engines may report at any statement or at commit.
 	Portable bool
+	// TracerProvider receives a span per store call, with an event per retry
+	// (see the package doc's Telemetry); nil means the OpenTelemetry global
+	// provider, which records nothing until the host installs one.
+	TracerProvider trace.TracerProvider
+	// MeterProvider receives the store call and retry metrics; nil means
+	// the OpenTelemetry global provider.
+	MeterProvider metric.MeterProvider
 }
 
 func (o Options) validate() error {
@@ -157,6 +166,7 @@ type Store struct {
 	// hook, if set, wraps every querier a call runs its statements through:
 	// the tests' fault injection. Nil in production.
 	hook func(querier) querier
+	tel  *tel
 }
 
 var (
@@ -280,6 +290,7 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, owned bool, opts Options)
 		retry:      newRetrier(maxRetries, timeout, src),
 		channel:    feedChannel,
 		token:      referral.NewID().String(),
+		tel:        newTel(opts),
 	}
 	s.directoryChannel = directoryChannel
 	if opts.Schema != "" {
@@ -310,7 +321,9 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, owned bool, opts Options)
 // Migrate applies the migrations this version has that the database lacks,
 // under the schema's migration lock (see doc.go). It fails with
 // storage.ErrNewerSchema on a database written by a newer refkit.
-func (s *Store) Migrate(ctx context.Context) error {
+func (s *Store) Migrate(ctx context.Context) (err error) {
+	ctx, obs := s.tel.begin(ctx, opMigrate)
+	defer obs.end(ctx, &err)
 	if err := s.open(ctx); err != nil {
 		return err
 	}

@@ -10,7 +10,9 @@ import (
 )
 
 // PutNetwork creates or replaces a network.
-func (s *Store) PutNetwork(ctx context.Context, n referral.Network) error {
+func (s *Store) PutNetwork(ctx context.Context, n referral.Network) (err error) {
+	ctx, obs := s.tel.begin(ctx, opPutNetwork)
+	defer obs.end(ctx, &err)
 	return s.put(ctx, "put network", n.Validate, func(tx *sql.Tx) error {
 		data, err := encode(n)
 		if err != nil {
@@ -22,13 +24,15 @@ func (s *Store) PutNetwork(ctx context.Context, n referral.Network) error {
 }
 
 // GetNetwork returns the network, or ErrNotFound.
-func (s *Store) GetNetwork(ctx context.Context, id referral.ID) (referral.Network, error) {
+func (s *Store) GetNetwork(ctx context.Context, id referral.ID) (_ referral.Network, err error) {
+	ctx, obs := s.tel.begin(ctx, opGetNetwork)
+	defer obs.end(ctx, &err)
 	var n referral.Network
 	if err := s.live(ctx); err != nil {
 		return n, err
 	}
 	var data string
-	err := s.queryRow(ctx, qGetNetwork, blob(id)).Scan(&data)
+	err = s.queryRow(ctx, qGetNetwork, blob(id)).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return n, notFound("network", id)
 	}
@@ -39,7 +43,9 @@ func (s *Store) GetNetwork(ctx context.Context, id referral.ID) (referral.Networ
 }
 
 // PutOrganization creates or replaces an organization in an existing network.
-func (s *Store) PutOrganization(ctx context.Context, o referral.Organization) error {
+func (s *Store) PutOrganization(ctx context.Context, o referral.Organization) (err error) {
+	ctx, obs := s.tel.begin(ctx, opPutOrganization)
+	defer obs.end(ctx, &err)
 	return s.putDirectory(ctx, "put organization", o.Validate, func(tx *sql.Tx) error {
 		return s.putOrganization(ctx, tx, o)
 	}, o.Network)
@@ -61,18 +67,24 @@ func (s *Store) putOrganization(ctx context.Context, tx *sql.Tx, o referral.Orga
 }
 
 // GetOrganization returns the organization, or ErrNotFound.
-func (s *Store) GetOrganization(ctx context.Context, network, id referral.ID) (referral.Organization, error) {
+func (s *Store) GetOrganization(ctx context.Context, network, id referral.ID) (_ referral.Organization, err error) {
+	ctx, obs := s.tel.begin(ctx, opGetOrganization)
+	defer obs.end(ctx, &err)
 	var o referral.Organization
 	return o, s.get(ctx, organizations, network, id, &o)
 }
 
 // ListOrganizations pages through a network's organizations in id order.
-func (s *Store) ListOrganizations(ctx context.Context, network referral.ID, p storage.Page) ([]referral.Organization, referral.ID, error) {
+func (s *Store) ListOrganizations(ctx context.Context, network referral.ID, p storage.Page) (out []referral.Organization, _ referral.ID, err error) {
+	ctx, obs := s.tel.begin(ctx, opListOrganizations)
+	defer endList(ctx, &obs, &err, &out)
 	return list[referral.Organization](ctx, s, organizations, network, p)
 }
 
 // PutService creates or replaces a service of an organization in the same network.
-func (s *Store) PutService(ctx context.Context, svc referral.Service) error {
+func (s *Store) PutService(ctx context.Context, svc referral.Service) (err error) {
+	ctx, obs := s.tel.begin(ctx, opPutService)
+	defer obs.end(ctx, &err)
 	return s.putDirectory(ctx, "put service", svc.Validate, func(tx *sql.Tx) error {
 		return s.putService(ctx, tx, svc)
 	}, svc.Network)
@@ -98,18 +110,24 @@ func (s *Store) putService(ctx context.Context, tx *sql.Tx, svc referral.Service
 }
 
 // GetService returns the service, or ErrNotFound.
-func (s *Store) GetService(ctx context.Context, network, id referral.ID) (referral.Service, error) {
+func (s *Store) GetService(ctx context.Context, network, id referral.ID) (_ referral.Service, err error) {
+	ctx, obs := s.tel.begin(ctx, opGetService)
+	defer obs.end(ctx, &err)
 	var svc referral.Service
 	return svc, s.get(ctx, services, network, id, &svc)
 }
 
 // ListServices pages through a network's services in id order.
-func (s *Store) ListServices(ctx context.Context, network referral.ID, p storage.Page) ([]referral.Service, referral.ID, error) {
+func (s *Store) ListServices(ctx context.Context, network referral.ID, p storage.Page) (out []referral.Service, _ referral.ID, err error) {
+	ctx, obs := s.tel.begin(ctx, opListServices)
+	defer endList(ctx, &obs, &err, &out)
 	return list[referral.Service](ctx, s, services, network, p)
 }
 
 // DeleteService removes a service, or returns ErrNotFound.
-func (s *Store) DeleteService(ctx context.Context, network, id referral.ID) error {
+func (s *Store) DeleteService(ctx context.Context, network, id referral.ID) (err error) {
+	ctx, obs := s.tel.begin(ctx, opDeleteService)
+	defer obs.end(ctx, &err)
 	return s.putDirectory(ctx, "delete service", noInput, func(tx *sql.Tx) error {
 		var raw []byte
 		err := s.txRow(ctx, tx, qDeleteService, blob(id), blob(network)).Scan(&raw)
@@ -129,7 +147,9 @@ func (s *Store) DeleteService(ctx context.Context, network, id referral.ID) erro
 }
 
 // PutPerson creates or replaces a person in an existing network.
-func (s *Store) PutPerson(ctx context.Context, p referral.Person) error {
+func (s *Store) PutPerson(ctx context.Context, p referral.Person) (err error) {
+	ctx, obs := s.tel.begin(ctx, opPutPerson)
+	defer obs.end(ctx, &err)
 	return s.put(ctx, "put person", p.Validate, func(tx *sql.Tx) error {
 		if err := s.claim(ctx, tx, persons, p.Network, p.ID); err != nil {
 			return err
@@ -144,14 +164,18 @@ func (s *Store) PutPerson(ctx context.Context, p referral.Person) error {
 }
 
 // GetPerson returns the person, or ErrNotFound.
-func (s *Store) GetPerson(ctx context.Context, network, id referral.ID) (referral.Person, error) {
+func (s *Store) GetPerson(ctx context.Context, network, id referral.ID) (_ referral.Person, err error) {
+	ctx, obs := s.tel.begin(ctx, opGetPerson)
+	defer obs.end(ctx, &err)
 	var p referral.Person
 	return p, s.get(ctx, persons, network, id, &p)
 }
 
 // PutConsent creates or replaces a consent; its person and grantee must exist in
 // its network.
-func (s *Store) PutConsent(ctx context.Context, c referral.Consent) error {
+func (s *Store) PutConsent(ctx context.Context, c referral.Consent) (err error) {
+	ctx, obs := s.tel.begin(ctx, opPutConsent)
+	defer obs.end(ctx, &err)
 	return s.put(ctx, "put consent", c.Validate, func(tx *sql.Tx) error {
 		if err := s.claim(ctx, tx, consents, c.Network, c.ID); err != nil {
 			return err
@@ -174,14 +198,18 @@ func (s *Store) PutConsent(ctx context.Context, c referral.Consent) error {
 }
 
 // GetConsent returns the consent, or ErrNotFound.
-func (s *Store) GetConsent(ctx context.Context, network, id referral.ID) (referral.Consent, error) {
+func (s *Store) GetConsent(ctx context.Context, network, id referral.ID) (_ referral.Consent, err error) {
+	ctx, obs := s.tel.begin(ctx, opGetConsent)
+	defer obs.end(ctx, &err)
 	var c referral.Consent
 	return c, s.get(ctx, consents, network, id, &c)
 }
 
 // ListConsents returns the person's consents in id order; none for an unknown
 // person.
-func (s *Store) ListConsents(ctx context.Context, network, person referral.ID) ([]referral.Consent, error) {
+func (s *Store) ListConsents(ctx context.Context, network, person referral.ID) (out []referral.Consent, err error) {
+	ctx, obs := s.tel.begin(ctx, opListConsents)
+	defer endList(ctx, &obs, &err, &out)
 	if err := s.live(ctx); err != nil {
 		return nil, err
 	}
@@ -189,7 +217,9 @@ func (s *Store) ListConsents(ctx context.Context, network, person referral.ID) (
 }
 
 // PutScreening stores an immutable screening result of an existing person.
-func (s *Store) PutScreening(ctx context.Context, sc referral.Screening) error {
+func (s *Store) PutScreening(ctx context.Context, sc referral.Screening) (err error) {
+	ctx, obs := s.tel.begin(ctx, opPutScreening)
+	defer obs.end(ctx, &err)
 	return s.put(ctx, "put screening", sc.Validate, func(tx *sql.Tx) error {
 		var one int
 		err := s.txRow(ctx, tx, qScreeningExists, blob(sc.ID)).Scan(&one)
@@ -212,14 +242,18 @@ func (s *Store) PutScreening(ctx context.Context, sc referral.Screening) error {
 }
 
 // GetScreening returns the screening, or ErrNotFound.
-func (s *Store) GetScreening(ctx context.Context, network, id referral.ID) (referral.Screening, error) {
+func (s *Store) GetScreening(ctx context.Context, network, id referral.ID) (_ referral.Screening, err error) {
+	ctx, obs := s.tel.begin(ctx, opGetScreening)
+	defer obs.end(ctx, &err)
 	var sc referral.Screening
 	return sc, s.get(ctx, screenings, network, id, &sc)
 }
 
 // ListScreenings returns the person's screenings in id order; none for an unknown
 // person.
-func (s *Store) ListScreenings(ctx context.Context, network, person referral.ID) ([]referral.Screening, error) {
+func (s *Store) ListScreenings(ctx context.Context, network, person referral.ID) (out []referral.Screening, err error) {
+	ctx, obs := s.tel.begin(ctx, opListScreenings)
+	defer endList(ctx, &obs, &err, &out)
 	if err := s.live(ctx); err != nil {
 		return nil, err
 	}

@@ -72,7 +72,9 @@ func (s *Store) writeCapacity(ctx context.Context, tx *sql.Tx, svc referral.Serv
 }
 
 // SetCapacity replaces a service's capacity and records the change.
-func (s *Store) SetCapacity(ctx context.Context, network, service referral.ID, c *referral.Capacity) error {
+func (s *Store) SetCapacity(ctx context.Context, network, service referral.ID, c *referral.Capacity) (err error) {
+	ctx, obs := s.tel.begin(ctx, opSetCapacity)
+	defer obs.end(ctx, &err)
 	validate := func() error { return storage.CheckCapacity(network, service, c) }
 	return s.putDirectory(ctx, "set capacity", validate, func(tx *sql.Tx) error {
 		svc, err := s.serviceIn(ctx, tx, network, service)
@@ -84,7 +86,9 @@ func (s *Store) SetCapacity(ctx context.Context, network, service referral.ID, c
 }
 
 // AdjustCapacity moves a service's available places once per cause.
-func (s *Store) AdjustCapacity(ctx context.Context, a storage.CapacityAdjustment) (bool, error) {
+func (s *Store) AdjustCapacity(ctx context.Context, a storage.CapacityAdjustment) (_ bool, err error) {
+	ctx, obs := s.tel.begin(ctx, opAdjustCapacity)
+	defer obs.end(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return false, err
 	}
@@ -92,7 +96,7 @@ func (s *Store) AdjustCapacity(ctx context.Context, a storage.CapacityAdjustment
 		return false, err
 	}
 	applied := false
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.exists(ctx, tx, networks, a.Network, a.Network); err != nil {
 			return err
 		}
@@ -141,12 +145,14 @@ func adjusted(available, delta, maximum int) int {
 }
 
 // CapacityCursor returns the network's capacity cursor.
-func (s *Store) CapacityCursor(ctx context.Context, network referral.ID) (int64, error) {
+func (s *Store) CapacityCursor(ctx context.Context, network referral.ID) (_ int64, err error) {
+	ctx, obs := s.tel.begin(ctx, opCapacityCursor)
+	defer obs.end(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return 0, err
 	}
 	var cause int64
-	err := s.queryRow(ctx, qCapacityCursor, blob(network), blob(network)).Scan(&cause)
+	err = s.queryRow(ctx, qCapacityCursor, blob(network), blob(network)).Scan(&cause)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, notFound("network", network)
 	}
@@ -157,7 +163,9 @@ func (s *Store) CapacityCursor(ctx context.Context, network referral.ID) (int64,
 }
 
 // DirectoryChanges returns the network's directory changes after q.After.
-func (s *Store) DirectoryChanges(ctx context.Context, q storage.DirectoryQuery) ([]storage.DirectoryChange, error) {
+func (s *Store) DirectoryChanges(ctx context.Context, q storage.DirectoryQuery) (out []storage.DirectoryChange, err error) {
+	ctx, obs := s.tel.begin(ctx, opDirectoryChanges)
+	defer endList(ctx, &obs, &err, &out)
 	if err := s.live(ctx); err != nil {
 		return nil, err
 	}
@@ -170,7 +178,6 @@ func (s *Store) DirectoryChanges(ctx context.Context, q storage.DirectoryQuery) 
 		return nil, s.failed("directory changes", err)
 	}
 	defer rows.Close()
-	var out []storage.DirectoryChange
 	for rows.Next() {
 		var (
 			c             storage.DirectoryChange
@@ -214,12 +221,14 @@ func (s *Store) DirectoryChanged(ctx context.Context, network referral.ID) (<-ch
 }
 
 // DirectoryHead returns the position of the network's last directory change.
-func (s *Store) DirectoryHead(ctx context.Context, network referral.ID) (int64, error) {
+func (s *Store) DirectoryHead(ctx context.Context, network referral.ID) (_ int64, err error) {
+	ctx, obs := s.tel.begin(ctx, opDirectoryHead)
+	defer obs.end(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return 0, err
 	}
 	var head int64
-	err := s.queryRow(ctx, qDirectoryHead, blob(network), blob(network)).Scan(&head)
+	err = s.queryRow(ctx, qDirectoryHead, blob(network), blob(network)).Scan(&head)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, notFound("network", network)
 	}
@@ -231,7 +240,9 @@ func (s *Store) DirectoryHead(ctx context.Context, network referral.ID) (int64, 
 
 // PutDirectory writes organizations then services, and their changes, in one
 // transaction.
-func (s *Store) PutDirectory(ctx context.Context, orgs []referral.Organization, services []referral.Service) error {
+func (s *Store) PutDirectory(ctx context.Context, orgs []referral.Organization, services []referral.Service) (err error) {
+	ctx, obs := s.tel.begin(ctx, opPutDirectory)
+	defer obs.end(ctx, &err)
 	validate := func() error { return storage.CheckDirectoryBatch(orgs, services) }
 	if len(orgs)+len(services) == 0 {
 		if err := s.live(ctx); err != nil {

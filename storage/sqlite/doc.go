@@ -57,9 +57,33 @@
 // nothing, unless the process lost the file during the commit itself (an I/O
 // error); a retry with the same idempotency key or version is safe either way.
 //
+// # Telemetry
+//
+// The package instruments itself through the OpenTelemetry API (no SDK: the
+// host chooses and installs one). A Store reports to Options.TracerProvider and
+// Options.MeterProvider;
+// nil means the OpenTelemetry global providers, which record nothing until
+// the host installs an SDK; with nothing installed, or a no-op provider, an
+// instrumented call costs an atomic load and a comparison more and allocates
+// nothing more (BENCHMARKS.md). Failures are marked with error.type, the name
+// of the refkit sentinel the error wraps (not_found, conflict, invalid,
+// unavailable, ...), never with the error's text.
+//
+// Every call of the storage interfaces (and Migrate) is a client span named
+// "sqlite <operation>" ("sqlite update referral"), with db.system.name
+// "sqlite", db.operation.name the operation, and, for a call returning a
+// list, db.response.returned_rows. No SQL text and no parameter is ever an
+// attribute: a parameter is a record's content.
+//
+//	metric                 unit     kind       attributes
+//	refkit.store.duration  s        histogram  db.system.name, db.operation.name, error.type
+//	refkit.store.errors    {error}  counter    db.system.name, db.operation.name, error.type
+//
 // # Dependencies
 //
 // Outside the standard library, sqlite imports modernc.org/sqlite (the pure-Go
-// SQLite engine, with the modernc.org runtime libraries it brings), and through
-// referral github.com/google/uuid. It needs no cgo.
+// SQLite engine, with the modernc.org runtime libraries it brings) and
+// the OpenTelemetry API (go.opentelemetry.io/otel,
+// go.opentelemetry.io/otel/metric and go.opentelemetry.io/otel/trace), and through referral github.com/google/uuid. It
+// needs no cgo.
 package sqlite

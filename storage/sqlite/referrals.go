@@ -16,7 +16,9 @@ import (
 // CreateReferral stores a new referral (Version 1) and its first event (Sequence
 // 1) in one transaction. A repeated idempotency key returns the first referral
 // and false.
-func (s *Store) CreateReferral(ctx context.Context, r referral.Referral, e referral.Event) (referral.Referral, bool, error) {
+func (s *Store) CreateReferral(ctx context.Context, r referral.Referral, e referral.Event) (_ referral.Referral, _ bool, err error) {
+	ctx, obs := s.tel.begin(ctx, opCreateReferral)
+	defer obs.end(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return referral.Referral{}, false, err
 	}
@@ -139,12 +141,14 @@ func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, e referral.Event) (
 }
 
 // GetReferral returns the referral, or ErrNotFound.
-func (s *Store) GetReferral(ctx context.Context, network, id referral.ID) (referral.Referral, error) {
+func (s *Store) GetReferral(ctx context.Context, network, id referral.ID) (_ referral.Referral, err error) {
+	ctx, obs := s.tel.begin(ctx, opGetReferral)
+	defer obs.end(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return referral.Referral{}, err
 	}
 	var data string
-	err := s.queryRow(ctx, qGetReferral, blob(id), blob(network)).Scan(&data)
+	err = s.queryRow(ctx, qGetReferral, blob(id), blob(network)).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return referral.Referral{}, notFound("referral", id)
 	}
@@ -157,7 +161,9 @@ func (s *Store) GetReferral(ctx context.Context, network, id referral.ID) (refer
 
 // UpdateReferral replaces the referral and appends e in one transaction, if the
 // stored version is r.Version-1.
-func (s *Store) UpdateReferral(ctx context.Context, r referral.Referral, e referral.Event) (referral.Event, error) {
+func (s *Store) UpdateReferral(ctx context.Context, r referral.Referral, e referral.Event) (_ referral.Event, err error) {
+	ctx, obs := s.tel.begin(ctx, opUpdateReferral)
+	defer obs.end(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return referral.Event{}, err
 	}
@@ -226,7 +232,9 @@ func (s *Store) whyNotUpdated(ctx context.Context, tx *sql.Tx, r referral.Referr
 }
 
 // ListReferrals pages through the referrals matching q in id order.
-func (s *Store) ListReferrals(ctx context.Context, q storage.ReferralQuery) ([]referral.Referral, referral.ID, error) {
+func (s *Store) ListReferrals(ctx context.Context, q storage.ReferralQuery) (out []referral.Referral, _ referral.ID, err error) {
+	ctx, obs := s.tel.begin(ctx, opListReferrals)
+	defer endList(ctx, &obs, &err, &out)
 	if err := s.live(ctx); err != nil {
 		return nil, referral.NilID, err
 	}
@@ -274,7 +282,7 @@ func (s *Store) ListReferrals(ctx context.Context, q storage.ReferralQuery) ([]r
 	if err != nil {
 		return nil, referral.NilID, s.failed("list referrals", err)
 	}
-	out, err := s.scanReferrals(rows, limit+1)
+	out, err = s.scanReferrals(rows, limit+1)
 	if err != nil {
 		return nil, referral.NilID, err
 	}
@@ -356,7 +364,9 @@ func (w *where) visible(v storage.Visibility) {
 }
 
 // ReferralEvents returns the referral's events in sequence order.
-func (s *Store) ReferralEvents(ctx context.Context, network, id referral.ID) ([]referral.Event, error) {
+func (s *Store) ReferralEvents(ctx context.Context, network, id referral.ID) (out []referral.Event, err error) {
+	ctx, obs := s.tel.begin(ctx, opReferralEvents)
+	defer endList(ctx, &obs, &err, &out)
 	if err := s.live(ctx); err != nil {
 		return nil, err
 	}
@@ -413,7 +423,9 @@ func (s *Store) scanEvents(rows *sql.Rows) ([]referral.Event, error) {
 }
 
 // Feed returns the network's events after position q.After, in position order.
-func (s *Store) Feed(ctx context.Context, q storage.FeedQuery) ([]referral.Event, error) {
+func (s *Store) Feed(ctx context.Context, q storage.FeedQuery) (out []referral.Event, err error) {
+	ctx, obs := s.tel.begin(ctx, opFeed)
+	defer endList(ctx, &obs, &err, &out)
 	if err := s.live(ctx); err != nil {
 		return nil, err
 	}
@@ -441,11 +453,13 @@ func (s *Store) Feed(ctx context.Context, q storage.FeedQuery) ([]referral.Event
 
 // DueReferrals returns up to limit referrals, from every network, whose deadline
 // is not after now, earliest first (ties by id).
-func (s *Store) DueReferrals(ctx context.Context, now time.Time, limit int) ([]referral.Referral, error) {
+func (s *Store) DueReferrals(ctx context.Context, now time.Time, limit int) (out []referral.Referral, err error) {
+	ctx, obs := s.tel.begin(ctx, opDueReferrals)
+	defer endList(ctx, &obs, &err, &out)
 	if err := s.live(ctx); err != nil {
 		return nil, err
 	}
-	limit, err := storage.Limit(limit)
+	limit, err = storage.Limit(limit)
 	if err != nil {
 		return nil, err
 	}
@@ -453,7 +467,7 @@ func (s *Store) DueReferrals(ctx context.Context, now time.Time, limit int) ([]r
 	if err != nil {
 		return nil, s.failed("due referrals", err)
 	}
-	out, err := s.scanReferrals(rows, limit)
+	out, err = s.scanReferrals(rows, limit)
 	if err != nil || len(out) == 0 {
 		return nil, err
 	}

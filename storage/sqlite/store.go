@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -80,6 +82,13 @@ type Options struct {
 	// network's feed head this often. Appends through this Store wake at once.
 	// Zero means DefaultPollInterval.
 	PollInterval time.Duration
+	// TracerProvider receives a span per store call (see the package doc's
+	// Telemetry); nil means the OpenTelemetry global provider, which records
+	// nothing until the host installs one.
+	TracerProvider trace.TracerProvider
+	// MeterProvider receives the store call metrics; nil means the
+	// OpenTelemetry global provider.
+	MeterProvider metric.MeterProvider
 }
 
 // Store is a storage.Store on an SQLite file. It is safe for concurrent use.
@@ -112,6 +121,7 @@ type Store struct {
 	owners owners
 	// directory wakes directory feed followers (see directoryfeed.go).
 	directory *headWatch
+	tel       *tel
 }
 
 var (
@@ -208,6 +218,7 @@ func newStore(ctx context.Context, write, read *sql.DB, opts Options) (*Store, e
 	s := &Store{
 		write: write, read: read, migrations: ms,
 		rq: newStmts(read), wq: newStmts(write), poll: opts.PollInterval, stop: make(chan struct{}),
+		tel: newTel(opts),
 	}
 	s.feed = newHeadWatch(s, "feed changed", qFeedHead)
 	s.directory = newHeadWatch(s, "directory changed", qDirectoryHead)
@@ -460,7 +471,9 @@ func isUnique(err error) bool {
 // Migrate applies pending schema migrations, for hosts that open with
 // NoMigrate and migrate explicitly (for example from one instance while
 // others wait). It is safe to call on a current database.
-func (s *Store) Migrate(ctx context.Context) error {
+func (s *Store) Migrate(ctx context.Context) (err error) {
+	ctx, obs := s.tel.begin(ctx, opMigrate)
+	defer obs.end(ctx, &err)
 	if err := s.open(ctx); err != nil {
 		return err
 	}

@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Concurrency", testConcurrency},
 		{"CitedScreenings", testCitedScreenings},
 		{"Limits", testLimits},
+		{"ErasePerson", testErasePerson},
 		{"Close", testClose},
 		{"DirectoryFeed", testDirectoryFeed},
 		{"DirectoryFeedLimits", testDirectoryFeedLimits},

@@ -27,6 +27,7 @@
 //
 // Outside the standard library, harness links github.com/jackc/pgx/v5 (the
 // PostGIS connection) and what refkit's matching and referral link:
-// github.com/expr-lang/expr, github.com/uber/h3-go/v4 (cgo) and
-// github.com/google/uuid.
+// github.com/expr-lang/expr, github.com/uber/h3-go/v4 (cgo),
+// github.com/google/uuid and the OpenTelemetry API (go.opentelemetry.io/otel,
+// go.opentelemetry.io/otel/metric and go.opentelemetry.io/otel/trace).
 package harness
