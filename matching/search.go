@@ -72,6 +72,8 @@ func (s *Snapshot) gatherPoints(q *query, sc *scratch, top, maybe *topK) {
 	g := &s.grid
 	cut := &sc.cut
 	s.resetCut(q, cut)
+	// Areas taken first may have filled the heaps already.
+	s.moveCut(q, cut, top, maybe)
 	// before[k] are the request's domains before its k-th: a site in the run
 	// of the k-th that addresses one of them was offered from that one's run.
 	var before [maxCutDomains + 1]domainSet
@@ -598,6 +600,12 @@ func (s *Snapshot) offerLists(q *query, sc *scratch, top, maybe *topK, lists []k
 		slices.SortStableFunc(levels, func(a, b level) int { return cmp.Compare(b.score, a.score) })
 		sc.levels = levels
 		for i := 0; i < len(levels); {
+			// Levels come best score first: once the heaps reject a level's
+			// score ahead of every service (svc -1 ranks first among equal
+			// area scores), they reject it and every level after it.
+			if best := (rankKey{score: levels[i].score, svc: -1, loc: -1}); top.rejects(&best) && maybe.rejects(&best) {
+				break
+			}
 			j := i + 1
 			for j < len(levels) && levels[j].score == levels[i].score {
 				j++
