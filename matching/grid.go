@@ -132,7 +132,12 @@ func newGrid(src []referral.Service, svcs []svc, res int) grid {
 	g := grid{tiles: map[int32]tileGroups{}}
 	g.placeFrom = make([]int32, len(src)+1)
 	g.heads = make([]head, len(src))
-	var points []placed
+	locations := 0
+	for i := range src {
+		locations += len(src[i].Locations)
+	}
+	g.places, g.locIDs = make([]point, 0, locations), make([]referral.ID, 0, locations)
+	points := make([]placed, 0, locations)
 	tiles := map[h3.Cell]int32{}
 	for i := range src {
 		g.placeFrom[i] = int32(len(g.places))
@@ -172,11 +177,27 @@ func newGrid(src []referral.Service, svcs []svc, res int) grid {
 		}
 		return int(a.loc - b.loc)
 	})
-	// Sites go to their domain's region, and the regions are joined at the end:
-	// region[d] for domain bit d, region[maxDomains] for the others. regionOf
-	// says which region each run is in.
-	var region [maxDomains + 1][]site
-	var regionOf []uint8
+	// Sites go to their domain's region: region d for domain bit d, region
+	// maxDomains for the others, laid end to end. Counted first, so that the
+	// sites are written once, in place.
+	var fill [maxDomains + 1]int32 // region d's next site
+	for _, p := range points {
+		if e := &svcs[p.svc]; e.prof.status == 0 && !e.domains.empty() {
+			for w, word := range e.domains {
+				for ; word != 0; word &= word - 1 {
+					fill[w*64+bits.TrailingZeros64(word)]++
+				}
+			}
+		} else {
+			fill[maxDomains]++
+		}
+	}
+	total := int32(0)
+	for d, n := range fill {
+		fill[d] = total
+		total += n
+	}
+	g.sites = make([]site, total)
 	for start := 0; start < len(points); {
 		end := start + 1
 		for end < len(points) && points[end].cell == points[start].cell {
@@ -196,25 +217,27 @@ func newGrid(src []referral.Service, svcs []svc, res int) grid {
 		for w, word := range b.mask {
 			for ; word != 0; word &= word - 1 {
 				d := w*64 + bits.TrailingZeros64(word)
-				r := siteRun{start: int32(len(region[d]))}
+				r := siteRun{start: fill[d]}
 				for _, p := range cell {
 					if e := &svcs[p.svc]; e.prof.status == 0 && e.domains.has(d) {
-						region[d] = append(region[d], newSite(p, e))
+						g.sites[fill[d]] = newSite(p, e)
+						fill[d]++
 						r.domains |= e.domains[0] | e.domains[1]
 					}
 				}
-				r.end = int32(len(region[d]))
-				g.runs, regionOf = append(g.runs, r), append(regionOf, uint8(d))
+				r.end = fill[d]
+				g.runs = append(g.runs, r)
 			}
 		}
-		other := siteRun{start: int32(len(region[maxDomains]))}
+		other := siteRun{start: fill[maxDomains]}
 		for _, p := range cell {
 			if e := &svcs[p.svc]; e.prof.status != 0 || e.domains.empty() {
-				region[maxDomains] = append(region[maxDomains], newSite(p, e))
+				g.sites[fill[maxDomains]] = newSite(p, e)
+				fill[maxDomains]++
 			}
 		}
-		other.end = int32(len(region[maxDomains]))
-		g.runs, regionOf = append(g.runs, other), append(regionOf, maxDomains)
+		other.end = fill[maxDomains]
+		g.runs = append(g.runs, other)
 		g.buckets = append(g.buckets, b)
 		gr.end, gr.mask = int32(len(g.buckets)), gr.mask.or(b.mask)
 		for _, p := range cell {
@@ -229,16 +252,6 @@ func newGrid(src []referral.Service, svcs []svc, res int) grid {
 		t.end = int32(len(g.groups))
 		g.tiles[cell[0].tile] = t
 		start = end
-	}
-	var base [maxDomains + 1]int32
-	for d := range region {
-		base[d] = int32(len(g.sites))
-		g.sites = append(g.sites, region[d]...)
-		region[d] = nil
-	}
-	for i, d := range regionOf {
-		g.runs[i].start += base[d]
-		g.runs[i].end += base[d]
 	}
 	return g
 }
