@@ -35,13 +35,16 @@ func expensiveDirectory(n int) []referral.Service {
 	return out
 }
 
+// manyLanguagesRequest asks for all of expensiveDirectory: its limit is above
+// the directory's size, so that every service can rank and the index judges
+// every one (with a smaller limit it judges only those that could still rank).
 func manyLanguagesRequest(explain bool) Request {
 	p := referral.Person{}
 	for i := range maxLanguages {
 		p.Languages = append(p.Languages, "l"+strconv.Itoa(i))
 	}
 	return Request{Person: p, Needs: []referral.Need{{Domain: referral.FoodInsecurity, Urgency: referral.Routine}},
-		Near: &referral.Point{Latitude: 37.8, Longitude: -122.27}, RadiusM: 1000, Explain: explain,
+		Near: &referral.Point{Latitude: 37.8, Longitude: -122.27}, RadiusM: 1000, Explain: explain, Limit: MaxLimit,
 		AsOf: time.Date(2026, time.February, 2, 12, 0, 0, 0, time.UTC)}
 }
 

@@ -67,8 +67,16 @@ func (s *Snapshot) vicinity(q *query, c *candidate) string {
 // is shown, ranked and scored by: exact, or rounded for a confidential
 // location they may not see exactly.
 func (s *Snapshot) shownDistance(q *query, c *candidate) float64 {
-	d := metres(c.h)
-	if s.secret == nil || s.vicinity(q, c) == "" {
+	return s.shown(q, c.svc, c.loc, c.h)
+}
+
+// shown is shownDistance of service svc's location loc, at haversine h.
+func (s *Snapshot) shown(q *query, svc, loc int32, h float64) float64 {
+	d := metres(h)
+	if s.secret == nil {
+		return d
+	}
+	if s.vicinity(q, &candidate{rankKey: rankKey{svc: svc, loc: loc}}) == "" {
 		return d
 	}
 	return math.Max(ConcealedRoundingM, math.Round(d/ConcealedRoundingM)*ConcealedRoundingM)

@@ -3,13 +3,13 @@
 //
 // An Index holds an immutable Snapshot of the directory: service locations bucketed
 // by H3 cell, service areas (county, zip, state, polygon covered by H3 polyfill,
-// virtual), and every eligibility rule compiled once. A request covers its radius
-// with an H3 grid disk sized with a safety margin (hexagon area varies up to 2×
-// within a resolution), keeps the locations within the exact great-circle distance
-// (sphere of radius 6,371,008.8 m), adds the services whose areas cover the person,
-// then judges each candidate: active, covers a requested domain, within the radius
-// (or serves the area), capacity (per Request.Full), HSDS age limits, and the
-// eligibility rule. Update builds a new snapshot and swaps it in atomically;
+// virtual), and every eligibility rule compiled once. A request reads the buckets
+// that may hold a location within its radius (by the measured reach of their
+// centres, whatever the hexagons' sizes), keeps the locations within the exact
+// great-circle distance (sphere of radius 6,371,008.8 m), adds the services whose
+// areas cover the person, then judges each candidate: active, covers a requested
+// domain, within the radius (or serves the area), capacity (per Request.Full),
+// HSDS age limits, and the eligibility rule. Update builds a new snapshot and swaps it in atomically;
 // readers never block. An internal linear scan answers the same request by
 // examining every service: it is the reference the index is tested and
 // benchmarked against, and Match returns exactly what it returns.
@@ -22,17 +22,30 @@
 // # How Match is fast
 //
 // Locations are bucketed by H3 cell at Options.Resolution and the buckets grouped
-// by the cell two resolutions coarser; the grid disk covers the radius at the
-// coarse resolution, and groups and buckets whose centre is farther than the
-// radius plus the farthest location actually filed under such a centre are
-// dropped before any location is read. With explanations off, candidates are
-// then filtered cheapest test first, from data copied next to each location
-// (domains and activity, exact distance, capacity, age limits, rule) and each
-// distinct rule is evaluated at most once per request; survivors are scored
-// without reading the service table and a bounded heap keeps the best Limit.
-// With explanations on, exclusion reasons are kept as bits until the result is
-// built. Per-request working memory is pooled, so a request allocates little
-// beyond its result.
+// by the cell two resolutions coarser; groups are found by the latitude/longitude
+// tiles the search's spherical cap touches, and groups and buckets whose centre is
+// farther than the radius plus the farthest location actually filed under such a
+// centre are dropped before any location is read. Within a bucket, locations are
+// kept in one run per domain, laid out domain by domain, with what judging and
+// scoring read about their service copied next to each: a request reads only the
+// runs of its own domains, in order.
+//
+// With explanations off, a request wants the best Limit candidates and nothing
+// else. It reads the buckets nearest first; a location is scored from its copy
+// and judged (capacity, age limits, rule: each distinct rule evaluated at most
+// once per request, the simplest forms without the rule VM) only if a bounded
+// heap would keep it. Once the heaps are full, their worst entry bounds how far a
+// location can lie and still rank: by distance, the worst's distance; by score,
+// the distance at which a location's score, with every other term at the most it
+// can reach for the request, falls below the worst's (with a nearer bound for the
+// services that address one of several requested domains, and the rounding of
+// confidential distances allowed for). Locations and buckets beyond that cut are
+// dropped unread and the walk stops at the first bucket beyond it, so the result
+// is the one the scan returns. Area services are taken best score first and
+// stop at the first the heaps reject. With explanations on, every candidate within
+// the search radius is kept and exclusion reasons are kept as bits until the
+// result is built. Per-request working memory is pooled, so a request allocates
+// little beyond its result.
 //
 // # Eligibility rules
 //
@@ -180,9 +193,9 @@
 // only: refkit.matching.radius (the radius class: 0-1km, 1-5km, 5-10km,
 // 10-25km, 25-50km, 50km+), refkit.matching.explain, refkit.matching.needs
 // and refkit.matching.limit, and, when it succeeded, refkit.matching.candidates
-// (the candidates kept for judging: with explanations off, those past the
-// cheap filters; on, every location within the search radius and every area
-// candidate), refkit.matching.matches, .possible, .excluded and .services (the
+// (the candidates kept for judging: with explanations off, those judged and
+// taken by the bounded heaps; on, every location within the search radius and
+// every area candidate), refkit.matching.matches, .possible, .excluded and .services (the
 // snapshot's). Never a fact about the person, a point, a domain asked for or
 // a rule's text. An update's are refkit.matching.changes,
 // refkit.matching.update (rebuild or capacity) and refkit.matching.services.

@@ -21,7 +21,8 @@ import (
 // random environments as large as requests allow, it must never make the VM
 // allocate more than the analysis said (the VM runs with exactly that budget).
 // Its three-valued skeleton must agree with its program whenever every fact is
-// known, failures included.
+// known, failures included, and so must its native form when it has one (which
+// never fails).
 func FuzzRule(f *testing.F) {
 	cases, err := corpus.Load("testdata/hostile_rules.txt")
 	require.NoError(f, err)
@@ -50,16 +51,21 @@ func FuzzRule(f *testing.F) {
 		h.Write([]byte(text))
 		rnd := rand.New(rand.NewPCG(h.Sum64(), 7))
 		for range 8 {
-			env := any(randomEnv(rnd))
+			e := randomEnv(rnd)
+			env := any(e)
 			m := &vm.VM{MemoryBudget: uint(ru.memory) + 1}
 			out, err := m.Run(ru.program, env)
 			if err != nil {
 				require.NotContains(t, err.Error(), "memory budget exceeded", "rule %q allocated more than its bound %d", text, ru.memory)
 			}
+			if ru.native != nil {
+				require.NoError(t, err, "rule %q has a native form but its program failed", text)
+				require.Equal(t, out.(bool), ru.native(&e), "rule %q: native form and program differ", text)
+			}
 			if ru.skeleton == nil {
 				continue
 			}
-			got, _, serr := r.judge(ru.skeleton, env, facts{})
+			got, _, serr := r.judge(ru.skeleton, env, &e, facts{})
 			switch {
 			case err != nil:
 				require.Equal(t, isError, got, "rule %q: the program failed (%v), the skeleton did not", text, err)

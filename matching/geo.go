@@ -55,21 +55,6 @@ func DistanceM(aLat, aLon, bLat, bLon float64) float64 {
 	return metres(haversine(newPoint(aLat, aLon), newPoint(bLat, bLon)))
 }
 
-// diskK returns the grid-disk radius, in cells, that covers every cell holding a
-// point within m metres of a point in the origin cell. Hexagon area varies up to 2×
-// within a resolution, so edges vary up to √2 either side of the average: the
-// farthest cell centre is m plus two of the largest circumradii away, and a cell k
-// rings out has its centre at least 1.5·k of the smallest edges away.
-func diskK(m, edgeAvg float64) int {
-	eMax := edgeAvg * math.Sqrt2
-	eMin := edgeAvg / math.Sqrt2
-	return int(math.Floor((m+2*eMax)/(1.5*eMin))) + 1
-}
-
-// maxDiskK bounds the grid disk a query builds; beyond it the index walks its
-// occupied cells instead (3·k·(k+1)+1 cells: 40 rings is 4,921 cells).
-const maxDiskK = 40
-
 // parent returns c's ancestor at resolution r (r ≤ c's resolution) with bit
 // operations: setting the resolution field and filling the finer digits with 7.
 func parent(c h3.Cell, r int) h3.Cell {

@@ -173,7 +173,7 @@ func (s *Snapshot) withCapacities(changes []Change) (*Snapshot, error) {
 	}
 	next := &Snapshot{
 		opts: s.opts, rules: s.rules, byID: s.byID, domains: s.domains, programs: s.programs,
-		langSets: s.langSets, grid: s.grid,
+		langSets: s.langSets, domLists: s.domLists, grid: s.grid,
 		counties: s.counties, zips: s.zips, states: s.states, polygons: s.polygons, virtual: s.virtual,
 		source: s.source, services: s.services, statuses: s.statuses, caps: edit.next, ids: s.ids, orgs: s.orgs,
 		scratch: s.scratch, secret: s.secret, tel: s.tel,

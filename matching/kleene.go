@@ -56,6 +56,8 @@ type kleene struct {
 	op   uint8
 	kids []*kleene // and, or: the operands; not: one; cond: condition, then, else
 	leaf *vm.Program
+	// native decides the leaf in Go, when it is simple (see native.go).
+	native native
 	// facts are the unknowable facts the node reads.
 	facts facts
 }
@@ -214,22 +216,27 @@ func (r *rules) leaf(ru *rule, sub *parser.Tree, cfg *conf.Config) *kleene {
 	if err != nil {
 		return nil
 	}
+	fast := nativeOf(sub.Node) // before the optimizer rewrites the part
 	prog, err := rulecost.Program(sub, cfg)
 	if err != nil {
 		return nil
 	}
-	return &kleene{op: opLeaf, leaf: prog, facts: f}
+	return &kleene{op: opLeaf, leaf: prog, native: fast, facts: f}
 }
 
 // judge evaluates a skeleton in three-valued logic, left to right with the
 // short cuts the VM takes, so that with every fact known it agrees with the
-// rule's program, failures included. unknown are the facts the request leaves
-// unknown; missing, for an unknown result, are those the result depends on.
-func (r *rules) judge(k *kleene, env any, unknown facts) (t truth, missing facts, err error) {
+// rule's program, failures included. env is e, boxed for the VM. unknown are
+// the facts the request leaves unknown; missing, for an unknown result, are
+// those the result depends on.
+func (r *rules) judge(k *kleene, env any, e *Env, unknown facts) (t truth, missing facts, err error) {
 	switch k.op {
 	case opLeaf:
 		if m := k.facts.and(unknown); !m.empty() {
 			return isUnknown, m, nil
+		}
+		if k.native != nil {
+			return truthOf(k.native(e)), facts{}, nil
 		}
 		ok, err := r.run(k.leaf, env)
 		if err != nil {
@@ -243,7 +250,7 @@ func (r *rules) judge(k *kleene, env any, unknown facts) (t truth, missing facts
 		}
 		seen := false
 		for _, kid := range k.kids {
-			t, m, err := r.judge(kid, env, unknown)
+			t, m, err := r.judge(kid, env, e, unknown)
 			switch t {
 			case decisive, isError:
 				return t, facts{}, err
@@ -259,7 +266,7 @@ func (r *rules) judge(k *kleene, env any, unknown facts) (t truth, missing facts
 		}
 		return isFalse, facts{}, nil
 	case opNot:
-		t, m, err := r.judge(k.kids[0], env, unknown)
+		t, m, err := r.judge(k.kids[0], env, e, unknown)
 		switch t {
 		case isTrue:
 			return isFalse, m, err
@@ -269,20 +276,20 @@ func (r *rules) judge(k *kleene, env any, unknown facts) (t truth, missing facts
 		return t, m, err
 	}
 	// opCond
-	c, mc, err := r.judge(k.kids[0], env, unknown)
+	c, mc, err := r.judge(k.kids[0], env, e, unknown)
 	switch c {
 	case isTrue:
-		return r.judge(k.kids[1], env, unknown)
+		return r.judge(k.kids[1], env, e, unknown)
 	case isFalse:
-		return r.judge(k.kids[2], env, unknown)
+		return r.judge(k.kids[2], env, e, unknown)
 	case isError:
 		return c, facts{}, err
 	}
-	a, ma, err := r.judge(k.kids[1], env, unknown)
+	a, ma, err := r.judge(k.kids[1], env, e, unknown)
 	if a == isError {
 		return a, facts{}, err
 	}
-	b, mb, err := r.judge(k.kids[2], env, unknown)
+	b, mb, err := r.judge(k.kids[2], env, e, unknown)
 	if b == isError {
 		return b, facts{}, err
 	}

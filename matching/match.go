@@ -137,13 +137,17 @@ type query struct {
 	urgency  []bitUrgency
 	nDomains int
 	center   point
-	// latDeg and lonDeg are the query point in degrees, for H3.
+	// latDeg and lonDeg are the query point in degrees, for H3; at is it as a
+	// unit vector, for the index's centre tests.
 	latDeg, lonDeg float64
-	origin         h3.Cell
-	radius         float64
-	hRadius        float64
-	hSearch        float64
-	search         float64
+	at             vec
+	// radiusDeg is the radius as degrees of latitude, for coarse tests.
+	radiusDeg float64
+	origin    h3.Cell
+	radius    float64
+	hRadius   float64
+	hSearch   float64
+	search    float64
 }
 
 type bitUrgency struct{ bit, rank int }
@@ -165,12 +169,9 @@ type candidate struct {
 	// why are the candidate's exclusion reasons, as bits: 0 for a match, only
 	// whyUnknown bits for a possible match.
 	why why
-	// site is the index of the location in the grid, -1 when unknown. status,
-	// overlap (the service's domains the request asks for) and prof are the index
-	// path's copies of service data, so that judging and scoring do not read the
-	// service table.
-	site    int32
-	status  uint8
+	// overlap (the service's domains the request asks for) and prof are the
+	// index path's copies of service data, so that judging and scoring do not
+	// read the service table.
 	overlap domainSet
 	prof    profile
 	reason  []Reason // the exclusion reasons, filled when explaining

@@ -194,23 +194,6 @@ func (t *topK) rejects(c *rankKey) bool {
 	return t.full() && rankCmp(c, &(*t.cands)[t.heap[0]].rankKey, t.byDistance) > 0
 }
 
-// rejectsArea reports whether the heap rejects every area candidate with this
-// score, whatever its service: it does unless the score ties with a kept area
-// candidate, where the service id decides.
-func (t *topK) rejectsArea(score float64) bool {
-	if t.limit == 0 {
-		return true
-	}
-	if !t.full() {
-		return false
-	}
-	w := &(*t.cands)[t.heap[0]]
-	if t.byDistance && w.loc >= 0 {
-		return true // areas rank after every location
-	}
-	return score < w.score || (score == w.score && w.loc >= 0)
-}
-
 // worse reports whether candidate i ranks after candidate j.
 func (t *topK) worse(i, j int32) bool {
 	return rankCmp(&(*t.cands)[i].rankKey, &(*t.cands)[j].rankKey, t.byDistance) > 0

@@ -18,7 +18,7 @@ func (sc *scratch) offer(svcIdx, loc int32, h float64) {
 	st := &sc.seen[svcIdx]
 	if st.gen != sc.gen {
 		*st = stamp{sc.gen, int32(len(sc.cands))}
-		sc.cands = append(sc.cands, candidate{rankKey: rankKey{svc: svcIdx, loc: loc}, h: h, site: -1})
+		sc.cands = append(sc.cands, candidate{rankKey: rankKey{svc: svcIdx, loc: loc}, h: h})
 		return
 	}
 	c := &sc.cands[st.slot]
@@ -34,7 +34,7 @@ func (sc *scratch) offerArea(q *query, svcIdx int32, kind referral.AreaKind) boo
 	st := &sc.seen[svcIdx]
 	if st.gen != sc.gen {
 		*st = stamp{sc.gen, int32(len(sc.cands))}
-		sc.cands = append(sc.cands, candidate{rankKey: rankKey{svc: svcIdx, loc: -1}, area: kind, site: -1})
+		sc.cands = append(sc.cands, candidate{rankKey: rankKey{svc: svcIdx, loc: -1}, area: kind})
 		return true
 	}
 	c := &sc.cands[st.slot]
@@ -183,7 +183,7 @@ func (s *Snapshot) finish(q *query, sc *scratch) Result {
 			*list = (*list)[:limit]
 		}
 		for _, c := range *list { // the profile matchReasons reads
-			c.prof = profileOf(&s.services[c.svc], len(s.source[c.svc].Locations))
+			c.prof = s.services[c.svc].prof
 		}
 	}
 	return s.result(q, sc, matched, possible, excluded)

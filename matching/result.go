@@ -29,40 +29,45 @@ func (s *Snapshot) matches(q *query, sc *scratch, matched []*candidate) []Match 
 	// The first pass reads each match's service and location records with no
 	// dependence between iterations, so their cache misses overlap.
 	out := make([]Match, len(matched))
-	size, points := 0, 0
+	points := 0
 	for i, c := range matched {
-		out[i] = Match{Service: s.ids[c.svc], Organization: s.orgs[c.svc], Score: c.score, Breakdown: c.br}
-		size += len(s.source[c.svc].Domains) + 5 // see matchReasons
-		if c.why != 0 {
-			size++
-		}
+		hd := &s.grid.heads[c.svc]
+		out[i] = Match{Service: hd.id, Organization: hd.org, Score: c.score, Breakdown: c.br}
 		if c.loc >= 0 {
-			out[i].Location = s.locationID(c)
+			out[i].Location = s.grid.locIDs[hd.places+c.loc]
 			points++
 		}
 	}
-	reasons := make([]Reason, 0, size)
+	// The reasons are built in the scratch, then copied to a block of the
+	// size they turned out to be.
+	built, ends := sc.reasons[:0], sc.reasonEnds[:0]
 	dists := make([]float64, 0, points)
 	kms := sc.formatKm(matched, func(c *candidate) bool { return c.loc >= 0 })
 	for i, c := range matched {
 		m := &out[i]
-		start := len(reasons)
 		if c.loc >= 0 {
 			dists = append(dists, round(c.dist))
 			m.DistanceM = &dists[len(dists)-1]
 			m.Vicinity = s.vicinity(q, c)
-			reasons = append(reasons, Reason{ReasonWithinRadius, kms[i]})
+			built = append(built, Reason{ReasonWithinRadius, kms[i]})
 		} else {
 			m.Area = c.area
-			reasons = append(reasons, Reason{ReasonServesArea, string(c.area)})
+			built = append(built, Reason{ReasonServesArea, string(c.area)})
 		}
-		reasons = s.matchReasons(reasons, q, sc, c)
-		// The full slice expression keeps a caller's append from writing into the
-		// next match's reasons.
-		m.Reasons = reasons[start:len(reasons):len(reasons)]
+		built = s.matchReasons(built, q, sc, c)
+		ends = append(ends, len(built))
 		if c.why != 0 {
 			m.Unknown = s.unknownFacts(sc, c)
 		}
+	}
+	sc.reasons, sc.reasonEnds = built, ends
+	reasons := append([]Reason(nil), built...)
+	start := 0
+	for i, end := range ends {
+		// The full slice expression keeps a caller's append from writing into
+		// the next match's reasons.
+		out[i].Reasons = reasons[start:end:end]
+		start = end
 	}
 	return out
 }
@@ -89,7 +94,7 @@ func (s *Snapshot) unknownFacts(sc *scratch, c *candidate) []string {
 // The service's profile (c.prof) stands in for its record where it can: the
 // record is a likely cache miss.
 func (s *Snapshot) matchReasons(out []Reason, q *query, sc *scratch, c *candidate) []Reason {
-	for _, d := range s.source[c.svc].Domains {
+	for _, d := range s.domLists[c.prof.doms] {
 		if slices.Contains(q.env.Needs, string(d)) {
 			out = append(out, Reason{ReasonCoversNeed, string(d)})
 		}
@@ -117,7 +122,7 @@ func (s *Snapshot) matchReasons(out []Reason, q *query, sc *scratch, c *candidat
 	if e := s.caps.at(c.svc); e.class != capUntracked {
 		out = append(out, e.reason())
 	}
-	if c.prof.timed && c.br.Open > 0 && c.br.Open == s.opts.Weights.Open { // open, not unknown
+	if c.prof.timed() && c.br.Open > 0 && c.br.Open == s.opts.Weights.Open { // open, not unknown
 		out = append(out, Reason{Code: ReasonOpenNow})
 	}
 	return out
@@ -153,13 +158,10 @@ func (s *Snapshot) exclusions(q *query, sc *scratch, excluded []*candidate) []Ex
 	return out
 }
 
-// locationID is the id of a point candidate's location: from the grid's dense
-// array when the candidate knows its site, else from the service record.
+// locationID is the id of a point candidate's location, from the grid's dense
+// array: the service record is a likely cache miss.
 func (s *Snapshot) locationID(c *candidate) referral.ID {
-	if c.site >= 0 {
-		return s.grid.locIDs[c.site]
-	}
-	return s.source[c.svc].Locations[c.loc].ID
+	return s.grid.locIDs[s.grid.placeFrom[c.svc]+c.loc]
 }
 
 // explainReasons turns the index path's exclusion bits into Reasons, all in one

@@ -223,6 +223,9 @@ var costEnv = func() *rulecost.Env {
 type rule struct {
 	text    string
 	program *vm.Program
+	// native decides the rule in Go when it is built only of simple parts
+	// (see native.go); nil otherwise.
+	native native
 	// cost is the worst-case cost of one evaluation, in steps; memory the most
 	// elements it makes the VM allocate, always below the VM's budget.
 	cost, memory int64
@@ -332,7 +335,8 @@ func (r *rules) build(text string) (*rule, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The optimizer rewrites the tree: facts are read first.
+	// The optimizer rewrites the tree: facts and the native form are read first.
+	ru.native = nativeOf(tree.Node)
 	if ru.program, err = rulecost.Program(tree, cfg); err != nil {
 		return nil, ruleError(err)
 	}

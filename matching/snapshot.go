@@ -3,6 +3,7 @@ package matching
 import (
 	"context"
 	"errors"
+	"math"
 	"math/bits"
 	"slices"
 	"strconv"
@@ -80,10 +81,19 @@ func (o Options) withDefaults() (Options, error) {
 type domainSet [2]uint64
 
 func (d domainSet) and(o domainSet) domainSet { return domainSet{d[0] & o[0], d[1] & o[1]} }
+func (d domainSet) or(o domainSet) domainSet  { return domainSet{d[0] | o[0], d[1] | o[1]} }
 func (d domainSet) empty() bool               { return d[0]|d[1] == 0 }
 func (d domainSet) count() int                { return bits.OnesCount64(d[0]) + bits.OnesCount64(d[1]) }
 func (d *domainSet) set(i int)                { d[i/64] |= 1 << (i % 64) }
 func (d domainSet) has(i int) bool            { return d[i/64]&(1<<(i%64)) != 0 }
+
+// rank is the number of bits of d below bit i.
+func (d domainSet) rank(i int) int {
+	if i < 64 {
+		return bits.OnesCount64(d[0] & (1<<i - 1))
+	}
+	return bits.OnesCount64(d[0]) + bits.OnesCount64(d[1]&(1<<(i-64)-1))
+}
 
 // maxDomains is how many distinct domains one snapshot's services may use.
 const maxDomains = 128
@@ -99,6 +109,10 @@ type svc struct {
 	maxAge  int
 	langs   []string
 	langSet int32 // index of langs in Snapshot.langSets
+	doms    int32 // index of its domain list in Snapshot.domLists
+	// prof is the profile the index copies next to the service's locations
+	// and area entries; the reference path reads it for the reasons too.
+	prof profile
 	// hours are the service's schedules, compiled once (see hoursOf); nil
 	// when it has none.
 	hours *referral.Hours
@@ -112,20 +126,15 @@ type svc struct {
 	hasArea                bool
 }
 
-// gate is what the geo index and the area lists copy of a service while a
-// snapshot is built.
-type gate struct {
-	domains domainSet
-	profile
-	status uint8 // index into Snapshot.statuses: 0 is active
-}
-
 // areaRef is a service in an area list, with what the area filter reads copied
-// in, so walking a state's list does not touch the service table.
+// in, so walking a state's list does not touch the service table. latLo and
+// latHi bound the latitudes, in degrees, of the service's locations with
+// coordinates (when profile.placed()): a request far from all of them in
+// latitude has none within its radius, and looks no further.
 type areaRef struct {
-	svc     int32
-	status  uint8 // index into Snapshot.statuses: 0 is active
-	domains domainSet
+	domains      domainSet
+	svc          int32
+	latLo, latHi float32
 	profile
 }
 
@@ -143,6 +152,9 @@ type Snapshot struct {
 	domains  map[referral.Domain]int
 	programs []*rule
 	langSets [][]string // distinct service language lists
+	// domLists are the distinct domain lists of the services, as listed (a
+	// profile names its service's), for the reasons of a match.
+	domLists [][]referral.Domain
 	// statuses are the distinct service statuses, active first, so the index
 	// carries a status in one byte.
 	statuses []referral.ServiceStatus
@@ -193,10 +205,9 @@ func build(ctx context.Context, services []referral.Service, opts Options, rs *r
 		domains:  map[referral.Domain]int{},
 	}
 	areas := newAreaLists()
-	gates := make([]gate, len(src))
 	ruleIdx := map[*rule]int32{}
 	langIdx := map[string]int32{}
-	var points []placed
+	domIdx := map[string]int32{}
 	done := ctx.Done()
 	for i := range src {
 		select {
@@ -264,30 +275,45 @@ func build(ctx context.Context, services []referral.Service, opts Options, rs *r
 			langIdx[langKey] = langs
 		}
 		e.langSet = langs
+		domKey := ""
+		for _, d := range sv.Domains { // length-prefixed, as the language lists
+			domKey += strconv.Itoa(len(d)) + ":" + string(d)
+		}
+		doms, ok := domIdx[domKey]
+		if !ok {
+			doms = int32(len(s.domLists))
+			s.domLists = append(s.domLists, slices.Clone(sv.Domains))
+			domIdx[domKey] = doms
+		}
+		e.doms = doms
 		if scs := hoursOf(sv); len(scs) > 0 {
 			h := referral.CompileHours(scs)
 			e.hours = &h
 		}
-		for j, l := range sv.Locations {
+		placed := 0
+		latLo, latHi := float32(math.Inf(1)), float32(math.Inf(-1))
+		for _, l := range sv.Locations {
 			if l.Placed() {
-				points = append(points, placed{lat: l.Latitude, lon: l.Longitude, svc: int32(i), loc: int32(j), id: l.ID})
+				placed++
+				// Rounded outwards, so the float32 bounds hold the latitudes.
+				latLo = min(latLo, math.Nextafter32(float32(l.Latitude), float32(math.Inf(-1))))
+				latHi = max(latHi, math.Nextafter32(float32(l.Latitude), float32(math.Inf(1))))
 			}
 		}
 		s.keepSecret(int32(i), sv)
 		served := areasOf(sv)
 		e.hasArea = len(served) > 0
-		if !e.hasArea && (len(points) == 0 || points[len(points)-1].svc != int32(i)) {
+		if !e.hasArea && placed == 0 {
 			s.nowhere = append(s.nowhere, int32(i))
 		}
-		prof := profileOf(&e, len(sv.Locations))
-		areas.add(&e, served, areaRef{svc: int32(i), status: s.statusOf(e.status), domains: e.domains, profile: prof}, opts.Resolution)
+		e.prof = profileOf(&e, len(sv.Locations), placed, s.statusOf(e.status))
+		areas.add(&e, served, areaRef{svc: int32(i), domains: e.domains, latLo: latLo, latHi: latHi, profile: e.prof}, opts.Resolution)
 		s.services[i] = e
-		gates[i] = gate{domains: e.domains, profile: prof, status: s.statusOf(e.status)}
 		s.caps.set(int32(i), sv.Capacity)
 		s.ids[i], s.orgs[i] = sv.ID, sv.Organization
 	}
 	s.setAreas(areas)
-	s.grid = newGrid(points, gates, opts.Resolution, len(s.domains))
+	s.grid = newGrid(src, s.services, opts.Resolution)
 	n, r, l := len(s.services), len(s.programs), len(s.langSets)
 	s.scratch = &sync.Pool{New: func() any { return newScratch(n, r, l) }}
 	return s, nil
@@ -376,31 +402,79 @@ func (s *Snapshot) setAreas(a *areaLists) {
 // cell, or all the virtual services), listed once per domain they address and
 // grouped by domain, so a request walks only the entries of its own domains:
 // the nation's virtual services are hundreds of entries.
+//
+// A domain's entries are in parts of services alike for ranking: active or
+// not, the same language list, with opening hours or without; in a part,
+// by service. Two entries of a part without opening hours, for a request
+// whose domains they address only this one of, score the same when their
+// capacity classes are the same: the heaps keep the first of them, by
+// service, and reject the rest once they reject one.
 type areaList struct {
 	refs []areaRef
 	from []int32 // refs[from[d]:from[d+1]] address domain bit d
+	// parts[partFrom[d]:partFrom[d+1]] are domain bit d's parts.
+	parts    []areaPart
+	partFrom []int32
+}
+
+// areaPart is the entries [start:end] of a domain's entries in an areaList.
+type areaPart struct {
+	start, end int32
+	langs      int32
+	timed      bool
+	active     bool
 }
 
 func newAreaList(refs []areaRef, domains int) areaList {
-	l := areaList{from: make([]int32, domains+1)}
+	l := areaList{from: make([]int32, domains+1), partFrom: make([]int32, domains+1)}
+	key := func(r *areaRef) areaPart {
+		return areaPart{langs: r.langs, timed: r.timed(), active: r.status == 0}
+	}
 	for d := range domains {
-		l.from[d] = int32(len(l.refs))
+		l.from[d], l.partFrom[d] = int32(len(l.refs)), int32(len(l.parts))
+		start := len(l.refs)
 		for _, r := range refs {
 			if r.domains.has(d) {
 				l.refs = append(l.refs, r)
 			}
 		}
+		mine := l.refs[start:]
+		slices.SortStableFunc(mine, func(a, b areaRef) int {
+			ka, kb := key(&a), key(&b)
+			switch {
+			case ka.active != kb.active:
+				if ka.active {
+					return -1
+				}
+				return 1
+			case ka.langs != kb.langs:
+				return int(ka.langs - kb.langs)
+			case ka.timed != kb.timed:
+				if kb.timed {
+					return -1
+				}
+				return 1
+			}
+			return int(a.svc - b.svc)
+		})
+		for i := range mine {
+			if k := key(&mine[i]); i == 0 || k != key(&mine[i-1]) {
+				k.start = int32(i)
+				l.parts = append(l.parts, k)
+			}
+			l.parts[len(l.parts)-1].end = int32(i + 1)
+		}
 	}
-	l.from[domains] = int32(len(l.refs))
+	l.from[domains], l.partFrom[domains] = int32(len(l.refs)), int32(len(l.parts))
 	return l
 }
 
-// domain returns the entries addressing domain bit d.
-func (l areaList) domain(d int) []areaRef {
+// domain returns the entries addressing domain bit d, and their parts.
+func (l areaList) domain(d int) ([]areaRef, []areaPart) {
 	if l.from == nil {
-		return nil
+		return nil, nil
 	}
-	return l.refs[l.from[d]:l.from[d+1]]
+	return l.refs[l.from[d]:l.from[d+1]], l.parts[l.partFrom[d]:l.partFrom[d+1]]
 }
 
 // polyfill covers a polygon with the compacted set of cells whose centres fall
@@ -567,9 +641,11 @@ func (s *Snapshot) Services() []referral.Service {
 func (s *Snapshot) Rules() int { return len(s.programs) }
 
 // scratch is per-request working memory, pooled per snapshot: a generation-stamped
-// slot per service (so deduplicating candidates needs no map), per rule program
-// and per language list (so each is evaluated at most once per request), and the
-// slices a request fills, reused so the steady state allocates little.
+// slot per service (so deduplicating the scan's and explanations' candidates
+// needs no map; the explain-off path, which decides a few dozen services, keeps
+// them in the small set decided), per rule program and per language list (so
+// each is evaluated at most once per request), and the slices a request fills,
+// reused so the steady state allocates little.
 type scratch struct {
 	gen     uint32
 	seen    []stamp
@@ -581,12 +657,13 @@ type scratch struct {
 	q            query
 	langs, needs []string
 	ranks        []int
-	hits         []int32
-	disks        diskMemo
-	areaScores   []areaScore
-	areaSpare    areaScore
-	wanted       []int32
-	sites        []site
+	near         []uint64
+	cut          cut
+	decided      decided
+	spans        []span
+	levels       []level
+	lists        []kindList
+	cursors      []cursor
 	cands        []candidate
 	top, maybe   topK
 	matched      []*candidate
@@ -595,7 +672,12 @@ type scratch struct {
 	kmBuf        []byte
 	kmEnds       []int
 	kms          []string
+	reasons      []Reason
+	reasonEnds   []int
 	keys         []uint64
+	// touched is where gatherPoints puts what it reads ahead, so that the
+	// reads are kept.
+	touched float64
 }
 
 func newScratch(services, rules, langSets int) *scratch {
@@ -616,7 +698,6 @@ func (sc *scratch) next() {
 		sc.gen = 1
 	}
 	sc.cands = sc.cands[:0]
-	sc.areaScores = sc.areaScores[:0]
 }
 
 // stamp marks a service as offered in the request of generation gen, as the
@@ -633,6 +714,7 @@ func (sc *scratch) release() {
 	clear(sc.langs)
 	clear(sc.needs)
 	clear(sc.kms)
+	clear(sc.reasons)
 	clear(sc.matched)
 	clear(sc.possible)
 	clear(sc.excluded)

@@ -55,22 +55,21 @@ func (s *Snapshot) judgeRule(q *query, ru *rule) ruleOutcome {
 	if ru.attrKeys != nil {
 		unknown.attrs = ru.missingAttributes(q.req.Person.Attributes)
 	}
-	if q.boxed == nil {
-		q.boxed = q.env // boxed once per request, not once per program
-	}
 	var t truth
 	var missing facts
 	var err error
 	switch {
+	case ru.facts.and(unknown).empty() && ru.native != nil:
+		t = truthOf(ru.native(&q.env))
 	case ru.facts.and(unknown).empty():
 		var ok bool
-		if ok, err = s.rules.run(ru.program, q.boxed); err != nil {
+		if ok, err = s.rules.run(ru.program, q.box()); err != nil {
 			t = isError
 		} else {
 			t = truthOf(ok)
 		}
 	case ru.skeleton != nil:
-		t, missing, err = s.rules.judge(ru.skeleton, q.boxed, unknown)
+		t, missing, err = s.rules.judge(ru.skeleton, q.box(), &q.env, unknown)
 	default:
 		t, missing = isUnknown, ru.facts.and(unknown)
 	}
@@ -89,6 +88,15 @@ func (s *Snapshot) judgeRule(q *query, ru *rule) ruleOutcome {
 	return ruleOutcome{state: ruleErr, reason: Reason{ReasonRuleError, ru.errorText(err)}}
 }
 
+// box returns the request's Env boxed for the VM: once per request, not once
+// per program, and not at all when native forms decide every rule.
+func (q *query) box() any {
+	if q.boxed == nil {
+		q.boxed = q.env
+	}
+	return q.boxed
+}
+
 // testHookEval, when set by a test, runs before every rule evaluation.
 var testHookEval func()
 
@@ -99,7 +107,7 @@ func (s *Snapshot) failedClause(q *query, ru *rule, unknown facts) string {
 		return ""
 	}
 	for _, c := range ru.clauses {
-		if t, _, _ := s.rules.judge(c.node, q.boxed, unknown); t == isFalse {
+		if t, _, _ := s.rules.judge(c.node, q.box(), &q.env, unknown); t == isFalse {
 			return c.falseText
 		}
 	}
@@ -143,23 +151,52 @@ const whyUnknown = whyAgeUnknown | whyRuleUnknown
 func (q *query) possibleFor(w why) bool { return q.possible && w&^whyUnknown == 0 }
 
 // profile is what never changes about a service between capacity updates and the
-// index path reads for every candidate: its own conditions (rule, age limits) and
-// the static inputs of its score. It is copied next to each of the service's
-// locations and area entries, so filtering and scoring a candidate read memory
-// in order instead of the service table at random.
+// index path reads for every candidate: its own conditions (rule, age limits),
+// its status and the static inputs of its score. It is copied next to each of the
+// service's locations and area entries, so filtering and scoring a candidate read
+// memory in order instead of the service table at random. Sixteen bytes: a site
+// with it is one 64-byte record.
 type profile struct {
 	rule           int32 // index into Snapshot.programs, -1 for none
 	langs          int32 // index into Snapshot.langSets
+	doms           int32 // index into Snapshot.domLists: the domains as the service lists them
 	minAge, maxAge uint8 // HSDS ages are at most 150
-	timed          bool  // has opening hours
-	// shared is set when the service may be offered more than once (several
-	// locations, or an area): only then do its candidates need de-duplicating.
-	shared bool
+	status         uint8 // index into Snapshot.statuses: 0 is active
+	flags          profileFlags
 }
 
-func profileOf(e *svc, locations int) profile {
-	return profile{rule: e.rule, langs: e.langSet, minAge: uint8(e.minAge), maxAge: uint8(e.maxAge),
-		timed: e.hours != nil, shared: locations > 1 || e.hasArea}
+// profileFlags are a profile's yes-or-no facts.
+type profileFlags uint8
+
+const (
+	// flagTimed: the service has opening hours.
+	flagTimed profileFlags = 1 << iota
+	// flagShared: the service may be offered more than once (several
+	// locations, or an area), so its candidates need de-duplicating.
+	flagShared
+	// flagPlaced: the service has a location with coordinates, so an area
+	// that serves the person loses to a location within the radius.
+	flagPlaced
+)
+
+func (p profile) timed() bool  { return p.flags&flagTimed != 0 }
+func (p profile) shared() bool { return p.flags&flagShared != 0 }
+func (p profile) placed() bool { return p.flags&flagPlaced != 0 }
+
+// profileOf is the profile of e, a service with locations locations of which
+// placed have coordinates, and status the index of its status.
+func profileOf(e *svc, locations, placed int, status uint8) profile {
+	p := profile{rule: e.rule, langs: e.langSet, doms: e.doms, minAge: uint8(e.minAge), maxAge: uint8(e.maxAge), status: status}
+	if e.hours != nil {
+		p.flags |= flagTimed
+	}
+	if locations > 1 || e.hasArea {
+		p.flags |= flagShared
+	}
+	if placed > 0 {
+		p.flags |= flagPlaced
+	}
+	return p
 }
 
 // admits applies, for the explain-off path, the checks that depend on the service
@@ -175,7 +212,7 @@ func (s *Snapshot) admits(q *query, sc *scratch, svc int32, lim profile) (w why,
 // verdict returns every reason a candidate is excluded; 0 means it matches.
 func (s *Snapshot) verdict(q *query, sc *scratch, c *candidate) why {
 	var w why
-	if c.status != 0 {
+	if c.prof.status != 0 {
 		w |= whyInactive
 	}
 	if c.overlap.empty() {
@@ -229,7 +266,7 @@ func (s *Snapshot) reasons(out []Reason, sc *scratch, c *candidate, w why, kmTex
 		w &^= bit
 		switch bit {
 		case whyInactive:
-			out = append(out, Reason{ReasonInactive, string(s.statuses[c.status])})
+			out = append(out, Reason{ReasonInactive, string(s.statuses[c.prof.status])})
 		case whyDomain:
 			out = append(out, s.domainReason(c.svc))
 		case whyOutOfRadius:
