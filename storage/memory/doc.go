@@ -11,7 +11,10 @@
 //
 // Referrals are indexed by network, sender, receiver and person (each an ordered
 // set of ids, so listings page in id order without sorting), and by deadline
-// across networks for the sweep. Events live in one append-only log whose index
+// across networks for the sweep. The sender, receiver and person indexes are
+// built by the first listing (or erasure) that needs them and kept from then
+// on, so a store only written and read by id, like a simulation's, never pays
+// for them. Events live in one append-only log whose index
 // is the feed position; each network keeps the positions of its own events and
 // each referral those of its history, so reads never scan unrelated data. The log
 // stores events in a pointer-free form, so a store holding millions of events

@@ -46,6 +46,7 @@ func (s *Store) ErasePerson(ctx context.Context, network, id referral.ID, at tim
 			}
 		}
 		net := s.networks[network]
+		net.index(s)
 		for rid := range net.byPerson[id].all() {
 			rec := s.referrals[rid]
 			if erased, changed := storage.ErasedReferral(rec.r); changed {

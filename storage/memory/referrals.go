@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sort"
 	"time"
@@ -48,9 +49,9 @@ func (s *Store) CreateReferral(ctx context.Context, r referral.Referral, e refer
 	net.appendFeed(ev.Position)
 	s.referrals[r.ID] = rec
 	net.referrals.insert(r.ID)
-	set(net.bySender, r.Sender).insert(r.ID)
-	set(net.byReceiver, r.Receiver).insert(r.ID)
-	set(net.byPerson, r.Person).insert(r.ID)
+	if net.indexed {
+		net.indexReferral(&r)
+	}
 	if r.IdempotencyKey != "" {
 		s.idempotency[key] = rec
 	}
@@ -156,17 +157,8 @@ func (s *Store) UpdateReferral(ctx context.Context, r referral.Referral, e refer
 		}
 	}
 	net := rec.net
-	if r.Sender != old.Sender {
-		unset(net.bySender, old.Sender, r.ID)
-		set(net.bySender, r.Sender).insert(r.ID)
-	}
-	if r.Receiver != old.Receiver {
-		unset(net.byReceiver, old.Receiver, r.ID)
-		set(net.byReceiver, r.Receiver).insert(r.ID)
-	}
-	if r.Person != old.Person {
-		unset(net.byPerson, old.Person, r.ID)
-		set(net.byPerson, r.Person).insert(r.ID)
+	if net.indexed {
+		net.reindex(old, &r)
 	}
 	if keyChanged {
 		if old.IdempotencyKey != "" {
@@ -206,18 +198,44 @@ func (s *Store) ListReferrals(ctx context.Context, q storage.ReferralQuery) ([]r
 		next referral.ID
 	)
 	err = s.view(func() error {
-		out, next = s.referralPage(&q, limit)
+		var ok bool
+		out, next, ok = s.referralPage(&q, limit)
+		if !ok {
+			return errUnindexed
+		}
 		return nil
 	})
+	if errors.Is(err, errUnindexed) {
+		// The first listing that narrows by sender, receiver or person builds
+		// the indexes under the write lock, then reads as any other.
+		err = s.write(ctx, noInput, func() error {
+			var ok bool
+			out, next, ok = s.referralPage(&q, limit)
+			if !ok {
+				s.networks[q.Network].index(s)
+				out, next, _ = s.referralPage(&q, limit)
+			}
+			return nil
+		})
+	}
 	return out, next, err
 }
 
+// errUnindexed is referralPage's signal that the query needs the network's
+// indexes, which are not built yet; it never leaves the package.
+var errUnindexed = errors.New("memory: referral indexes not built")
+
 // referralPage is ListReferrals under the read lock; an unknown network lists
-// nothing (nil).
-func (s *Store) referralPage(q *storage.ReferralQuery, limit int) ([]referral.Referral, referral.ID) {
-	net, ok := s.networks[q.Network]
-	if !ok {
-		return nil, referral.NilID
+// nothing (nil). ok is false, with nothing read, when the query narrows by an
+// index the network has not built (see network.index).
+func (s *Store) referralPage(q *storage.ReferralQuery, limit int) (out []referral.Referral, next referral.ID, ok bool) {
+	net, found := s.networks[q.Network]
+	if !found {
+		return nil, referral.NilID, true
+	}
+	if !net.indexed && (!q.Sender.IsZero() || !q.Receiver.IsZero() || !q.Person.IsZero() ||
+		q.Visible != nil && q.Visible.Organization.IsZero()) {
+		return nil, referral.NilID, false
 	}
 	ids := &net.referrals
 	narrow := func(m map[referral.ID]*ordered[referral.ID], id referral.ID) {
@@ -235,16 +253,17 @@ func (s *Store) referralPage(q *storage.ReferralQuery, limit int) ([]referral.Re
 		// A delegate sees only their person's referrals.
 		narrow(net.byPerson, v.Person)
 		if v.Person.IsZero() {
-			return nil, referral.NilID
+			return nil, referral.NilID, true
 		}
 	}
-	return page(ids, q.Page.After, limit, func(id referral.ID) (referral.Referral, bool) {
+	out, next = page(ids, q.Page.After, limit, func(id referral.ID) (referral.Referral, bool) {
 		r := s.referrals[id].r
 		if !s.matches(q, &r) {
 			return referral.Referral{}, false
 		}
 		return r.Clone(), true
 	})
+	return out, next, true
 }
 
 // matches applies q's filters to r. Callers hold the lock.

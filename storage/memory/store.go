@@ -49,7 +49,11 @@ type network struct {
 	n         referral.Network
 	referrals ordered[referral.ID]
 	// bySender, byReceiver and byPerson index referrals by the organization or
-	// person they name; a referral's id order is its creation order.
+	// person they name; a referral's id order is its creation order. They are
+	// built by the first listing or erasure that needs them (indexed says
+	// whether they have been), and kept from then on: a store that is only
+	// written and read by id, as a simulation's is, never pays for them.
+	indexed    bool
 	bySender   map[referral.ID]*ordered[referral.ID]
 	byReceiver map[referral.ID]*ordered[referral.ID]
 	byPerson   map[referral.ID]*ordered[referral.ID]
@@ -73,12 +77,47 @@ func (n *network) appendFeed(pos int64) {
 }
 
 func newNetwork(n referral.Network) *network {
-	return &network{
-		n:          n,
-		bySender:   make(map[referral.ID]*ordered[referral.ID]),
-		byReceiver: make(map[referral.ID]*ordered[referral.ID]),
-		byPerson:   make(map[referral.ID]*ordered[referral.ID]),
+	return &network{n: n}
+}
+
+// index builds the per-sender, per-receiver and per-person indexes from the
+// network's referrals, once. Callers hold the write lock.
+func (n *network) index(s *Store) {
+	if n.indexed {
+		return
 	}
+	n.bySender = make(map[referral.ID]*ordered[referral.ID])
+	n.byReceiver = make(map[referral.ID]*ordered[referral.ID])
+	n.byPerson = make(map[referral.ID]*ordered[referral.ID])
+	// Ids come in order, so every insert appends.
+	for id := range n.referrals.all() {
+		n.indexReferral(&s.referrals[id].r)
+	}
+	n.indexed = true
+}
+
+// reindex moves r in the indexes from where its stored version old put it.
+// Callers hold the write lock.
+func (n *network) reindex(old, r *referral.Referral) {
+	if r.Sender != old.Sender {
+		unset(n.bySender, old.Sender, r.ID)
+		set(n.bySender, r.Sender).insert(r.ID)
+	}
+	if r.Receiver != old.Receiver {
+		unset(n.byReceiver, old.Receiver, r.ID)
+		set(n.byReceiver, r.Receiver).insert(r.ID)
+	}
+	if r.Person != old.Person {
+		unset(n.byPerson, old.Person, r.ID)
+		set(n.byPerson, r.Person).insert(r.ID)
+	}
+}
+
+// indexReferral adds r to the indexes. Callers hold the write lock.
+func (n *network) indexReferral(r *referral.Referral) {
+	set(n.bySender, r.Sender).insert(r.ID)
+	set(n.byReceiver, r.Receiver).insert(r.ID)
+	set(n.byPerson, r.Person).insert(r.ID)
 }
 
 // record is a stored referral with the positions of its events: events[i] is the
