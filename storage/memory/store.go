@@ -25,14 +25,16 @@ type Store struct {
 	persons    table[referral.Person]
 	consents   table[referral.Consent]
 	screenings table[referral.Screening]
-	referrals  map[referral.ID]*record
+	// referrals indexes recs by id.
+	referrals map[referral.ID]int
+	recs      refTable
 
 	// consentsOf holds each person's consents sorted by id. Person ids are unique
 	// across networks, so the person id alone is the key; the visibility filter
 	// reads the slice in place, without allocating.
 	consentsOf map[referral.ID][]referral.Consent
 
-	idempotency map[idempotencyKey]*record
+	idempotency map[idempotencyKey]int
 	due         ordered[deadlineKey]
 	log         eventLog
 }
@@ -91,41 +93,34 @@ func (n *network) index(s *Store) {
 	n.byPerson = make(map[referral.ID]*ordered[referral.ID])
 	// Ids come in order, so every insert appends.
 	for id := range n.referrals.all() {
-		n.indexReferral(&s.referrals[id].r)
+		rec := s.recs.at(s.referrals[id])
+		n.indexReferral(id, rec.sender, rec.receiver, rec.person)
 	}
 	n.indexed = true
 }
 
-// reindex moves r in the indexes from where its stored version old put it.
+// reindex moves r in the indexes from where its stored version, rec, put it.
 // Callers hold the write lock.
-func (n *network) reindex(old, r *referral.Referral) {
-	if r.Sender != old.Sender {
-		unset(n.bySender, old.Sender, r.ID)
+func (n *network) reindex(rec *storedReferral, r *referral.Referral) {
+	if r.Sender != rec.sender {
+		unset(n.bySender, rec.sender, r.ID)
 		set(n.bySender, r.Sender).insert(r.ID)
 	}
-	if r.Receiver != old.Receiver {
-		unset(n.byReceiver, old.Receiver, r.ID)
+	if r.Receiver != rec.receiver {
+		unset(n.byReceiver, rec.receiver, r.ID)
 		set(n.byReceiver, r.Receiver).insert(r.ID)
 	}
-	if r.Person != old.Person {
-		unset(n.byPerson, old.Person, r.ID)
+	if r.Person != rec.person {
+		unset(n.byPerson, rec.person, r.ID)
 		set(n.byPerson, r.Person).insert(r.ID)
 	}
 }
 
-// indexReferral adds r to the indexes. Callers hold the write lock.
-func (n *network) indexReferral(r *referral.Referral) {
-	set(n.bySender, r.Sender).insert(r.ID)
-	set(n.byReceiver, r.Receiver).insert(r.ID)
-	set(n.byPerson, r.Person).insert(r.ID)
-}
-
-// record is a stored referral with the positions of its events: events[i] is the
-// position of the event with sequence i+1.
-type record struct {
-	r      referral.Referral
-	net    *network
-	events []int64
+// indexReferral adds referral id to the indexes. Callers hold the write lock.
+func (n *network) indexReferral(id, sender, receiver, person referral.ID) {
+	set(n.bySender, sender).insert(id)
+	set(n.byReceiver, receiver).insert(id)
+	set(n.byPerson, person).insert(id)
 }
 
 type idempotencyKey struct {
@@ -176,9 +171,9 @@ func New() *Store {
 		// Consents are listed from consentsOf, which the visibility filter reads.
 		consents:    newTable("consent", consentNetwork, nil, nil),
 		screenings:  newTable("screening", screeningNetwork, screeningPerson, referral.Screening.Clone),
-		referrals:   make(map[referral.ID]*record),
+		referrals:   make(map[referral.ID]int),
 		consentsOf:  make(map[referral.ID][]referral.Consent),
-		idempotency: make(map[idempotencyKey]*record),
+		idempotency: make(map[idempotencyKey]int),
 	}
 }
 
@@ -204,7 +199,7 @@ func (s *Store) Close() error {
 	s.consents.drop()
 	s.screenings.drop()
 	s.networks, s.referrals, s.consentsOf, s.idempotency = nil, nil, nil, nil
-	s.due, s.log = ordered[deadlineKey]{}, eventLog{}
+	s.due, s.log, s.recs = ordered[deadlineKey]{}, eventLog{}, refTable{}
 	return nil
 }
 
