@@ -325,3 +325,41 @@ func TestLazyIndexesConcurrent(t *testing.T) {
 		require.NoError(t, <-done)
 	}
 }
+
+// TestOrganizationsCopiedInAndOut: an organization's lists are the store's
+// own, so changing what was put, or what was got, changes nothing stored.
+func TestOrganizationsCopiedInAndOut(t *testing.T) {
+	ctx := t.Context()
+	tests := []struct {
+		name   string
+		mutate func(o *referral.Organization)
+	}{
+		{"identifiers", func(o *referral.Organization) { o.Identifiers[0].Value = "changed" }},
+		{"phones", func(o *referral.Organization) { o.Phones[0].Number = "+1-555-0199" }},
+		{"contacts", func(o *referral.Organization) { o.Contacts[0].Phones[0].Number = "+1-555-0199" }},
+		{"confidential access", func(o *referral.Organization) { o.ConfidentialAccess[0] = referral.NilID }},
+		{"hsds", func(o *referral.Organization) { o.HSDS[2] = 'X' }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := memory.New()
+			f := storagetest.NewFixture(t, s, 1)
+			o := f.NewOrganization("Northside Pantry")
+			o.Identifiers = []referral.Identifier{{System: "US-EIN", Value: "12-3456789"}}
+			o.Phones = []referral.Phone{{Number: "+1-555-0100"}}
+			o.Contacts = []referral.Contact{{Name: "Intake", Phones: []referral.Phone{{Number: "+1-555-0101"}}}}
+			o.ConfidentialAccess = []referral.ID{f.Sender.ID}
+			o.HSDS = []byte(`{"id":"x"}`)
+			want := o.Clone()
+			require.NoError(t, s.PutOrganization(ctx, o))
+			tc.mutate(&o)
+			got, err := s.GetOrganization(ctx, f.Network.ID, o.ID)
+			require.NoError(t, err)
+			require.Equal(t, want, got, "changed through what was put")
+			tc.mutate(&got)
+			again, err := s.GetOrganization(ctx, f.Network.ID, o.ID)
+			require.NoError(t, err)
+			require.Equal(t, want, again, "changed through what was got")
+		})
+	}
+}

@@ -165,7 +165,7 @@ func New() *Store {
 	return &Store{
 		networks: make(map[referral.ID]*network),
 		// Organizations and services are listed by network, screenings by person.
-		orgs:     newTable("organization", organizationNetwork, organizationNetwork, nil),
+		orgs:     newTable("organization", organizationNetwork, organizationNetwork, referral.Organization.Clone),
 		services: newTable("service", serviceNetwork, serviceNetwork, referral.Service.Clone),
 		persons:  newTable("person", personNetwork, nil, referral.Person.Clone),
 		// Consents are listed from consentsOf, which the visibility filter reads.
