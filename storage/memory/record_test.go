@@ -55,7 +55,9 @@ func TestReferralRoundTrip(t *testing.T) {
 				*p = p.In(ny)
 			}
 		}},
-		{"mixed zones", func(r *referral.Referral) { r.Created, r.NextDeadline = r.Created.In(ny), r.NextDeadline.In(time.Local) }},
+		{"mixed zones", func(r *referral.Referral) {
+			r.Created, r.NextDeadline = r.Created.In(ny), r.NextDeadline.In(time.Local)
+		}},
 		{"monotonic clock reading", func(r *referral.Referral) { r.Updated = time.Now() }},
 		{"before 1970", func(r *referral.Referral) { r.Created = time.Date(1901, 1, 1, 0, 0, 0, 1, time.UTC) }},
 		{"zero times, no outcome, empty strings", func(r *referral.Referral) {
