@@ -14,7 +14,10 @@ func (s *Store) PutNetwork(ctx context.Context, n referral.Network) error {
 			net.n = n
 			return nil
 		}
-		s.networks[n.ID] = newNetwork(n)
+		net := newNetwork(n)
+		net.at = uint32(len(s.netList))
+		s.networks[n.ID] = net
+		s.netList = append(s.netList, net)
 		return nil
 	})
 }

@@ -47,27 +47,29 @@ const mixedLoc = math.MaxUint32
 // seconds and nanoseconds (zero says which are the zero time) and shares
 // loc, an index into the event log's table of locations.
 type storedReferral struct {
-	id, network, person       referral.ID
-	sender, receiver          referral.ID
-	service, location         referral.ID
-	replaces                  referral.ID
-	sec                       [nTimes]int64
-	nsec                      [nTimes]int32
-	version                   int64
-	lastEvent                 int64 // position of the latest event (see eventLog.previous)
-	needs                     int64 // index in refTable's needs of the second need
-	nNeeds                    int32
-	loc                       uint32
-	zero                      uint16
-	hasOutcome                bool
-	senderUser, status        symbol
-	priority, business        symbol
-	reason, cancelReason      symbol
-	outcomeCode               symbol
-	outcomeNote, idempotencyK text
+	id, network, person  referral.ID
+	sender, receiver     referral.ID
+	service, location    referral.ID
+	replaces             referral.ID
+	sec                  [nTimes]int64
+	nsec                 [nTimes]int32
+	version              int64
+	lastEvent            int64  // position of the latest event (see eventLog.previous)
+	needs                int64  // index in refTable's needs of the second need
+	nNeeds               int32  // how many needs
+	loc                  uint32 // location index of every time, or mixedLoc
+	net                  uint32 // index of its network in Store.netList
+	senderUser, status   symbol
+	priority, business   symbol
+	reason, cancelReason symbol
+	outcomeCode          symbol
+	outcomeNote          text
+	idempotencyK         text
 	// need0 is the first need, kept in the record: most referrals have one,
 	// which is then read with the record instead of from elsewhere.
-	need0 storedNeed
+	need0      storedNeed
+	zero       uint16 // bit k: time k is the zero time
+	hasOutcome bool
 }
 
 // storedNeed is a referral.Need without pointers.
@@ -158,9 +160,12 @@ func (s *Store) encode(i int, r *referral.Referral, keepNeeds bool) {
 	rec.id, rec.network, rec.person = r.ID, r.Network, r.Person
 	rec.sender, rec.receiver, rec.service, rec.location, rec.replaces = r.Sender, r.Receiver, r.Service, r.Location, r.Replaces
 	rec.version = r.Version
-	rec.senderUser, rec.status = l.intern(r.SenderUser), l.intern(string(r.Status))
-	rec.priority, rec.business = l.intern(string(r.Priority)), l.intern(string(r.BusinessStatus))
-	rec.reason, rec.cancelReason = l.intern(r.Reason), l.intern(r.CancelReason)
+	l.reintern(&rec.senderUser, r.SenderUser)
+	l.reintern(&rec.status, string(r.Status))
+	l.reintern(&rec.priority, string(r.Priority))
+	l.reintern(&rec.business, string(r.BusinessStatus))
+	l.reintern(&rec.reason, r.Reason)
+	l.reintern(&rec.cancelReason, r.CancelReason)
 	if !keepNeeds {
 		rec.nNeeds, rec.need0, rec.needs = int32(len(r.Needs)), storedNeed{}, 0
 		if len(r.Needs) > 0 {
@@ -207,6 +212,15 @@ func (s *Store) encode(i int, r *referral.Referral, keepNeeds bool) {
 		s.recs.mixed[i] = locs
 	} else if s.recs.mixed != nil {
 		delete(s.recs.mixed, i)
+	}
+}
+
+// reintern sets *sym to the symbol of s. A string read from a record is the
+// arena's own, so comparing it with the symbol's string is a pointer check:
+// only a changed string is looked up.
+func (l *eventLog) reintern(sym *symbol, s string) {
+	if l.symbol(*sym) != s {
+		*sym = l.intern(s)
 	}
 }
 

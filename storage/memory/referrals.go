@@ -45,7 +45,8 @@ func (s *Store) CreateReferral(ctx context.Context, r referral.Referral, e refer
 	i := s.recs.add()
 	s.encode(i, &r, false)
 	ev := s.log.append(e, 0)
-	s.recs.at(i).lastEvent = ev.Position
+	rec := s.recs.at(i)
+	rec.lastEvent, rec.net = ev.Position, net.at
 	net.appendFeed(ev.Position)
 	s.referrals[r.ID] = i
 	net.referrals.insert(r.ID)
@@ -80,16 +81,19 @@ func (s *Store) GetReferral(ctx context.Context, network, id referral.ID) (refer
 	if err := live(ctx); err != nil {
 		return referral.Referral{}, err
 	}
-	var r referral.Referral
-	err := s.view(func() error {
-		i, ok := s.referrals[id]
-		if !ok || s.recs.at(i).network != network {
-			return notFound("referral", id)
-		}
-		r = s.get(i)
-		return nil
-	})
-	return r, err
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return referral.Referral{}, storage.ErrClosed
+	}
+	i, ok := s.referrals[id]
+	if !ok || s.recs.at(i).network != network {
+		s.mu.RUnlock()
+		return referral.Referral{}, notFound("referral", id)
+	}
+	r := s.get(i)
+	s.mu.RUnlock()
+	return r, nil
 }
 
 // UpdateReferral replaces the referral and appends e, atomically, if the stored
@@ -136,7 +140,7 @@ func (s *Store) UpdateReferral(ctx context.Context, r referral.Referral, e refer
 	}
 
 	// Everything is checked: from here on nothing fails, so the write is whole.
-	net := s.networks[r.Network]
+	net := s.netList[old.net]
 	if net.indexed {
 		net.reindex(old, &r)
 	}

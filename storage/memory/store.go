@@ -19,7 +19,10 @@ type Store struct {
 	mu     sync.RWMutex
 	closed bool
 
-	networks   map[referral.ID]*network
+	networks map[referral.ID]*network
+	// netList holds the networks in creation order; a referral's record
+	// names its network by index in it.
+	netList    []*network
 	orgs       table[referral.Organization]
 	services   table[referral.Service]
 	persons    table[referral.Person]
@@ -48,7 +51,9 @@ var (
 
 // network holds one tenant and the indexes scoped to it.
 type network struct {
-	n         referral.Network
+	n referral.Network
+	// at is the network's index in Store.netList.
+	at        uint32
 	referrals ordered[referral.ID]
 	// bySender, byReceiver and byPerson index referrals by the organization or
 	// person they name; a referral's id order is its creation order. They are
@@ -198,7 +203,7 @@ func (s *Store) Close() error {
 	s.persons.drop()
 	s.consents.drop()
 	s.screenings.drop()
-	s.networks, s.referrals, s.consentsOf, s.idempotency = nil, nil, nil, nil
+	s.networks, s.netList, s.referrals, s.consentsOf, s.idempotency = nil, nil, nil, nil, nil
 	s.due, s.log, s.recs = ordered[deadlineKey]{}, eventLog{}, refTable{}
 	return nil
 }
