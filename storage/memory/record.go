@@ -187,7 +187,7 @@ func (s *Store) encode(i int, r *referral.Referral, keepNeeds bool) {
 		rec.hasOutcome, rec.outcomeCode = true, l.intern(o.Code)
 	}
 	var locs [nTimes]uint32
-	loc, mixed, any := uint32(0), false, false
+	loc, mixed, found := uint32(0), false, false
 	rec.zero = 0
 	for k, t := range timesOf(r) {
 		if t.IsZero() {
@@ -197,8 +197,8 @@ func (s *Store) encode(i int, r *referral.Referral, keepNeeds bool) {
 		}
 		rec.sec[k], rec.nsec[k] = t.Unix(), int32(t.Nanosecond())
 		locs[k] = l.loc(t.Location())
-		if !any {
-			loc, any = locs[k], true
+		if !found {
+			loc, found = locs[k], true
 		} else if locs[k] != loc {
 			mixed = true
 		}
