@@ -37,6 +37,27 @@ type Directory interface {
 	GetService(ctx context.Context, network, id referral.ID) (referral.Service, error)
 }
 
+// PersonFinder is an optional interface of a Store: FindPerson reports
+// whether the person exists in network (nil) or not (an error wrapping
+// referral.ErrNotFound), without copying the record out as GetPerson does.
+// Create checks a new referral's person with it when the store has it;
+// storage/memory's Store does.
+type PersonFinder interface {
+	FindPerson(ctx context.Context, network, id referral.ID) error
+}
+
+// DirectoryFinder is an optional interface of a Directory: the checks Create
+// makes of a new referral's receiver and service, without copying the
+// records out as GetOrganization and GetService do. FindOrganization reports
+// whether the organization exists in network; FindService returns the
+// organization offering the service and whether location (when not zero) is
+// one of its locations. An unknown record is an error wrapping
+// referral.ErrNotFound. storage/memory's Store implements it.
+type DirectoryFinder interface {
+	FindOrganization(ctx context.Context, network, id referral.ID) error
+	FindService(ctx context.Context, network, id, location referral.ID) (organization referral.ID, atLocation bool, err error)
+}
+
 // Options tune an Engine. The zero value is usable.
 type Options struct {
 	// Now is the clock; nil uses time.Now. Simulations pass a virtual clock.
@@ -241,7 +262,8 @@ func (e *Engine) create(ctx context.Context, actor referral.Actor, req CreateReq
 	}
 	now := e.now()
 	r := referral.Referral{
-		ID: id, Network: actor.Network, Person: req.Person, Needs: slices.Clone(req.Needs),
+		// The store copies what it keeps; req.Needs is only read until then.
+		ID: id, Network: actor.Network, Person: req.Person, Needs: req.Needs,
 		Sender: actor.Organization, SenderUser: actor.User, Receiver: req.Receiver,
 		Service: req.Service, Location: req.Location, Status: referral.StatusDraft,
 		Priority: req.Priority, Created: now, Updated: now, Version: 1,
@@ -309,27 +331,25 @@ func (e *Engine) checkCreate(ctx context.Context, actor referral.Actor, req Crea
 	if len(req.Needs) == 0 {
 		return referral.Invalid("needs", "needs at least one need")
 	}
-	if _, err := e.store.GetPerson(ctx, actor.Network, req.Person); err != nil {
+	if err := e.findPerson(ctx, actor.Network, req.Person); err != nil {
 		return fmt.Errorf("person: %w", err)
 	}
 	if err := e.checkScreenings(ctx, actor.Network, req); err != nil {
 		return err
 	}
-	if _, err := e.directory.GetOrganization(ctx, actor.Network, req.Receiver); err != nil {
+	if err := e.findOrganization(ctx, actor.Network, req.Receiver); err != nil {
 		return fmt.Errorf("receiving organization: %w", err)
 	}
 	if !req.Service.IsZero() {
-		svc, err := e.directory.GetService(ctx, actor.Network, req.Service)
+		org, atLocation, err := e.findService(ctx, actor.Network, req.Service, req.Location)
 		if err != nil {
 			return fmt.Errorf("service: %w", err)
 		}
-		if svc.Organization != req.Receiver {
+		if org != req.Receiver {
 			return referral.Invalid("service_id", "is not a service of the receiving organization")
 		}
-		if !req.Location.IsZero() {
-			if _, ok := svc.Location(req.Location); !ok {
-				return referral.Invalid("location_id", "is not a location of the service")
-			}
+		if !req.Location.IsZero() && !atLocation {
+			return referral.Invalid("location_id", "is not a location of the service")
 		}
 	} else if !req.Location.IsZero() {
 		return referral.Invalid("location_id", "needs a service_id")
@@ -344,6 +364,40 @@ func (e *Engine) checkCreate(ctx context.Context, actor referral.Actor, req Crea
 		}
 	}
 	return nil
+}
+
+// findPerson checks the person exists, through PersonFinder when the store
+// has it.
+func (e *Engine) findPerson(ctx context.Context, network, id referral.ID) error {
+	if f, ok := e.store.(PersonFinder); ok {
+		return f.FindPerson(ctx, network, id)
+	}
+	_, err := e.store.GetPerson(ctx, network, id)
+	return err
+}
+
+// findOrganization checks the organization exists, through DirectoryFinder
+// when the directory has it.
+func (e *Engine) findOrganization(ctx context.Context, network, id referral.ID) error {
+	if f, ok := e.directory.(DirectoryFinder); ok {
+		return f.FindOrganization(ctx, network, id)
+	}
+	_, err := e.directory.GetOrganization(ctx, network, id)
+	return err
+}
+
+// findService returns the organization offering the service and whether
+// location is one of its, through DirectoryFinder when the directory has it.
+func (e *Engine) findService(ctx context.Context, network, id, location referral.ID) (referral.ID, bool, error) {
+	if f, ok := e.directory.(DirectoryFinder); ok {
+		return f.FindService(ctx, network, id, location)
+	}
+	svc, err := e.directory.GetService(ctx, network, id)
+	if err != nil {
+		return referral.NilID, false, err
+	}
+	_, at := svc.Location(location)
+	return svc.Organization, at, nil
 }
 
 // checkScreenings refuses a need that cites a screening other than one of the

@@ -2,6 +2,7 @@ package lifecycle_test
 
 import (
 	"context"
+	"regexp"
 	"sync"
 	"testing"
 	"time"
@@ -557,6 +558,19 @@ func TestIdempotentCreate(t *testing.T) {
 	require.ErrorIs(t, err, referral.ErrConflict, "the same key for a different referral")
 }
 
+// plainStore hides a store's optional interfaces (lifecycle.PersonFinder,
+// lifecycle.DirectoryFinder), so the engine takes the path any store has.
+type plainStore struct{ storage.Store }
+
+// The memory store answers Create's checks without copying records out.
+var (
+	_ lifecycle.PersonFinder    = (*memory.Store)(nil)
+	_ lifecycle.DirectoryFinder = (*memory.Store)(nil)
+)
+
+// TestCreateChecksReferences refuses a referral naming records that do not
+// exist or do not belong together, with the same error whether the store
+// has the finders or only the getters.
 func TestCreateChecksReferences(t *testing.T) {
 	tests := []struct {
 		name string
@@ -565,8 +579,10 @@ func TestCreateChecksReferences(t *testing.T) {
 	}{
 		{"unknown person", func(e *env, r *lifecycle.CreateRequest) { r.Person = e.ids.MustNew() }, referral.ErrNotFound},
 		{"unknown receiver", func(e *env, r *lifecycle.CreateRequest) { r.Receiver = e.ids.MustNew() }, referral.ErrNotFound},
+		{"unknown service", func(e *env, r *lifecycle.CreateRequest) { r.Service = e.ids.MustNew() }, referral.ErrNotFound},
 		{"service of another organization", func(e *env, r *lifecycle.CreateRequest) { r.Receiver = e.third }, referral.ErrInvalid},
 		{"location of another service", func(e *env, r *lifecycle.CreateRequest) { r.Location = e.ids.MustNew() }, referral.ErrInvalid},
+		{"location without a service", func(e *env, r *lifecycle.CreateRequest) { r.Service = referral.NilID }, referral.ErrInvalid},
 		{"no needs", func(e *env, r *lifecycle.CreateRequest) { r.Needs = nil }, referral.ErrInvalid},
 		{"unknown domain", func(e *env, r *lifecycle.CreateRequest) { r.Needs[0].Domain = "unknown" }, referral.ErrInvalid},
 		{"bad priority", func(e *env, r *lifecycle.CreateRequest) { r.Priority = "asap" }, referral.ErrInvalid},
@@ -574,17 +590,27 @@ func TestCreateChecksReferences(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, nil)
-			req := e.request(true)
-			tc.edit(e, &req)
-			_, err := e.engine.Create(e.ctx, e.senderA, req)
-			require.ErrorIs(t, err, tc.err)
-			list, _, err := e.engine.List(e.ctx, e.senderA, lifecycle.ListQuery{})
-			require.NoError(t, err)
-			require.Empty(t, list)
+			var messages []string
+			for _, store := range []storage.Store{memory.New(), plainStore{memory.New()}} {
+				e := newEnvOn(t, store, nil)
+				req := e.request(true)
+				tc.edit(e, &req)
+				_, err := e.engine.Create(e.ctx, e.senderA, req)
+				require.ErrorIs(t, err, tc.err)
+				messages = append(messages, err.Error())
+				list, _, err := e.engine.List(e.ctx, e.senderA, lifecycle.ListQuery{})
+				require.NoError(t, err)
+				require.Empty(t, list)
+			}
+			// The ids differ between the two stores' environments; the rest
+			// of the message does not.
+			require.Equal(t, idPattern.ReplaceAllString(messages[0], "ID"), idPattern.ReplaceAllString(messages[1], "ID"))
 		})
 	}
 }
+
+// idPattern matches a referral id in a message.
+var idPattern = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 
 func TestRedirectAfterDecline(t *testing.T) {
 	e := newEnv(t, nil)

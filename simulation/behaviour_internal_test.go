@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -318,8 +317,8 @@ func TestPathways(t *testing.T) {
 	require.NoError(t, s.run())
 	rep := s.result(3)
 	from := 0
-	for _, rf := range s.refs {
-		if rf.status == referral.StatusCompleted && s.eps[rf.ep].need.Domain == referral.FoodInsecurity && s.eps[rf.ep].depth < MaxPathwayDepth {
+	for i, rf := range s.refs {
+		if s.statusOf(int32(i)) == referral.StatusCompleted && s.needOf(&s.eps[rf.ep]).Domain == referral.FoodInsecurity && s.eps[rf.ep].depth < MaxPathwayDepth {
 			from++
 		}
 	}
@@ -327,7 +326,7 @@ func TestPathways(t *testing.T) {
 	t.Logf("%d pathway needs from %d completions: [%.4f, %.4f]", rep.PathwayNeeds, from, lo, hi)
 	require.True(t, lo <= p && p <= hi)
 	for _, e := range s.eps {
-		if e.need.Domain == referral.FinancialInsecurity {
+		if s.needOf(&e).Domain == referral.FinancialInsecurity {
 			require.Equal(t, int32(-1), e.sender, "the pantry (service 0) refers on")
 			require.Equal(t, int32(1), e.depth)
 		}
@@ -527,7 +526,7 @@ func TestCommonRandomNumbers(t *testing.T) {
 		out := map[uint64][2]int64{}
 		for _, rf := range s.refs {
 			e := s.eps[rf.ep]
-			if e.depth == 0 && slices.Index(e.tried, rf.svc) == 0 {
+			if e.depth == 0 && rf.prev < 0 { // the episode's first referral
 				out[e.key] = [2]int64{rf.created, rf.milestone[1] - rf.milestone[0]}
 			}
 		}

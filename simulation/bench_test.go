@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/refkit/refkit/internal/gctune"
 	"github.com/refkit/refkit/matching"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/simulation"
@@ -152,9 +152,9 @@ func TestMillion(t *testing.T) {
 		n, reps, rep.Arrivals.Mean, rep.LoopClosureRate.Mean, updates, refresh, wall.Round(time.Millisecond), float64(n)/wall.Seconds(), start.Sub(setup), live>>20)
 }
 
-// tuneGC sets the collector as `refkit simulate` does (see tuneGC there for why:
-// GOGC=400 under a memory limit of half the machine), unless GOGC or GOMEMLIMIT
-// is set, and returns a function restoring the previous settings.
+// tuneGC sets the collector as `refkit simulate` does (internal/gctune),
+// unless GOGC or GOMEMLIMIT is set, and returns a function restoring the
+// previous settings.
 func tuneGC(t *testing.T) func() {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return func() {}
@@ -165,17 +165,12 @@ func tuneGC(t *testing.T) func() {
 	}
 	for line := range strings.Lines(string(data)) {
 		if f := strings.Fields(line); len(f) == 3 && f[0] == "MemTotal:" && f[2] == "kB" {
-			kb, err := strconv.ParseInt(f[1], 10, 64)
-			if err != nil || kb <= 0 {
+			kb, err := strconv.ParseUint(f[1], 10, 64)
+			if err != nil || kb == 0 {
 				break
 			}
-			limit := debug.SetMemoryLimit(kb << 10 / 2)
-			percent := debug.SetGCPercent(400)
-			t.Logf("GOGC=400, memory limit %d MiB", kb>>11)
-			return func() {
-				debug.SetGCPercent(percent)
-				debug.SetMemoryLimit(limit)
-			}
+			t.Logf("GOGC=%d, memory limit %d MiB at first (machine %d MiB)", gctune.Percent, gctune.Limit(0, kb<<10)>>20, kb>>10)
+			return gctune.Start(kb << 10)
 		}
 	}
 	return func() {}

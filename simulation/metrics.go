@@ -165,9 +165,10 @@ func (s *sim) result(seed uint64) Replication {
 	reasons := map[[2]string]int{}
 	for i := range s.refs {
 		rf := &s.refs[i]
-		r.ByStatus[string(rf.status)]++
-		if rf.status.Terminal() {
-			reasons[[2]string{string(rf.status), rf.reason}]++
+		status := s.statusOf(int32(i))
+		r.ByStatus[string(status)]++
+		if status.Terminal() {
+			reasons[[2]string{string(status), s.reasonOf(int32(i))}]++
 		}
 		sent := rf.milestone[0]
 		if t := rf.milestone[1]; t != 0 {
@@ -178,7 +179,7 @@ func (s *sim) result(seed uint64) Replication {
 		}
 		b := min(nb-1, int(time.Duration(rf.created-stamp(s.start))/bucket))
 		r.ClosureOverTime[b].Created++
-		if rf.status == referral.StatusCompleted {
+		if status == referral.StatusCompleted {
 			r.Completed++
 			done = append(done, time.Duration(rf.milestone[3]-sent).Hours())
 			r.ClosureOverTime[b].Completed++

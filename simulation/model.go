@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"time"
 
 	"github.com/uber/h3-go/v4"
@@ -77,8 +76,12 @@ type sim struct {
 	cells    map[int32]h3.Cell
 	pathways []pathway
 
-	refs  []ref
-	eps   []episode
+	refs []ref
+	eps  []episode
+	// strs holds the statuses and reasons refs name, needs the needs eps
+	// name: a million of each then hold no pointer for the collector.
+	strs  interned[string]
+	needs interned[referral.Need]
 	open  int
 	dirty []int32
 	// changes buffers capacity updates for the index.
@@ -163,12 +166,15 @@ const (
 )
 
 type ref struct {
-	id       referral.ID
-	ep       int32
-	svc      int32
-	slot     int32
-	status   referral.Status
-	reason   string
+	id   referral.ID
+	ep   int32
+	svc  int32
+	slot int32
+	// prev is the episode's referral before this one, -1 for none: the
+	// services an episode tried are its referrals'.
+	prev     int32
+	status   uint32 // in sim.strs
+	reason   uint32 // in sim.strs
 	distKM   float64
 	queuedAt int64
 	hold     uint8
@@ -194,9 +200,8 @@ func stamp(t time.Time) int64 {
 // it to its last referral.
 type episode struct {
 	person int32
-	need   referral.Need
-	tried  []int32
-	last   int32 // last referral, -1 for none
+	need   uint32 // in sim.needs
+	last   int32  // last referral, -1 for none
 	// sender is the referring site, or for a pathway −1 − the service whose
 	// organization refers.
 	sender   int32
@@ -767,7 +772,7 @@ func (s *sim) arrive(site int32) error {
 			continue
 		}
 		s.m.needs++
-		s.eps = append(s.eps, episode{person: p, need: n, last: -1, sender: site, key: keyOf(key, uint64(j))})
+		s.eps = append(s.eps, episode{person: p, need: s.needs.of(n), last: -1, sender: site, key: keyOf(key, uint64(j))})
 		if err := s.refer(int32(len(s.eps) - 1)); err != nil {
 			return err
 		}
@@ -790,7 +795,7 @@ func (s *sim) refer(ep int32) error {
 		return err
 	}
 	e := &s.eps[ep]
-	s.one[0] = e.need
+	s.one[0] = s.needs.at(e.need)
 	res, err := s.ix.Match(s.ctx, matching.Request{
 		Person: s.personAt(e.person), Needs: s.one[:], RadiusM: s.pol.radiusKM * 1000, Limit: s.sc.Policy.Limit,
 		Full: s.pol.whenFull, AsOf: s.now,
@@ -801,7 +806,7 @@ func (s *sim) refer(ep int32) error {
 	pick, k := -1, int32(-1)
 	for i := range res.Matches {
 		j, ok := s.svcByID[res.Matches[i].Service]
-		if ok && !slices.Contains(e.tried, j) {
+		if ok && !s.tried(e, j) {
 			pick, k = i, j
 			break
 		}
@@ -809,13 +814,12 @@ func (s *sim) refer(ep int32) error {
 	if pick < 0 {
 		reason := UnmetNoMatch
 		if e.last >= 0 {
-			reason = s.refs[e.last].reason
+			reason = s.reasonOf(e.last)
 		}
-		s.unmet(e.person, e.need.Domain, reason)
+		s.unmet(e.person, s.one[0].Domain, reason)
 		return nil
 	}
 	mt := &res.Matches[pick]
-	e.tried = append(e.tried, k)
 	if err := s.storePerson(e.person); err != nil {
 		return err
 	}
@@ -835,7 +839,10 @@ func (s *sim) refer(ep int32) error {
 	if err != nil {
 		return fmt.Errorf("create referral: %w", err)
 	}
-	rf := ref{id: r.ID, ep: ep, svc: k, slot: -1, created: stamp(r.Created), attempt: uint8(len(e.tried) - 1)}
+	rf := ref{id: r.ID, ep: ep, svc: k, slot: -1, prev: e.last, created: stamp(r.Created)}
+	if e.last >= 0 {
+		rf.attempt = s.refs[e.last].attempt + 1
+	}
 	if mt.DistanceM != nil {
 		rf.distKM = *mt.DistanceM / 1000
 	}
@@ -850,6 +857,25 @@ func (s *sim) refer(ep int32) error {
 	return nil
 }
 
+// tried reports whether episode e has been referred to service k.
+func (s *sim) tried(e *episode, k int32) bool {
+	for ri := e.last; ri >= 0; ri = s.refs[ri].prev {
+		if s.refs[ri].svc == k {
+			return true
+		}
+	}
+	return false
+}
+
+// statusOf and reasonOf are a referral's last known status and reason.
+func (s *sim) statusOf(ri int32) referral.Status {
+	return referral.Status(s.strs.at(s.refs[ri].status))
+}
+func (s *sim) reasonOf(ri int32) string { return s.strs.at(s.refs[ri].reason) }
+
+// needOf is an episode's need.
+func (s *sim) needOf(e *episode) referral.Need { return s.needs.at(e.need) }
+
 // draws is the generator for one purpose of a referral: keyed by its episode
 // and which attempt of the episode it is.
 func (s *sim) draws(ri int32, purpose uint64) *rand.Rand {
@@ -860,7 +886,7 @@ func (s *sim) draws(ri int32, purpose uint64) *rand.Rand {
 // record copies what the engine returned into the replication's view.
 func (s *sim) record(ri int32, r referral.Referral) {
 	rf := &s.refs[ri]
-	rf.status, rf.reason = r.Status, r.Reason
+	rf.status, rf.reason = s.strs.of(string(r.Status)), s.strs.of(r.Reason)
 	rf.milestone = [4]int64{stamp(r.Sent), stamp(r.Acknowledged), stamp(r.Accepted), stamp(r.Closed)}
 	if next := stamp(r.NextDeadline); next != rf.deadline {
 		rf.deadline = next
@@ -885,7 +911,7 @@ func (s *sim) do(ri int32, t lifecycle.Trigger, cmd lifecycle.Command) error {
 }
 
 func (s *sim) acknowledge(ri int32) error {
-	if s.refs[ri].status != referral.StatusRequested {
+	if s.statusOf(ri) != referral.StatusRequested {
 		return nil // expired meanwhile
 	}
 	if err := s.do(ri, lifecycle.TriggerAcknowledge, lifecycle.Command{}); err != nil {
@@ -897,7 +923,7 @@ func (s *sim) acknowledge(ri int32) error {
 
 func (s *sim) decide(ri int32) error {
 	rf := &s.refs[ri]
-	if rf.status != referral.StatusRequested || rf.milestone[1] == 0 {
+	if s.statusOf(ri) != referral.StatusRequested || rf.milestone[1] == 0 {
 		return nil // not acknowledged: expired meanwhile
 	}
 	k := rf.svc
@@ -969,7 +995,7 @@ func (s *sim) rerefer(ri int32) error {
 	rf := &s.refs[ri]
 	e := &s.eps[rf.ep]
 	if int(e.attempts) > s.pol.maxRereferrals {
-		s.unmet(e.person, e.need.Domain, rf.reason)
+		s.unmet(e.person, s.needOf(e).Domain, s.reasonOf(ri))
 		return nil
 	}
 	return s.refer(rf.ep)
@@ -977,7 +1003,7 @@ func (s *sim) rerefer(ri int32) error {
 
 func (s *sim) contact(ri int32) error {
 	rf := &s.refs[ri]
-	if rf.status != referral.StatusAccepted {
+	if s.statusOf(ri) != referral.StatusAccepted {
 		return nil
 	}
 	k := rf.svc
@@ -1066,7 +1092,7 @@ func (s *sim) leaveQueue(ri int32, reason string) error {
 		return s.rerefer(ri)
 	}
 	e := &s.eps[rf.ep]
-	s.unmet(e.person, e.need.Domain, reason)
+	s.unmet(e.person, s.needOf(e).Domain, reason)
 	return nil
 }
 
@@ -1075,7 +1101,7 @@ func (s *sim) fail(ri int32, reason string) error {
 		return err
 	}
 	e := &s.eps[s.refs[ri].ep]
-	s.unmet(e.person, e.need.Domain, reason)
+	s.unmet(e.person, s.needOf(e).Domain, reason)
 	return nil
 }
 
@@ -1093,7 +1119,7 @@ func (s *sim) begin(ri int32) (started bool, err error) {
 		return false, s.fail(ri, "no-show")
 	}
 	t := lifecycle.TriggerStart
-	if rf.status == referral.StatusOnHold {
+	if s.statusOf(ri) == referral.StatusOnHold {
 		t = lifecycle.TriggerResume
 	}
 	if err := s.do(ri, t, lifecycle.Command{}); err != nil {
@@ -1176,7 +1202,7 @@ func (s *sim) pathway(ri int32) error {
 		return nil
 	}
 	for i, pw := range s.pathways {
-		if pw.from != parent.need.Domain || (pw.fromService >= 0 && pw.fromService != s.svcs[rf.svc].listed) {
+		if pw.from != s.needOf(&parent).Domain || (pw.fromService >= 0 && pw.fromService != s.svcs[rf.svc].listed) {
 			continue
 		}
 		r := s.draws(ri, drawPathway+uint64(i))
@@ -1189,7 +1215,7 @@ func (s *sim) pathway(ri int32) error {
 		}
 		s.m.pathwayNeeds++
 		s.eps = append(s.eps, episode{
-			person: parent.person, need: referral.Need{Domain: pw.to, Urgency: referral.Routine}, last: -1,
+			person: parent.person, need: s.needs.of(referral.Need{Domain: pw.to, Urgency: referral.Routine}), last: -1,
 			sender: -1 - rf.svc, depth: parent.depth + 1, key: keyOf(parent.key, 0x9a7_0000+uint64(i)),
 		})
 		s.after(delay, evRefer, int32(len(s.eps)-1))
@@ -1293,14 +1319,14 @@ func (s *sim) sweep() error {
 	for s.due.len() > 0 && s.due.peek().at <= now {
 		d := s.due.pop()
 		rf := &s.refs[d.ref]
-		if rf.deadline != d.at || rf.status.Terminal() {
+		if rf.deadline != d.at || s.statusOf(d.ref).Terminal() {
 			continue // superseded
 		}
 		r, err := s.eng.Get(s.ctx, s.system, rf.id)
 		if err != nil {
 			return err
 		}
-		if r.Status == rf.status && stamp(r.NextDeadline) == rf.deadline {
+		if r.Status == s.statusOf(d.ref) && stamp(r.NextDeadline) == rf.deadline {
 			again = append(again, d) // the sweep left it for a later round
 			continue
 		}

@@ -250,7 +250,7 @@ func (s *sim) writeEventLog(w io.Writer, run, arm string, replication int) error
 				continue
 			}
 			rf := &s.refs[i]
-			row = append(row[:0], run, arm, rep, ev.Referral.String(), strconv.Itoa(int(rf.ep)), string(s.eps[rf.ep].need.Domain),
+			row = append(row[:0], run, arm, rep, ev.Referral.String(), strconv.Itoa(int(rf.ep)), string(s.needOf(&s.eps[rf.ep]).Domain),
 				s.svcs[rf.svc].name, strconv.FormatInt(ev.Sequence, 10), ev.At.UTC().Format(time.RFC3339Nano),
 				num(ev.At.Sub(s.start).Hours()), string(ev.Type), string(ev.From), string(ev.To), ev.Reason)
 			if err := cw.Write(row); err != nil {

@@ -9,13 +9,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/term"
 
+	"github.com/refkit/refkit/internal/gctune"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/simulation"
 	"github.com/refkit/refkit/simulation/calibrate"
@@ -282,33 +282,17 @@ func (c *calibrateCmd) run(ctx context.Context, args []string, std stdio) error 
 	return nil
 }
 
-// simGCPercent is the collector's growth target while simulating (Go's default
-// is 100).
-const simGCPercent = 400
-
-// tuneGC sets the garbage collector for a simulation, unless GOGC or GOMEMLIMIT
-// in env says otherwise, and returns a function restoring the settings it found.
-//
-// Why: a simulation's heap is mostly long-lived and growing (the memory store
-// keeps every referral and event until the replication ends), while its garbage
-// is short-lived per-search and per-transition memory. Collector work is about
-// (bytes allocated) x 100/GOGC, each cycle marking the whole store again, so at
-// the default a 1,000,000-referral run spent a quarter of its CPU marking.
-// GOGC=400 lets the heap grow to five times the live data before a cycle,
-// cutting that work fourfold; the memory limit (half the machine's memory) caps
-// the price: near it the collector runs as often as it must instead of letting
-// the heap grow. Without a known memory size the default is kept.
+// tuneGC sets the garbage collector for a simulation (package
+// internal/gctune: GOGC=400 under a memory limit that keeps a
+// 1,000,000-referral replication under 4 GiB and follows a larger live heap),
+// unless GOGC or GOMEMLIMIT in env says otherwise, and returns a function
+// restoring the settings it found. Without a known memory size the default
+// is kept.
 func tuneGC(env func(string) string, memory uint64) (restore func()) {
-	if env("GOGC") != "" || env("GOMEMLIMIT") != "" || memory == 0 {
+	if env("GOGC") != "" || env("GOMEMLIMIT") != "" {
 		return func() {}
 	}
-	limit := int64(min(memory/2, uint64(1)<<62))
-	prevLimit := debug.SetMemoryLimit(limit)
-	prevPercent := debug.SetGCPercent(simGCPercent)
-	return func() {
-		debug.SetGCPercent(prevPercent)
-		debug.SetMemoryLimit(prevLimit)
-	}
+	return gctune.Start(memory)
 }
 
 // physicalMemory returns the machine's memory in bytes from /proc/meminfo, or 0

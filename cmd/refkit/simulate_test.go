@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/refkit/refkit/internal/gctune"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/simulation"
 	"github.com/refkit/refkit/simulation/calibrate"
@@ -112,7 +113,8 @@ func TestTuneGC(t *testing.T) {
 		tuned              bool
 		wantLimit, wantPct int64
 	}{
-		{"tunes on a known machine", nil, 16 * gib, true, 8 * gib, simGCPercent},
+		{"tunes on a known machine", nil, 16 * gib, true, gctune.Floor, gctune.Percent},
+		{"tunes a small machine to half its memory", nil, 4 * gib, true, 2 * gib, gctune.Percent},
 		{"GOGC wins", map[string]string{"GOGC": "100"}, 16 * gib, false, 0, 0},
 		{"GOMEMLIMIT wins", map[string]string{"GOMEMLIMIT": "4GiB"}, 16 * gib, false, 0, 0},
 		{"unknown memory", nil, 0, false, 0, 0},

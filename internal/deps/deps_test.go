@@ -81,6 +81,7 @@ var rules = map[string]rule{
 	"internal/backendtest":             {imports: []string{"referral", "storage", "storage/memory", "storage/sqlite", "storage/postgres"}, modules: []string{pgx, testify}},
 	"internal/rulecost/corpus":         {},
 	"internal/strictjson":              {},
+	"internal/gctune":                  {},
 	"internal/adversarial":             {},
 	"matching/synth":                   {imports: []string{"referral", "matching", "matching/synth/internal/rulemix"}},
 	"matching/synth/internal/rulemix":  {},

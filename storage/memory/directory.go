@@ -14,7 +14,10 @@ func (s *Store) PutNetwork(ctx context.Context, n referral.Network) error {
 			net.n = n
 			return nil
 		}
-		s.networks[n.ID] = newNetwork(n)
+		net := newNetwork(n)
+		net.at = uint32(len(s.netList))
+		s.networks[n.ID] = net
+		s.netList = append(s.netList, net)
 		return nil
 	})
 }
@@ -209,4 +212,39 @@ func (s *Store) ListScreenings(ctx context.Context, network, person referral.ID)
 		return nil
 	})
 	return out, err
+}
+
+// FindPerson reports whether the person exists in network (nil) or not
+// (ErrNotFound), copying nothing out: the check lifecycle.Engine.Create makes
+// (lifecycle.PersonFinder).
+func (s *Store) FindPerson(ctx context.Context, network, id referral.ID) error {
+	return s.read(ctx, func() error {
+		_, err := s.persons.find(network, id)
+		return err
+	})
+}
+
+// FindOrganization reports whether the organization exists in network (nil)
+// or not (ErrNotFound), copying nothing out (lifecycle.DirectoryFinder).
+func (s *Store) FindOrganization(ctx context.Context, network, id referral.ID) error {
+	return s.read(ctx, func() error {
+		_, err := s.orgs.find(network, id)
+		return err
+	})
+}
+
+// FindService returns the organization offering the service and whether
+// location is one of its locations, or ErrNotFound, copying nothing out
+// (lifecycle.DirectoryFinder).
+func (s *Store) FindService(ctx context.Context, network, id, location referral.ID) (organization referral.ID, atLocation bool, err error) {
+	err = s.read(ctx, func() error {
+		svc, err := s.services.find(network, id)
+		if err != nil {
+			return err
+		}
+		organization = svc.Organization
+		_, atLocation = svc.Location(location)
+		return nil
+	})
+	return organization, atLocation, err
 }

@@ -11,11 +11,17 @@
 //
 // Referrals are indexed by network, sender, receiver and person (each an ordered
 // set of ids, so listings page in id order without sorting), and by deadline
-// across networks for the sweep. Events live in one append-only log whose index
+// across networks for the sweep. The sender, receiver and person indexes are
+// built by the first listing (or erasure) that needs them and kept from then
+// on, so a store only written and read by id, like a simulation's, never pays
+// for them. Events live in one append-only log whose index
 // is the feed position; each network keeps the positions of its own events and
-// each referral those of its history, so reads never scan unrelated data. The log
-// stores events in a pointer-free form, so a store holding millions of events
-// adds nothing to garbage-collection scanning.
+// each event links to its referral's previous one, so reads never scan
+// unrelated data. The log stores events, and the store its referrals, in a
+// pointer-free form (strings that repeat kept once, times as integers), so a
+// store holding millions of referrals and events adds nothing to
+// garbage-collection scanning and reads a referral from a few cache lines;
+// callers still give and get whole referral.Referral values.
 //
 // Each network also keeps its directory feed (storage.DirectoryFeed): the
 // changes its directory writes append, as values in position order, with the

@@ -46,13 +46,14 @@ func (s *Store) ErasePerson(ctx context.Context, network, id referral.ID, at tim
 			}
 		}
 		net := s.networks[network]
+		net.index(s)
 		for rid := range net.byPerson[id].all() {
-			rec := s.referrals[rid]
-			if erased, changed := storage.ErasedReferral(rec.r); changed {
-				rec.r = erased
+			i := s.referrals[rid]
+			if erased, changed := storage.ErasedReferral(s.get(i)); changed {
+				s.encode(i, &erased, true)
 				res.Referrals++
 			}
-			for _, pos := range rec.events {
+			for pos := s.recs.at(i).lastEvent; pos > 0; pos = s.log.previous(pos) {
 				if s.log.eraseNote(pos) {
 					res.Events++
 				}

@@ -1,6 +1,8 @@
 package memory
 
 import (
+	"math"
+	"slices"
 	"time"
 	"unsafe"
 
@@ -34,19 +36,31 @@ type symbol uint32
 // from event to event, so each distinct one is kept once in the arena and
 // named by a symbol; only the note is the event's own text. The actor's
 // network is the event's (every write checks so) and is kept apart, in
-// eventLog.actorNetworks, in the case it is not.
+// eventLog.actorNetworks, in the case it is not, which the top bit of
+// atNsec marks. prev links the referral's events, latest first, so a
+// referral keeps only the position of its latest event.
 type storedEvent struct {
 	network, referral     referral.ID
 	actorOrg, actorPerson referral.ID
 	sequence              int64
 	atSec                 int64
-	atNsec                int32
+	atNsec                uint32
 	atLoc                 uint32
 	typ, from, to, role   symbol
 	user, reason          symbol
 	note                  text
-	otherNetwork          bool
+	// prev is the position minus that of the referral's previous event: 0
+	// for its first, farPrev for a gap of 2³²−1 positions or more (which
+	// eventLog.farPrev then holds).
+	prev uint32
 }
+
+// otherNetwork marks, in storedEvent.atNsec, an actor of another network
+// than the event's; nanoseconds never reach it.
+const otherNetwork = 1 << 31
+
+// farPrev in storedEvent.prev sends the reader to eventLog.farPrev.
+const farPrev = math.MaxUint32
 
 // symbolCache is the size of the direct-mapped cache in front of the symbol
 // map: the few strings nearly every event repeats are found without hashing.
@@ -73,11 +87,15 @@ type eventLog struct {
 	// actorNetworks holds, by position, the actor's network of events whose
 	// actor belongs to another network than the event.
 	actorNetworks map[int64]referral.ID
+	// farPrev holds, by position, the previous event of the same referral
+	// when it is too far back for storedEvent.prev.
+	farPrev map[int64]int64
 }
 
-// append stores e at the next position and returns it with Position set and its
-// time stripped of any monotonic reading, as the log keeps it.
-func (l *eventLog) append(e referral.Event) referral.Event {
+// append stores e at the next position, after prev, the position of the
+// referral's previous event (0 for none), and returns it with Position set
+// and its time stripped of any monotonic reading, as the log keeps it.
+func (l *eventLog) append(e referral.Event, prev int64) referral.Event {
 	l.n++
 	e.Position = l.n
 	e.At = e.At.Round(0)
@@ -89,7 +107,7 @@ func (l *eventLog) append(e referral.Event) referral.Event {
 	se := storedEvent{
 		network: e.Network, referral: e.Referral, actorOrg: e.Actor.Organization, actorPerson: e.Actor.Person,
 		sequence: e.Sequence,
-		atSec:    e.At.Unix(), atNsec: int32(e.At.Nanosecond()), atLoc: l.loc(e.At.Location()),
+		atSec:    e.At.Unix(), atNsec: uint32(e.At.Nanosecond()), atLoc: l.loc(e.At.Location()),
 		typ: l.intern(string(e.Type)), from: l.intern(string(e.From)), to: l.intern(string(e.To)),
 		role: l.intern(string(e.Actor.Role)), user: l.intern(e.Actor.User), reason: l.intern(e.Reason),
 		note: l.text(e.Note),
@@ -99,10 +117,46 @@ func (l *eventLog) append(e referral.Event) referral.Event {
 			l.actorNetworks = map[int64]referral.ID{}
 		}
 		l.actorNetworks[e.Position] = e.Actor.Network
-		se.otherNetwork = true
+		se.atNsec |= otherNetwork
+	}
+	if prev > 0 {
+		if gap := e.Position - prev; gap < farPrev {
+			se.prev = uint32(gap)
+		} else {
+			if l.farPrev == nil {
+				l.farPrev = map[int64]int64{}
+			}
+			l.farPrev[e.Position] = prev
+			se.prev = farPrev
+		}
 	}
 	l.blocks[last] = append(l.blocks[last], se)
 	return e
+}
+
+// previous returns the position of the event before pos of the same
+// referral, 0 for none.
+func (l *eventLog) previous(pos int64) int64 {
+	i := pos - 1
+	switch p := l.blocks[i/logChunk][i%logChunk].prev; p {
+	case 0:
+		return 0
+	case farPrev:
+		return l.farPrev[pos]
+	default:
+		return pos - int64(p)
+	}
+}
+
+// positions returns the positions of a referral's events in order, from
+// that of its latest, last, and its number of events, n (a capacity hint).
+func (l *eventLog) positions(last int64, n int64) []int64 {
+	out := make([]int64, 0, max(1, min(n, 1024)))
+	for pos := last; pos > 0; pos = l.previous(pos) {
+		out = append(out, pos)
+	}
+	slices.Reverse(out)
+	return out
 }
 
 // at returns the event at position pos, which must exist. Its strings share the
@@ -110,14 +164,9 @@ func (l *eventLog) append(e referral.Event) referral.Event {
 func (l *eventLog) at(pos int64) referral.Event {
 	i := pos - 1
 	se := &l.blocks[i/logChunk][i%logChunk]
-	at := time.Unix(se.atSec, int64(se.atNsec))
-	if se.atLoc == 0 {
-		at = at.UTC()
-	} else {
-		at = at.In(l.locs[se.atLoc])
-	}
+	at := l.time(se.atSec, int32(se.atNsec&^otherNetwork), se.atLoc)
 	actorNetwork := se.network
-	if se.otherNetwork {
+	if se.atNsec&otherNetwork != 0 {
 		actorNetwork = l.actorNetworks[pos]
 	}
 	return referral.Event{
@@ -130,6 +179,16 @@ func (l *eventLog) at(pos int64) referral.Event {
 		At: at, From: referral.Status(l.symbol(se.from)), To: referral.Status(l.symbol(se.to)),
 		Reason: l.symbol(se.reason), Note: l.string(se.note),
 	}
+}
+
+// time is the instant sec, nsec (as Unix and Nanosecond give them) in the
+// location of index loc.
+func (l *eventLog) time(sec int64, nsec int32, loc uint32) time.Time {
+	t := time.Unix(sec, int64(nsec))
+	if loc == 0 {
+		return t.UTC()
+	}
+	return t.In(l.locs[loc])
 }
 
 // loc returns the index of loc in the location table, adding it if new.

@@ -45,7 +45,7 @@ func TestEventLogRoundTrip(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := base
 			tc.mutate(&e)
-			stored := l.append(e)
+			stored := l.append(e, 0)
 			e.Position = l.n
 			require.Equal(t, e, stored)
 			require.Equal(t, e, l.at(stored.Position))
@@ -53,7 +53,7 @@ func TestEventLogRoundTrip(t *testing.T) {
 	}
 	// Earlier events are intact after later appends filled new blocks.
 	for range 2 * logChunk {
-		l.append(base)
+		l.append(base, 0)
 	}
 	first := base
 	first.Position = 1
@@ -65,7 +65,7 @@ func TestEventLogRoundTrip(t *testing.T) {
 func TestEventLogMonotonic(t *testing.T) {
 	var l eventLog
 	now := time.Now()
-	stored := l.append(referral.Event{At: now, Type: referral.EventNote})
+	stored := l.append(referral.Event{At: now, Type: referral.EventNote}, 0)
 	require.True(t, stored.At.Equal(now))
 	require.Equal(t, stored, l.at(stored.Position))
 }
@@ -83,7 +83,7 @@ func TestEventLogKeepsRepeatedStringsOnce(t *testing.T) {
 			Actor: referral.Actor{Network: network, User: "simulation", Role: referral.RoleStaff},
 			At:    time.Unix(int64(i), 0).UTC(), From: referral.StatusRequested, To: referral.StatusAccepted, Reason: "waitlisted",
 		}
-		require.Equal(t, e.Reason, l.at(l.append(e).Position).Reason)
+		require.Equal(t, e.Reason, l.at(l.append(e, 0).Position).Reason)
 	}
 	arena := 0
 	for _, b := range l.bytes {

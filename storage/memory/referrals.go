@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sort"
 	"time"
@@ -19,7 +20,6 @@ func (s *Store) CreateReferral(ctx context.Context, r referral.Referral, e refer
 	if err := storage.CheckCreate(r, e); err != nil {
 		return referral.Referral{}, false, err
 	}
-	stored := r.Clone()
 	key := idempotencyKey{network: r.Network, sender: r.Sender, key: r.IdempotencyKey}
 
 	s.mu.Lock()
@@ -33,7 +33,7 @@ func (s *Store) CreateReferral(ctx context.Context, r referral.Referral, e refer
 	}
 	if r.IdempotencyKey != "" {
 		if first, ok := s.idempotency[key]; ok {
-			return first.r.Clone(), false, nil
+			return s.get(first), false, nil
 		}
 	}
 	if err := s.ownScreenings(&r); err != nil {
@@ -42,22 +42,24 @@ func (s *Store) CreateReferral(ctx context.Context, r referral.Referral, e refer
 	if _, ok := s.referrals[r.ID]; ok {
 		return referral.Referral{}, false, conflict("referral", r.ID, "already exists")
 	}
-	ev := s.log.append(e)
-	rec := &record{r: stored, net: net, events: make([]int64, 1, 8)}
-	rec.events[0] = ev.Position
+	i := s.recs.add()
+	s.encode(i, &r, false)
+	ev := s.log.append(e, 0)
+	rec := s.recs.at(i)
+	rec.lastEvent, rec.net = ev.Position, net.at
 	net.appendFeed(ev.Position)
-	s.referrals[r.ID] = rec
+	s.referrals[r.ID] = i
 	net.referrals.insert(r.ID)
-	set(net.bySender, r.Sender).insert(r.ID)
-	set(net.byReceiver, r.Receiver).insert(r.ID)
-	set(net.byPerson, r.Person).insert(r.ID)
+	if net.indexed {
+		net.indexReferral(r.ID, r.Sender, r.Receiver, r.Person)
+	}
 	if r.IdempotencyKey != "" {
-		s.idempotency[key] = rec
+		s.idempotency[key] = i
 	}
-	if !r.NextDeadline.IsZero() {
-		s.due.insert(dueKey(r.NextDeadline, r.ID))
+	if k, ok := s.deadline(i); ok {
+		s.due.insert(k)
 	}
-	return stored.Clone(), true, nil
+	return s.get(i), true, nil
 }
 
 // ownScreenings checks that every screening r's needs cite is one of r's
@@ -80,22 +82,18 @@ func (s *Store) GetReferral(ctx context.Context, network, id referral.ID) (refer
 		return referral.Referral{}, err
 	}
 	s.mu.RLock()
-	rec, ok := s.referrals[id]
-	var r referral.Referral
-	if ok {
-		r = rec.r
-	}
-	closed := s.closed
-	s.mu.RUnlock()
-	if closed {
+	if s.closed {
+		s.mu.RUnlock()
 		return referral.Referral{}, storage.ErrClosed
 	}
-	if !ok || r.Network != network {
+	i, ok := s.referrals[id]
+	if !ok || s.recs.at(i).network != network {
+		s.mu.RUnlock()
 		return referral.Referral{}, notFound("referral", id)
 	}
-	// A stored referral's slices are replaced, never written to, so the deep copy
-	// can be made outside the lock.
-	return r.Clone(), nil
+	r := s.get(i)
+	s.mu.RUnlock()
+	return r, nil
 }
 
 // UpdateReferral replaces the referral and appends e, atomically, if the stored
@@ -113,81 +111,61 @@ func (s *Store) UpdateReferral(ctx context.Context, r referral.Referral, e refer
 	if s.closed {
 		return referral.Event{}, storage.ErrClosed
 	}
-	rec, ok := s.referrals[r.ID]
-	if !ok || rec.r.Network != r.Network {
+	i, ok := s.referrals[r.ID]
+	if !ok || s.recs.at(i).network != r.Network {
 		return referral.Event{}, notFound("referral", r.ID)
 	}
-	old := &rec.r
-	if old.Version != r.Version-1 {
+	old := s.recs.at(i)
+	if old.version != r.Version-1 {
 		return referral.Event{}, conflict("referral", r.ID, "changed since it was read")
 	}
-	if e.From != old.Status {
+	if string(e.From) != s.log.symbol(old.status) {
 		return referral.Event{}, referral.Invalid("event.from", "must be the stored status")
 	}
 	// Screenings are immutable and never deleted, so needs the stored referral
 	// already cited for the same person were checked when they were written.
-	if r.Person != old.Person || !slices.Equal(r.Needs, old.Needs) {
+	sameNeeds := s.sameNeeds(i, r.Needs)
+	if r.Person != old.person || !sameNeeds {
 		if err := s.ownScreenings(&r); err != nil {
 			return referral.Event{}, err
 		}
 	}
-	keyChanged := r.IdempotencyKey != old.IdempotencyKey || r.Sender != old.Sender
+	oldKey := s.log.string(old.idempotencyK)
+	keyChanged := r.IdempotencyKey != oldKey || r.Sender != old.sender
 	newKey := idempotencyKey{network: r.Network, sender: r.Sender, key: r.IdempotencyKey}
 	if keyChanged && r.IdempotencyKey != "" {
-		if other, ok := s.idempotency[newKey]; ok && other != rec {
+		if other, ok := s.idempotency[newKey]; ok && other != i {
 			return referral.Event{}, conflict("referral", r.ID, "idempotency key is taken")
 		}
 	}
 
 	// Everything is checked: from here on nothing fails, so the write is whole.
-	// Needs and Outcome rarely change on a transition; reusing the stored (never
-	// mutated) copies keeps the hot path free of allocations.
-	if slices.Equal(r.Needs, old.Needs) {
-		r.Needs = old.Needs
-	} else {
-		r.Needs = slices.Clone(r.Needs)
-	}
-	if r.Outcome != nil {
-		if old.Outcome != nil && *old.Outcome == *r.Outcome {
-			r.Outcome = old.Outcome
-		} else {
-			o := *r.Outcome
-			r.Outcome = &o
-		}
-	}
-	net := rec.net
-	if r.Sender != old.Sender {
-		unset(net.bySender, old.Sender, r.ID)
-		set(net.bySender, r.Sender).insert(r.ID)
-	}
-	if r.Receiver != old.Receiver {
-		unset(net.byReceiver, old.Receiver, r.ID)
-		set(net.byReceiver, r.Receiver).insert(r.ID)
-	}
-	if r.Person != old.Person {
-		unset(net.byPerson, old.Person, r.ID)
-		set(net.byPerson, r.Person).insert(r.ID)
+	net := s.netList[old.net]
+	if net.indexed {
+		net.reindex(old, &r)
 	}
 	if keyChanged {
-		if old.IdempotencyKey != "" {
-			delete(s.idempotency, idempotencyKey{network: old.Network, sender: old.Sender, key: old.IdempotencyKey})
+		if oldKey != "" {
+			delete(s.idempotency, idempotencyKey{network: old.network, sender: old.sender, key: oldKey})
 		}
 		if r.IdempotencyKey != "" {
-			s.idempotency[newKey] = rec
+			s.idempotency[newKey] = i
 		}
 	}
-	if !old.NextDeadline.Equal(r.NextDeadline) {
-		if !old.NextDeadline.IsZero() {
-			s.due.remove(dueKey(old.NextDeadline, r.ID))
+	before, hadDeadline := s.deadline(i)
+	ev := s.log.append(e, old.lastEvent)
+	// Needs rarely change on a transition; unchanged, they are not copied again.
+	s.encode(i, &r, sameNeeds)
+	old.lastEvent = ev.Position
+	if after, has := s.deadline(i); after != before || has != hadDeadline {
+		if hadDeadline {
+			s.due.remove(before)
 		}
-		if !r.NextDeadline.IsZero() {
-			s.due.insert(dueKey(r.NextDeadline, r.ID))
+		if has {
+			s.due.insert(after)
 		}
 	}
-	ev := s.log.append(e)
-	rec.events = append(rec.events, ev.Position)
 	net.appendFeed(ev.Position)
-	rec.r = r
 	return ev, nil
 }
 
@@ -206,18 +184,44 @@ func (s *Store) ListReferrals(ctx context.Context, q storage.ReferralQuery) ([]r
 		next referral.ID
 	)
 	err = s.view(func() error {
-		out, next = s.referralPage(&q, limit)
+		var ok bool
+		out, next, ok = s.referralPage(&q, limit)
+		if !ok {
+			return errUnindexed
+		}
 		return nil
 	})
+	if errors.Is(err, errUnindexed) {
+		// The first listing that narrows by sender, receiver or person builds
+		// the indexes under the write lock, then reads as any other.
+		err = s.write(ctx, noInput, func() error {
+			var ok bool
+			out, next, ok = s.referralPage(&q, limit)
+			if !ok {
+				s.networks[q.Network].index(s)
+				out, next, _ = s.referralPage(&q, limit)
+			}
+			return nil
+		})
+	}
 	return out, next, err
 }
 
+// errUnindexed is referralPage's signal that the query needs the network's
+// indexes, which are not built yet; it never leaves the package.
+var errUnindexed = errors.New("memory: referral indexes not built")
+
 // referralPage is ListReferrals under the read lock; an unknown network lists
-// nothing (nil).
-func (s *Store) referralPage(q *storage.ReferralQuery, limit int) ([]referral.Referral, referral.ID) {
-	net, ok := s.networks[q.Network]
-	if !ok {
-		return nil, referral.NilID
+// nothing (nil). ok is false, with nothing read, when the query narrows by an
+// index the network has not built (see network.index).
+func (s *Store) referralPage(q *storage.ReferralQuery, limit int) (out []referral.Referral, next referral.ID, ok bool) {
+	net, found := s.networks[q.Network]
+	if !found {
+		return nil, referral.NilID, true
+	}
+	if !net.indexed && (!q.Sender.IsZero() || !q.Receiver.IsZero() || !q.Person.IsZero() ||
+		q.Visible != nil && q.Visible.Organization.IsZero()) {
+		return nil, referral.NilID, false
 	}
 	ids := &net.referrals
 	narrow := func(m map[referral.ID]*ordered[referral.ID], id referral.ID) {
@@ -235,16 +239,19 @@ func (s *Store) referralPage(q *storage.ReferralQuery, limit int) ([]referral.Re
 		// A delegate sees only their person's referrals.
 		narrow(net.byPerson, v.Person)
 		if v.Person.IsZero() {
-			return nil, referral.NilID
+			return nil, referral.NilID, true
 		}
 	}
-	return page(ids, q.Page.After, limit, func(id referral.ID) (referral.Referral, bool) {
-		r := s.referrals[id].r
+	out, next = page(ids, q.Page.After, limit, func(id referral.ID) (referral.Referral, bool) {
+		i := s.referrals[id]
+		r := s.decode(i)
 		if !s.matches(q, &r) {
 			return referral.Referral{}, false
 		}
-		return r.Clone(), true
+		s.complete(i, &r)
+		return r, true
 	})
+	return out, next, true
 }
 
 // matches applies q's filters to r. Callers hold the lock.
@@ -270,13 +277,15 @@ func (s *Store) visible(v *storage.Visibility, r *referral.Referral) bool {
 func (s *Store) ReferralEvents(ctx context.Context, network, id referral.ID) ([]referral.Event, error) {
 	var out []referral.Event
 	err := s.read(ctx, func() error {
-		rec, ok := s.referrals[id]
-		if !ok || rec.r.Network != network {
+		i, ok := s.referrals[id]
+		if !ok || s.recs.at(i).network != network {
 			return notFound("referral", id)
 		}
-		out = make([]referral.Event, len(rec.events))
-		for i, pos := range rec.events {
-			out[i] = s.log.at(pos)
+		rec := s.recs.at(i)
+		positions := s.log.positions(rec.lastEvent, rec.version)
+		out = make([]referral.Event, len(positions))
+		for k, pos := range positions {
+			out[k] = s.log.at(pos)
 		}
 		return nil
 	})
@@ -310,8 +319,10 @@ func (s *Store) feed(q *storage.FeedQuery, limit int) []referral.Event {
 	out := make([]referral.Event, 0, min(limit, len(net.feed)-start))
 	for _, pos := range net.feed[start:] {
 		ev := s.log.at(pos)
-		if q.Visible != nil && !s.visible(q.Visible, &s.referrals[ev.Referral].r) {
-			continue
+		if q.Visible != nil {
+			if r := s.decode(s.referrals[ev.Referral]); !s.visible(q.Visible, &r) {
+				continue
+			}
 		}
 		out = append(out, ev)
 		if len(out) == limit {
@@ -338,7 +349,7 @@ func (s *Store) DueReferrals(ctx context.Context, now time.Time, limit int) ([]r
 			if k.after(now) || len(out) == limit {
 				break
 			}
-			out = append(out, s.referrals[k.id].r.Clone())
+			out = append(out, s.get(s.referrals[k.id]))
 		}
 		return nil
 	})

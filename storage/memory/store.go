@@ -19,20 +19,25 @@ type Store struct {
 	mu     sync.RWMutex
 	closed bool
 
-	networks   map[referral.ID]*network
+	networks map[referral.ID]*network
+	// netList holds the networks in creation order; a referral's record
+	// names its network by index in it.
+	netList    []*network
 	orgs       table[referral.Organization]
 	services   table[referral.Service]
 	persons    table[referral.Person]
 	consents   table[referral.Consent]
 	screenings table[referral.Screening]
-	referrals  map[referral.ID]*record
+	// referrals indexes recs by id.
+	referrals map[referral.ID]int
+	recs      refTable
 
 	// consentsOf holds each person's consents sorted by id. Person ids are unique
 	// across networks, so the person id alone is the key; the visibility filter
 	// reads the slice in place, without allocating.
 	consentsOf map[referral.ID][]referral.Consent
 
-	idempotency map[idempotencyKey]*record
+	idempotency map[idempotencyKey]int
 	due         ordered[deadlineKey]
 	log         eventLog
 }
@@ -46,10 +51,16 @@ var (
 
 // network holds one tenant and the indexes scoped to it.
 type network struct {
-	n         referral.Network
+	n referral.Network
+	// at is the network's index in Store.netList.
+	at        uint32
 	referrals ordered[referral.ID]
 	// bySender, byReceiver and byPerson index referrals by the organization or
-	// person they name; a referral's id order is its creation order.
+	// person they name; a referral's id order is its creation order. They are
+	// built by the first listing or erasure that needs them (indexed says
+	// whether they have been), and kept from then on: a store that is only
+	// written and read by id, as a simulation's is, never pays for them.
+	indexed    bool
 	bySender   map[referral.ID]*ordered[referral.ID]
 	byReceiver map[referral.ID]*ordered[referral.ID]
 	byPerson   map[referral.ID]*ordered[referral.ID]
@@ -73,20 +84,48 @@ func (n *network) appendFeed(pos int64) {
 }
 
 func newNetwork(n referral.Network) *network {
-	return &network{
-		n:          n,
-		bySender:   make(map[referral.ID]*ordered[referral.ID]),
-		byReceiver: make(map[referral.ID]*ordered[referral.ID]),
-		byPerson:   make(map[referral.ID]*ordered[referral.ID]),
+	return &network{n: n}
+}
+
+// index builds the per-sender, per-receiver and per-person indexes from the
+// network's referrals, once. Callers hold the write lock.
+func (n *network) index(s *Store) {
+	if n.indexed {
+		return
+	}
+	n.bySender = make(map[referral.ID]*ordered[referral.ID])
+	n.byReceiver = make(map[referral.ID]*ordered[referral.ID])
+	n.byPerson = make(map[referral.ID]*ordered[referral.ID])
+	// Ids come in order, so every insert appends.
+	for id := range n.referrals.all() {
+		rec := s.recs.at(s.referrals[id])
+		n.indexReferral(id, rec.sender, rec.receiver, rec.person)
+	}
+	n.indexed = true
+}
+
+// reindex moves r in the indexes from where its stored version, rec, put it.
+// Callers hold the write lock.
+func (n *network) reindex(rec *storedReferral, r *referral.Referral) {
+	if r.Sender != rec.sender {
+		unset(n.bySender, rec.sender, r.ID)
+		set(n.bySender, r.Sender).insert(r.ID)
+	}
+	if r.Receiver != rec.receiver {
+		unset(n.byReceiver, rec.receiver, r.ID)
+		set(n.byReceiver, r.Receiver).insert(r.ID)
+	}
+	if r.Person != rec.person {
+		unset(n.byPerson, rec.person, r.ID)
+		set(n.byPerson, r.Person).insert(r.ID)
 	}
 }
 
-// record is a stored referral with the positions of its events: events[i] is the
-// position of the event with sequence i+1.
-type record struct {
-	r      referral.Referral
-	net    *network
-	events []int64
+// indexReferral adds referral id to the indexes. Callers hold the write lock.
+func (n *network) indexReferral(id, sender, receiver, person referral.ID) {
+	set(n.bySender, sender).insert(id)
+	set(n.byReceiver, receiver).insert(id)
+	set(n.byPerson, person).insert(id)
 }
 
 type idempotencyKey struct {
@@ -131,15 +170,15 @@ func New() *Store {
 	return &Store{
 		networks: make(map[referral.ID]*network),
 		// Organizations and services are listed by network, screenings by person.
-		orgs:     newTable("organization", organizationNetwork, organizationNetwork, nil),
+		orgs:     newTable("organization", organizationNetwork, organizationNetwork, referral.Organization.Clone),
 		services: newTable("service", serviceNetwork, serviceNetwork, referral.Service.Clone),
 		persons:  newTable("person", personNetwork, nil, referral.Person.Clone),
 		// Consents are listed from consentsOf, which the visibility filter reads.
 		consents:    newTable("consent", consentNetwork, nil, nil),
 		screenings:  newTable("screening", screeningNetwork, screeningPerson, referral.Screening.Clone),
-		referrals:   make(map[referral.ID]*record),
+		referrals:   make(map[referral.ID]int),
 		consentsOf:  make(map[referral.ID][]referral.Consent),
-		idempotency: make(map[idempotencyKey]*record),
+		idempotency: make(map[idempotencyKey]int),
 	}
 }
 
@@ -164,8 +203,8 @@ func (s *Store) Close() error {
 	s.persons.drop()
 	s.consents.drop()
 	s.screenings.drop()
-	s.networks, s.referrals, s.consentsOf, s.idempotency = nil, nil, nil, nil
-	s.due, s.log = ordered[deadlineKey]{}, eventLog{}
+	s.networks, s.netList, s.referrals, s.consentsOf, s.idempotency = nil, nil, nil, nil, nil
+	s.due, s.log, s.recs = ordered[deadlineKey]{}, eventLog{}, refTable{}
 	return nil
 }
 
