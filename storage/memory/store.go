@@ -143,11 +143,6 @@ type deadlineKey struct {
 	id   referral.ID
 }
 
-// dueKey is the deadline index's key for a referral due at t.
-func dueKey(t time.Time, id referral.ID) deadlineKey {
-	return deadlineKey{sec: t.Unix(), nsec: int32(t.Nanosecond()), id: id}
-}
-
 // after reports whether the key's time is after t.
 func (k deadlineKey) after(t time.Time) bool {
 	sec := t.Unix()
