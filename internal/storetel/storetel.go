@@ -27,19 +27,71 @@ const (
 	AttrRows      = attribute.Key("db.response.returned_rows")
 )
 
-// Backend names a store's operations: what its spans and measurements say.
+// Op is a store call the instruments tell apart.
+type Op uint8
+
+// The store calls, one per storage method (and the migration and lease calls
+// of the SQL backends).
+const (
+	OpPutNetwork Op = iota
+	OpGetNetwork
+	OpPutOrganization
+	OpGetOrganization
+	OpListOrganizations
+	OpPutService
+	OpGetService
+	OpListServices
+	OpDeleteService
+	OpPutPerson
+	OpGetPerson
+	OpPutConsent
+	OpGetConsent
+	OpListConsents
+	OpPutScreening
+	OpGetScreening
+	OpListScreenings
+	OpSetCapacity
+	OpAdjustCapacity
+	OpCapacityCursor
+	OpDirectoryChanges
+	OpDirectoryHead
+	OpPutDirectory
+	OpCreateReferral
+	OpGetReferral
+	OpUpdateReferral
+	OpListReferrals
+	OpReferralEvents
+	OpFeed
+	OpDueReferrals
+	OpMigrate
+	OpLease
+	ops
+)
+
+// opNames are the calls' db.operation.name values.
+var opNames = [ops]string{
+	"put network", "get network", "put organization", "get organization", "list organizations",
+	"put service", "get service", "list services", "delete service", "put person", "get person",
+	"put consent", "get consent", "list consents", "put screening", "get screening", "list screenings",
+	"set capacity", "adjust capacity", "capacity cursor", "directory changes", "directory head",
+	"put directory", "create referral", "get referral", "update referral", "list referrals",
+	"referral events", "feed", "due referrals", "migrate", "lease",
+}
+
+// String is the call's db.operation.name.
+func (o Op) String() string { return opNames[o] }
+
+// Backend names a store's calls: what its spans and measurements say.
 type Backend struct {
-	system string   // db.system.name
-	ops    []string // db.operation.name, by operation number
-	spans  []string // span names: "<prefix> <operation>"
+	system string      // db.system.name
+	spans  [ops]string // span names: "<prefix> <operation>"
 }
 
 // NewBackend describes a backend reporting as system (db.system.name), whose
-// spans are named prefix followed by the operation, and whose operation
-// number i is named ops[i].
-func NewBackend(system, prefix string, ops []string) *Backend {
-	b := &Backend{system: system, ops: ops, spans: make([]string, len(ops))}
-	for i, n := range ops {
+// spans are named prefix followed by the operation.
+func NewBackend(system, prefix string) *Backend {
+	b := &Backend{system: system}
+	for i, n := range opNames {
 		b.spans[i] = prefix + " " + n
 	}
 	return b
@@ -53,7 +105,7 @@ func (b *Backend) System() attribute.KeyValue { return AttrSystem.String(b.syste
 type Instruments struct {
 	duration metric.Float64Histogram
 	errors   metric.Int64Counter
-	byOp     []*telemetry.ByKind
+	byOp     [ops]*telemetry.ByKind
 }
 
 // NewInstruments builds the instruments of b's calls on m.
@@ -67,9 +119,8 @@ func (b *Backend) NewInstruments(m metric.Meter) Instruments {
 		errors: telemetry.Check(m.Int64Counter("refkit.store.errors",
 			metric.WithUnit("{error}"),
 			metric.WithDescription("Store calls that failed, by backend, operation and the sentinel error they wrapped."))),
-		byOp: make([]*telemetry.ByKind, len(b.ops)),
 	}
-	for o, name := range b.ops {
+	for o, name := range opNames {
 		ins.byOp[o] = telemetry.NewByKind(b.System(), AttrOperation.String(name))
 	}
 	return ins
@@ -79,21 +130,21 @@ func (b *Backend) NewInstruments(m metric.Meter) Instruments {
 type Call struct {
 	span  trace.Span
 	ins   *Instruments
-	op    int
+	op    Op
 	start time.Time
 	// Rows is what a read returned, set by the call before it ends; -1 when
 	// the call returns no rows.
 	Rows int
 }
 
-// Begin starts observing a call of operation op with tracer and ins, either
-// of which may be nil (nobody collects it).
-func (b *Backend) Begin(ctx context.Context, tracer trace.Tracer, ins *Instruments, op int) (context.Context, Call) {
+// Begin starts observing a call of op with tracer and ins, either of which
+// may be nil (nobody collects it).
+func (b *Backend) Begin(ctx context.Context, tracer trace.Tracer, ins *Instruments, op Op) (context.Context, Call) {
 	c := Call{op: op, ins: ins, Rows: -1}
 	if tracer != nil {
 		ctx, c.span = tracer.Start(ctx, b.spans[op], trace.WithSpanKind(trace.SpanKindClient))
 		if c.span.IsRecording() {
-			c.span.SetAttributes(b.System(), AttrOperation.String(b.ops[op]))
+			c.span.SetAttributes(b.System(), AttrOperation.String(opNames[op]))
 		}
 	}
 	if ins != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/refkit/refkit/internal/storetel"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/storage"
 )
@@ -19,7 +20,7 @@ import (
 
 // PutNetwork creates or replaces a network, with its feed head.
 func (s *Store) PutNetwork(ctx context.Context, n referral.Network) (err error) {
-	ctx, obs := s.tel.begin(ctx, opPutNetwork)
+	ctx, obs := s.tel.begin(ctx, storetel.OpPutNetwork)
 	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return err
@@ -45,14 +46,14 @@ func (s *Store) PutNetwork(ctx context.Context, n referral.Network) (err error) 
 
 // GetNetwork returns the network, or ErrNotFound.
 func (s *Store) GetNetwork(ctx context.Context, id referral.ID) (_ referral.Network, err error) {
-	ctx, obs := s.tel.begin(ctx, opGetNetwork)
+	ctx, obs := s.tel.begin(ctx, storetel.OpGetNetwork)
 	defer obs.End(ctx, &err)
 	return getDoc[referral.Network](ctx, s, "network", id, `SELECT doc FROM networks WHERE id = $1`, uid(id))
 }
 
 // PutOrganization creates or replaces an organization of an existing network.
 func (s *Store) PutOrganization(ctx context.Context, o referral.Organization) (err error) {
-	ctx, obs := s.tel.begin(ctx, opPutOrganization)
+	ctx, obs := s.tel.begin(ctx, storetel.OpPutOrganization)
 	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return err
@@ -80,7 +81,7 @@ func (s *Store) PutOrganization(ctx context.Context, o referral.Organization) (e
 
 // GetOrganization returns the organization, or ErrNotFound.
 func (s *Store) GetOrganization(ctx context.Context, network, id referral.ID) (_ referral.Organization, err error) {
-	ctx, obs := s.tel.begin(ctx, opGetOrganization)
+	ctx, obs := s.tel.begin(ctx, storetel.OpGetOrganization)
 	defer obs.End(ctx, &err)
 	return getDoc[referral.Organization](ctx, s, "organization", id,
 		`SELECT doc FROM organizations WHERE id = $1 AND network_id = $2`, uid(id), uid(network))
@@ -88,7 +89,7 @@ func (s *Store) GetOrganization(ctx context.Context, network, id referral.ID) (_
 
 // ListOrganizations pages through a network's organizations in id order.
 func (s *Store) ListOrganizations(ctx context.Context, network referral.ID, p storage.Page) (out []referral.Organization, _ referral.ID, err error) {
-	ctx, obs := s.tel.begin(ctx, opListOrganizations)
+	ctx, obs := s.tel.begin(ctx, storetel.OpListOrganizations)
 	defer endList(ctx, &obs, &err, &out)
 	return pageDocs(ctx, s, "organization", network, p, organizationID,
 		`SELECT doc FROM organizations WHERE network_id = $1 AND id > $2 ORDER BY id LIMIT $3`)
@@ -96,7 +97,7 @@ func (s *Store) ListOrganizations(ctx context.Context, network referral.ID, p st
 
 // PutService creates or replaces a service of an organization in its network.
 func (s *Store) PutService(ctx context.Context, svc referral.Service) (err error) {
-	ctx, obs := s.tel.begin(ctx, opPutService)
+	ctx, obs := s.tel.begin(ctx, storetel.OpPutService)
 	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return err
@@ -125,7 +126,7 @@ func (s *Store) PutService(ctx context.Context, svc referral.Service) (err error
 
 // GetService returns the service, or ErrNotFound.
 func (s *Store) GetService(ctx context.Context, network, id referral.ID) (_ referral.Service, err error) {
-	ctx, obs := s.tel.begin(ctx, opGetService)
+	ctx, obs := s.tel.begin(ctx, storetel.OpGetService)
 	defer obs.End(ctx, &err)
 	return getDoc[referral.Service](ctx, s, "service", id,
 		`SELECT doc FROM services WHERE id = $1 AND network_id = $2`, uid(id), uid(network))
@@ -133,7 +134,7 @@ func (s *Store) GetService(ctx context.Context, network, id referral.ID) (_ refe
 
 // ListServices pages through a network's services in id order.
 func (s *Store) ListServices(ctx context.Context, network referral.ID, p storage.Page) (out []referral.Service, _ referral.ID, err error) {
-	ctx, obs := s.tel.begin(ctx, opListServices)
+	ctx, obs := s.tel.begin(ctx, storetel.OpListServices)
 	defer endList(ctx, &obs, &err, &out)
 	return pageDocs(ctx, s, "service", network, p, serviceID,
 		`SELECT doc FROM services WHERE network_id = $1 AND id > $2 ORDER BY id LIMIT $3`)
@@ -141,7 +142,7 @@ func (s *Store) ListServices(ctx context.Context, network referral.ID, p storage
 
 // DeleteService removes a service; ErrNotFound if the network has none with id.
 func (s *Store) DeleteService(ctx context.Context, network, id referral.ID) (err error) {
-	ctx, obs := s.tel.begin(ctx, opDeleteService)
+	ctx, obs := s.tel.begin(ctx, storetel.OpDeleteService)
 	defer obs.End(ctx, &err)
 	err = s.write(ctx, "delete service", func(q querier, again bool) error {
 		ok, err := s.directoryWrite(ctx, q, deleteServiceW, []any{uid(id), uid(network)}, storage.ChangeServiceDeleted, network)
@@ -161,7 +162,7 @@ func (s *Store) DeleteService(ctx context.Context, network, id referral.ID) (err
 
 // PutPerson creates or replaces a person of an existing network.
 func (s *Store) PutPerson(ctx context.Context, p referral.Person) (err error) {
-	ctx, obs := s.tel.begin(ctx, opPutPerson)
+	ctx, obs := s.tel.begin(ctx, storetel.OpPutPerson)
 	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return err
@@ -189,7 +190,7 @@ func (s *Store) PutPerson(ctx context.Context, p referral.Person) (err error) {
 
 // GetPerson returns the person, or ErrNotFound.
 func (s *Store) GetPerson(ctx context.Context, network, id referral.ID) (_ referral.Person, err error) {
-	ctx, obs := s.tel.begin(ctx, opGetPerson)
+	ctx, obs := s.tel.begin(ctx, storetel.OpGetPerson)
 	defer obs.End(ctx, &err)
 	return getDoc[referral.Person](ctx, s, "person", id,
 		`SELECT doc FROM persons WHERE id = $1 AND network_id = $2`, uid(id), uid(network))
@@ -198,7 +199,7 @@ func (s *Store) GetPerson(ctx context.Context, network, id referral.ID) (_ refer
 // PutConsent creates or replaces a consent; its person and grantee must exist
 // in its network.
 func (s *Store) PutConsent(ctx context.Context, c referral.Consent) (err error) {
-	ctx, obs := s.tel.begin(ctx, opPutConsent)
+	ctx, obs := s.tel.begin(ctx, storetel.OpPutConsent)
 	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return err
@@ -231,7 +232,7 @@ func (s *Store) PutConsent(ctx context.Context, c referral.Consent) (err error) 
 
 // GetConsent returns the consent, or ErrNotFound.
 func (s *Store) GetConsent(ctx context.Context, network, id referral.ID) (_ referral.Consent, err error) {
-	ctx, obs := s.tel.begin(ctx, opGetConsent)
+	ctx, obs := s.tel.begin(ctx, storetel.OpGetConsent)
 	defer obs.End(ctx, &err)
 	return getDoc[referral.Consent](ctx, s, "consent", id,
 		`SELECT doc FROM consents WHERE id = $1 AND network_id = $2`, uid(id), uid(network))
@@ -239,7 +240,7 @@ func (s *Store) GetConsent(ctx context.Context, network, id referral.ID) (_ refe
 
 // ListConsents returns every consent the person gave, in id order.
 func (s *Store) ListConsents(ctx context.Context, network, person referral.ID) (out []referral.Consent, err error) {
-	ctx, obs := s.tel.begin(ctx, opListConsents)
+	ctx, obs := s.tel.begin(ctx, storetel.OpListConsents)
 	defer endList(ctx, &obs, &err, &out)
 	return listDocs[referral.Consent](ctx, s, "consent",
 		`SELECT doc FROM consents WHERE person_id = $1 AND network_id = $2 ORDER BY id`, uid(person), uid(network))
@@ -247,7 +248,7 @@ func (s *Store) ListConsents(ctx context.Context, network, person referral.ID) (
 
 // PutScreening stores an immutable screening result of a person in its network.
 func (s *Store) PutScreening(ctx context.Context, sc referral.Screening) (err error) {
-	ctx, obs := s.tel.begin(ctx, opPutScreening)
+	ctx, obs := s.tel.begin(ctx, storetel.OpPutScreening)
 	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return err
@@ -287,7 +288,7 @@ func (s *Store) PutScreening(ctx context.Context, sc referral.Screening) (err er
 
 // GetScreening returns the screening, or ErrNotFound.
 func (s *Store) GetScreening(ctx context.Context, network, id referral.ID) (_ referral.Screening, err error) {
-	ctx, obs := s.tel.begin(ctx, opGetScreening)
+	ctx, obs := s.tel.begin(ctx, storetel.OpGetScreening)
 	defer obs.End(ctx, &err)
 	return getDoc[referral.Screening](ctx, s, "screening", id,
 		`SELECT doc FROM screenings WHERE id = $1 AND network_id = $2`, uid(id), uid(network))
@@ -295,7 +296,7 @@ func (s *Store) GetScreening(ctx context.Context, network, id referral.ID) (_ re
 
 // ListScreenings returns the person's results in id (time) order.
 func (s *Store) ListScreenings(ctx context.Context, network, person referral.ID) (out []referral.Screening, err error) {
-	ctx, obs := s.tel.begin(ctx, opListScreenings)
+	ctx, obs := s.tel.begin(ctx, storetel.OpListScreenings)
 	defer endList(ctx, &obs, &err, &out)
 	return listDocs[referral.Screening](ctx, s, "screening",
 		`SELECT doc FROM screenings WHERE person_id = $1 AND network_id = $2 ORDER BY id`, uid(person), uid(network))

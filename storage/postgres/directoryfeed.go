@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/refkit/refkit/internal/storetel"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/storage"
 )
@@ -138,7 +139,7 @@ func capacityDoc(c *referral.Capacity) (any, error) {
 
 // SetCapacity replaces a service's capacity and records the change.
 func (s *Store) SetCapacity(ctx context.Context, network, service referral.ID, c *referral.Capacity) (err error) {
-	ctx, obs := s.tel.begin(ctx, opSetCapacity)
+	ctx, obs := s.tel.begin(ctx, storetel.OpSetCapacity)
 	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return err
@@ -170,7 +171,7 @@ func (s *Store) SetCapacity(ctx context.Context, network, service referral.ID, c
 // same cause waits for and then finds taken), and writes the capacity with its
 // change.
 func (s *Store) AdjustCapacity(ctx context.Context, a storage.CapacityAdjustment) (_ bool, err error) {
-	ctx, obs := s.tel.begin(ctx, opAdjustCapacity)
+	ctx, obs := s.tel.begin(ctx, storetel.OpAdjustCapacity)
 	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return false, err
@@ -252,7 +253,7 @@ func adjusted(available, delta, maximum int) int {
 
 // CapacityCursor returns the network's capacity cursor.
 func (s *Store) CapacityCursor(ctx context.Context, network referral.ID) (_ int64, err error) {
-	ctx, obs := s.tel.begin(ctx, opCapacityCursor)
+	ctx, obs := s.tel.begin(ctx, storetel.OpCapacityCursor)
 	defer obs.End(ctx, &err)
 	var cause int64
 	err = s.call(ctx, "capacity cursor", func(q querier) error {
@@ -269,7 +270,7 @@ func (s *Store) CapacityCursor(ctx context.Context, network referral.ID) (_ int6
 
 // DirectoryChanges returns the network's directory changes after q.After.
 func (s *Store) DirectoryChanges(ctx context.Context, q storage.DirectoryQuery) (out []storage.DirectoryChange, err error) {
-	ctx, obs := s.tel.begin(ctx, opDirectoryChanges)
+	ctx, obs := s.tel.begin(ctx, storetel.OpDirectoryChanges)
 	defer endList(ctx, &obs, &err, &out)
 	if err := s.live(ctx); err != nil {
 		return nil, err
@@ -346,7 +347,7 @@ func (s *Store) DirectoryChanged(ctx context.Context, network referral.ID) (<-ch
 // the committed value of its head row, which a change not yet committed has
 // not moved for other transactions.
 func (s *Store) DirectoryHead(ctx context.Context, network referral.ID) (_ int64, err error) {
-	ctx, obs := s.tel.begin(ctx, opDirectoryHead)
+	ctx, obs := s.tel.begin(ctx, storetel.OpDirectoryHead)
 	defer obs.End(ctx, &err)
 	var head int64
 	err = s.call(ctx, "directory head", func(q querier) error {
@@ -367,7 +368,7 @@ func (s *Store) DirectoryHead(ctx context.Context, network referral.ID) (_ int64
 // the first change and held to the commit, so the batch's changes take
 // consecutive positions.
 func (s *Store) PutDirectory(ctx context.Context, orgs []referral.Organization, services []referral.Service) (err error) {
-	ctx, obs := s.tel.begin(ctx, opPutDirectory)
+	ctx, obs := s.tel.begin(ctx, storetel.OpPutDirectory)
 	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/refkit/refkit/internal/migrate"
+	"github.com/refkit/refkit/internal/storetel"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/storage"
 )
@@ -71,7 +72,7 @@ const (
 // name and holder must be 1 to MaxLeaseName bytes and ttl between a
 // millisecond and MaxLeaseTTL (referral.ErrInvalid otherwise).
 func (s *Store) Lease(ctx context.Context, name, holder string, ttl time.Duration) (_ bool, err error) {
-	ctx, obs := s.tel.begin(ctx, opLease)
+	ctx, obs := s.tel.begin(ctx, storetel.OpLease)
 	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return false, err

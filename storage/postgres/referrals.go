@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/refkit/refkit/internal/storetel"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/storage"
 )
@@ -147,7 +148,7 @@ func (s *Store) appended(ctx context.Context, q querier, sql string, args []any,
 // CreateReferral stores a new referral (Version 1) and its first event, or
 // returns the referral an earlier call created with the same idempotency key.
 func (s *Store) CreateReferral(ctx context.Context, r referral.Referral, e referral.Event) (_ referral.Referral, _ bool, err error) {
-	ctx, obs := s.tel.begin(ctx, opCreateReferral)
+	ctx, obs := s.tel.begin(ctx, storetel.OpCreateReferral)
 	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return referral.Referral{}, false, err
@@ -236,7 +237,7 @@ func (s *Store) whyNotCreated(ctx context.Context, q querier, r referral.Referra
 
 // GetReferral returns the referral, or ErrNotFound.
 func (s *Store) GetReferral(ctx context.Context, network, id referral.ID) (_ referral.Referral, err error) {
-	ctx, obs := s.tel.begin(ctx, opGetReferral)
+	ctx, obs := s.tel.begin(ctx, storetel.OpGetReferral)
 	defer obs.End(ctx, &err)
 	return getDoc[referral.Referral](ctx, s, "referral", id,
 		`SELECT doc FROM referrals WHERE id = $1 AND network_id = $2`, uid(id), uid(network))
@@ -245,7 +246,7 @@ func (s *Store) GetReferral(ctx context.Context, network, id referral.ID) (_ ref
 // UpdateReferral replaces the referral and appends e in one statement, if the
 // stored version is r.Version-1 and its status e.From.
 func (s *Store) UpdateReferral(ctx context.Context, r referral.Referral, e referral.Event) (_ referral.Event, err error) {
-	ctx, obs := s.tel.begin(ctx, opUpdateReferral)
+	ctx, obs := s.tel.begin(ctx, storetel.OpUpdateReferral)
 	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return referral.Event{}, err
@@ -387,7 +388,7 @@ func (q *query) visible(v *storage.Visibility) bool {
 
 // ListReferrals pages through referrals matching q, in id order.
 func (s *Store) ListReferrals(ctx context.Context, q storage.ReferralQuery) (out []referral.Referral, _ referral.ID, err error) {
-	ctx, obs := s.tel.begin(ctx, opListReferrals)
+	ctx, obs := s.tel.begin(ctx, storetel.OpListReferrals)
 	defer endList(ctx, &obs, &err, &out)
 	if err := s.live(ctx); err != nil {
 		return nil, referral.NilID, err
@@ -438,7 +439,7 @@ func (s *Store) ListReferrals(ctx context.Context, q storage.ReferralQuery) (out
 // ReferralEvents returns the referral's events in sequence order, or
 // ErrNotFound: a stored referral always has at least its created event.
 func (s *Store) ReferralEvents(ctx context.Context, network, id referral.ID) (out []referral.Event, err error) {
-	ctx, obs := s.tel.begin(ctx, opReferralEvents)
+	ctx, obs := s.tel.begin(ctx, storetel.OpReferralEvents)
 	defer endList(ctx, &obs, &err, &out)
 	out, err = s.events(ctx, "referral events",
 		`SELECT position, doc FROM events WHERE referral_id = $1 AND network_id = $2 ORDER BY sequence`,
@@ -454,7 +455,7 @@ func (s *Store) ReferralEvents(ctx context.Context, network, id referral.ID) (ou
 
 // Feed returns the network's events after position q.After, in position order.
 func (s *Store) Feed(ctx context.Context, q storage.FeedQuery) (out []referral.Event, err error) {
-	ctx, obs := s.tel.begin(ctx, opFeed)
+	ctx, obs := s.tel.begin(ctx, storetel.OpFeed)
 	defer endList(ctx, &obs, &err, &out)
 	if err := s.live(ctx); err != nil {
 		return nil, err
@@ -512,7 +513,7 @@ func (s *Store) events(ctx context.Context, op, sql string, args ...any) ([]refe
 // DueReferrals returns up to limit referrals, from every network, whose
 // NextDeadline is set and not after now, earliest first (ties by id).
 func (s *Store) DueReferrals(ctx context.Context, now time.Time, limit int) (out []referral.Referral, err error) {
-	ctx, obs := s.tel.begin(ctx, opDueReferrals)
+	ctx, obs := s.tel.begin(ctx, storetel.OpDueReferrals)
 	defer endList(ctx, &obs, &err, &out)
 	if err := s.live(ctx); err != nil {
 		return nil, err

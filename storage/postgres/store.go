@@ -23,6 +23,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/refkit/refkit/internal/migrate"
+	"github.com/refkit/refkit/internal/storetel"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/storage"
 )
@@ -322,7 +323,7 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, owned bool, opts Options)
 // under the schema's migration lock (see doc.go). It fails with
 // storage.ErrNewerSchema on a database written by a newer refkit.
 func (s *Store) Migrate(ctx context.Context) (err error) {
-	ctx, obs := s.tel.begin(ctx, opMigrate)
+	ctx, obs := s.tel.begin(ctx, storetel.OpMigrate)
 	defer obs.End(ctx, &err)
 	if err := s.open(ctx); err != nil {
 		return err

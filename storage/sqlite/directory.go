@@ -5,13 +5,14 @@ import (
 	"database/sql"
 	"errors"
 
+	"github.com/refkit/refkit/internal/storetel"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/storage"
 )
 
 // PutNetwork creates or replaces a network.
 func (s *Store) PutNetwork(ctx context.Context, n referral.Network) (err error) {
-	ctx, obs := s.tel.begin(ctx, opPutNetwork)
+	ctx, obs := s.tel.begin(ctx, storetel.OpPutNetwork)
 	defer obs.End(ctx, &err)
 	return s.put(ctx, "put network", n.Validate, func(tx *sql.Tx) error {
 		data, err := encode(n)
@@ -25,7 +26,7 @@ func (s *Store) PutNetwork(ctx context.Context, n referral.Network) (err error) 
 
 // GetNetwork returns the network, or ErrNotFound.
 func (s *Store) GetNetwork(ctx context.Context, id referral.ID) (_ referral.Network, err error) {
-	ctx, obs := s.tel.begin(ctx, opGetNetwork)
+	ctx, obs := s.tel.begin(ctx, storetel.OpGetNetwork)
 	defer obs.End(ctx, &err)
 	var n referral.Network
 	if err := s.live(ctx); err != nil {
@@ -44,7 +45,7 @@ func (s *Store) GetNetwork(ctx context.Context, id referral.ID) (_ referral.Netw
 
 // PutOrganization creates or replaces an organization in an existing network.
 func (s *Store) PutOrganization(ctx context.Context, o referral.Organization) (err error) {
-	ctx, obs := s.tel.begin(ctx, opPutOrganization)
+	ctx, obs := s.tel.begin(ctx, storetel.OpPutOrganization)
 	defer obs.End(ctx, &err)
 	return s.putDirectory(ctx, "put organization", o.Validate, func(tx *sql.Tx) error {
 		return s.putOrganization(ctx, tx, o)
@@ -68,7 +69,7 @@ func (s *Store) putOrganization(ctx context.Context, tx *sql.Tx, o referral.Orga
 
 // GetOrganization returns the organization, or ErrNotFound.
 func (s *Store) GetOrganization(ctx context.Context, network, id referral.ID) (_ referral.Organization, err error) {
-	ctx, obs := s.tel.begin(ctx, opGetOrganization)
+	ctx, obs := s.tel.begin(ctx, storetel.OpGetOrganization)
 	defer obs.End(ctx, &err)
 	var o referral.Organization
 	return o, s.get(ctx, organizations, network, id, &o)
@@ -76,14 +77,14 @@ func (s *Store) GetOrganization(ctx context.Context, network, id referral.ID) (_
 
 // ListOrganizations pages through a network's organizations in id order.
 func (s *Store) ListOrganizations(ctx context.Context, network referral.ID, p storage.Page) (out []referral.Organization, _ referral.ID, err error) {
-	ctx, obs := s.tel.begin(ctx, opListOrganizations)
+	ctx, obs := s.tel.begin(ctx, storetel.OpListOrganizations)
 	defer endList(ctx, &obs, &err, &out)
 	return list[referral.Organization](ctx, s, organizations, network, p)
 }
 
 // PutService creates or replaces a service of an organization in the same network.
 func (s *Store) PutService(ctx context.Context, svc referral.Service) (err error) {
-	ctx, obs := s.tel.begin(ctx, opPutService)
+	ctx, obs := s.tel.begin(ctx, storetel.OpPutService)
 	defer obs.End(ctx, &err)
 	return s.putDirectory(ctx, "put service", svc.Validate, func(tx *sql.Tx) error {
 		return s.putService(ctx, tx, svc)
@@ -111,7 +112,7 @@ func (s *Store) putService(ctx context.Context, tx *sql.Tx, svc referral.Service
 
 // GetService returns the service, or ErrNotFound.
 func (s *Store) GetService(ctx context.Context, network, id referral.ID) (_ referral.Service, err error) {
-	ctx, obs := s.tel.begin(ctx, opGetService)
+	ctx, obs := s.tel.begin(ctx, storetel.OpGetService)
 	defer obs.End(ctx, &err)
 	var svc referral.Service
 	return svc, s.get(ctx, services, network, id, &svc)
@@ -119,14 +120,14 @@ func (s *Store) GetService(ctx context.Context, network, id referral.ID) (_ refe
 
 // ListServices pages through a network's services in id order.
 func (s *Store) ListServices(ctx context.Context, network referral.ID, p storage.Page) (out []referral.Service, _ referral.ID, err error) {
-	ctx, obs := s.tel.begin(ctx, opListServices)
+	ctx, obs := s.tel.begin(ctx, storetel.OpListServices)
 	defer endList(ctx, &obs, &err, &out)
 	return list[referral.Service](ctx, s, services, network, p)
 }
 
 // DeleteService removes a service, or returns ErrNotFound.
 func (s *Store) DeleteService(ctx context.Context, network, id referral.ID) (err error) {
-	ctx, obs := s.tel.begin(ctx, opDeleteService)
+	ctx, obs := s.tel.begin(ctx, storetel.OpDeleteService)
 	defer obs.End(ctx, &err)
 	return s.putDirectory(ctx, "delete service", noInput, func(tx *sql.Tx) error {
 		var raw []byte
@@ -148,7 +149,7 @@ func (s *Store) DeleteService(ctx context.Context, network, id referral.ID) (err
 
 // PutPerson creates or replaces a person in an existing network.
 func (s *Store) PutPerson(ctx context.Context, p referral.Person) (err error) {
-	ctx, obs := s.tel.begin(ctx, opPutPerson)
+	ctx, obs := s.tel.begin(ctx, storetel.OpPutPerson)
 	defer obs.End(ctx, &err)
 	return s.put(ctx, "put person", p.Validate, func(tx *sql.Tx) error {
 		if err := s.claim(ctx, tx, persons, p.Network, p.ID); err != nil {
@@ -165,7 +166,7 @@ func (s *Store) PutPerson(ctx context.Context, p referral.Person) (err error) {
 
 // GetPerson returns the person, or ErrNotFound.
 func (s *Store) GetPerson(ctx context.Context, network, id referral.ID) (_ referral.Person, err error) {
-	ctx, obs := s.tel.begin(ctx, opGetPerson)
+	ctx, obs := s.tel.begin(ctx, storetel.OpGetPerson)
 	defer obs.End(ctx, &err)
 	var p referral.Person
 	return p, s.get(ctx, persons, network, id, &p)
@@ -174,7 +175,7 @@ func (s *Store) GetPerson(ctx context.Context, network, id referral.ID) (_ refer
 // PutConsent creates or replaces a consent; its person and grantee must exist in
 // its network.
 func (s *Store) PutConsent(ctx context.Context, c referral.Consent) (err error) {
-	ctx, obs := s.tel.begin(ctx, opPutConsent)
+	ctx, obs := s.tel.begin(ctx, storetel.OpPutConsent)
 	defer obs.End(ctx, &err)
 	return s.put(ctx, "put consent", c.Validate, func(tx *sql.Tx) error {
 		if err := s.claim(ctx, tx, consents, c.Network, c.ID); err != nil {
@@ -199,7 +200,7 @@ func (s *Store) PutConsent(ctx context.Context, c referral.Consent) (err error) 
 
 // GetConsent returns the consent, or ErrNotFound.
 func (s *Store) GetConsent(ctx context.Context, network, id referral.ID) (_ referral.Consent, err error) {
-	ctx, obs := s.tel.begin(ctx, opGetConsent)
+	ctx, obs := s.tel.begin(ctx, storetel.OpGetConsent)
 	defer obs.End(ctx, &err)
 	var c referral.Consent
 	return c, s.get(ctx, consents, network, id, &c)
@@ -208,7 +209,7 @@ func (s *Store) GetConsent(ctx context.Context, network, id referral.ID) (_ refe
 // ListConsents returns the person's consents in id order; none for an unknown
 // person.
 func (s *Store) ListConsents(ctx context.Context, network, person referral.ID) (out []referral.Consent, err error) {
-	ctx, obs := s.tel.begin(ctx, opListConsents)
+	ctx, obs := s.tel.begin(ctx, storetel.OpListConsents)
 	defer endList(ctx, &obs, &err, &out)
 	if err := s.live(ctx); err != nil {
 		return nil, err
@@ -218,7 +219,7 @@ func (s *Store) ListConsents(ctx context.Context, network, person referral.ID) (
 
 // PutScreening stores an immutable screening result of an existing person.
 func (s *Store) PutScreening(ctx context.Context, sc referral.Screening) (err error) {
-	ctx, obs := s.tel.begin(ctx, opPutScreening)
+	ctx, obs := s.tel.begin(ctx, storetel.OpPutScreening)
 	defer obs.End(ctx, &err)
 	return s.put(ctx, "put screening", sc.Validate, func(tx *sql.Tx) error {
 		var one int
@@ -243,7 +244,7 @@ func (s *Store) PutScreening(ctx context.Context, sc referral.Screening) (err er
 
 // GetScreening returns the screening, or ErrNotFound.
 func (s *Store) GetScreening(ctx context.Context, network, id referral.ID) (_ referral.Screening, err error) {
-	ctx, obs := s.tel.begin(ctx, opGetScreening)
+	ctx, obs := s.tel.begin(ctx, storetel.OpGetScreening)
 	defer obs.End(ctx, &err)
 	var sc referral.Screening
 	return sc, s.get(ctx, screenings, network, id, &sc)
@@ -252,7 +253,7 @@ func (s *Store) GetScreening(ctx context.Context, network, id referral.ID) (_ re
 // ListScreenings returns the person's screenings in id order; none for an unknown
 // person.
 func (s *Store) ListScreenings(ctx context.Context, network, person referral.ID) (out []referral.Screening, err error) {
-	ctx, obs := s.tel.begin(ctx, opListScreenings)
+	ctx, obs := s.tel.begin(ctx, storetel.OpListScreenings)
 	defer endList(ctx, &obs, &err, &out)
 	if err := s.live(ctx); err != nil {
 		return nil, err

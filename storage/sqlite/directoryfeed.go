@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 
+	"github.com/refkit/refkit/internal/storetel"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/storage"
 )
@@ -73,7 +74,7 @@ func (s *Store) writeCapacity(ctx context.Context, tx *sql.Tx, svc referral.Serv
 
 // SetCapacity replaces a service's capacity and records the change.
 func (s *Store) SetCapacity(ctx context.Context, network, service referral.ID, c *referral.Capacity) (err error) {
-	ctx, obs := s.tel.begin(ctx, opSetCapacity)
+	ctx, obs := s.tel.begin(ctx, storetel.OpSetCapacity)
 	defer obs.End(ctx, &err)
 	validate := func() error { return storage.CheckCapacity(network, service, c) }
 	return s.putDirectory(ctx, "set capacity", validate, func(tx *sql.Tx) error {
@@ -87,7 +88,7 @@ func (s *Store) SetCapacity(ctx context.Context, network, service referral.ID, c
 
 // AdjustCapacity moves a service's available places once per cause.
 func (s *Store) AdjustCapacity(ctx context.Context, a storage.CapacityAdjustment) (_ bool, err error) {
-	ctx, obs := s.tel.begin(ctx, opAdjustCapacity)
+	ctx, obs := s.tel.begin(ctx, storetel.OpAdjustCapacity)
 	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return false, err
@@ -146,7 +147,7 @@ func adjusted(available, delta, maximum int) int {
 
 // CapacityCursor returns the network's capacity cursor.
 func (s *Store) CapacityCursor(ctx context.Context, network referral.ID) (_ int64, err error) {
-	ctx, obs := s.tel.begin(ctx, opCapacityCursor)
+	ctx, obs := s.tel.begin(ctx, storetel.OpCapacityCursor)
 	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return 0, err
@@ -164,7 +165,7 @@ func (s *Store) CapacityCursor(ctx context.Context, network referral.ID) (_ int6
 
 // DirectoryChanges returns the network's directory changes after q.After.
 func (s *Store) DirectoryChanges(ctx context.Context, q storage.DirectoryQuery) (out []storage.DirectoryChange, err error) {
-	ctx, obs := s.tel.begin(ctx, opDirectoryChanges)
+	ctx, obs := s.tel.begin(ctx, storetel.OpDirectoryChanges)
 	defer endList(ctx, &obs, &err, &out)
 	if err := s.live(ctx); err != nil {
 		return nil, err
@@ -222,7 +223,7 @@ func (s *Store) DirectoryChanged(ctx context.Context, network referral.ID) (<-ch
 
 // DirectoryHead returns the position of the network's last directory change.
 func (s *Store) DirectoryHead(ctx context.Context, network referral.ID) (_ int64, err error) {
-	ctx, obs := s.tel.begin(ctx, opDirectoryHead)
+	ctx, obs := s.tel.begin(ctx, storetel.OpDirectoryHead)
 	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return 0, err
@@ -241,7 +242,7 @@ func (s *Store) DirectoryHead(ctx context.Context, network referral.ID) (_ int64
 // PutDirectory writes organizations then services, and their changes, in one
 // transaction.
 func (s *Store) PutDirectory(ctx context.Context, orgs []referral.Organization, services []referral.Service) (err error) {
-	ctx, obs := s.tel.begin(ctx, opPutDirectory)
+	ctx, obs := s.tel.begin(ctx, storetel.OpPutDirectory)
 	defer obs.End(ctx, &err)
 	validate := func() error { return storage.CheckDirectoryBatch(orgs, services) }
 	if len(orgs)+len(services) == 0 {

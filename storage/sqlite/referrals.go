@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/refkit/refkit/internal/storetel"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/storage"
 )
@@ -17,7 +18,7 @@ import (
 // 1) in one transaction. A repeated idempotency key returns the first referral
 // and false.
 func (s *Store) CreateReferral(ctx context.Context, r referral.Referral, e referral.Event) (_ referral.Referral, _ bool, err error) {
-	ctx, obs := s.tel.begin(ctx, opCreateReferral)
+	ctx, obs := s.tel.begin(ctx, storetel.OpCreateReferral)
 	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return referral.Referral{}, false, err
@@ -142,7 +143,7 @@ func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, e referral.Event) (
 
 // GetReferral returns the referral, or ErrNotFound.
 func (s *Store) GetReferral(ctx context.Context, network, id referral.ID) (_ referral.Referral, err error) {
-	ctx, obs := s.tel.begin(ctx, opGetReferral)
+	ctx, obs := s.tel.begin(ctx, storetel.OpGetReferral)
 	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return referral.Referral{}, err
@@ -162,7 +163,7 @@ func (s *Store) GetReferral(ctx context.Context, network, id referral.ID) (_ ref
 // UpdateReferral replaces the referral and appends e in one transaction, if the
 // stored version is r.Version-1.
 func (s *Store) UpdateReferral(ctx context.Context, r referral.Referral, e referral.Event) (_ referral.Event, err error) {
-	ctx, obs := s.tel.begin(ctx, opUpdateReferral)
+	ctx, obs := s.tel.begin(ctx, storetel.OpUpdateReferral)
 	defer obs.End(ctx, &err)
 	if err := s.live(ctx); err != nil {
 		return referral.Event{}, err
@@ -233,7 +234,7 @@ func (s *Store) whyNotUpdated(ctx context.Context, tx *sql.Tx, r referral.Referr
 
 // ListReferrals pages through the referrals matching q in id order.
 func (s *Store) ListReferrals(ctx context.Context, q storage.ReferralQuery) (out []referral.Referral, _ referral.ID, err error) {
-	ctx, obs := s.tel.begin(ctx, opListReferrals)
+	ctx, obs := s.tel.begin(ctx, storetel.OpListReferrals)
 	defer endList(ctx, &obs, &err, &out)
 	if err := s.live(ctx); err != nil {
 		return nil, referral.NilID, err
@@ -365,7 +366,7 @@ func (w *where) visible(v storage.Visibility) {
 
 // ReferralEvents returns the referral's events in sequence order.
 func (s *Store) ReferralEvents(ctx context.Context, network, id referral.ID) (out []referral.Event, err error) {
-	ctx, obs := s.tel.begin(ctx, opReferralEvents)
+	ctx, obs := s.tel.begin(ctx, storetel.OpReferralEvents)
 	defer endList(ctx, &obs, &err, &out)
 	if err := s.live(ctx); err != nil {
 		return nil, err
@@ -424,7 +425,7 @@ func (s *Store) scanEvents(rows *sql.Rows) ([]referral.Event, error) {
 
 // Feed returns the network's events after position q.After, in position order.
 func (s *Store) Feed(ctx context.Context, q storage.FeedQuery) (out []referral.Event, err error) {
-	ctx, obs := s.tel.begin(ctx, opFeed)
+	ctx, obs := s.tel.begin(ctx, storetel.OpFeed)
 	defer endList(ctx, &obs, &err, &out)
 	if err := s.live(ctx); err != nil {
 		return nil, err
@@ -454,7 +455,7 @@ func (s *Store) Feed(ctx context.Context, q storage.FeedQuery) (out []referral.E
 // DueReferrals returns up to limit referrals, from every network, whose deadline
 // is not after now, earliest first (ties by id).
 func (s *Store) DueReferrals(ctx context.Context, now time.Time, limit int) (out []referral.Referral, err error) {
-	ctx, obs := s.tel.begin(ctx, opDueReferrals)
+	ctx, obs := s.tel.begin(ctx, storetel.OpDueReferrals)
 	defer endList(ctx, &obs, &err, &out)
 	if err := s.live(ctx); err != nil {
 		return nil, err

@@ -22,6 +22,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/refkit/refkit/internal/migrate"
+	"github.com/refkit/refkit/internal/storetel"
 	"github.com/refkit/refkit/referral"
 	"github.com/refkit/refkit/storage"
 )
@@ -472,7 +473,7 @@ func isUnique(err error) bool {
 // NoMigrate and migrate explicitly (for example from one instance while
 // others wait). It is safe to call on a current database.
 func (s *Store) Migrate(ctx context.Context) (err error) {
-	ctx, obs := s.tel.begin(ctx, opMigrate)
+	ctx, obs := s.tel.begin(ctx, storetel.OpMigrate)
 	defer obs.End(ctx, &err)
 	if err := s.open(ctx); err != nil {
 		return err

@@ -17,57 +17,8 @@ const scope = "github.com/refkit/refkit/storage/sqlite"
 // attribute: the operation names the call.
 const system = "sqlite"
 
-// op is a store call the instruments tell apart.
-type op uint8
-
-const (
-	opPutNetwork op = iota
-	opGetNetwork
-	opPutOrganization
-	opGetOrganization
-	opListOrganizations
-	opPutService
-	opGetService
-	opListServices
-	opDeleteService
-	opPutPerson
-	opGetPerson
-	opPutConsent
-	opGetConsent
-	opListConsents
-	opPutScreening
-	opGetScreening
-	opListScreenings
-	opSetCapacity
-	opAdjustCapacity
-	opCapacityCursor
-	opDirectoryChanges
-	opDirectoryHead
-	opPutDirectory
-	opCreateReferral
-	opGetReferral
-	opUpdateReferral
-	opListReferrals
-	opReferralEvents
-	opFeed
-	opDueReferrals
-	opMigrate
-	ops
-)
-
-// opNames are the calls' db.operation.name values; spans are named
-// "sqlite <operation>".
-var opNames = [ops]string{
-	"put network", "get network", "put organization", "get organization", "list organizations",
-	"put service", "get service", "list services", "delete service", "put person", "get person",
-	"put consent", "get consent", "list consents", "put screening", "get screening", "list screenings",
-	"set capacity", "adjust capacity", "capacity cursor", "directory changes", "directory head",
-	"put directory", "create referral", "get referral", "update referral", "list referrals",
-	"referral events", "feed", "due referrals", "migrate",
-}
-
 // backend names the package's operations in its spans and measurements.
-var backend = storetel.NewBackend(system, "sqlite", opNames[:])
+var backend = storetel.NewBackend(system, "sqlite")
 
 // instruments are the package's metric instruments on one provider, with the
 // attribute sets of their measurements built once.
@@ -97,7 +48,7 @@ func newTel(opts Options) *tel {
 type call = storetel.Call
 
 // begin starts observing a call of o.
-func (t *tel) begin(ctx context.Context, o op) (context.Context, call) {
+func (t *tel) begin(ctx context.Context, o storetel.Op) (context.Context, call) {
 	if t == nil {
 		return ctx, call{Rows: -1}
 	}
@@ -105,7 +56,7 @@ func (t *tel) begin(ctx context.Context, o op) (context.Context, call) {
 	if all := t.meter.Get(); all != nil {
 		ins = &all.calls
 	}
-	return backend.Begin(ctx, t.tracer.Get(), ins, int(o))
+	return backend.Begin(ctx, t.tracer.Get(), ins, o)
 }
 
 // endList is storetel.EndList, for a deferred end of a call returning a list.
