@@ -46,9 +46,9 @@ func (c *calibration) scenario() (*simulation.Scenario, error) {
 	c.note("warmup is a fifth of the period, at most 30 days: the twin starts empty while the network did not")
 
 	first, needs := c.arrivals(sc, days)
-	c.needs(sc, needs, first)
+	c.screeningNeeds(sc, needs, first)
 	c.population(sc, first)
-	partners, err := c.partnerModel(sc)
+	partners, err := c.estimatePartners(sc)
 	if err != nil {
 		return nil, err
 	}
@@ -174,8 +174,8 @@ func (c *calibration) arrivals(sc *simulation.Scenario, days float64) (int, map[
 
 }
 
-// needs sets the screening model: the share of arrivals with each domain.
-func (c *calibration) needs(sc *simulation.Scenario, needs map[referral.Domain]int, first int) {
+// screeningNeeds sets the screening model: the share of arrivals with each domain.
+func (c *calibration) screeningNeeds(sc *simulation.Scenario, needs map[referral.Domain]int, first int) {
 	// Needs: the share of arrivals with each domain, drawn independently.
 	for _, d := range slices.Sorted(maps.Keys(needs)) {
 		p := c.proportion("screening.needs["+string(d)+"]", min(needs[d], first), first)
@@ -209,9 +209,9 @@ type partnerModel struct {
 	busy, held  map[referral.ID]int       // most in service, and most holding a place, at once
 }
 
-// partnerModel sets the network's partner behaviour from every referral and
+// estimatePartners sets the network's partner behaviour from every referral and
 // returns the per-service estimates the services are built from.
-func (c *calibration) partnerModel(sc *simulation.Scenario) (*partnerModel, error) {
+func (c *calibration) estimatePartners(sc *simulation.Scenario) (*partnerModel, error) {
 	// Partners and capacity, per service.
 	perService := map[referral.ID]*partner{}
 	pooled := newPartner()

@@ -27,8 +27,7 @@ type instruments struct {
 }
 
 func newInstruments(m metric.Meter) *instruments {
-	ins := &instruments{calls: backend.NewInstruments(m)}
-	return ins
+	return &instruments{calls: backend.NewInstruments(m)}
 }
 
 // tel is a store's telemetry.
